@@ -281,6 +281,7 @@ class HdlcConnection:
     def _classify(self, frame: Frame) -> LinkInput:
         """Turn a received frame into a LinkInput, by its addresses first, then its type."""
         if frame in self._recent_sent:
+            self.echoes_dropped += 1
             return LinkInput.ECHO
         if frame.frame_type is FrameType.UI:
             return LinkInput.UI
