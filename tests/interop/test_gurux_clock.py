@@ -10,6 +10,8 @@ copied). Findings about Gurux, checked below:
 - ``_GXCommon.setDateTime`` (the 12-byte date-time) swaps the two daylight-savings month
   values: DST_BEGIN is written 0xFD and DST_END 0xFE, while its own decoder and
   ``setDate`` (5-byte date) use the Blue Book values (0xFE begin, 0xFD end).
+- ``_GXCommon.getTime`` (the 4-byte time) returns hundredths * 10 as *microseconds*
+  (0.52 s becomes 520 µs); its 12-byte decoder gets it right.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pytest
 
 pytest.importorskip("gurux_dlms")
 
-from gurux_dlms import (
+from gurux_dlms import (  # type: ignore[import-untyped]
     GXByteBuffer,
     GXDate,
     GXDateTime,
@@ -31,9 +33,15 @@ from gurux_dlms import (
     GXTime,
     GXTimeZone,
 )
-from gurux_dlms.enums import DataType, DateTimeExtraInfo, DateTimeSkips
-from gurux_dlms.internal._GXCommon import _GXCommon
-from gurux_dlms.internal._GXDataInfo import _GXDataInfo
+from gurux_dlms.enums import (  # type: ignore[import-untyped]
+    DataType,
+    DateTimeExtraInfo,
+    DateTimeSkips,
+)
+from gurux_dlms.internal._GXCommon import _GXCommon  # type: ignore[import-untyped]
+from gurux_dlms.internal._GXDataInfo import (  # type: ignore[import-untyped]
+    _GXDataInfo,
+)
 
 from asyncdlms.types.clock import (
     DAYLIGHT_SAVINGS_BEGIN,
