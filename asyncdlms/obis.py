@@ -147,6 +147,8 @@ class Obis(tuple[int, int, int, int, int, int]):
                 return value
             if isinstance(value, str):
                 return tuple.__new__(cls, _parse_text(value))
+            if type(value) is bytes and len(value) == 6:
+                return tuple.__new__(cls, value)
             if isinstance(value, bytes | bytearray | memoryview):
                 return cls.from_bytes(value)
             if isinstance(value, tuple | list):
@@ -169,7 +171,7 @@ class Obis(tuple[int, int, int, int, int, int]):
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> Obis:
         """Build an :class:`Obis` from exactly 6 bytes (A-XDR ``logical_name`` contents)."""
-        raw = bytes(data)
+        raw = data if type(data) is bytes else bytes(data)
         if len(raw) != 6:
             raise InvalidObisError(f"invalid OBIS code {raw!r}: {len(raw)} bytes, expected 6")
         return tuple.__new__(cls, raw)
