@@ -612,9 +612,13 @@ class HdlcConnection:
         if frame.segmented:
             return
         apdu, self._reassembly = bytes(self._reassembly), None
-        peer, own = self._peer_address, self._own_address
         self._events.append(
-            ApduReceived(apdu, unsolicited=False, source=peer.to_int(), destination=own.to_int())
+            ApduReceived(
+                apdu,
+                unsolicited=False,
+                source=frame.source.to_int(),
+                destination=frame.destination.to_int(),
+            )
         )
         self._awaiting_reply = self.role is Role.SERVER
 
