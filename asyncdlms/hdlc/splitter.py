@@ -116,6 +116,10 @@ class FrameSplitter:
         find = buffer.find
         append = frames.append
         good = GOOD_RESIDUE_RAW
+        one_byte = _ONE_BYTE_ADDRESS
+        control_table = CONTROL_TABLE
+        address = self._address
+        make_frame = _make_frame
         discarded = 0
         dropped = 0
         position = 0
@@ -156,10 +160,51 @@ class FrameSplitter:
                         discarded += 1
                     position = start + 1
                     continue
-                # Verified from here on, or counted as a dropped frame.
+                # Verified from here on, or counted as a dropped frame. (Decoding is
+                # inlined: this runs once per frame.)
                 frame: Frame | None = None
                 if crc_hqx(reversed_view[start + 1 : end - 1], 0xFFFF) == good:
-                    frame = self._decode_verified(buffer, view, reversed_view, start, end)
+                    fcs_start = end - 3
+                    index = start + 3
+                    first = buffer[index]
+                    destination: HdlcAddress | None
+                    source: HdlcAddress | None
+                    if first & 1:
+                        destination = one_byte[first]
+                        index += 1
+                    else:
+                        destination, index = address(buffer, index, fcs_start)
+                    if destination is not None and index + 2 <= fcs_start:
+                        first = buffer[index]
+                        if first & 1:
+                            source = one_byte[first]
+                            index += 1
+                        else:
+                            source, index = address(buffer, index, fcs_start)
+                        if source is not None and index < fcs_start:
+                            decoded = control_table[buffer[index]]
+                            index += 1
+                            if decoded is not None:
+                                information: bytes | None = None
+                                if index == fcs_start:
+                                    information = b""
+                                elif (
+                                    index + 2 <= fcs_start
+                                    and crc_hqx(reversed_view[start + 1 : index + 2], 0xFFFF)
+                                    == good
+                                ):
+                                    information = bytes(view[index + 2 : fcs_start])
+                                if information is not None:
+                                    frame = make_frame(
+                                        decoded[0],
+                                        destination,
+                                        source,
+                                        decoded[1],
+                                        decoded[2],
+                                        decoded[3],
+                                        bool(format_high & 0x08),
+                                        information,
+                                    )
                 if frame is None:
                     dropped += 1
                     if start != free_flag:
@@ -213,60 +258,6 @@ class FrameSplitter:
             if len(cache) < 1024:
                 cache[key] = address
         return address, end
-
-    def _decode_verified(
-        self,
-        buffer: bytearray,
-        view: memoryview,
-        reversed_view: memoryview,
-        start: int,
-        end: int,
-    ) -> Frame | None:
-        """Decode a frame whose FCS is good; ``None`` if its header is invalid."""
-        fcs_start = end - 3
-        position = start + 3
-        first = buffer[position]
-        destination: HdlcAddress | None
-        if first & 1:
-            destination = _ONE_BYTE_ADDRESS[first]
-            position += 1
-        else:
-            destination, position = self._address(buffer, position, fcs_start)
-        if destination is None or position + 2 > fcs_start:
-            return None
-        first = buffer[position]
-        source: HdlcAddress | None
-        if first & 1:
-            source = _ONE_BYTE_ADDRESS[first]
-            position += 1
-        else:
-            source, position = self._address(buffer, position, fcs_start)
-        if source is None or position >= fcs_start:
-            return None
-        decoded = CONTROL_TABLE[buffer[position]]
-        if decoded is None:
-            return None
-        position += 1
-        remaining = fcs_start - position
-        if remaining == 0:
-            information = b""
-        elif remaining < 2 or (
-            crc_hqx(reversed_view[start + 1 : position + 2], 0xFFFF) != GOOD_RESIDUE_RAW
-        ):
-            return None
-        else:
-            information = bytes(view[position + 2 : fcs_start])
-        frame_type, poll_final, send_sequence, receive_sequence = decoded
-        return _make_frame(
-            frame_type,
-            destination,
-            source,
-            poll_final,
-            send_sequence,
-            receive_sequence,
-            bool(buffer[start + 1] & 0x08),
-            information,
-        )
 
     def _check_partial_header(
         self,
