@@ -279,7 +279,8 @@ TRANSITIONS: dict[tuple[Role, LinkState, LinkInput], Transition] = {
     (C, DISCONNECTING, In.INACTIVITY): _t(A.IGNORE, then=DISCONNECTING),
     (C, DISCONNECTING, In.FAILURE): _t(A.CLOSE_FAILED, then=CLOSED),
     # ---------------------------------------------------------------- client, CLOSED
-    # The link failed. Pushes are still delivered; connect() starts a new link.
+    # The link failed. UI pushes and frames for other clients are still delivered, late
+    # I-frames of the failed link are not; connect() starts a new link.
     (C, CLOSED, In.CONNECT): _t(A.RESET_SEQUENCE, A.SEND_SNRM, then=CONNECTING),
     (C, CLOSED, In.SEND): _t(A.REJECT_COMMAND, then=CLOSED),
     (C, CLOSED, In.DISCONNECT): _t(A.IGNORE, then=CLOSED),
@@ -288,13 +289,13 @@ TRANSITIONS: dict[tuple[Role, LinkState, LinkInput], Transition] = {
     (C, CLOSED, In.DM): _t(A.IGNORE, then=CLOSED),
     (C, CLOSED, In.DISC): _t(A.PROTOCOL_VIOLATION, then=CLOSED),
     (C, CLOSED, In.FRMR): _t(A.IGNORE, then=CLOSED),
-    (C, CLOSED, In.I): _t(A.DELIVER_UNSOLICITED, then=CLOSED),
+    (C, CLOSED, In.I): _t(A.IGNORE, then=CLOSED),  # late frames of the failed link
     (C, CLOSED, In.RR): _t(A.IGNORE, then=CLOSED),
     (C, CLOSED, In.RNR): _t(A.IGNORE, then=CLOSED),
     (C, CLOSED, In.UI): _t(A.DELIVER_UNSOLICITED, then=CLOSED),
     (C, CLOSED, In.ECHO): _t(A.IGNORE, then=CLOSED),
     (C, CLOSED, In.FOREIGN): _t(A.DELIVER_UNSOLICITED, then=CLOSED),
-    (C, CLOSED, In.ADDRESS_MISMATCH): _t(A.DELIVER_UNSOLICITED, then=CLOSED),
+    (C, CLOSED, In.ADDRESS_MISMATCH): _t(A.IGNORE, then=CLOSED),
     (C, CLOSED, In.TIMEOUT): _t(A.IGNORE, then=CLOSED),
     (C, CLOSED, In.RETRIES_EXHAUSTED): _t(A.IGNORE, then=CLOSED),
     (C, CLOSED, In.INACTIVITY): _t(A.IGNORE, then=CLOSED),

@@ -137,7 +137,8 @@ class HdlcConnection:
 
     Counters for diagnostics: ``dropped_frames`` (bad frames dropped by the splitter),
     ``echoes_dropped`` (our own frames echoed back), ``protocol_violations`` (frames that
-    make no sense in the current state), ``retransmissions`` and ``sequence_errors``.
+    make no sense in the current state), ``duplicates_dropped`` (I-frames received twice),
+    ``retransmissions`` and ``sequence_errors``.
     """
 
     def __init__(self, settings: HdlcSettings) -> None:
@@ -147,6 +148,7 @@ class HdlcConnection:
         #: The negotiated parameters, seen from this station (defaults until negotiated).
         self.negotiated = HdlcParameters()
         self.echoes_dropped = 0
+        self.duplicates_dropped = 0
         self.protocol_violations = 0
         self.retransmissions = 0
         self.sequence_errors = 0
@@ -468,8 +470,17 @@ class HdlcConnection:
             self._receive_state = (self._receive_state + 1) % _MODULUS
             self._consecutive_sequence_errors = 0
             self._reassemble(frame)
-        else:
+        elif (
+            0
+            < (frame.send_sequence - self._receive_state) % _MODULUS
+            < max(self.negotiated.window_size_rx, 2)
+        ):
+            # Ahead of V(R) within the window: frames before it were lost.
             self._out_of_sequence = True
+        else:
+            # Behind V(R): a repeat of a frame we already have (a retransmission crossing
+            # our answer, or a duplicate on the line). Discard it; no RR is needed for it.
+            self.duplicates_dropped += 1
         if frame.poll_final:
             self._token_received()
 
@@ -642,7 +653,12 @@ class HdlcConnection:
     def _sequence_error(self) -> None:
         self.sequence_errors += 1
         self._consecutive_sequence_errors += 1
-        if self._consecutive_sequence_errors > self.settings.max_retransmissions:
+        # The client, which owns the retry count, gives up after max_retransmissions windows
+        # in a row without progress; a server keeps answering with RR N(R) (meters do).
+        if (
+            self.role is Role.CLIENT
+            and self._consecutive_sequence_errors > self.settings.max_retransmissions
+        ):
             raise _Failure(
                 SequenceError(
                     f"{self._consecutive_sequence_errors} windows in a row arrived out of "

@@ -758,7 +758,7 @@ def test_repeated_sequence_errors_end_in_sequence_error() -> None:
     client = connected_client(max_retransmissions=2)
     client.send_apdu(b"\x01", 0.0)
     client.data_to_send()
-    wrong = server_frame(FrameType.I, send_sequence=3, receive_sequence=1, information=b"x")
+    wrong = server_frame(FrameType.I, send_sequence=1, receive_sequence=1, information=b"x")
     for _ in range(2):
         client.receive_data(wrong, 0.1)
         assert client.events() == []
@@ -766,6 +766,23 @@ def test_repeated_sequence_errors_end_in_sequence_error() -> None:
     client.receive_data(wrong, 0.1)
     (event,) = client.events()
     assert isinstance(event, LinkClosed) and isinstance(event.error, SequenceError)
+
+
+def test_a_repeated_i_frame_is_dropped_as_a_duplicate_without_rr() -> None:
+    client = connected_client()
+    client.send_apdu(b"\x01", 0.0)
+    client.data_to_send()
+    answer = server_frame(
+        FrameType.I, send_sequence=0, receive_sequence=1, information=LLC_RESPONSE + b"ok"
+    )
+    client.receive_data(answer, 0.1)
+    client.receive_data(answer, 0.1)
+    assert [e for e in client.events() if isinstance(e, ApduReceived)] == [
+        ApduReceived(b"ok", source=SERVER.to_int(), destination=16)
+    ]
+    assert client.duplicates_dropped == 1
+    assert client.sequence_errors == 0
+    assert client.data_to_send() == b""
 
 
 def test_n_r_acknowledging_unsent_frames_is_a_sequence_error() -> None:
