@@ -65,7 +65,7 @@ __all__ = [
 DEFAULT_MAX_DEPTH = 32
 """How deeply arrays and structures may nest. Real COSEM data nests 5 levels at most."""
 
-_TAG_NAMES = {t.value: t.name.replace("_", "-") for t in DataType}
+_TAG_NAMES = {t.value: t.name.lower().replace("_", "-") for t in DataType}
 
 # Fixed-width integer types: tag -> (unpack_from, width, class). Decoding creates the typed
 # int with int.__new__ (no range check needed: the struct format bounds the value).
@@ -451,7 +451,7 @@ def _read_type_description(
             raise DecodeError("truncated: expected an array type description", pos)
         count = int.from_bytes(buf[pos + 1 : pos + 3], "big")
         element, pos = _read_type_description(buf, pos + 3, end, depth - 1)
-        return TypeDescription(DataType.array, (element,), count), pos
+        return TypeDescription(DataType.ARRAY, (element,), count), pos
     if tag == 2:
         if depth <= 0:
             raise DecodeError("type description nests deeper than max_depth allows", pos)
@@ -466,7 +466,7 @@ def _read_type_description(
         for _ in range(count):
             member, pos = _read_type_description(buf, pos, end, depth - 1)
             members.append(member)
-        return TypeDescription(DataType.structure, tuple(members)), pos
+        return TypeDescription(DataType.STRUCTURE, tuple(members)), pos
     if tag in (0, 19, 255) or tag not in _TAG_NAMES:
         raise DecodeError(f"data type 0x{tag:02x} cannot describe compact-array elements", pos)
     return TypeDescription(DataType(tag)), pos + 1
@@ -477,16 +477,16 @@ _SIMPLE_WIDTHS = {3: 1, 23: 4, 24: 8, 25: 12, 26: 5, 27: 4}
 
 def _minimum_width(description: TypeDescription) -> int:
     tag = description.data_type
-    if tag == DataType.array:
+    if tag == DataType.ARRAY:
         return description.number_of_elements * _minimum_width(description.elements[0])
-    if tag == DataType.structure:
+    if tag == DataType.STRUCTURE:
         return sum(_minimum_width(member) for member in description.elements)
     fixed = _FIXED[tag]
     if fixed is not None:
         return fixed[1]
-    if tag in (DataType.octet_string, DataType.visible_string, DataType.utf8_string):
+    if tag in (DataType.OCTET_STRING, DataType.VISIBLE_STRING, DataType.UTF8_STRING):
         return 1
-    if tag == DataType.bit_string:
+    if tag == DataType.BIT_STRING:
         return 1
     return _SIMPLE_WIDTHS.get(tag, 0)
 
@@ -496,13 +496,13 @@ def _decode_untagged(
 ) -> tuple[DlmsValue, int]:
     """Decode one value of a compact-array's contents: no tag, type from the description."""
     tag = description.data_type
-    if tag == DataType.structure:
+    if tag == DataType.STRUCTURE:
         members = []
         for member in description.elements:
             value, pos = _decode_untagged(buf, pos, end, member)
             members.append(value)
         return _new_tuple(Structure, members), pos
-    if tag == DataType.array:
+    if tag == DataType.ARRAY:
         element = description.elements[0]
         items = []
         for _ in range(description.number_of_elements):
@@ -516,7 +516,7 @@ def _decode_untagged(
         if pos + width > end:
             raise _truncated(tag, pos, width, end)
         return _new_int(cls, unpack(buf, pos)[0]), pos + width
-    if tag == DataType.octet_string:
+    if tag == DataType.OCTET_STRING:
         raw, pos = _string_bytes(buf, pos - 1, end, 9)
         return _new_bytes(OctetString, raw), pos
     handler = _HANDLERS[tag]
@@ -690,10 +690,10 @@ def _encode_dont_care(out: bytearray, value: DontCare, depth: int) -> None:
 
 def _encode_type_description(out: bytearray, description: TypeDescription) -> None:
     out.append(description.data_type)
-    if description.data_type == DataType.array:
+    if description.data_type == DataType.ARRAY:
         out += description.number_of_elements.to_bytes(2, "big")
         _encode_type_description(out, description.elements[0])
-    elif description.data_type == DataType.structure:
+    elif description.data_type == DataType.STRUCTURE:
         out += encode_length(len(description.elements))
         for member in description.elements:
             _encode_type_description(out, member)
@@ -701,12 +701,12 @@ def _encode_type_description(out: bytearray, description: TypeDescription) -> No
 
 def _encode_untagged(out: bytearray, value: object, description: TypeDescription) -> None:
     tag = description.data_type
-    if tag == DataType.structure or tag == DataType.array:
+    if tag == DataType.STRUCTURE or tag == DataType.ARRAY:
         if not isinstance(value, list | tuple):
-            raise EncodeError(f"compact-array element {value!r:.40} is not a {tag.name}")
+            raise EncodeError(f"compact-array element {value!r:.40} is not a {tag.name.lower()}")
         members = (
             description.elements
-            if tag == DataType.structure
+            if tag == DataType.STRUCTURE
             else description.elements * description.number_of_elements
         )
         if len(value) != len(members):
@@ -721,15 +721,15 @@ def _encode_untagged(out: bytearray, value: object, description: TypeDescription
     integer_cls = INTEGER_TYPES.get(tag)
     if integer_cls is not None and isinstance(value, int) and not isinstance(value, bool):
         value = integer_cls(value)
-    elif tag == DataType.octet_string and isinstance(value, bytes | bytearray):
+    elif tag == DataType.OCTET_STRING and isinstance(value, bytes | bytearray):
         value = OctetString(value)
-    elif tag == DataType.visible_string and isinstance(value, str):
+    elif tag == DataType.VISIBLE_STRING and isinstance(value, str):
         value = VisibleString(value)
-    elif tag == DataType.utf8_string and isinstance(value, str):
+    elif tag == DataType.UTF8_STRING and isinstance(value, str):
         value = Utf8String(value)
-    elif tag == DataType.float32 and isinstance(value, float) and not isinstance(value, Float32):
+    elif tag == DataType.FLOAT32 and isinstance(value, float) and not isinstance(value, Float32):
         value = Float32(value)
-    elif tag == DataType.float64 and isinstance(value, float):
+    elif tag == DataType.FLOAT64 and isinstance(value, float):
         value = Float64(value)
     _encode_into(tagged, value, 1)
     if tagged[0] != tag:

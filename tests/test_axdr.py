@@ -93,16 +93,16 @@ leaves = st.one_of(
 )
 
 _SIMPLE_ELEMENT_TYPES = {
-    DataType.boolean: st.booleans(),
-    DataType.long_unsigned: st.integers(0, 0xFFFF).map(LongUnsigned),
-    DataType.double_long: st.integers(-(2**31), 2**31 - 1).map(DoubleLong),
-    DataType.integer: st.integers(-128, 127).map(Integer),
-    DataType.octet_string: st.binary(max_size=20).map(OctetString),
-    DataType.visible_string: st.text(st.characters(max_codepoint=127), max_size=8).map(
+    DataType.BOOLEAN: st.booleans(),
+    DataType.LONG_UNSIGNED: st.integers(0, 0xFFFF).map(LongUnsigned),
+    DataType.DOUBLE_LONG: st.integers(-(2**31), 2**31 - 1).map(DoubleLong),
+    DataType.INTEGER: st.integers(-128, 127).map(Integer),
+    DataType.OCTET_STRING: st.binary(max_size=20).map(OctetString),
+    DataType.VISIBLE_STRING: st.text(st.characters(max_codepoint=127), max_size=8).map(
         VisibleString
     ),
-    DataType.float64: st.floats(allow_nan=False).map(Float64),
-    DataType.date_time: st.binary(min_size=12, max_size=12).map(DateTime.from_bytes),
+    DataType.FLOAT64: st.floats(allow_nan=False).map(Float64),
+    DataType.DATE_TIME: st.binary(min_size=12, max_size=12).map(DateTime.from_bytes),
 }
 
 
@@ -171,12 +171,12 @@ KNOWN: list[tuple[str, Any]] = [
     ("1b0c0000ff", Time.from_bytes(bytes.fromhex("0c0000ff"))),
     # compact-array of long-unsigned: description 12, contents 6 bytes
     ("1312" "06" "000100020003",
-     CompactArray(TypeDescription(DataType.long_unsigned),
+     CompactArray(TypeDescription(DataType.LONG_UNSIGNED),
                   (LongUnsigned(1), LongUnsigned(2), LongUnsigned(3)))),
     # compact-array of structure{unsigned, octet-string}
     ("13" "020211" "09" "06" "0102aabb03" "00",
-     CompactArray(TypeDescription.structure(TypeDescription(DataType.unsigned),
-                                            TypeDescription(DataType.octet_string)),
+     CompactArray(TypeDescription.structure(TypeDescription(DataType.UNSIGNED),
+                                            TypeDescription(DataType.OCTET_STRING)),
                   (Structure([Unsigned(1), OctetString(b"\xaa\xbb")]),
                    Structure([Unsigned(3), OctetString(b"")])))),
 ]  # fmt: skip
@@ -275,15 +275,15 @@ def test_encoding_a_self_referencing_list_fails_cleanly() -> None:
 
 
 def test_compact_array_encode_checks_elements_against_description() -> None:
-    description = TypeDescription.structure(TypeDescription(DataType.unsigned))
+    description = TypeDescription.structure(TypeDescription(DataType.UNSIGNED))
     with pytest.raises(EncodeError, match="1 members"):
         axdr.encode(CompactArray(description, (Structure([1, 2]),)))
     with pytest.raises(EncodeError, match="type description says unsigned"):
         axdr.encode(CompactArray(description, (Structure([b"x"]),)))
     with pytest.raises(EncodeError, match="no content"):
-        axdr.encode(CompactArray(TypeDescription(DataType.null_data), (None,)))
+        axdr.encode(CompactArray(TypeDescription(DataType.NULL_DATA), (None,)))
     # plain ints are narrowed to the description's type
-    plain = CompactArray(TypeDescription(DataType.long_unsigned), (1, 2))
+    plain = CompactArray(TypeDescription(DataType.LONG_UNSIGNED), (1, 2))
     assert axdr.encode(plain) == bytes.fromhex("131204 00010002".replace(" ", ""))
 
 

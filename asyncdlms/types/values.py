@@ -106,7 +106,7 @@ class TypedInteger(int):
         number = int.__new__(cls, value)
         if not cls.minimum <= number <= cls.maximum:
             raise EncodeError(
-                f"{int(number)} is out of range for {cls.data_type.name.replace('_', '-')} "
+                f"{int(number)} is out of range for {cls.data_type.name.lower().replace('_', '-')} "
                 f"({cls.minimum}..{cls.maximum})"
             )
         return number
@@ -170,36 +170,36 @@ if TYPE_CHECKING:
     class DeltaDoubleLongUnsigned(TypedInteger): ...
 
 else:
-    Integer = _integer_type("Integer", DataType.integer, "b", "DLMS integer: Integer8.")
-    Long = _integer_type("Long", DataType.long, "h", "DLMS long: Integer16.")
-    DoubleLong = _integer_type("DoubleLong", DataType.double_long, "i", "DLMS double-long.")
-    Long64 = _integer_type("Long64", DataType.long64, "q", "DLMS long64: Integer64.")
-    Unsigned = _integer_type("Unsigned", DataType.unsigned, "B", "DLMS unsigned: Unsigned8.")
+    Integer = _integer_type("Integer", DataType.INTEGER, "b", "DLMS integer: Integer8.")
+    Long = _integer_type("Long", DataType.LONG, "h", "DLMS long: Integer16.")
+    DoubleLong = _integer_type("DoubleLong", DataType.DOUBLE_LONG, "i", "DLMS double-long.")
+    Long64 = _integer_type("Long64", DataType.LONG64, "q", "DLMS long64: Integer64.")
+    Unsigned = _integer_type("Unsigned", DataType.UNSIGNED, "B", "DLMS unsigned: Unsigned8.")
     LongUnsigned = _integer_type(
-        "LongUnsigned", DataType.long_unsigned, "H", "DLMS long-unsigned: Unsigned16."
+        "LongUnsigned", DataType.LONG_UNSIGNED, "H", "DLMS long-unsigned: Unsigned16."
     )
     DoubleLongUnsigned = _integer_type(
-        "DoubleLongUnsigned", DataType.double_long_unsigned, "I", "DLMS double-long-unsigned."
+        "DoubleLongUnsigned", DataType.DOUBLE_LONG_UNSIGNED, "I", "DLMS double-long-unsigned."
     )
     Long64Unsigned = _integer_type(
-        "Long64Unsigned", DataType.long64_unsigned, "Q", "DLMS long64-unsigned."
+        "Long64Unsigned", DataType.LONG64_UNSIGNED, "Q", "DLMS long64-unsigned."
     )
-    Enum = _integer_type("Enum", DataType.enum, "B", "DLMS enum: one byte, 0..255.")
+    Enum = _integer_type("Enum", DataType.ENUM, "B", "DLMS enum: one byte, 0..255.")
     Bcd = _integer_type(
-        "Bcd", DataType.bcd, "B", "DLMS bcd: one byte holding two BCD digits, kept raw (0..255)."
+        "Bcd", DataType.BCD, "B", "DLMS bcd: one byte holding two BCD digits, kept raw (0..255)."
     )
-    DeltaInteger = _integer_type("DeltaInteger", DataType.delta_integer, "b", "delta-integer.")
-    DeltaLong = _integer_type("DeltaLong", DataType.delta_long, "h", "delta-long.")
+    DeltaInteger = _integer_type("DeltaInteger", DataType.DELTA_INTEGER, "b", "delta-integer.")
+    DeltaLong = _integer_type("DeltaLong", DataType.DELTA_LONG, "h", "delta-long.")
     DeltaDoubleLong = _integer_type(
-        "DeltaDoubleLong", DataType.delta_double_long, "i", "delta-double-long."
+        "DeltaDoubleLong", DataType.DELTA_DOUBLE_LONG, "i", "delta-double-long."
     )
-    DeltaUnsigned = _integer_type("DeltaUnsigned", DataType.delta_unsigned, "B", "delta-unsigned.")
+    DeltaUnsigned = _integer_type("DeltaUnsigned", DataType.DELTA_UNSIGNED, "B", "delta-unsigned.")
     DeltaLongUnsigned = _integer_type(
-        "DeltaLongUnsigned", DataType.delta_long_unsigned, "H", "delta-long-unsigned."
+        "DeltaLongUnsigned", DataType.DELTA_LONG_UNSIGNED, "H", "delta-long-unsigned."
     )
     DeltaDoubleLongUnsigned = _integer_type(
         "DeltaDoubleLongUnsigned",
-        DataType.delta_double_long_unsigned,
+        DataType.DELTA_DOUBLE_LONG_UNSIGNED,
         "I",
         "delta-double-long-unsigned.",
     )
@@ -239,7 +239,7 @@ class Float32(float):
     """
 
     __slots__ = ("raw",)
-    data_type: ClassVar[DataType] = DataType.float32
+    data_type: ClassVar[DataType] = DataType.FLOAT32
     raw: bytes | None
 
     def __new__(cls, value: float = 0.0, raw: bytes | None = None) -> Self:
@@ -263,7 +263,7 @@ class Float64(float):
     """DLMS float64 (IEEE 754 double precision)."""
 
     __slots__ = ()
-    data_type: ClassVar[DataType] = DataType.float64
+    data_type: ClassVar[DataType] = DataType.FLOAT64
 
     def __repr__(self) -> str:
         return f"Float64({float(self)!r})"
@@ -278,7 +278,7 @@ class OctetString(bytes):
     :meth:`to_date_time`."""
 
     __slots__ = ()
-    data_type: ClassVar[DataType] = DataType.octet_string
+    data_type: ClassVar[DataType] = DataType.OCTET_STRING
 
     def __repr__(self) -> str:
         return f"OctetString(bytes.fromhex({self.hex()!r}))"
@@ -306,7 +306,7 @@ class VisibleString(str):
     """DLMS visible-string. Bytes are mapped one to one (Latin-1), so any byte survives."""
 
     __slots__ = ()
-    data_type: ClassVar[DataType] = DataType.visible_string
+    data_type: ClassVar[DataType] = DataType.VISIBLE_STRING
 
     def __repr__(self) -> str:
         return f"VisibleString({str.__repr__(self)})"
@@ -316,7 +316,7 @@ class Utf8String(str):
     """DLMS utf8-string. Invalid UTF-8 from a meter is kept (surrogate escapes)."""
 
     __slots__ = ()
-    data_type: ClassVar[DataType] = DataType.utf8_string
+    data_type: ClassVar[DataType] = DataType.UTF8_STRING
 
     def __repr__(self) -> str:
         return f"Utf8String({str.__repr__(self)})"
@@ -332,7 +332,7 @@ class BitString:
 
     data: bytes
     length: int
-    data_type: ClassVar[DataType] = DataType.bit_string
+    data_type: ClassVar[DataType] = DataType.BIT_STRING
 
     def __post_init__(self) -> None:
         if self.length < 0 or len(self.data) != (self.length + 7) // 8:
@@ -379,7 +379,7 @@ class DontCare:
     """DLMS dont-care (tag 255, no content). Use the singleton :data:`DONT_CARE`."""
 
     __slots__ = ()
-    data_type: ClassVar[DataType] = DataType.dont_care
+    data_type: ClassVar[DataType] = DataType.DONT_CARE
     _instance: ClassVar[DontCare | None] = None
 
     def __new__(cls) -> DontCare:
@@ -402,7 +402,7 @@ class Array(tuple["DlmsValue", ...]):
     """DLMS array: a sequence of values of one type. A plain ``list`` encodes as an array."""
 
     __slots__ = ()
-    data_type: ClassVar[DataType] = DataType.array
+    data_type: ClassVar[DataType] = DataType.ARRAY
 
     def __repr__(self) -> str:
         return f"Array({list(self)!r})"
@@ -412,7 +412,7 @@ class Structure(tuple["DlmsValue", ...]):
     """DLMS structure: a sequence of values of any types. A plain ``tuple`` encodes as one."""
 
     __slots__ = ()
-    data_type: ClassVar[DataType] = DataType.structure
+    data_type: ClassVar[DataType] = DataType.STRUCTURE
 
     def __repr__(self) -> str:
         return f"Structure({list(self)!r})"
@@ -422,7 +422,7 @@ class Structure(tuple["DlmsValue", ...]):
 class TypeDescription:
     """The type of the elements of a compact-array (Blue Book ``TypeDescription``).
 
-    ``TypeDescription(DataType.long_unsigned)`` for a simple type,
+    ``TypeDescription(DataType.LONG_UNSIGNED)`` for a simple type,
     ``TypeDescription.array(3, td)`` for an array of ``number_of_elements`` values of ``td``,
     ``TypeDescription.structure(td1, td2, ...)`` for a structure.
     """
@@ -432,21 +432,23 @@ class TypeDescription:
     number_of_elements: int = 0
 
     def __post_init__(self) -> None:
-        if self.data_type is DataType.array:
+        if self.data_type is DataType.ARRAY:
             if len(self.elements) != 1 or not 0 <= self.number_of_elements <= 0xFFFF:
                 raise EncodeError("an array type description has one element type and 0..65535")
-        elif self.data_type is not DataType.structure and self.elements:
-            raise EncodeError(f"a {self.data_type.name} type description has no element types")
+        elif self.data_type is not DataType.STRUCTURE and self.elements:
+            raise EncodeError(
+                f"a {self.data_type.name.lower()} type description has no element types"
+            )
 
     @classmethod
     def array(cls, number_of_elements: int, element: TypeDescription) -> TypeDescription:
         """An array of ``number_of_elements`` values described by ``element``."""
-        return cls(DataType.array, (element,), number_of_elements)
+        return cls(DataType.ARRAY, (element,), number_of_elements)
 
     @classmethod
     def structure(cls, *elements: TypeDescription) -> TypeDescription:
         """A structure of the given member types."""
-        return cls(DataType.structure, tuple(elements))
+        return cls(DataType.STRUCTURE, tuple(elements))
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,7 +461,7 @@ class CompactArray:
 
     type_description: TypeDescription
     elements: tuple[DlmsValue, ...] = field(default=())
-    data_type: ClassVar[DataType] = DataType.compact_array
+    data_type: ClassVar[DataType] = DataType.COMPACT_ARRAY
 
 
 DlmsValue = Union[
