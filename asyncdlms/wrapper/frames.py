@@ -15,6 +15,7 @@ resynchronised after a bad header (there is no flag to search for), so the split
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import EncodeError, WrapperError
@@ -147,14 +148,26 @@ class WrapperStreamError(WrapperError):
         self.frames = frames
 
 
-_set = object.__setattr__
+_new = object.__new__
+
+
+def _slot_setter(name: str) -> Callable[[WrapperFrame, object], None]:
+    setter: Callable[[WrapperFrame, object], None] = vars(WrapperFrame)[name].__set__
+    return setter
+
+
+# Setting slots through their member descriptors is the fastest way to build a frozen
+# dataclass in the splitter's hot loop.
+_set_source_wport = _slot_setter("source_wport")
+_set_destination_wport = _slot_setter("destination_wport")
+_set_apdu = _slot_setter("apdu")
 
 
 def _make_frame(source: int, destination: int, apdu: bytes) -> WrapperFrame:
-    frame = object.__new__(WrapperFrame)
-    _set(frame, "source_wport", source)
-    _set(frame, "destination_wport", destination)
-    _set(frame, "apdu", apdu)
+    frame: WrapperFrame = _new(WrapperFrame)
+    _set_source_wport(frame, source)
+    _set_destination_wport(frame, destination)
+    _set_apdu(frame, apdu)
     return frame
 
 
@@ -199,10 +212,12 @@ class WrapperSplitter:
         append = frames.append
         position = 0
         maximum = self.max_apdu_length
+        make_frame = _make_frame
+        unpack_header = _unpack_header
         try:
             with memoryview(buffer) as view:
                 while size - position >= HEADER_LENGTH:
-                    version, source, destination, length = _unpack_header(buffer, position)
+                    version, source, destination, length = unpack_header(buffer, position)
                     if version != WRAPPER_VERSION:
                         raise WrapperError(
                             f"expected wrapper version 0x0001, got 0x{version:04X} "
@@ -215,7 +230,7 @@ class WrapperSplitter:
                     end = position + HEADER_LENGTH + length
                     if end > size:
                         break
-                    append(_make_frame(source, destination, bytes(view[position + 8 : end])))
+                    append(make_frame(source, destination, bytes(view[position + 8 : end])))
                     position = end
         except WrapperError as error:
             stream_error = WrapperStreamError(str(error), frames)
