@@ -265,3 +265,24 @@ def test_partial_candidates_are_judged_by_their_header() -> None:
     assert splitter.feed(raw[:60]) == []
     assert splitter.buffered == 60
     assert splitter.feed(raw[60:]) == [decode_frame(raw)]
+
+
+def test_frame_missing_a_check_byte_does_not_hide_the_next_one() -> None:
+    # Quirk 18: a frame that lost one byte of its FCS; the next frame still decodes.
+    aare = bytes.fromhex(vector("dlmscosem-hdlc-iframe-aare")["hex"])
+    truncated = aare[:-3] + aare[-2:]
+    rr = Frame(FrameType.RR, CLIENT, SERVER, True, None, 1).encode()
+    for stream in (truncated + rr, truncated + aare):
+        splitter = FrameSplitter()
+        found = feed_in_chunks(splitter, stream, [7])
+        assert found == [decode_frame(stream[len(truncated) :])]
+        # Its last byte, a 0x7E right before the next frame's flag, counts as an idle flag.
+        assert splitter.discarded_bytes == len(truncated) - 1
+
+
+def test_feed_accepts_memoryview_and_bytearray() -> None:
+    raw = bytes.fromhex(vector("dlmscosem-hdlc-iframe-aarq")["hex"])
+    splitter = FrameSplitter()
+    assert splitter.feed(memoryview(raw)[:10]) == []
+    assert splitter.feed(bytearray(raw[10:])) == [decode_frame(raw)]
+    assert splitter.feed(b"") == []
