@@ -33,6 +33,7 @@ from .addresses import HdlcAddress, decode_address
 from .crc import check_bytes, is_valid_with_check_bytes
 
 __all__ = [
+    "CONTROL_TABLE",
     "FLAG",
     "LLC_REQUEST",
     "LLC_RESPONSE",
@@ -43,6 +44,7 @@ __all__ = [
     "add_llc_header",
     "decode_control",
     "decode_frame",
+    "decode_frame_content",
     "encode_control",
     "strip_llc_header",
 ]
