@@ -1,9 +1,83 @@
-"""asyncdlms: an asyncio-native DLMS/COSEM (IEC 62056) protocol stack with a sans-IO core."""
+"""asyncdlms: an asyncio-native DLMS/COSEM (IEC 62056) protocol stack with a sans-IO core.
+
+The layers (see the README): :mod:`asyncdlms.axdr` and :mod:`asyncdlms.types` (A-XDR data,
+COSEM date/time), :class:`Obis`, :mod:`asyncdlms.hdlc` and :mod:`asyncdlms.wrapper` (the
+link layers, behind the one interface of :mod:`asyncdlms.link`), :mod:`asyncdlms.errors`.
+"""
 
 from __future__ import annotations
 
+from . import axdr
 from .errors import DecodeError, DlmsError, EncodeError
+from .obis import InvalidObisError, Obis
+from .types import (
+    DONT_CARE,
+    Array,
+    Bcd,
+    BitString,
+    ClockStatus,
+    CompactArray,
+    DataType,
+    Date,
+    DateTime,
+    DoubleLong,
+    DoubleLongUnsigned,
+    Enum,
+    Float32,
+    Float64,
+    Integer,
+    Long,
+    Long64,
+    Long64Unsigned,
+    LongUnsigned,
+    OctetString,
+    Structure,
+    Time,
+    TypeDescription,
+    Unsigned,
+    Utf8String,
+    VisibleString,
+    WildcardError,
+)
+from .types.clock import DeviationSign, InvalidDateTimeError
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["DecodeError", "DlmsError", "EncodeError", "__version__"]
+__all__ = [
+    "DONT_CARE",
+    "Array",
+    "Bcd",
+    "BitString",
+    "ClockStatus",
+    "CompactArray",
+    "DataType",
+    "Date",
+    "DateTime",
+    "DecodeError",
+    "DeviationSign",
+    "DlmsError",
+    "DoubleLong",
+    "DoubleLongUnsigned",
+    "EncodeError",
+    "Enum",
+    "Float32",
+    "Float64",
+    "Integer",
+    "InvalidDateTimeError",
+    "InvalidObisError",
+    "Long",
+    "Long64",
+    "Long64Unsigned",
+    "LongUnsigned",
+    "Obis",
+    "OctetString",
+    "Structure",
+    "Time",
+    "TypeDescription",
+    "Unsigned",
+    "Utf8String",
+    "VisibleString",
+    "WildcardError",
+    "__version__",
+    "axdr",
+]

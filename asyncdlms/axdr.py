@@ -794,3 +794,60 @@ def _register_obis() -> None:
 
 
 _register_obis()
+
+
+# ---------------------------------------------------------------------------------------------
+# Human-readable form
+
+
+def describe(value: object, indent: str = "") -> str:
+    """A readable, indented multi-line rendering of a decoded value with its DLMS types.
+
+    Octet strings of 6 bytes are also shown as OBIS codes and of 12 bytes as date-times,
+    since that is what they almost always are in COSEM data.
+    """
+    lines: list[str] = []
+    _describe(value, indent, lines)
+    return "\n".join(lines)
+
+
+def _type_name(value: object) -> str:
+    data_type = getattr(value, "data_type", None)
+    if isinstance(data_type, DataType):
+        return data_type.name.lower().replace("_", "-")
+    if value is None:
+        return "null-data"
+    if isinstance(value, bool):
+        return "boolean"
+    return type(value).__name__
+
+
+def _describe(value: object, indent: str, lines: list[str]) -> None:
+    name = _type_name(value)
+    if isinstance(value, Array | Structure | list | tuple):
+        lines.append(f"{indent}{name}[{len(value)}]")
+        for item in value:
+            _describe(item, indent + "  ", lines)
+    elif isinstance(value, CompactArray):
+        lines.append(f"{indent}{name}[{len(value.elements)}] of {value.type_description}")
+        for item in value.elements:
+            _describe(item, indent + "  ", lines)
+    elif isinstance(value, bytes):
+        text = f"{indent}{name}({len(value)}) {value.hex()}"
+        if len(value) == 6:
+            text += f"  = OBIS {value[0]}.{value[1]}.{value[2]}.{value[3]}.{value[4]}.{value[5]}"
+        elif len(value) == 12:
+            text += f"  = date-time {DateTime.from_bytes(value)}"
+        elif value and all(32 <= b < 127 for b in value):
+            text += f"  = {value.decode('ascii')!r}"
+        lines.append(text)
+    elif value is None:
+        lines.append(f"{indent}null-data")
+    elif isinstance(value, str):
+        lines.append(f"{indent}{name} {str.__repr__(value)}")
+    elif isinstance(value, float):
+        lines.append(f"{indent}{name} {float(value)!r}")
+    elif isinstance(value, int):
+        lines.append(f"{indent}{name} {int(value)}")
+    else:
+        lines.append(f"{indent}{name} {value}")

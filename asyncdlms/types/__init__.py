@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from .clock import ClockStatus, Date, DateTime, Time, WildcardError
+from .clock import (
+    ClockStatus,
+    Date,
+    DateTime,
+    DeviationSign,
+    InvalidDateTimeError,
+    Time,
+    WildcardError,
+)
 from .tags import DataType
 from .values import (
     DONT_CARE,
@@ -53,6 +61,7 @@ __all__ = [
     "DeltaLong",
     "DeltaLongUnsigned",
     "DeltaUnsigned",
+    "DeviationSign",
     "DlmsValue",
     "DontCare",
     "DoubleLong",
@@ -61,6 +70,7 @@ __all__ = [
     "Float32",
     "Float64",
     "Integer",
+    "InvalidDateTimeError",
     "Long",
     "Long64",
     "Long64Unsigned",

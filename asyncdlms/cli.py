@@ -1,0 +1,159 @@
+"""The ``asyncdlms`` command.
+
+``asyncdlms decode HEX...`` decodes bytes given in hex (or read from standard input with
+``-``): HDLC frames (a stream of them, with any noise between), wrapper frames, or A-XDR data.
+What it finds is detected from the first bytes unless ``--as`` says which. The polling,
+reading and simulator commands arrive with the layers they need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import __version__, axdr
+from .errors import DlmsError
+from .hdlc import FrameSplitter, FrameType
+from .hdlc.frames import LLC_REQUEST, LLC_RESPONSE
+from .wrapper.frames import HEADER_LENGTH, WRAPPER_VERSION, WrapperSplitter
+
+__all__ = ["main"]
+
+
+def _parse_hex(texts: Sequence[str]) -> bytes:
+    text = " ".join(sys.stdin.read() if t == "-" else t for t in texts)
+    cleaned = "".join(text.replace(":", " ").replace("0x", " ").split())
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError as exc:
+        raise SystemExit(f"asyncdlms decode: not hexadecimal: {exc}") from None
+
+
+def _detect(data: bytes) -> str:
+    if data[:1] == b"\x7e":
+        return "hdlc"
+    if (
+        len(data) >= HEADER_LENGTH
+        and int.from_bytes(data[:2], "big") == WRAPPER_VERSION
+        and int.from_bytes(data[6:8], "big") <= len(data) - HEADER_LENGTH
+    ):
+        return "wrapper"
+    return "axdr"
+
+
+def _describe_apdu(apdu: bytes, indent: str) -> list[str]:
+    lines = [f"{indent}APDU ({len(apdu)} bytes, tag 0x{apdu[0]:02x}): {apdu.hex()}" if apdu
+             else f"{indent}no APDU"]  # fmt: skip
+    return lines
+
+
+def _decode_hdlc(data: bytes) -> list[str]:
+    splitter = FrameSplitter()
+    frames = splitter.feed(data)
+    lines: list[str] = []
+    for frame in frames:
+        head = f"HDLC {frame.frame_type.name}"
+        if frame.send_sequence is not None:
+            head += f" N(S)={frame.send_sequence}"
+        if frame.receive_sequence is not None:
+            head += f" N(R)={frame.receive_sequence}"
+        head += f" P/F={int(frame.poll_final)}"
+        if frame.segmented:
+            head += " segmented"
+        head += f"  to {frame.destination}  from {frame.source}"
+        lines.append(head)
+        info = frame.information
+        if frame.frame_type in (FrameType.SNRM, FrameType.UA) and info:
+            from .hdlc import HdlcParameters
+
+            lines.append(f"  parameters: {HdlcParameters.decode(info)}")
+        elif info[:3] in (LLC_REQUEST, LLC_RESPONSE):
+            direction = "request" if info[:3] == LLC_REQUEST else "response"
+            lines.append(f"  LLC {info[:3].hex()} ({direction})")
+            lines += _describe_apdu(info[3:], "  ")
+        elif info:
+            lines.append(f"  information ({len(info)} bytes): {info.hex()}")
+    # the splitter keeps a closing flag as a possible opening flag: that is not a fragment
+    notes = []
+    if splitter.dropped_frames:
+        notes.append(f"{splitter.dropped_frames} bad frames dropped")
+    if splitter.discarded_bytes:
+        notes.append(f"{splitter.discarded_bytes} bytes of noise skipped")
+    if splitter.buffered > 1:
+        notes.append(f"{splitter.buffered} bytes of an incomplete frame left")
+    if notes:
+        lines.append(f"({', '.join(notes)})")
+    if not frames:
+        lines.append("no complete HDLC frame found")
+    return lines
+
+
+def _decode_wrapper(data: bytes) -> list[str]:
+    lines: list[str] = []
+    splitter = WrapperSplitter()
+    for frame in splitter.feed(data):
+        lines.append(
+            f"wrapper frame  from wPort {frame.source_wport} to wPort "
+            f"{frame.destination_wport}"
+        )
+        lines += _describe_apdu(frame.apdu, "  ")
+    if splitter.buffered:
+        lines.append(f"({splitter.buffered} bytes of an incomplete frame left)")
+    return lines
+
+
+def _decode_axdr(data: bytes) -> list[str]:
+    value, end = axdr.decode_from(data)
+    lines = axdr.describe(value).splitlines()
+    if end != len(data):
+        lines.append(f"({len(data) - end} bytes after the value: {data[end:].hex()})")
+    return lines
+
+
+def _command_decode(args: argparse.Namespace) -> int:
+    data = _parse_hex(args.hex)
+    if not data:
+        print("asyncdlms decode: no bytes given", file=sys.stderr)
+        return 2
+    kind = args.kind or _detect(data)
+    decoder = {"hdlc": _decode_hdlc, "wrapper": _decode_wrapper, "axdr": _decode_axdr}[kind]
+    try:
+        lines = decoder(data)
+    except DlmsError as exc:
+        print(f"asyncdlms decode: cannot decode as {kind}: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``asyncdlms`` command."""
+    parser = argparse.ArgumentParser(
+        prog="asyncdlms", description="asyncio-native DLMS/COSEM (IEC 62056) tools"
+    )
+    parser.add_argument("--version", action="version", version=f"asyncdlms {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    decode = commands.add_parser(
+        "decode",
+        help="decode HDLC frames, wrapper frames or A-XDR data given in hex",
+        description="Decode bytes given in hex ('-' reads standard input). Spaces and "
+        "colons are ignored.",
+    )
+    decode.add_argument("hex", nargs="+", help="hexadecimal bytes, or - for standard input")
+    decode.add_argument(
+        "--as", dest="kind", choices=("hdlc", "wrapper", "axdr"), help="what the bytes are"
+    )
+    decode.set_defaults(handler=_command_decode)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    status: int = args.handler(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
