@@ -246,3 +246,48 @@ def test_gurux_first_segment_is_three_bytes_shorter_than_ours() -> None:
     frames = [decode_frame(bytes(frame)) for frame in client.write(data, 2)]
     assert len(frames[0].information) == 61
     assert all(len(frame.information) == 64 for frame in frames[1:-1])
+
+
+def test_gurux_fails_on_windows_above_one_in_its_own_frame_check() -> None:
+    """Recorded gurux-dlms 1.0.203 bug: HDLC windows above 1 cannot be received by it.
+
+    With window 2, our server sends two well-formed I-frames (N(S) consecutive, F only on
+    the second). gurux takes both but its RR acknowledges only the first (N(R) one too
+    low); our server goes back to the frame gurux asked for, and gurux then fails inside
+    ``GXDLMSSettings.checkFrame`` on a misspelt local variable (``ReceiverFrame``), so
+    window > 1 interoperability is tested between our own client and server instead
+    (tests/hdlc/test_connection.py, test_lossy_link.py). If this test starts failing,
+    gurux fixed the bug and a window-2 session test can be added here.
+    """
+    client = gurux_client(max_info=64, window=2)
+    server = our_server(HdlcParameters(64, 64, 7, 7))
+    connect(client, server)
+    assert server.negotiated.window_size_tx == 2
+    associate(client, server)
+    (request,) = [bytes(frame) for frame in client.read(GXDLMSData("0.0.96.1.0.255"), 2)]
+    server.receive_data(request, 0.0)
+    (received,) = server.events()
+    assert isinstance(received, ApduReceived)
+    server.send_apdu(
+        bytes([0xC4, 0x01, received.apdu[2], 0x00, 0x09, 0x81, 0xC8]) + bytes(200), 0.0
+    )
+    window = server.datagrams_to_send()
+    frames = [decode_frame(datagram) for datagram in window]
+    assert [(f.send_sequence, f.poll_final, f.segmented) for f in frames] == [
+        (1, False, True),
+        (2, True, True),
+    ]
+    reply = GXReplyData()
+    for datagram in window:  # gurux takes the first window ...
+        client.getData(datagram, reply)
+    assert reply.isMoreData()
+    rr = decode_frame(bytes(client.receiverReady(reply)))
+    # ... but acknowledges only its first frame: N(R)=2 where 3 is due (both arrived).
+    assert (rr.frame_type, rr.receive_sequence) == (FrameType.RR, 2)
+    server.receive_data(rr.encode(), 0.0)
+    second = server.datagrams_to_send()
+    # Go-back-N: our server repeats N(S)=2 and continues with 3.
+    assert [decode_frame(d).send_sequence for d in second] == [2, 3]
+    with pytest.raises(UnboundLocalError, match="ReceiverFrame"):
+        for datagram in second:
+            client.getData(datagram, reply)
