@@ -98,6 +98,9 @@ class HdlcSettings:
       ``0`` switch it off. Meters default to 120 s (HDLC setup, quirk 12).
     - ``max_frame_length``: the largest frame accepted from the peer, both flags included
       (a guard for the frame splitter; at most 2049).
+    - ``max_apdu_length``: the largest APDU reassembled from segments (a memory guard well
+      above the 65535-byte xDLMS maximum PDU); a longer one ends the link with
+      :class:`~asyncdlms.errors.DecodeError`, a longer push is dropped.
     """
 
     client_address: HdlcAddress | None
@@ -108,6 +111,7 @@ class HdlcSettings:
     max_retransmissions: int = 3
     inactivity_timeout: float | None = None
     max_frame_length: int = MAX_FRAME_LENGTH + 2
+    max_apdu_length: int = 0x20000
 
     def __post_init__(self) -> None:
         if self.role is Role.CLIENT and self.client_address is None:
@@ -513,6 +517,9 @@ class HdlcConnection:
             buffer = bytearray(_strip_llc(frame.information))
         else:
             buffer += frame.information
+        if len(buffer) > self.settings.max_apdu_length:
+            self.protocol_violations += 1  # an endless push: drop what we have
+            return
         if frame.segmented:
             self._unsolicited[key] = buffer
             return
@@ -620,6 +627,14 @@ class HdlcConnection:
             self._reassembly = bytearray(_strip_llc(frame.information))
         else:
             self._reassembly += frame.information
+        if len(self._reassembly) > self.settings.max_apdu_length:
+            self._reassembly = None
+            raise _Failure(
+                DecodeError(
+                    f"segmented APDU longer than max_apdu_length "
+                    f"({self.settings.max_apdu_length} bytes)"
+                )
+            )
         if frame.segmented:
             return
         apdu, self._reassembly = bytes(self._reassembly), None

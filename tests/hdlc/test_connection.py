@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from asyncdlms.errors import (
     AddressMismatchError,
     ConnectionRejectedError,
+    DecodeError,
     FrameRejectedError,
     LinkError,
     LinkTimeoutError,
@@ -992,3 +993,77 @@ def test_any_sequence_of_numbered_frames_ends_in_events_never_exceptions(
         assert isinstance(event, ApduReceived | LinkClosed)
         if isinstance(event, LinkClosed):
             assert isinstance(event.error, SequenceError)
+
+
+def test_reassembly_is_bounded_by_max_apdu_length() -> None:
+    client = connected_client(max_apdu_length=100)
+    client.send_apdu(b"\x01", 0.0)
+    client.data_to_send()
+    for number in range(3):
+        client.receive_data(
+            server_frame(
+                FrameType.I,
+                send_sequence=number,
+                receive_sequence=1,
+                segmented=True,
+                information=LLC_RESPONSE + bytes(60),
+            ),
+            0.1,
+        )
+        client.data_to_send()
+    (event,) = client.events()
+    assert isinstance(event, LinkClosed) and isinstance(event.error, DecodeError)
+    assert "max_apdu_length" in str(event.error)
+    # An endless push is dropped, not delivered and not fatal.
+    for _ in range(3):
+        client.receive_data(
+            server_frame(FrameType.UI, segmented=True, information=LLC_RESPONSE + bytes(60)),
+            0.2,
+        )
+    client.receive_data(server_frame(FrameType.UI, information=b"tail"), 0.2)
+    events = client.events()
+    assert all(len(e.apdu) <= 100 for e in events if isinstance(e, ApduReceived))
+
+
+@pytest.mark.parametrize(
+    "information",
+    [
+        # 2-byte lengths, 1-byte windows; 4-byte lengths (quirk 11).
+        bytes.fromhex("81800e050200f0060200f0070101080101"),
+        bytes.fromhex("81801805040000012c0604000000c8070400000003080400000002"),
+    ],
+)
+def test_ua_parameter_values_of_1_2_or_4_bytes(information: bytes) -> None:
+    client = HdlcConnection(client_settings(HdlcParameters(512, 512, 7, 7)))
+    client.connect(0.0)
+    client.data_to_send()
+    client.receive_data(server_frame(FrameType.UA, information=information), 0.1)
+    server = HdlcParameters.decode(information)
+    assert client.events() == [
+        LinkEstablished(server.max_info_length_rx, server.max_info_length_tx)
+    ]
+    assert client.negotiated.window_size_tx == server.window_size_rx
+
+
+def test_malformed_ua_information_closes_the_link_with_decode_error() -> None:
+    client = HdlcConnection(client_settings())
+    client.connect(0.0)
+    client.data_to_send()
+    client.receive_data(server_frame(FrameType.UA, information=b"\x81\x80\x09\x05"), 0.1)
+    (event,) = client.events()
+    assert isinstance(event, LinkClosed) and isinstance(event.error, DecodeError)
+
+
+def test_server_bound_to_a_client_address_ignores_other_clients() -> None:
+    server = HdlcConnection(HdlcSettings(CLIENT, SERVER, Role.SERVER))
+    other = Frame(FrameType.SNRM, SERVER, HdlcAddress.client(1)).encode()
+    server.receive_data(other, 0.0)
+    assert server.data_to_send() == b"" and server.state is LinkState.DISCONNECTED
+    server.receive_data(Frame(FrameType.SNRM, SERVER, CLIENT).encode(), 0.0)
+    (ua,) = frames_of(server.datagrams_to_send())
+    assert ua.frame_type is FrameType.UA and ua.destination == CLIENT
+    # While connected, frames of another client are ignored.
+    stranger = Frame(FrameType.RR, SERVER, HdlcAddress.client(1), receive_sequence=0).encode()
+    server.receive_data(stranger, 0.0)
+    assert server.data_to_send() == b""
+    assert server.state is LinkState.CONNECTED
