@@ -8,8 +8,15 @@ contain keys, passwords or other secrets.
 from __future__ import annotations
 
 __all__ = [
+    "ActionError",
     "AddressMismatchError",
+    "ApplicationError",
+    "AssociationError",
+    "AssociationRejectedError",
+    "AuthenticationError",
+    "BlockTransferError",
     "ConnectionRejectedError",
+    "DataAccessError",
     "DecodeError",
     "DlmsError",
     "EncodeError",
@@ -17,6 +24,8 @@ __all__ = [
     "LinkError",
     "LinkTimeoutError",
     "SequenceError",
+    "ServiceError",
+    "UnexpectedApduError",
     "WrapperError",
 ]
 
@@ -68,3 +77,71 @@ class LinkTimeoutError(LinkError):
 
 class WrapperError(LinkError):
     """A wrapper (IEC 62056-47) header with a wrong version, wPort or length."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Application layer: association and services. ``result``/``diagnostic`` hold the standard's
+# enumerations (asyncdlms.apdu enums); messages use the standard's names (object-undefined...).
+
+
+class ApplicationError(DlmsError):
+    """A problem reported by, or found in, the application layer (ACSE or xDLMS)."""
+
+
+class AssociationError(ApplicationError):
+    """The association could not be established or was lost."""
+
+
+class AssociationRejectedError(AssociationError):
+    """The server answered the AARQ with an AARE that rejects it.
+
+    ``result`` is the association-result (rejected-permanent / rejected-transient) and
+    ``diagnostic`` the acse-service-user or acse-service-provider diagnostic, when present.
+    """
+
+    def __init__(self, message: str, result: object = None, diagnostic: object = None) -> None:
+        super().__init__(message)
+        self.result = result
+        self.diagnostic = diagnostic
+
+
+class AuthenticationError(AssociationError):
+    """Authentication failed: wrong password or key, or the server's HLS pass 4 did not check."""
+
+
+class ServiceError(ApplicationError):
+    """The server refused a service: confirmed-service-error or exception-response.
+
+    ``error`` holds the decoded PDU's reason (e.g. the service-error enum).
+    """
+
+    def __init__(self, message: str, error: object = None) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+class DataAccessError(ApplicationError):
+    """A GET or SET answered with a data-access-result other than success.
+
+    ``result`` is the :class:`asyncdlms.apdu.DataAccessResult` (e.g. object-undefined).
+    """
+
+    def __init__(self, message: str, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class ActionError(ApplicationError):
+    """An ACTION answered with an action-result other than success (``result``)."""
+
+    def __init__(self, message: str, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class BlockTransferError(ApplicationError):
+    """Block transfer (service-specific or general) went wrong: wrong block number, aborted..."""
+
+
+class UnexpectedApduError(ApplicationError):
+    """An APDU that does not fit the current state of the association."""

@@ -1,0 +1,70 @@
+"""The first byte of every COSEM APDU (IEC 62056-5-3 COSEMpdu CHOICE tags)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+__all__ = ["ApduTag"]
+
+
+class ApduTag(IntEnum):
+    """APDU tags: ACSE (BER application tags), xDLMS SN and LN services, ciphered forms."""
+
+    # xDLMS PDUs carried in ACSE user-information, and short-name referencing
+    INITIATE_REQUEST = 0x01
+    READ_REQUEST = 0x05
+    WRITE_REQUEST = 0x06
+    INITIATE_RESPONSE = 0x08
+    READ_RESPONSE = 0x0C
+    WRITE_RESPONSE = 0x0D
+    CONFIRMED_SERVICE_ERROR = 0x0E
+    DATA_NOTIFICATION = 0x0F
+    UNCONFIRMED_WRITE_REQUEST = 0x16
+    INFORMATION_REPORT_REQUEST = 0x18
+    # global-key ciphered forms of the above
+    GLO_INITIATE_REQUEST = 0x21
+    GLO_READ_REQUEST = 0x25
+    GLO_WRITE_REQUEST = 0x26
+    GLO_INITIATE_RESPONSE = 0x28
+    GLO_READ_RESPONSE = 0x2C
+    GLO_WRITE_RESPONSE = 0x2D
+    GLO_CONFIRMED_SERVICE_ERROR = 0x2E
+    GLO_UNCONFIRMED_WRITE_REQUEST = 0x36
+    GLO_INFORMATION_REPORT_REQUEST = 0x38
+    # ACSE
+    AARQ = 0x60
+    AARE = 0x61
+    RLRQ = 0x62
+    RLRE = 0x63
+    # logical-name referencing services
+    GET_REQUEST = 0xC0
+    SET_REQUEST = 0xC1
+    EVENT_NOTIFICATION_REQUEST = 0xC2
+    ACTION_REQUEST = 0xC3
+    GET_RESPONSE = 0xC4
+    SET_RESPONSE = 0xC5
+    ACTION_RESPONSE = 0xC7
+    # global-key ciphered LN services
+    GLO_GET_REQUEST = 0xC8
+    GLO_SET_REQUEST = 0xC9
+    GLO_EVENT_NOTIFICATION_REQUEST = 0xCA
+    GLO_ACTION_REQUEST = 0xCB
+    GLO_GET_RESPONSE = 0xCC
+    GLO_SET_RESPONSE = 0xCD
+    GLO_ACTION_RESPONSE = 0xCF
+    # dedicated-key ciphered LN services
+    DED_GET_REQUEST = 0xD0
+    DED_SET_REQUEST = 0xD1
+    DED_EVENT_NOTIFICATION_REQUEST = 0xD2
+    DED_ACTION_REQUEST = 0xD3
+    DED_GET_RESPONSE = 0xD4
+    DED_SET_RESPONSE = 0xD5
+    DED_ACTION_RESPONSE = 0xD7
+    EXCEPTION_RESPONSE = 0xD8
+    ACCESS_REQUEST = 0xD9
+    ACCESS_RESPONSE = 0xDA
+    GENERAL_GLO_CIPHERING = 0xDB
+    GENERAL_DED_CIPHERING = 0xDC
+    GENERAL_CIPHERING = 0xDD
+    GENERAL_SIGNING = 0xDF
+    GENERAL_BLOCK_TRANSFER = 0xE0
