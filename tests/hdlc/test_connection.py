@@ -1067,3 +1067,50 @@ def test_server_bound_to_a_client_address_ignores_other_clients() -> None:
     server.receive_data(stranger, 0.0)
     assert server.data_to_send() == b""
     assert server.state is LinkState.CONNECTED
+
+
+def test_segmented_vector_frame_is_acknowledged_and_reassembled() -> None:
+    """dlmscosem-hdlc-iframe-segmented-middle: N(S)=3, N(R)=4, F, segmentation bit set."""
+    raw = bytes.fromhex(vector("dlmscosem-hdlc-iframe-segmented-middle")["hex"])
+    segment = decode_frame(raw)
+    assert (segment.send_sequence, segment.receive_sequence, segment.segmented) == (3, 4, True)
+    one_byte_server = HdlcAddress.server(1)
+    assert segment.source == one_byte_server
+    client = HdlcConnection(client_settings(server=one_byte_server))
+    client.connect(0.0)
+    client.data_to_send()
+    client.receive_data(server_frame(FrameType.UA, source=one_byte_server), 0.0)
+    client.events()
+    for number in range(3):  # three request/answer pairs: V(S) = V(R) = 3
+        client.send_apdu(bytes([number]), 0.0)
+        client.data_to_send()
+        client.receive_data(
+            server_frame(
+                FrameType.I,
+                source=one_byte_server,
+                send_sequence=number,
+                receive_sequence=number + 1,
+                information=LLC_RESPONSE + bytes([0xC4, number]),
+            ),
+            0.0,
+        )
+    assert len(client.events()) == 3
+    client.send_apdu(b"\xc0\x02", 0.0)  # N(S)=3
+    client.data_to_send()
+    client.receive_data(raw, 0.1)
+    assert client.events() == []
+    (rr,) = frames_of(client.datagrams_to_send())
+    assert (rr.frame_type, rr.receive_sequence, rr.poll_final) == (FrameType.RR, 4, True)
+    client.receive_data(
+        server_frame(
+            FrameType.I,
+            source=one_byte_server,
+            send_sequence=4,
+            receive_sequence=4,
+            information=b"\x00\x01",
+        ),
+        0.2,
+    )
+    (event,) = client.events()
+    assert isinstance(event, ApduReceived)
+    assert event.apdu == segment.information + b"\x00\x01"  # no LLC in a continuation
