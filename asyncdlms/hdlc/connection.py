@@ -391,7 +391,6 @@ class HdlcConnection:
 
     def _act_reset_sequence(self) -> None:
         self._reset_sequence()
-        self._splitter.reset()
         self._unsolicited.clear()
         self.negotiated = HdlcParameters()
 

@@ -1114,3 +1114,16 @@ def test_segmented_vector_frame_is_acknowledged_and_reassembled() -> None:
     (event,) = client.events()
     assert isinstance(event, ApduReceived)
     assert event.apdu == segment.information + b"\x00\x01"  # no LLC in a continuation
+
+
+def test_a_frame_split_right_after_snrm_is_not_lost() -> None:
+    server = HdlcConnection(server_settings())
+    snrm = Frame(FrameType.SNRM, SERVER, CLIENT).encode()
+    request = Frame(
+        FrameType.I, SERVER, CLIENT, True, 0, 0, False, LLC_REQUEST + b"\xc0\x01"
+    ).encode()
+    server.receive_data(snrm + request[:5], 0.0)
+    server.receive_data(request[5:], 0.0)
+    events = server.events()
+    assert isinstance(events[0], LinkEstablished)
+    assert events[1:] == [ApduReceived(b"\xc0\x01", source=16, destination=SERVER.to_int())]
