@@ -57,7 +57,7 @@ def main() -> None:
         theirs = best_time(gurux_decode, repeat=7)
     print(f"profile-generic buffer: {ROWS} rows x 4 columns, {len(data)} bytes")
     report("decode (A-XDR values)", ours, theirs, ROWS, "rows")
-    report("decode + date-time of every row", ours_with_clock, theirs, ROWS, "rows")
+    report("decode + DateTime of every row", ours_with_clock, None, ROWS, "rows")
     report("decode + encode again", ours_encode, None, ROWS, "rows")
 
 

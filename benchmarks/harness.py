@@ -41,7 +41,7 @@ def report(title: str, ours: float, theirs: float | None, unit_count: int, unit:
     """Print one line: both times, throughput and the ratio gurux-dlms / asyncdlms."""
     line = f"{title:<48} asyncdlms {ours * 1e3:9.3f} ms ({unit_count / ours:12,.0f} {unit}/s)"
     if theirs is None:
-        line += "   gurux-dlms: not installed"
+        line += "   (no gurux-dlms figure)"
     else:
         line += (
             f"   gurux-dlms {theirs * 1e3:9.3f} ms ({unit_count / theirs:10,.0f} {unit}/s)"

@@ -1,0 +1,50 @@
+"""The README stays true: its two quick-start commands, CI, and its Python examples run."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from asyncdlms.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def _quick_start_commands() -> list[str]:
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.*?)\n```", section, flags=re.S)
+
+
+def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second() -> None:
+    commands = _quick_start_commands()
+    assert len(commands) == 2
+    assert all("\n" not in c for c in commands)
+    ci_script = (ROOT / ".ci" / "run").read_text()
+    assert commands[1] in ci_script.splitlines()
+
+
+def test_main_job_command_decodes_the_captured_exchange(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main_job = _quick_start_commands()[0].split("&&", 1)[1]
+    argv = shlex.split(main_job)
+    assert argv[:3] == ["python3", "-m", "asyncdlms"]
+    assert main(argv[3:]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[1] for line in out.splitlines() if line.startswith("HDLC")] == [
+        "SNRM",
+        "UA",
+        "I",
+    ]
+    assert "2 bytes of noise skipped" in out
+
+
+def test_python_examples_run() -> None:
+    blocks = re.findall(r"```python\n(.*?)\n```", README, flags=re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
