@@ -146,8 +146,7 @@ def read_element(data: bytes, offset: int = 0, end: int | None = None) -> Elemen
     length, pos = decode_length(data, pos, end)
     if length > end - pos:
         raise DecodeError(
-            f"BER element 0x{tag:02x} declares {length} bytes of contents, "
-            f"only {end - pos} left",
+            f"BER element 0x{tag:02x} declares {length} bytes of contents, only {end - pos} left",
             offset,
         )
     return Element(tag, offset, pos, pos + length)

@@ -219,9 +219,7 @@ class InitiateResponse:
 
     def encode(self) -> bytes:
         """Encode as A-XDR, starting with the tag 0x08."""
-        _check_range(
-            "negotiated_dlms_version_number", self.negotiated_dlms_version_number, 0, 255
-        )
+        _check_range("negotiated_dlms_version_number", self.negotiated_dlms_version_number, 0, 255)
         _check_range("server_max_receive_pdu_size", self.server_max_receive_pdu_size, 0, 0xFFFF)
         _check_range("vaa_name", self.vaa_name, 0, 0xFFFF)
         return (
@@ -266,4 +264,3 @@ class InitiateResponse:
         if self.vaa_name == SN_VAA_NAME:
             return "SN"
         return "unknown"
-
