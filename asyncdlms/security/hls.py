@@ -1,0 +1,284 @@
+"""High-level security (HLS) authentication, passes 3 and 4 (DLMS UA 1000-2, IEC 62056-5-3).
+
+Pass 1: the client sends a challenge CtoS in the AARQ calling-authentication-value.
+Pass 2: the server answers with its challenge StoC in the AARE responding-authentication-value.
+Pass 3: the client proves it knows the secret by sending f(StoC) with
+``reply_to_HLS_authentication`` (Association LN method 1, or the SN equivalent).
+Pass 4: the server answers with f(CtoS), which the client checks.
+
+The functions f, each verified against public implementations (see the tests):
+
+- HIGH_MD5 (3): ``MD5(challenge || secret)``
+- HIGH_SHA1 (4): ``SHA-1(challenge || secret)``
+- HIGH_SHA256 (6): ``SHA-256(secret || own system title || peer system title ||
+  challenge || own challenge)``: for the client in pass 3
+  ``SHA-256(secret || SysT-C || SysT-S || StoC || CtoS)``, for the server in pass 4
+  ``SHA-256(secret || SysT-S || SysT-C || CtoS || StoC)``.
+- HIGH (2): manufacturer-specific; pass the function as ``manufacturer_function``.
+
+HIGH_GMAC (5) needs the ciphering context (security suite, keys, invocation counter) and is
+added with ciphering; a function for it plugs into the same :data:`HlsFunction` shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from ..apdu.acse import MechanismName
+from ..errors import AuthenticationError
+
+__all__ = [
+    "MAX_CHALLENGE_LENGTH",
+    "MIN_CHALLENGE_LENGTH",
+    "STANDARD_FUNCTIONS",
+    "HlsFunction",
+    "HlsInput",
+    "Secret",
+    "client_pass3",
+    "generate_challenge",
+    "hls_function",
+    "server_pass4",
+    "verify_client_pass3",
+    "verify_server_pass4",
+]
+
+MIN_CHALLENGE_LENGTH = 8
+"""The shortest HLS challenge the standard allows (bytes)."""
+MAX_CHALLENGE_LENGTH = 64
+"""The longest HLS challenge the standard allows (bytes)."""
+
+
+class Secret:
+    """A password or HLS secret whose ``repr``/``str`` never show the bytes.
+
+    Compare secrets with ``==`` (constant-time); get the bytes with :attr:`value` or
+    ``bytes(secret)``.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: bytes | bytearray | str) -> None:
+        self._value = value.encode() if isinstance(value, str) else bytes(value)
+
+    @property
+    def value(self) -> bytes:
+        """The secret bytes."""
+        return self._value
+
+    def __bytes__(self) -> bytes:
+        return self._value
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret(****)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Secret):
+            return hmac.compare_digest(self._value, other._value)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((Secret, hashlib.sha256(self._value).digest()))
+
+    def __reduce__(self) -> tuple[type[Secret], tuple[bytes]]:
+        return (Secret, (self._value,))
+
+
+def generate_challenge(length: int = 16, random: Callable[[int], bytes] = os.urandom) -> bytes:
+    """A random HLS challenge of ``length`` bytes (8..64) from ``random`` (``os.urandom``).
+
+    Pass a deterministic ``random`` in tests. Raises :class:`ValueError` for a length the
+    standard does not allow, or when ``random`` returns the wrong number of bytes.
+    """
+    if not MIN_CHALLENGE_LENGTH <= length <= MAX_CHALLENGE_LENGTH:
+        raise ValueError(
+            f"an HLS challenge is {MIN_CHALLENGE_LENGTH}..{MAX_CHALLENGE_LENGTH} bytes long, "
+            f"not {length}"
+        )
+    challenge = bytes(random(length))
+    if len(challenge) != length:
+        raise ValueError(f"the random source gave {len(challenge)} bytes, not {length}")
+    return challenge
+
+
+@dataclass(frozen=True, slots=True)
+class HlsInput:
+    """What the party that proves itself (the *own* side) feeds into f.
+
+    ``challenge`` is the peer's challenge being answered (StoC for the client in pass 3,
+    CtoS for the server in pass 4); ``own_challenge`` the one this side sent. System titles
+    are needed by HIGH_SHA256 (and GMAC/ECDSA) only.
+    """
+
+    challenge: bytes
+    own_challenge: bytes = b""
+    own_system_title: bytes = b""
+    peer_system_title: bytes = b""
+
+
+HlsFunction = Callable[[bytes, HlsInput], bytes]
+"""f(secret, input) -> the value sent in pass 3 (client) or pass 4 (server)."""
+
+
+def _md5(secret: bytes, data: HlsInput) -> bytes:
+    return hashlib.md5(data.challenge + secret, usedforsecurity=False).digest()
+
+
+def _sha1(secret: bytes, data: HlsInput) -> bytes:
+    return hashlib.sha1(data.challenge + secret, usedforsecurity=False).digest()
+
+
+def _sha256(secret: bytes, data: HlsInput) -> bytes:
+    if not data.own_system_title or not data.peer_system_title:
+        raise AuthenticationError(
+            "HLS SHA-256 needs both system titles (client and server): the server's comes "
+            "in the AARE responding-AP-title"
+        )
+    return hashlib.sha256(
+        secret
+        + data.own_system_title
+        + data.peer_system_title
+        + data.challenge
+        + data.own_challenge
+    ).digest()
+
+
+STANDARD_FUNCTIONS: Mapping[MechanismName, HlsFunction] = MappingProxyType(
+    {
+        MechanismName.HIGH_MD5: _md5,
+        MechanismName.HIGH_SHA1: _sha1,
+        MechanismName.HIGH_SHA256: _sha256,
+    }
+)
+"""The HLS functions defined by hashes alone (read-only)."""
+
+
+def hls_function(
+    mechanism: MechanismName, manufacturer_function: HlsFunction | None = None
+) -> HlsFunction:
+    """The function f of ``mechanism``; HIGH (2) takes ``manufacturer_function``.
+
+    Raises :class:`AuthenticationError` for a mechanism without a function here.
+    """
+    if mechanism == MechanismName.HIGH:
+        if manufacturer_function is None:
+            raise AuthenticationError(
+                "HLS mechanism 2 (high) is manufacturer-specific: give the manufacturer's "
+                "function (manufacturer_function)"
+            )
+        return manufacturer_function
+    function = STANDARD_FUNCTIONS.get(mechanism)
+    if function is None:
+        raise AuthenticationError(
+            f"no HLS pass 3/4 function for mechanism {mechanism.name.lower()} "
+            f"({int(mechanism)}) here"
+        )
+    return function
+
+
+def _secret_bytes(secret: Secret | bytes) -> bytes:
+    return secret.value if isinstance(secret, Secret) else bytes(secret)
+
+
+def client_pass3(
+    mechanism: MechanismName,
+    secret: Secret | bytes,
+    *,
+    server_challenge: bytes,
+    client_challenge: bytes = b"",
+    client_system_title: bytes = b"",
+    server_system_title: bytes = b"",
+    manufacturer_function: HlsFunction | None = None,
+) -> bytes:
+    """f(StoC): what the client sends in pass 3 (reply_to_HLS_authentication)."""
+    function = hls_function(mechanism, manufacturer_function)
+    return function(
+        _secret_bytes(secret),
+        HlsInput(server_challenge, client_challenge, client_system_title, server_system_title),
+    )
+
+
+def server_pass4(
+    mechanism: MechanismName,
+    secret: Secret | bytes,
+    *,
+    client_challenge: bytes,
+    server_challenge: bytes = b"",
+    client_system_title: bytes = b"",
+    server_system_title: bytes = b"",
+    manufacturer_function: HlsFunction | None = None,
+) -> bytes:
+    """f(CtoS): what the server answers in pass 4."""
+    function = hls_function(mechanism, manufacturer_function)
+    return function(
+        _secret_bytes(secret),
+        HlsInput(client_challenge, server_challenge, server_system_title, client_system_title),
+    )
+
+
+def verify_server_pass4(
+    mechanism: MechanismName,
+    secret: Secret | bytes,
+    received: bytes,
+    *,
+    client_challenge: bytes,
+    server_challenge: bytes = b"",
+    client_system_title: bytes = b"",
+    server_system_title: bytes = b"",
+    manufacturer_function: HlsFunction | None = None,
+) -> None:
+    """Check the server's f(CtoS) (pass 4) in constant time; raise
+    :class:`AuthenticationError` when it does not match."""
+    expected = server_pass4(
+        mechanism,
+        secret,
+        client_challenge=client_challenge,
+        server_challenge=server_challenge,
+        client_system_title=client_system_title,
+        server_system_title=server_system_title,
+        manufacturer_function=manufacturer_function,
+    )
+    if not hmac.compare_digest(expected, bytes(received)):
+        raise AuthenticationError(
+            f"HLS pass 4 failed ({mechanism.name.lower()}): the meter's answer to our "
+            "challenge does not match; the meter does not know the same secret (check the "
+            "HLS secret/keys), or it is not the meter we meant to reach"
+        )
+
+
+def verify_client_pass3(
+    mechanism: MechanismName,
+    secret: Secret | bytes,
+    received: bytes,
+    *,
+    server_challenge: bytes,
+    client_challenge: bytes = b"",
+    client_system_title: bytes = b"",
+    server_system_title: bytes = b"",
+    manufacturer_function: HlsFunction | None = None,
+) -> None:
+    """Server role: check the client's f(StoC) (pass 3) in constant time; raise
+    :class:`AuthenticationError` when it does not match."""
+    expected = client_pass3(
+        mechanism,
+        secret,
+        server_challenge=server_challenge,
+        client_challenge=client_challenge,
+        client_system_title=client_system_title,
+        server_system_title=server_system_title,
+        manufacturer_function=manufacturer_function,
+    )
+    if not hmac.compare_digest(expected, bytes(received)):
+        raise AuthenticationError(
+            f"HLS pass 3 failed ({mechanism.name.lower()}): the client's answer to the "
+            "server challenge does not match the secret"
+        )
