@@ -178,25 +178,31 @@ def _decode(buf: bytes, pos: int, end: int, depth: int) -> tuple[DlmsValue, int]
         if start + length > end:
             raise _truncated(tag, pos, start + length - pos, end)
         return _new_bytes(OctetString, buf[start : start + length]), start + length
-    if tag == 1 or tag == 2:  # array, structure
-        if depth <= 0:
-            raise DecodeError("arrays and structures nest deeper than max_depth allows", pos)
-        count, pos = _read_length(buf, pos + 1, end, "an element count")
-        if count > end - pos:  # every element takes at least its tag byte
-            raise DecodeError(
-                f"{_TAG_NAMES[tag]} declares {count} elements but only {end - pos} bytes "
-                "remain",
-                pos,
-            )
-        if tag == 1 and count >= _TEMPLATE_MIN_ROWS:
-            items, pos = _decode_rows(buf, pos, end, count, depth - 1)
-        else:
-            items, pos = _decode_sequence(buf, pos, end, count, depth - 1)
-        return _new_tuple(Array if tag == 1 else Structure, items), pos
+    if tag == 1 or tag == 2:
+        return _decode_container(buf, pos, end, depth, tag)
     handler = _HANDLERS.get(tag)
     if handler is None:
         raise DecodeError(f"unknown data type tag 0x{tag:02x}", pos)
     return handler(buf, pos, end, depth)
+
+
+def _decode_container(
+    buf: bytes, pos: int, end: int, depth: int, tag: int
+) -> tuple[Array | Structure, int]:
+    """Decode an array (tag 1) or a structure (tag 2) whose tag is at ``pos``."""
+    if depth <= 0:
+        raise DecodeError("arrays and structures nest deeper than max_depth allows", pos)
+    count, pos = _read_length(buf, pos + 1, end, "an element count")
+    if count > end - pos:  # every element takes at least its tag byte
+        raise DecodeError(
+            f"{_TAG_NAMES[tag]} declares {count} elements but only {end - pos} bytes remain", pos
+        )
+    if tag == 1 and count >= _TEMPLATE_MIN_ROWS:
+        items, pos = _decode_rows(buf, pos, end, count, depth - 1)
+        return _new_tuple(Array, items), pos
+    items, pos = _decode_sequence(buf, pos, end, count, depth - 1)
+    container: Array | Structure = _new_tuple(Array if tag == 1 else Structure, items)
+    return container, pos
 
 
 def _decode_sequence(
@@ -229,20 +235,8 @@ def _decode_sequence(
             append(_new_bytes(OctetString, buf[pos + 2 : nxt]))
             pos = nxt
         elif tag == 2 or tag == 1:
-            if depth <= 0:
-                raise DecodeError("arrays and structures nest deeper than max_depth allows", pos)
-            inner_count, pos = _read_length(buf, pos + 1, end, "an element count")
-            if inner_count > end - pos:
-                raise DecodeError(
-                    f"{_TAG_NAMES[tag]} declares {inner_count} elements but only "
-                    f"{end - pos} bytes remain",
-                    pos,
-                )
-            if tag == 1 and inner_count >= _TEMPLATE_MIN_ROWS:
-                inner, pos = _decode_rows(buf, pos, end, inner_count, depth - 1)
-            else:
-                inner, pos = _decode_sequence(buf, pos, end, inner_count, depth - 1)
-            append(_new_tuple(Array if tag == 1 else Structure, inner))
+            container, pos = _decode_container(buf, pos, end, depth, tag)
+            append(container)
         else:
             value, pos = _decode(buf, pos, end, depth)
             append(value)
