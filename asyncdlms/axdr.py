@@ -199,10 +199,9 @@ def _decode_container(
         )
     if tag == 1 and count >= _TEMPLATE_MIN_ROWS:
         items, pos = _decode_rows(buf, pos, end, count, depth - 1)
-        return _new_tuple(Array, items), pos
+        return Array(items), pos
     items, pos = _decode_sequence(buf, pos, end, count, depth - 1)
-    container: Array | Structure = _new_tuple(Array if tag == 1 else Structure, items)
-    return container, pos
+    return (Array(items) if tag == 1 else Structure(items)), pos
 
 
 def _decode_sequence(
