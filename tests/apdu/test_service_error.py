@@ -41,9 +41,9 @@ def test_confirmed_service_error_from_aare_vector() -> None:
 
 def test_service_error_choice_numbers_follow_the_green_book() -> None:
     # ServiceError ::= CHOICE {... load-data-set [7], change-scope [8], task [9], other [10]}
-    assert ServiceErrorChoice.LOAD_DATA_SET == 7
-    assert ServiceErrorChoice.CHANGE_SCOPE == 8
-    assert ServiceErrorChoice.TASK == 9
+    assert int(ServiceErrorChoice.LOAD_DATA_SET) == 7
+    assert int(ServiceErrorChoice.CHANGE_SCOPE) == 8
+    assert int(ServiceErrorChoice.TASK) == 9
     error = ConfirmedServiceError.decode(bytes.fromhex("0e050902"))
     assert error.service is ConfirmedService.READ
     assert error.error is ServiceErrorTask.TI_STOPPED
