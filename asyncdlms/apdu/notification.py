@@ -36,12 +36,8 @@ def _read_optional_time(reader: Reader) -> tuple[bytes | None, bool]:
     if first == 0:
         reader.pos += 1
         return None, False
-    if (
-        first == 0x09
-        and reader.pos + 1 < reader.end
-        and reader.data[reader.pos + 1] == 0x0C
-        and reader.pos + 14 <= reader.end
-    ):
+    if first == 0x09 and reader.pos + 1 < reader.end and reader.data[reader.pos + 1] == 0x0C:
+        # "09 0C": a typed 12-byte date-time (a 9-byte date-time starting 0x0C does not exist)
         reader.pos += 1
         return reader.octet_string("date-time"), True
     return reader.octet_string("date-time"), False
@@ -90,7 +86,8 @@ class DataNotification:
             raise EncodeError("a typed (09 0C-prefixed) date-time must be 12 bytes")
 
     def to_date_time(self) -> DateTime | None:
-        """The date-time as a COSEM :class:`DateTime` when 12 bytes were sent, else ``None``."""
+        """The date-time as a COSEM :class:`DateTime` when 12 bytes were sent, else ``None``
+        (raises :class:`~asyncdlms.types.InvalidDateTimeError` for impossible fields)."""
         return _date_time(self.date_time)
 
     def encode(self) -> bytes:
@@ -128,7 +125,9 @@ class EventNotificationRequest:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attribute_value", Data.of(self.attribute_value))
-        if self.time is not None:
+        if self.time is None:
+            object.__setattr__(self, "time_prefix", b"\x09\x0c")  # unused without a time
+        else:
             prefix = self.time_prefix
             if len(prefix) != 2 or prefix[0] == 0 or prefix[1] != len(self.time):
                 raise EncodeError(
