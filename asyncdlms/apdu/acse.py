@@ -287,10 +287,15 @@ def _read_fields(
     data: bytes, start: int, end: int, readers: dict[int, _FieldReader], fields: dict[str, Any]
 ) -> None:
     """Read the elements between ``start`` and ``end`` into ``fields``; unknown tags are
-    skipped (a meter may add fields of a later ACSE edition)."""
+    skipped (a meter may add fields of a later ACSE edition), a known one repeated is an
+    error (a first result must not be overwritten by garbage that looks like one)."""
+    seen: set[int] = set()
     for element in ber.iterate_elements(data, start, end):
         reader = readers.get(element.tag)
         if reader is not None:
+            if element.tag in seen:
+                raise DecodeError(f"field 0x{element.tag:02x} appears twice", element.start)
+            seen.add(element.tag)
             reader(data, element, fields)
 
 

@@ -529,3 +529,39 @@ def test_mangled_aares_give_only_decode_errors(aare: Aare, cut: int, junk: bytes
         decoded = Aare.decode(mangled)
         if not decoded.accepted:
             assert decoded.result == aare.result or cut < len(data)
+
+
+@given(
+    st.sampled_from([AssociationResult.REJECTED_PERMANENT, AssociationResult.REJECTED_TRANSIENT]),
+    st.sampled_from(list(U)),
+    st.binary(max_size=40),
+    st.booleans(),
+)
+def test_rejecting_aare_survives_any_garbage_after_the_diagnostic(
+    result: AssociationResult, diagnostic: AcseServiceUserDiagnostic, junk: bytes, inside: bool
+) -> None:
+    # behaviour 6: result and diagnostic alone make the error, whatever follows them,
+    # inside the AARE (its length covering the junk) or after it
+    head = Aare(result, diagnostic).encode()[2:]
+    data = (
+        bytes((0x61, len(head) + len(junk))) + head + junk
+        if inside
+        else b"\x61" + bytes((len(head),)) + head + junk
+    )
+    aare = Aare.decode(data)
+    assert aare.result is result
+    assert aare.result_source_diagnostic is diagnostic
+    error = rejection_error(aare)
+    assert error.result is result and error.diagnostic is diagnostic
+
+
+def test_a_repeated_field_is_refused() -> None:
+    accepted = _hex("dlmscosem-apdu-aare-accepted-no-auth")
+    body = accepted[2:] + bytes.fromhex("a203020101")
+    with pytest.raises(DecodeError, match="twice"):
+        Aare.decode(bytes((0x61, len(body))) + body)
+    # a rejecting AARE keeps its first result when garbage repeats it
+    rejected = _hex("dlmscosem-apdu-aare-rejected-app-context")
+    body = rejected[2:] + bytes.fromhex("a203020100")
+    aare = Aare.decode(bytes((0x61, len(body))) + body)
+    assert aare.result is AssociationResult.REJECTED_PERMANENT
