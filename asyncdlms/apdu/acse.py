@@ -290,13 +290,44 @@ def _read_fields(
     skipped (a meter may add fields of a later ACSE edition), a known one repeated is an
     error (a first result must not be overwritten by garbage that looks like one)."""
     seen: set[int] = set()
-    for element in ber.iterate_elements(data, start, end):
+    pos = start
+    while pos < end:
+        element = ber.read_element(data, pos, end)
+        if element.tag in _LENGTH_SLIP_TAGS:
+            element = _container_extent(data, element, end)
         reader = readers.get(element.tag)
         if reader is not None:
             if element.tag in seen:
                 raise DecodeError(f"field 0x{element.tag:02x} appears twice", element.start)
             seen.add(element.tag)
             reader(data, element, fields)
+        pos = element.value_end
+
+
+_LENGTH_SLIP_TAGS = frozenset((0xA4, 0xAA, 0xAC))
+"""responding-AP-title and responding-authentication-value (AARE), calling-authentication-value
+(AARQ): the explicit containers written with the length of their contents' value."""
+
+
+def _container_extent(data: bytes, element: ber.Element, end: int) -> ber.Element:
+    """The true extent of an explicit container whose length was written as the length of
+    the value inside it: ``AA 10 80 10 <16 bytes>`` instead of ``AA 12 80 10 <16 bytes>``
+    (the AARE of the gurux-dlms 1.0.203 server does this for the StoC challenge; its code
+    writes the responding-AP-title ``A4 08 04 ..`` the same way). When the inner element
+    (0x80 or 0x04, short length) is exactly two bytes longer than its container and fits in
+    the PDU, it is taken as the container's contents: a correct encoding never looks so.
+    """
+    pos = element.value_start
+    if element.value_end - pos < 2 or data[pos] not in (0x80, 0x04) or data[pos + 1] >= 0x80:
+        return element
+    inner_end = pos + 2 + data[pos + 1]
+    if data[pos + 1] == element.value_end - pos and inner_end <= end:
+        return ber.Element(element.tag, element.start, pos, inner_end)
+    return element
+    inner_end = pos + 2 + data[pos + 1]
+    if data[pos + 1] == element.value_end - pos and inner_end <= end:
+        return ber.Element(element.tag, element.start, pos, inner_end)
+    return element
 
 
 def _setter(name: str, decode: Callable[[bytes, ber.Element], Any]) -> _FieldReader:

@@ -565,3 +565,28 @@ def test_a_repeated_field_is_refused() -> None:
     body = rejected[2:] + bytes.fromhex("a203020100")
     aare = Aare.decode(bytes((0x61, len(body))) + body)
     assert aare.result is AssociationResult.REJECTED_PERMANENT
+
+
+def test_container_length_slip_of_gurux_servers() -> None:
+    # gurux-dlms 1.0.203 GXDLMSServer writes responding-authentication-value as
+    # AA 10 80 10 <16 bytes> (container length = challenge length); the AARE is read anyway
+    stoc = bytes(range(0x41, 0x51))
+    body = bytes.fromhex(
+        "a109060760857405080101a203020100a305a10302010e88020780890760857405080203"
+        "aa108010" + stoc.hex() + "be10040e0800065f1f0400000000ffff0007"
+    )
+    aare = Aare.decode(bytes((0x61, len(body))) + body)
+    assert aare.responding_authentication_value == stoc
+    assert aare.mechanism_name is MechanismName.HIGH_MD5
+    assert aare.user_information is not None
+    assert InitiateResponse.decode(aare.user_information).server_max_receive_pdu_size == 0xFFFF
+    # re-encoded correctly (AA 12)
+    assert "aa128010" + stoc.hex() in aare.encode().hex()
+    # the same slip for a responding-AP-title
+    body = bytes.fromhex("a109060760857405080101a203020100a305a103020100a40804084d4d4d0000bc614e")
+    assert Aare.decode(bytes((0x61, len(body))) + body).responding_ap_title == bytes.fromhex(
+        "4d4d4d0000bc614e"
+    )
+    # a slip that runs past the PDU is still an error
+    with pytest.raises(DecodeError):
+        Aarq.decode(bytes.fromhex("600fa109060760857405080101ac0480040102"))

@@ -34,9 +34,16 @@ from asyncdlms.security import client_pass3, server_pass4
 gurux_dlms = pytest.importorskip("gurux_dlms")
 
 from gurux_dlms import GXByteBuffer, GXDLMSClient, GXDLMSException  # type: ignore[import-untyped]  # noqa: E402
-from gurux_dlms.enums import Authentication, InterfaceType  # type: ignore[import-untyped]  # noqa: E402
+from gurux_dlms._GXAPDU import _GXAPDU  # type: ignore[import-untyped]  # noqa: E402
+from gurux_dlms.enums import (  # type: ignore[import-untyped]  # noqa: E402
+    Authentication,
+    InterfaceType,
+    SourceDiagnostic,
+)
 from gurux_dlms.GXCiphering import GXCiphering  # type: ignore[import-untyped]  # noqa: E402
+from gurux_dlms.GXDLMSSettings import GXDLMSSettings  # type: ignore[import-untyped]  # noqa: E402
 
+GuruxResult = gurux_dlms.enums.AssociationResult
 WRAPPER_HEADER = 8
 PASSWORD = b"12345678"
 CTOS = bytes(range(0x01, 0x11))
@@ -190,3 +197,40 @@ def test_hls_pass3_and_pass4_with_gurux(authentication: Any) -> None:
     wrong = bytes(len(answer))
     with pytest.raises(Exception, match="do not match"):
         client.parseApplicationAssociationResponse(GXByteBuffer(bytes((0x09, len(wrong))) + wrong))
+
+
+@pytest.mark.parametrize("authentication", list(MECHANISMS), ids=lambda a: a.name)
+@pytest.mark.parametrize(
+    ("result", "diagnostic"),
+    [
+        (GuruxResult.ACCEPTED, SourceDiagnostic.NONE),
+        (GuruxResult.ACCEPTED, SourceDiagnostic.AUTHENTICATION_REQUIRED),
+        (GuruxResult.PERMANENT_REJECTED, SourceDiagnostic.AUTHENTICATION_FAILURE),
+    ],
+    ids=["accepted", "authentication-required", "authentication-failure"],
+)
+def test_we_read_gurux_server_aare(authentication: Any, result: Any, diagnostic: Any) -> None:
+    settings = GXDLMSSettings(True, None)
+    settings.authentication = authentication
+    settings.stoCChallenge = STOC
+    buffer = GXByteBuffer()
+    _GXAPDU.generateAARE(settings, buffer, result, diagnostic, None, None, None)
+    data = bytes(buffer.array())
+    aare = Aare.decode(data)
+    assert aare.result == int(result)
+    assert aare.result_source_diagnostic == int(diagnostic)
+    assert aare.application_context_name is ApplicationContextName.LOGICAL_NAME
+    assert aare.user_information is not None
+    response = InitiateResponse.decode(aare.user_information)
+    assert response.negotiated_dlms_version_number == 6
+    assert response.vaa_name == LN_VAA_NAME
+    mechanism = MECHANISMS[authentication]
+    if mechanism is not None and mechanism > MechanismName.LOW:
+        # gurux writes "AA 10 80 10 <StoC>": read through the length slip
+        assert aare.mechanism_name is mechanism
+        assert aare.responder_acse_requirements
+        assert aare.responding_authentication_value == STOC
+        assert data.hex().count("aa108010") == 1
+    else:
+        assert aare.mechanism_name is None and aare.responding_authentication_value is None
+        assert aare.encode() == data
