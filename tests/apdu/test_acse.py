@@ -590,3 +590,19 @@ def test_container_length_slip_of_gurux_servers() -> None:
     # a slip that runs past the PDU is still an error
     with pytest.raises(DecodeError):
         Aarq.decode(bytes.fromhex("600fa109060760857405080101ac0480040102"))
+
+
+def test_hls_pending_without_the_authentication_required_diagnostic() -> None:
+    # QUIRKS.md 8: some meters accept with diagnostic null although HLS must follow
+    gmac = Aare.decode(_hex("dlmscosem-apdu-aare-hls-gmac-challenge"))
+    assert gmac.hls_pending
+    quirky = Aare(
+        AssociationResult.ACCEPTED,
+        U.NULL,
+        mechanism_name=MechanismName.HIGH_MD5,
+        responding_authentication_value=b"12345678",
+    )
+    assert not quirky.authentication_required and quirky.hls_pending
+    assert not Aare(AssociationResult.ACCEPTED, mechanism_name=MechanismName.LOW).hls_pending
+    assert not Aare(AssociationResult.REJECTED_PERMANENT, U.AUTHENTICATION_REQUIRED).hls_pending
+    assert not Aare.decode(_hex("dlmscosem-apdu-aare-accepted-no-auth")).hls_pending

@@ -105,7 +105,9 @@ def test_layouts() -> None:
 
 def test_response_values_and_errors() -> None:
     assert ActionResponseNormal(ActionResponseWithOptionalData(ActionResult.SUCCESS)).value is None
-    returned = ActionResponseNormal(ActionResponseWithOptionalData(ActionResult.SUCCESS, b"ab"))
+    returned = ActionResponseNormal(
+        ActionResponseWithOptionalData(ActionResult.SUCCESS, Data.of(b"ab"))
+    )
     assert returned.value == b"ab"
     assert returned.result is ActionResult.SUCCESS
     failed = ActionResponseNormal(ActionResponseWithOptionalData(ActionResult.READ_WRITE_DENIED))

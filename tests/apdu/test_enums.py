@@ -24,21 +24,21 @@ from asyncdlms.errors import ActionError, DataAccessError, DecodeError, EncodeEr
 
 
 def test_codes_are_the_standard_ones() -> None:
-    assert DataAccessResult.OBJECT_UNDEFINED == 4
-    assert DataAccessResult.OBJECT_CLASS_INCONSISTENT == 9
-    assert DataAccessResult.SCOPE_OF_ACCESS_VIOLATED == 13
-    assert DataAccessResult.DATA_BLOCK_NUMBER_INVALID == 19
-    assert DataAccessResult.OTHER_REASON == 250
+    assert DataAccessResult.OBJECT_UNDEFINED.value == 4
+    assert DataAccessResult.OBJECT_CLASS_INCONSISTENT.value == 9
+    assert DataAccessResult.SCOPE_OF_ACCESS_VIOLATED.value == 13
+    assert DataAccessResult.DATA_BLOCK_NUMBER_INVALID.value == 19
+    assert DataAccessResult.OTHER_REASON.value == 250
     assert len(DataAccessResult) == 16
-    assert ActionResult.LONG_ACTION_ABORTED == 15
-    assert ActionResult.NO_LONG_ACTION_IN_PROGRESS == 16
+    assert ActionResult.LONG_ACTION_ABORTED.value == 15
+    assert ActionResult.NO_LONG_ACTION_IN_PROGRESS.value == 16
     assert len(ActionResult) == 13
     assert [m.value for m in GetRequestType] == [1, 2, 3]
     assert [m.value for m in GetResponseType] == [1, 2, 3]
-    assert SetRequestType.WITH_LIST_AND_FIRST_DATABLOCK == 5
-    assert SetResponseType.LAST_DATABLOCK_WITH_LIST == 4
-    assert ActionRequestType.WITH_PBLOCK == 6
-    assert ActionResponseType.NEXT_PBLOCK == 4
+    assert SetRequestType.WITH_LIST_AND_FIRST_DATABLOCK.value == 5
+    assert SetResponseType.LAST_DATABLOCK_WITH_LIST.value == 4
+    assert ActionRequestType.WITH_PBLOCK.value == 6
+    assert ActionResponseType.NEXT_PBLOCK.value == 4
 
 
 def test_standard_names_and_errors() -> None:

@@ -90,7 +90,7 @@ def test_response_value_and_errors() -> None:
     ok = GetResponseNormal(Data.of(DoubleLongUnsigned(5009)))
     assert ok.value == 5009
     assert ok.encode() == bytes.fromhex("c401c1000600001391")
-    assert GetResponseNormal(DoubleLongUnsigned(5009)) == ok  # plain value wrapped in Data
+    assert GetResponseNormal(DoubleLongUnsigned(5009)) == ok  # type: ignore[arg-type]  # wrapped
     failed = GetResponseNormal(DataAccessResult.READ_WRITE_DENIED)
     with pytest.raises(DataAccessError, match="read-write-denied") as info:
         _ = failed.value
