@@ -507,6 +507,21 @@ class Aare:
             and diagnostic == AcseServiceUserDiagnostic.AUTHENTICATION_REQUIRED
         )
 
+    @property
+    def hls_pending(self) -> bool:
+        """True when an accepted association waits for HLS pass 3/4: the diagnostic says
+        authentication-required, or (QUIRKS.md 8: meters that leave that diagnostic out) an
+        HLS mechanism came with a server challenge (responding-authentication-value)."""
+        if not self.accepted:
+            return False
+        if self.authentication_required:
+            return True
+        return (
+            self.mechanism_name is not None
+            and self.mechanism_name.high_level
+            and self.responding_authentication_value is not None
+        )
+
     def encode(self) -> bytes:
         """Encode as BER, fields in the order of their tags."""
         if self.application_context_name is None:
