@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 from .. import axdr
 from ..errors import DecodeError, EncodeError
 from ..obis import Obis, ObisLike
-from ..types.values import Array, LongUnsigned, Structure
+from ..types.clock import DateTime
+from ..types.values import (
+    Array,
+    DoubleLongUnsigned,
+    Integer,
+    LongUnsigned,
+    OctetString,
+    Structure,
+)
 from .enums import InvokeIdAndPriority
 from .tags import ApduTag
 
@@ -461,8 +469,6 @@ def capture_object_definition(
 ) -> Structure:
     """capture_object_definition ::= structure {class_id long-unsigned, logical_name
     octet-string, attribute_index integer, data_index long-unsigned}."""
-    from ..types.values import Integer, OctetString
-
     return Structure(
         (
             LongUnsigned(class_id),
@@ -480,9 +486,6 @@ def _as_capture_object(item: Any) -> Any:
 
 
 def _clock_value(value: Any) -> Any:
-    from ..types.clock import DateTime
-    from ..types.values import OctetString
-
     if isinstance(value, DateTime):
         return OctetString(value.to_bytes())
     return value
@@ -523,8 +526,6 @@ def entry_descriptor(
     entry_descriptor ::= structure {from_entry double-long-unsigned, to_entry
     double-long-unsigned, from_selected_value long-unsigned, to_selected_value long-unsigned}.
     """
-    from ..types.values import DoubleLongUnsigned
-
     parameters = Structure(
         (
             DoubleLongUnsigned(from_entry),

@@ -9,6 +9,7 @@ the session concatenates the blocks and decodes the whole value once, with
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ __all__ = [
     "GetResponseNormal",
     "GetResponseWithDatablock",
     "GetResponseWithList",
+    "chunk_attribute_list",
     "decode_get_request",
     "decode_get_response",
     "read_get_data_result",
@@ -205,6 +207,23 @@ class GetRequestWithList:
         items = read_descriptor_list(reader)
         reader.finish("get-request-with-list")
         return cls(items, iip)
+
+
+def chunk_attribute_list(
+    items: Sequence[CosemAttributeDescriptorWithSelection | CosemAttributeDescriptor],
+    chunk_size: int = 10,
+) -> list[tuple[CosemAttributeDescriptorWithSelection, ...]]:
+    """Cut a with-list request into chunks of at most ``chunk_size`` attributes (QUIRKS.md #6:
+    meters cap or break long lists; 10 is what gurux-dlms sends at most)."""
+    if chunk_size < 1:
+        raise EncodeError(f"a chunk holds at least one attribute, not {chunk_size}")
+    wrapped = tuple(
+        item
+        if isinstance(item, CosemAttributeDescriptorWithSelection)
+        else CosemAttributeDescriptorWithSelection(item)
+        for item in items
+    )
+    return [wrapped[i : i + chunk_size] for i in range(0, len(wrapped), chunk_size)]
 
 
 GetRequest = GetRequestNormal | GetRequestNext | GetRequestWithList

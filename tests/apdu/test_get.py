@@ -140,3 +140,17 @@ def test_malformed_input_names_the_problem(hex_text: str, message: str) -> None:
 def test_specific_decoder_rejects_other_variant() -> None:
     with pytest.raises(DecodeError, match="get-request-normal"):
         GetRequestNormal.decode(GetRequestNext(1).encode())
+
+
+def test_with_list_chunks_of_ten_by_default() -> None:
+    from asyncdlms.apdu.get import chunk_attribute_list
+    from asyncdlms.errors import EncodeError
+
+    items = [CosemAttributeDescriptor(3, Obis(1, 0, n, 8, 0, 255), 2) for n in range(23)]
+    chunks = chunk_attribute_list(items)
+    assert [len(c) for c in chunks] == [10, 10, 3]
+    assert [c.cosem_attribute_descriptor for chunk in chunks for c in chunk] == items
+    assert [len(c) for c in chunk_attribute_list(items, 5)] == [5, 5, 5, 5, 3]
+    assert chunk_attribute_list([]) == []
+    with pytest.raises(EncodeError):
+        chunk_attribute_list(items, 0)
