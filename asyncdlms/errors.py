@@ -14,6 +14,7 @@ __all__ = [
     "AssociationError",
     "AssociationRejectedError",
     "AuthenticationError",
+    "AuthenticationRejectedError",
     "BlockTransferError",
     "ConnectionRejectedError",
     "DataAccessError",
@@ -107,6 +108,11 @@ class AssociationRejectedError(AssociationError):
 
 class AuthenticationError(AssociationError):
     """Authentication failed: wrong password or key, or the server's HLS pass 4 did not check."""
+
+
+class AuthenticationRejectedError(AssociationRejectedError, AuthenticationError):
+    """The server rejected the AARQ because authentication failed (wrong password, key or
+    client address): catchable both as a rejection and as an authentication error."""
 
 
 class ServiceError(ApplicationError):

@@ -21,7 +21,12 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Self, TypeVar
 
-from ..errors import AssociationRejectedError, DecodeError, EncodeError
+from ..errors import (
+    AssociationRejectedError,
+    AuthenticationRejectedError,
+    DecodeError,
+    EncodeError,
+)
 from . import ber
 from .service_error import (
     ConfirmedServiceError,
@@ -842,6 +847,13 @@ def rejection_error(aare: Aare) -> AssociationRejectedError:
         message += _user_information_note(aare.user_information)
         if aare.result == AssociationResult.REJECTED_TRANSIENT:
             message += " (rejected-transient: a later attempt may succeed)"
+    if diagnostic in (
+        AcseServiceUserDiagnostic.AUTHENTICATION_FAILURE,
+        AcseServiceUserDiagnostic.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNISED,
+        AcseServiceUserDiagnostic.AUTHENTICATION_MECHANISM_NAME_REQUIRED,
+        AcseServiceUserDiagnostic.AUTHENTICATION_REQUIRED,
+    ):
+        return AuthenticationRejectedError(message, aare.result, diagnostic)
     return AssociationRejectedError(message, aare.result, diagnostic)
 
 

@@ -381,6 +381,19 @@ def test_authentication_failure_message() -> None:
     )
 
 
+def test_authentication_rejections_are_authentication_errors() -> None:
+    from asyncdlms.errors import AuthenticationError, AuthenticationRejectedError
+
+    for diagnostic in (U.AUTHENTICATION_FAILURE, U.AUTHENTICATION_MECHANISM_NAME_REQUIRED):
+        error = rejection_error(Aare(AssociationResult.REJECTED_PERMANENT, diagnostic))
+        assert isinstance(error, AuthenticationRejectedError)
+        assert isinstance(error, AuthenticationError)
+    other = rejection_error(
+        Aare(AssociationResult.REJECTED_PERMANENT, U.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED)
+    )
+    assert not isinstance(other, AuthenticationError)
+
+
 # ---------------------------------------------------------------------------------------------
 # Encoding details, errors, round trips
 
