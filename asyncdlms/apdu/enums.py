@@ -54,8 +54,29 @@ class _StandardName(IntEnum):
             ) from None
 
 
-class DataAccessResult(_StandardName):
-    """Data-Access-Result: the outcome of one GET or SET (and of SN read/write)."""
+class _OpenResult(_StandardName):
+    """A result code enum that also takes codes the standard does not name.
+
+    Meters send manufacturer-specific result codes; such a code must reach the caller as a
+    clear error ("unknown-200"), not make the whole response undecodable.
+    """
+
+    @classmethod
+    def _missing_(cls, value: object) -> Self | None:
+        if not isinstance(value, int) or not 0 <= value <= 255:
+            return None
+        member = int.__new__(cls, value)
+        member._name_ = f"UNKNOWN_{value}"
+        member._value_ = value
+        return cls._value2member_map_.setdefault(value, member)  # type: ignore[return-value]
+
+
+class DataAccessResult(_OpenResult):
+    """Data-Access-Result: the outcome of one GET or SET (and of SN read/write).
+
+    A code the standard does not define (manufacturer-specific) becomes a member named
+    ``UNKNOWN_<code>``.
+    """
 
     SUCCESS = 0
     HARDWARE_FAULT = 1
@@ -75,8 +96,8 @@ class DataAccessResult(_StandardName):
     OTHER_REASON = 250
 
 
-class ActionResult(_StandardName):
-    """Action-Result: the outcome of one ACTION."""
+class ActionResult(_OpenResult):
+    """Action-Result: the outcome of one ACTION (unknown codes as for DataAccessResult)."""
 
     SUCCESS = 0
     HARDWARE_FAULT = 1

@@ -124,7 +124,6 @@ def test_response_values_and_errors() -> None:
         ("c307c1", "unknown ActionRequestType 7"),
         ("c301c10046000060030aff0102", "presence flag"),
         ("c301c10046000060030aff0101", "data type tag"),
-        ("c701c105", "unknown ActionResult 5"),
         ("c701c1000102", "Get-Data-Result CHOICE tag"),
         ("c705c1", "unknown ActionResponseType 5"),
         ("c702c1010000000105", "truncated raw-data"),

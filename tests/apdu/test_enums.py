@@ -54,9 +54,11 @@ def test_standard_names_and_errors() -> None:
 
 
 def test_unknown_code_is_a_decode_error() -> None:
-    with pytest.raises(DecodeError, match="unknown DataAccessResult 5") as info:
-        DataAccessResult.decode_value(5, 7)
+    with pytest.raises(DecodeError, match="unknown GetRequestType 7") as info:
+        GetRequestType.decode_value(7, 7)
     assert info.value.offset == 7
+    # result codes are open: a manufacturer-specific code is kept (see below)
+    assert DataAccessResult.decode_value(5, 7).name == "UNKNOWN_5"
 
 
 def test_invoke_id_and_priority_byte() -> None:
@@ -99,3 +101,21 @@ def test_every_long_value_round_trips(value: int) -> None:
     assert LongInvokeIdAndPriority.decode(value.to_bytes(4, "big")).encode() == value.to_bytes(
         4, "big"
     )
+
+
+def test_manufacturer_specific_result_codes_decode_as_errors() -> None:
+    from asyncdlms.apdu.enums import ActionResult, DataAccessResult
+    from asyncdlms.apdu.get import GetResponseNormal
+    from asyncdlms.errors import DataAccessError
+
+    unknown = DataAccessResult(200)
+    assert unknown == 200 and unknown.standard_name == "unknown-200"
+    assert DataAccessResult(200) is unknown
+    assert ActionResult(77).name == "UNKNOWN_77"
+    response = GetResponseNormal.decode(bytes.fromhex("c401c101c8"))
+    assert response.result == 200
+    with pytest.raises(DataAccessError, match="unknown-200"):
+        response.value  # noqa: B018
+    assert response.encode() == bytes.fromhex("c401c101c8")
+    with pytest.raises(ValueError):
+        DataAccessResult(256)

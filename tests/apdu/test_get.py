@@ -122,7 +122,6 @@ def test_value_is_decoded_once_and_reused() -> None:
         ("c001c1000100002b0100ff0202", "presence flag"),
         ("c001c1000100002b0100ff020000", "trailing"),
         ("c401c102", "Get-Data-Result CHOICE tag"),
-        ("c401c10105", "unknown DataAccessResult 5"),
         ("c402c1000000000102", "DataBlock-G result"),
         ("c402c10000000001000a0102", "truncated raw-data"),
         ("c403c105", "elements announced"),

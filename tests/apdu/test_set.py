@@ -125,7 +125,6 @@ def test_layouts() -> None:
         ("c106c1", "unknown SetRequestType 6"),
         ("c101c100010000600100ff0200", "truncated: expected a data type tag"),
         ("c101c1000100", "instance-id"),
-        ("c501c107", "unknown DataAccessResult 7"),
         ("c503c100000000", "block-number"),
         ("c505c10300", "elements announced"),
         ("c501c10000", "trailing"),

@@ -134,7 +134,6 @@ def test_base_name_arithmetic() -> None:
     [
         (ReadRequest, "0501030000", "CHOICE tag must be 2, 4, 5, 6 or 7"),
         (ReadResponse, "0c010400", "CHOICE tag must be 0..3"),
-        (ReadResponse, "0c010108", "unknown DataAccessResult 8"),
         (WriteResponse, "0d0103", "CHOICE tag must be 0..2"),
         (WriteRequest, "050100", "expected APDU tag 0x06"),
         (ReadRequest, "0502020001", "elements announced"),
