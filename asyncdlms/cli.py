@@ -9,10 +9,13 @@ reading and simulator commands arrive with the layers they need.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import enum
 import sys
 from collections.abc import Sequence
 
 from . import __version__, axdr
+from .apdu import Data, decode_apdu
 from .errors import DlmsError
 from .hdlc import FrameSplitter, FrameType
 from .hdlc.frames import LLC_REQUEST, LLC_RESPONSE
@@ -43,9 +46,40 @@ def _detect(data: bytes) -> str:
 
 
 def _describe_apdu(apdu: bytes, indent: str) -> list[str]:
-    lines = [f"{indent}APDU ({len(apdu)} bytes, tag 0x{apdu[0]:02x}): {apdu.hex()}" if apdu
-             else f"{indent}no APDU"]  # fmt: skip
+    if not apdu:
+        return [f"{indent}no APDU"]
+    lines = [f"{indent}APDU ({len(apdu)} bytes, tag 0x{apdu[0]:02x}): {apdu.hex()}"]
+    try:
+        pdu = decode_apdu(apdu)
+    except DlmsError as exc:
+        lines.append(f"{indent}  not decoded: {exc}")
+        return lines
+    _describe_pdu(pdu, indent + "  ", lines)
     return lines
+
+
+def _describe_pdu(pdu: object, indent: str, lines: list[str], label: str = "") -> None:
+    """A decoded PDU as an indented list of its fields; A-XDR values as typed trees."""
+    if isinstance(pdu, Data):
+        lines.append(f"{indent}{label.rstrip()}")
+        lines.extend(axdr.describe(pdu.value, indent + "  ").splitlines())
+    elif dataclasses.is_dataclass(pdu) and not isinstance(pdu, type):
+        lines.append(f"{indent}{label}{type(pdu).__name__}")
+        for field in dataclasses.fields(pdu):
+            value = getattr(pdu, field.name)
+            if value is None or value == ():
+                continue
+            _describe_pdu(value, indent + "  ", lines, f"{field.name}: ")
+    elif isinstance(pdu, list | tuple):
+        lines.append(f"{indent}{label}[{len(pdu)}]")
+        for item in pdu:
+            _describe_pdu(item, indent + "  ", lines)
+    elif isinstance(pdu, enum.Enum):
+        lines.append(f"{indent}{label}{pdu.name.lower().replace('_', '-')}")
+    elif isinstance(pdu, bytes):
+        lines.append(f"{indent}{label}{pdu.hex() or '(empty)'}")
+    else:
+        lines.append(f"{indent}{label}{pdu}")
 
 
 def _decode_hdlc(data: bytes) -> list[str]:

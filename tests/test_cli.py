@@ -43,6 +43,12 @@ def test_decode_hdlc_stream_with_noise(capsys: pytest.CaptureFixture[str]) -> No
     assert lines[0].startswith("HDLC I N(S)=0 N(R)=1 P/F=1")
     assert "  LLC e6e700 (response)" in lines
     assert f"  APDU (9 bytes, tag 0xc4): {apdu.hex()}" in lines
+    # the APDU is decoded too, its A-XDR value shown as a typed tree
+    position = lines.index("    GetResponseNormal")
+    assert lines[position + 1 : position + 3] == [
+        "      result:",
+        "        double-long-unsigned 5009",
+    ]
     assert lines.count(lines[0]) == 2
     assert "noise skipped" in lines[-1]
 
@@ -59,10 +65,12 @@ def test_decode_wrapper(capsys: pytest.CaptureFixture[str]) -> None:
     data = bytes.fromhex("0001 0010 0001 0004 c0018100".replace(" ", ""))
     status, out, _ = run(capsys, "decode", data.hex())
     assert status == 0
-    assert out.splitlines() == [
+    assert out.splitlines()[:2] == [
         "wrapper frame  from wPort 16 to wPort 1",
         "  APDU (4 bytes, tag 0xc0): c0018100",
     ]
+    # a truncated GET request: shown, and why it is not decoded
+    assert out.splitlines()[2].startswith("    not decoded: truncated")
 
 
 def test_bad_input_is_reported_not_raised(capsys: pytest.CaptureFixture[str]) -> None:
