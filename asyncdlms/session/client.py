@@ -1001,17 +1001,16 @@ class ClientSession:
     def _pass3_transaction(self) -> _Transaction:
         settings = self.settings
         assert settings.secret is not None
-        titles = {
-            "client_system_title": settings.client_system_title or b"",
-            "server_system_title": self._server_system_title or b"",
-        }
+        client_title = settings.client_system_title or b""
+        server_title = self._server_system_title or b""
         reply = client_pass3(
             settings.mechanism,
             settings.secret,
             server_challenge=self._server_challenge,
             client_challenge=self._client_challenge,
+            client_system_title=client_title,
+            server_system_title=server_title,
             manufacturer_function=settings.manufacturer_hls_function,
-            **titles,
         )
         if settings.logical_name_referencing:
             method = CosemMethodDescriptor(15, ASSOCIATION_LN, 1)
@@ -1031,8 +1030,9 @@ class ClientSession:
             bytes(answer),
             client_challenge=self._client_challenge,
             server_challenge=self._server_challenge,
+            client_system_title=client_title,
+            server_system_title=server_title,
             manufacturer_function=settings.manufacturer_hls_function,
-            **titles,
         )
         return None
 

@@ -27,6 +27,8 @@ from asyncdlms.errors import AuthenticationError, DataAccessError
 from asyncdlms.hdlc import HdlcConnection, HdlcSettings
 from asyncdlms.hdlc.addresses import HdlcAddress
 from asyncdlms.link import Link
+from asyncdlms.obis import Obis
+from asyncdlms.security.hls import Secret
 from asyncdlms.session.client import AssociationState, ClientSession
 from asyncdlms.session.events import (
     AssociationEstablished,
@@ -45,11 +47,11 @@ pytest.importorskip("gurux_dlms")
 
 PEER = SHARED / "peers" / "gurux_meter.py"
 PASSWORD = "Gurux"
-REGISTER = CosemAttributeDescriptor(3, "1.0.1.8.0.255", 2)
-SCALER_UNIT = CosemAttributeDescriptor(3, "1.0.1.8.0.255", 3)
-CLOCK = CosemAttributeDescriptor(8, "0.0.1.0.0.255", 2)
-DEVICE_NAME = CosemAttributeDescriptor(1, "0.0.42.0.0.255", 2)
-BUFFER = CosemAttributeDescriptor(7, "1.0.99.1.0.255", 2)
+REGISTER = CosemAttributeDescriptor(3, Obis("1.0.1.8.0.255"), 2)
+SCALER_UNIT = CosemAttributeDescriptor(3, Obis("1.0.1.8.0.255"), 3)
+CLOCK = CosemAttributeDescriptor(8, Obis("0.0.1.0.0.255"), 2)
+DEVICE_NAME = CosemAttributeDescriptor(1, Obis("0.0.42.0.0.255"), 2)
+BUFFER = CosemAttributeDescriptor(7, Obis("1.0.99.1.0.255"), 2)
 CLOCK_COLUMN = (8, "0.0.1.0.0.255", 2, 0)
 
 
@@ -100,7 +102,11 @@ class Conversation:
             link = HdlcConnection(HdlcSettings(HdlcAddress.client(client), HdlcAddress.server(1)))
         self.session = ClientSession(
             link,
-            ClientSettings(mechanism=mechanism, secret=password, **(settings or {})),
+            ClientSettings(
+                mechanism=mechanism,
+                secret=None if password is None else Secret(password),
+                **(settings or {}),
+            ),
         )
         self.now = 0.0
         self.frames = 0
