@@ -1,0 +1,1 @@
+"""COSEM interface classes (DLMS UA Blue Book, IEC 62056-6-2)."""
