@@ -1,4 +1,5 @@
-"""Security: HLS authentication now; ciphering (security suites 0..2), GMAC and ECDSA later.
+"""Security: HLS authentication (incl. HLS-GMAC), security suite 0 ciphering (AES-GCM-128),
+invocation counters and security setup key transfer; suites 1/2 and ECDSA later.
 
 Everything here is pure computation (no IO, no global state): the session layer feeds it the
 challenges, system titles and secrets of one association.
@@ -6,7 +7,46 @@ challenges, system titles and secrets of one association.
 
 from __future__ import annotations
 
+from .ciphering import (
+    AUTHENTICATION_TAG_LENGTH,
+    DEDICATED_TAGS,
+    GLOBAL_TAGS,
+    KEY_LENGTH,
+    SECURITY_HEADER_LENGTH,
+    SYSTEM_TITLE_LENGTH,
+    CipheredApdu,
+    CipheringForm,
+    DecipheredApdu,
+    SecurityContext,
+    SecurityControl,
+    SecurityPolicy,
+    cipher,
+    decipher,
+    generate_dedicated_key,
+    initialization_vector,
+)
+from .counters import (
+    FRAME_COUNTER_ATTRIBUTE,
+    FRAME_COUNTER_CLASS_ID,
+    MAX_INVOCATION_COUNTER,
+    CipheringKey,
+    FileInvocationCounterStore,
+    InvocationCounterStore,
+    MemoryInvocationCounterStore,
+    frame_counter_obis,
+    next_invocation_counter,
+)
+from .exceptions import (
+    AuthenticationTagError,
+    DecipheringError,
+    InvocationCounterExhaustedError,
+    InvocationCounterStoreError,
+    ReplayError,
+    SecurityPolicyError,
+)
+from .gmac import gmac_authentication_value, verify_gmac_authentication_value
 from .hls import (
+    CIPHERING_FUNCTIONS,
     MAX_CHALLENGE_LENGTH,
     MIN_CHALLENGE_LENGTH,
     STANDARD_FUNCTIONS,
@@ -20,18 +60,70 @@ from .hls import (
     verify_client_pass3,
     verify_server_pass4,
 )
+from .keys import (
+    GLOBAL_KEY_TRANSFER_METHOD,
+    SECURITY_ACTIVATE_METHOD,
+    SECURITY_SETUP_CLASS_ID,
+    KeyId,
+    global_key_transfer_parameters,
+    security_activate_parameter,
+    unwrap_key,
+    wrap_key,
+)
 
 __all__ = [
+    "AUTHENTICATION_TAG_LENGTH",
+    "CIPHERING_FUNCTIONS",
+    "DEDICATED_TAGS",
+    "FRAME_COUNTER_ATTRIBUTE",
+    "FRAME_COUNTER_CLASS_ID",
+    "GLOBAL_KEY_TRANSFER_METHOD",
+    "GLOBAL_TAGS",
+    "KEY_LENGTH",
     "MAX_CHALLENGE_LENGTH",
+    "MAX_INVOCATION_COUNTER",
     "MIN_CHALLENGE_LENGTH",
+    "SECURITY_ACTIVATE_METHOD",
+    "SECURITY_HEADER_LENGTH",
+    "SECURITY_SETUP_CLASS_ID",
     "STANDARD_FUNCTIONS",
+    "SYSTEM_TITLE_LENGTH",
+    "AuthenticationTagError",
+    "CipheredApdu",
+    "CipheringForm",
+    "CipheringKey",
+    "DecipheredApdu",
+    "DecipheringError",
+    "FileInvocationCounterStore",
     "HlsFunction",
     "HlsInput",
+    "InvocationCounterExhaustedError",
+    "InvocationCounterStore",
+    "InvocationCounterStoreError",
+    "KeyId",
+    "MemoryInvocationCounterStore",
+    "ReplayError",
     "Secret",
+    "SecurityContext",
+    "SecurityControl",
+    "SecurityPolicy",
+    "SecurityPolicyError",
+    "cipher",
     "client_pass3",
+    "decipher",
+    "frame_counter_obis",
     "generate_challenge",
+    "generate_dedicated_key",
+    "global_key_transfer_parameters",
+    "gmac_authentication_value",
     "hls_function",
+    "initialization_vector",
+    "next_invocation_counter",
+    "security_activate_parameter",
     "server_pass4",
+    "unwrap_key",
     "verify_client_pass3",
+    "verify_gmac_authentication_value",
     "verify_server_pass4",
+    "wrap_key",
 ]

@@ -16,8 +16,12 @@ The functions f, each verified against public implementations (see the tests):
   ``SHA-256(secret || SysT-S || SysT-C || CtoS || StoC)``.
 - HIGH (2): manufacturer-specific; pass the function as ``manufacturer_function``.
 
-HIGH_GMAC (5) needs the ciphering context (security suite, keys, invocation counter) and is
-added with ciphering; a function for it plugs into the same :data:`HlsFunction` shape.
+- HIGH_GMAC (5): ``SC ‖ IC ‖ GMAC(SC ‖ AK ‖ challenge)`` with the block cipher key as the
+  secret, ``IV = own system title ‖ IC`` (see :mod:`asyncdlms.security.gmac`); it also needs
+  the authentication key and an invocation counter (``HlsInput.authentication_key`` and
+  ``invocation_counter``; to verify, the counter is read from the received value). A session
+  with a :class:`~asyncdlms.security.ciphering.SecurityContext` uses its ``hls_gmac`` /
+  ``verify_hls_gmac``, which take the counter from the context's store.
 """
 
 from __future__ import annotations
@@ -26,13 +30,15 @@ import hashlib
 import hmac
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ..apdu.acse import MechanismName
 from ..errors import AuthenticationError
+from .gmac import GMAC_AUTHENTICATION_VALUE_LENGTH, gmac_authentication_value
 
 __all__ = [
+    "CIPHERING_FUNCTIONS",
     "MAX_CHALLENGE_LENGTH",
     "MIN_CHALLENGE_LENGTH",
     "STANDARD_FUNCTIONS",
@@ -116,13 +122,16 @@ class HlsInput:
 
     ``challenge`` is the peer's challenge being answered (StoC for the client in pass 3,
     CtoS for the server in pass 4); ``own_challenge`` the one this side sent. System titles
-    are needed by HIGH_SHA256 (and GMAC/ECDSA) only.
+    are needed by HIGH_SHA256 (and GMAC/ECDSA) only. ``invocation_counter`` and
+    ``authentication_key`` are needed by HIGH_GMAC only (never shown by ``repr``).
     """
 
     challenge: bytes
     own_challenge: bytes = b""
     own_system_title: bytes = b""
     peer_system_title: bytes = b""
+    invocation_counter: int | None = None
+    authentication_key: Secret | None = field(default=None, repr=False)
 
 
 HlsFunction = Callable[[bytes, HlsInput], bytes]
@@ -152,6 +161,23 @@ def _sha256(secret: bytes, data: HlsInput) -> bytes:
     ).digest()
 
 
+def _gmac(secret: bytes, data: HlsInput) -> bytes:
+    if data.invocation_counter is None or data.authentication_key is None:
+        raise AuthenticationError(
+            "HLS-GMAC needs the authentication key and an invocation counter besides the "
+            "block cipher key (the secret); a SecurityContext provides them (hls_gmac)"
+        )
+    if not data.own_system_title:
+        raise AuthenticationError("HLS-GMAC needs the system title of the side that answers")
+    return gmac_authentication_value(
+        secret,
+        data.authentication_key.value,
+        data.own_system_title,
+        data.invocation_counter,
+        data.challenge,
+    )
+
+
 STANDARD_FUNCTIONS: Mapping[MechanismName, HlsFunction] = MappingProxyType(
     {
         MechanismName.HIGH_MD5: _md5,
@@ -160,6 +186,13 @@ STANDARD_FUNCTIONS: Mapping[MechanismName, HlsFunction] = MappingProxyType(
     }
 )
 """The HLS functions defined by hashes alone (read-only)."""
+
+CIPHERING_FUNCTIONS: Mapping[MechanismName, HlsFunction] = MappingProxyType(
+    {MechanismName.HIGH_GMAC: _gmac}
+)
+"""The HLS functions built on the ciphering keys (read-only): HIGH_GMAC, whose secret is the
+block cipher key and which also needs ``HlsInput.authentication_key`` and
+``invocation_counter``."""
 
 
 def hls_function(
@@ -176,7 +209,7 @@ def hls_function(
                 "function (manufacturer_function)"
             )
         return manufacturer_function
-    function = STANDARD_FUNCTIONS.get(mechanism)
+    function = STANDARD_FUNCTIONS.get(mechanism) or CIPHERING_FUNCTIONS.get(mechanism)
     if function is None:
         raise AuthenticationError(
             f"no HLS pass 3/4 function for mechanism {mechanism.name.lower()} "
@@ -189,6 +222,25 @@ def _secret_bytes(secret: Secret | bytes) -> bytes:
     return secret.value if isinstance(secret, Secret) else bytes(secret)
 
 
+def _optional_secret(key: Secret | bytes | None) -> Secret | None:
+    if key is None or isinstance(key, Secret):
+        return key
+    return Secret(key)
+
+
+def _received_counter(
+    mechanism: MechanismName, received: bytes, invocation_counter: int | None
+) -> int | None:
+    """HIGH_GMAC: the counter comes in the received value (``SC ‖ IC ‖ tag``)."""
+    if (
+        invocation_counter is None
+        and mechanism == MechanismName.HIGH_GMAC
+        and len(received) == GMAC_AUTHENTICATION_VALUE_LENGTH
+    ):
+        return int.from_bytes(received[1:5], "big")
+    return invocation_counter
+
+
 def client_pass3(
     mechanism: MechanismName,
     secret: Secret | bytes,
@@ -198,12 +250,21 @@ def client_pass3(
     client_system_title: bytes = b"",
     server_system_title: bytes = b"",
     manufacturer_function: HlsFunction | None = None,
+    invocation_counter: int | None = None,
+    authentication_key: Secret | bytes | None = None,
 ) -> bytes:
     """f(StoC): what the client sends in pass 3 (reply_to_HLS_authentication)."""
     function = hls_function(mechanism, manufacturer_function)
     return function(
         _secret_bytes(secret),
-        HlsInput(server_challenge, client_challenge, client_system_title, server_system_title),
+        HlsInput(
+            server_challenge,
+            client_challenge,
+            client_system_title,
+            server_system_title,
+            invocation_counter,
+            _optional_secret(authentication_key),
+        ),
     )
 
 
@@ -216,12 +277,21 @@ def server_pass4(
     client_system_title: bytes = b"",
     server_system_title: bytes = b"",
     manufacturer_function: HlsFunction | None = None,
+    invocation_counter: int | None = None,
+    authentication_key: Secret | bytes | None = None,
 ) -> bytes:
     """f(CtoS): what the server answers in pass 4."""
     function = hls_function(mechanism, manufacturer_function)
     return function(
         _secret_bytes(secret),
-        HlsInput(client_challenge, server_challenge, server_system_title, client_system_title),
+        HlsInput(
+            client_challenge,
+            server_challenge,
+            server_system_title,
+            client_system_title,
+            invocation_counter,
+            _optional_secret(authentication_key),
+        ),
     )
 
 
@@ -235,6 +305,8 @@ def verify_server_pass4(
     client_system_title: bytes = b"",
     server_system_title: bytes = b"",
     manufacturer_function: HlsFunction | None = None,
+    invocation_counter: int | None = None,
+    authentication_key: Secret | bytes | None = None,
 ) -> None:
     """Check the server's f(CtoS) (pass 4) in constant time; raise
     :class:`AuthenticationError` when it does not match."""
@@ -246,6 +318,8 @@ def verify_server_pass4(
         client_system_title=client_system_title,
         server_system_title=server_system_title,
         manufacturer_function=manufacturer_function,
+        invocation_counter=_received_counter(mechanism, bytes(received), invocation_counter),
+        authentication_key=authentication_key,
     )
     if not hmac.compare_digest(expected, bytes(received)):
         raise AuthenticationError(
@@ -265,6 +339,8 @@ def verify_client_pass3(
     client_system_title: bytes = b"",
     server_system_title: bytes = b"",
     manufacturer_function: HlsFunction | None = None,
+    invocation_counter: int | None = None,
+    authentication_key: Secret | bytes | None = None,
 ) -> None:
     """Server role: check the client's f(StoC) (pass 3) in constant time; raise
     :class:`AuthenticationError` when it does not match."""
@@ -276,6 +352,8 @@ def verify_client_pass3(
         client_system_title=client_system_title,
         server_system_title=server_system_title,
         manufacturer_function=manufacturer_function,
+        invocation_counter=_received_counter(mechanism, bytes(received), invocation_counter),
+        authentication_key=authentication_key,
     )
     if not hmac.compare_digest(expected, bytes(received)):
         raise AuthenticationError(

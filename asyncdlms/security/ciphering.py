@@ -1,0 +1,866 @@
+"""Security suite 0 ciphering (AES-GCM-128) of xDLMS APDUs (DLMS UA 1000-2 Green Book, 9.2.7).
+
+Every protected APDU carries a *security header*: the security control byte (SC) and the
+4-byte invocation counter (IC). The nonce is ``IV = system title (8 bytes) ‖ IC (4 bytes)``
+of the sender; the tag is the first 12 bytes of the GCM tag. What the key protects depends on
+the security policy in SC:
+
+===========================  ============================  =======================================
+policy (SC bits)             additional authenticated data  ciphered content
+===========================  ============================  =======================================
+authentication only (0x10)   SC ‖ AK ‖ plaintext            SC ‖ IC ‖ plaintext ‖ tag
+encryption only (0x20)       —                              SC ‖ IC ‖ ciphertext
+authenticated encr. (0x30)   SC ‖ AK                        SC ‖ IC ‖ ciphertext ‖ tag
+===========================  ============================  =======================================
+
+(AK = authentication key; the encryption key is the global unicast key, the global broadcast
+key when SC has 0x40, or the dedicated key for the ded- forms.)
+
+The ciphered APDU forms: *glo-* (global key) and *ded-* (dedicated key) service-specific
+tags, ``tag ‖ length ‖ ciphered content`` — e.g. get-request 0xC0 becomes glo-get-request 0xC8
+or ded-get-request 0xD0, initiate-request 0x01 becomes glo-initiate-request 0x21 — and the
+general forms general-glo-ciphering (0xDB) / general-ded-ciphering (0xDC), ``tag ‖ system
+title (octet-string) ‖ ciphered content (octet-string)``, which can wrap any APDU (a
+data-notification, which has no service-specific form, always goes this way).
+
+All AES work is done by ``cryptography``'s AES-GCM (OpenSSL). A received 12-byte tag is
+checked by running GCM over the received ciphertext (recovering the plaintext, since GCM's
+encryption is a counter-mode XOR) and then over that plaintext again, comparing the first 12
+bytes of the recomputed tag in constant time; no plaintext leaves this module before that.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum, IntEnum
+from types import MappingProxyType
+from typing import Self
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ..apdu.tags import ApduTag
+from ..axdr import encode_length
+from ..errors import DecodeError, EncodeError
+from .counters import CipheringKey, InvocationCounterStore, MemoryInvocationCounterStore
+from .exceptions import AuthenticationTagError, DecipheringError, SecurityPolicyError
+from .gmac import gmac_authentication_value, verify_gmac_authentication_value
+from .hls import Secret
+
+__all__ = [
+    "AUTHENTICATION_TAG_LENGTH",
+    "DEDICATED_TAGS",
+    "GLOBAL_TAGS",
+    "KEY_LENGTH",
+    "SECURITY_HEADER_LENGTH",
+    "SYSTEM_TITLE_LENGTH",
+    "CipheredApdu",
+    "CipheringForm",
+    "DecipheredApdu",
+    "SecurityContext",
+    "SecurityControl",
+    "SecurityPolicy",
+    "cipher",
+    "decipher",
+    "generate_dedicated_key",
+    "initialization_vector",
+]
+
+SYSTEM_TITLE_LENGTH = 8
+"""A system title is 8 bytes (3 bytes manufacturer id, 5 bytes serial in the usual layout)."""
+KEY_LENGTH = 16
+"""Security suite 0 keys are AES-128 keys."""
+SECURITY_HEADER_LENGTH = 5
+"""Security control byte + 4-byte invocation counter."""
+AUTHENTICATION_TAG_LENGTH = 12
+"""Suite 0 sends the first 12 bytes of the 16-byte GCM tag."""
+
+_AUTHENTICATION = 0x10
+_ENCRYPTION = 0x20
+_BROADCAST_KEY = 0x40
+_COMPRESSION = 0x80
+_SUITE_MASK = 0x0F
+_SECURITY_SUITE = 0
+
+
+class SecurityPolicy(IntEnum):
+    """The protection applied to every APDU; the value is its bits of the security control
+    byte (security setup version 0 numbers them 1, 2, 3: :attr:`security_setup_value`)."""
+
+    AUTHENTICATION_ONLY = _AUTHENTICATION
+    ENCRYPTION_ONLY = _ENCRYPTION
+    AUTHENTICATED_ENCRYPTION = _AUTHENTICATION | _ENCRYPTION
+
+    @property
+    def security_setup_value(self) -> int:
+        """The security_policy enum of security setup (class 64) version 0: 1 all messages
+        authenticated, 2 all encrypted, 3 all authenticated and encrypted."""
+        return self.value >> 4
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityControl:
+    """The security control byte: security suite id (bits 0-3), authentication (0x10),
+    encryption (0x20), key set (0x40: broadcast key, else unicast), compression (0x80)."""
+
+    authentication: bool = False
+    encryption: bool = False
+    broadcast_key: bool = False
+    compression: bool = False
+    security_suite: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.security_suite <= _SUITE_MASK:
+            raise EncodeError(f"a security suite id is 0..15, not {self.security_suite}")
+
+    @classmethod
+    def from_byte(cls, value: int) -> Self:
+        """Split a security control byte into its fields."""
+        if not 0 <= value <= 0xFF:
+            raise DecodeError(f"a security control byte is 0..255, not {value}")
+        return cls(
+            authentication=bool(value & _AUTHENTICATION),
+            encryption=bool(value & _ENCRYPTION),
+            broadcast_key=bool(value & _BROADCAST_KEY),
+            compression=bool(value & _COMPRESSION),
+            security_suite=value & _SUITE_MASK,
+        )
+
+    @classmethod
+    def for_policy(cls, policy: SecurityPolicy, *, broadcast_key: bool = False) -> Self:
+        """The security control byte of suite 0 for ``policy``."""
+        return cls.from_byte(int(policy) | (_BROADCAST_KEY if broadcast_key else 0))
+
+    @property
+    def byte(self) -> int:
+        """The byte value."""
+        return (
+            self.security_suite
+            | (_AUTHENTICATION if self.authentication else 0)
+            | (_ENCRYPTION if self.encryption else 0)
+            | (_BROADCAST_KEY if self.broadcast_key else 0)
+            | (_COMPRESSION if self.compression else 0)
+        )
+
+    def __int__(self) -> int:
+        return self.byte
+
+    @property
+    def policy(self) -> SecurityPolicy | None:
+        """The policy these bits apply, or None when neither authentication nor encryption."""
+        bits = self.byte & (_AUTHENTICATION | _ENCRYPTION)
+        return SecurityPolicy(bits) if bits else None
+
+
+class CipheringForm(Enum):
+    """Which ciphered APDU form :meth:`SecurityContext.protect` produces.
+
+    ``GLOBAL``/``DEDICATED``: the service-specific glo-/ded- tags (an APDU without one, such as
+    a data-notification, goes in general-glo-/general-ded-ciphering). ``GENERAL_GLOBAL``/
+    ``GENERAL_DEDICATED``: general-glo-/general-ded-ciphering, with our system title in the
+    PDU. The initiate request/response always use the global key (a dedicated key does not
+    exist before the association).
+    """
+
+    GLOBAL = "global"
+    DEDICATED = "dedicated"
+    GENERAL_GLOBAL = "general-global"
+    GENERAL_DEDICATED = "general-dedicated"
+
+
+def _map(pairs: Iterable[tuple[int, int]]) -> Mapping[int, int]:
+    return MappingProxyType(dict(pairs))
+
+
+_SN_AND_INITIATE = (
+    ApduTag.INITIATE_REQUEST,
+    ApduTag.READ_REQUEST,
+    ApduTag.WRITE_REQUEST,
+    ApduTag.INITIATE_RESPONSE,
+    ApduTag.READ_RESPONSE,
+    ApduTag.WRITE_RESPONSE,
+    ApduTag.CONFIRMED_SERVICE_ERROR,
+    ApduTag.UNCONFIRMED_WRITE_REQUEST,
+    ApduTag.INFORMATION_REPORT_REQUEST,
+)
+_LOGICAL_NAME = (
+    ApduTag.GET_REQUEST,
+    ApduTag.SET_REQUEST,
+    ApduTag.EVENT_NOTIFICATION_REQUEST,
+    ApduTag.ACTION_REQUEST,
+    ApduTag.GET_RESPONSE,
+    ApduTag.SET_RESPONSE,
+    ApduTag.ACTION_RESPONSE,
+)
+
+GLOBAL_TAGS: Mapping[int, int] = _map(
+    [(int(tag), tag + 0x20) for tag in _SN_AND_INITIATE]
+    + [(int(tag), tag + 0x08) for tag in _LOGICAL_NAME]
+)
+"""Plain tag → glo- tag (initiate-request 0x01 → 0x21, get-request 0xC0 → 0xC8, ...)."""
+DEDICATED_TAGS: Mapping[int, int] = _map(
+    [(int(tag), tag + 0x40) for tag in _SN_AND_INITIATE]
+    + [(int(tag), tag + 0x10) for tag in _LOGICAL_NAME]
+)
+"""Plain tag → ded- tag (ded-initiate-request 0x41 ... ded-get-request 0xD0 ...)."""
+
+_INITIATE = frozenset((ApduTag.INITIATE_REQUEST, ApduTag.INITIATE_RESPONSE))
+_GENERAL_GLO = int(ApduTag.GENERAL_GLO_CIPHERING)
+_GENERAL_DED = int(ApduTag.GENERAL_DED_CIPHERING)
+# Tags that are never wrapped: ACSE, GBT (it carries protected APDUs), the ciphered forms.
+_NOT_WRAPPABLE = frozenset(
+    {int(ApduTag.AARQ), int(ApduTag.AARE), int(ApduTag.RLRQ), int(ApduTag.RLRE)}
+    | {int(ApduTag.GENERAL_BLOCK_TRANSFER), int(ApduTag.GENERAL_CIPHERING)}
+    | {int(ApduTag.GENERAL_SIGNING), _GENERAL_GLO, _GENERAL_DED}
+    | set(GLOBAL_TAGS.values())
+    | set(DEDICATED_TAGS.values())
+)
+# ciphered tag → (dedicated key?, plain tag it must contain or None for the general forms)
+_CIPHERED: Mapping[int, tuple[bool, int | None]] = MappingProxyType(
+    {glo: (False, plain) for plain, glo in GLOBAL_TAGS.items()}
+    | {ded: (True, plain) for plain, ded in DEDICATED_TAGS.items()}
+    | {_GENERAL_GLO: (False, None), _GENERAL_DED: (True, None)}
+)
+
+_KEY_NAMES = {
+    CipheringKey.GLOBAL_UNICAST_ENCRYPTION: "global unicast encryption key (block cipher key)",
+    CipheringKey.GLOBAL_BROADCAST_ENCRYPTION: "global broadcast encryption key",
+    CipheringKey.DEDICATED: "dedicated key",
+}
+
+
+def initialization_vector(system_title: bytes, invocation_counter: int) -> bytes:
+    """IV = system title (8 bytes) ‖ invocation counter (4 bytes, big-endian)."""
+    if len(system_title) != SYSTEM_TITLE_LENGTH:
+        raise EncodeError(f"a system title is 8 bytes long, not {len(system_title)}")
+    if not 0 <= invocation_counter <= 0xFFFF_FFFF:
+        raise EncodeError(f"an invocation counter is 0..2^32-1, not {invocation_counter}")
+    return bytes(system_title) + invocation_counter.to_bytes(4, "big")
+
+
+def _key_bytes(key: Secret | bytes, what: str) -> bytes:
+    value = key.value if isinstance(key, Secret) else bytes(key)
+    if len(value) != KEY_LENGTH:
+        raise EncodeError(f"the {what} of security suite 0 is 16 bytes long, not {len(value)}")
+    return value
+
+
+def _seal(
+    security_control: int,
+    iv: bytes,
+    cipher_key: AESGCM,
+    authentication_key: bytes,
+    plaintext: bytes,
+) -> bytes:
+    """SC ‖ IC ‖ protected payload (the ciphered content) for one APDU."""
+    header = bytes((security_control,)) + iv[8:]
+    bits = security_control & 0x30
+    if bits == 0x30:
+        sealed = cipher_key.encrypt(iv, plaintext, header[:1] + authentication_key)
+        return header + sealed[:-16] + sealed[-16:-4]
+    if bits == 0x10:
+        tag = cipher_key.encrypt(iv, b"", header[:1] + authentication_key + plaintext)
+        return header + plaintext + tag[:AUTHENTICATION_TAG_LENGTH]
+    if bits == 0x20:
+        return header + cipher_key.encrypt(iv, plaintext, None)[:-16]
+    raise EncodeError(
+        f"security control 0x{security_control:02x} neither authenticates nor encrypts"
+    )
+
+
+def _open(
+    security_control: int,
+    iv: bytes,
+    cipher_key: AESGCM,
+    authentication_key: bytes,
+    payload: bytes,
+) -> bytes | None:
+    """The plaintext of a ciphered content's payload (after SC ‖ IC), or None when the tag
+    does not match. Raises DecipheringError for a payload too short for its tag."""
+    bits = security_control & 0x30
+    if bits == 0x20:
+        return cipher_key.encrypt(iv, payload, None)[:-16]
+    if len(payload) < AUTHENTICATION_TAG_LENGTH:
+        raise DecipheringError(
+            f"ciphered content too short for its {AUTHENTICATION_TAG_LENGTH}-byte "
+            f"authentication tag ({len(payload)} bytes after the security header)"
+        )
+    body = payload[:-AUTHENTICATION_TAG_LENGTH]
+    received_tag = payload[-AUTHENTICATION_TAG_LENGTH:]
+    if bits == 0x30:
+        plaintext = cipher_key.encrypt(iv, body, None)[:-16]
+        aad = bytes((security_control,)) + authentication_key
+        expected = cipher_key.encrypt(iv, plaintext, aad)[-16:-4]
+    else:  # 0x10, authentication only: the payload is the plaintext
+        plaintext = body
+        aad = bytes((security_control,)) + authentication_key + plaintext
+        expected = cipher_key.encrypt(iv, b"", aad)[:AUTHENTICATION_TAG_LENGTH]
+    if not hmac.compare_digest(expected, received_tag):
+        return None
+    return plaintext
+
+
+def cipher(
+    plaintext: bytes,
+    *,
+    security_control: SecurityControl | int,
+    system_title: bytes,
+    invocation_counter: int,
+    block_cipher_key: Secret | bytes,
+    authentication_key: Secret | bytes,
+) -> bytes:
+    """The ciphered content ``SC ‖ IC ‖ ...`` of ``plaintext`` (no APDU tag or length).
+
+    ``block_cipher_key`` is the encryption key in use (global unicast, broadcast or
+    dedicated). A one-shot helper for tests and tools; sessions use :class:`SecurityContext`.
+    """
+    sc = int(security_control)
+    _check_security_control(sc)
+    return _seal(
+        sc,
+        initialization_vector(system_title, invocation_counter),
+        AESGCM(_key_bytes(block_cipher_key, "block cipher key")),
+        _key_bytes(authentication_key, "authentication key"),
+        bytes(plaintext),
+    )
+
+
+def decipher(
+    ciphered_content: bytes,
+    *,
+    system_title: bytes,
+    block_cipher_key: Secret | bytes,
+    authentication_key: Secret | bytes,
+) -> bytes:
+    """The plaintext of a ciphered content ``SC ‖ IC ‖ ...`` sent by ``system_title``.
+
+    Raises :class:`AuthenticationTagError` when the tag does not match and
+    :class:`DecipheringError` for a truncated or unsupported header. No counter checks: see
+    :class:`SecurityContext` for those.
+    """
+    content = bytes(ciphered_content)
+    if len(content) < SECURITY_HEADER_LENGTH:
+        raise DecipheringError(
+            f"truncated security header: {len(content)} bytes (5 expected: security control, "
+            "invocation counter)"
+        )
+    sc = content[0]
+    _check_received_security_control(sc)
+    ic = int.from_bytes(content[1:5], "big")
+    plaintext = _open(
+        sc,
+        initialization_vector(system_title, ic),
+        AESGCM(_key_bytes(block_cipher_key, "block cipher key")),
+        _key_bytes(authentication_key, "authentication key"),
+        content[5:],
+    )
+    if plaintext is None:
+        raise _tag_mismatch(sc, ic, system_title, CipheringKey.GLOBAL_UNICAST_ENCRYPTION)
+    return plaintext
+
+
+def _check_security_control(sc: int) -> None:
+    if sc & _COMPRESSION:
+        raise EncodeError("compression (security control 0x80) is not supported")
+    if sc & _SUITE_MASK != _SECURITY_SUITE:
+        raise EncodeError(f"security suite {sc & _SUITE_MASK} is not supported here (suite 0)")
+    if not sc & 0x30:
+        raise EncodeError(
+            f"security control 0x{sc:02x} neither authenticates nor encrypts (0x10/0x20/0x30)"
+        )
+
+
+def _check_received_security_control(sc: int) -> None:
+    if sc & _COMPRESSION:
+        raise DecipheringError(
+            f"security control 0x{sc:02x} asks for compression, which is not supported"
+        )
+    if sc & _SUITE_MASK != _SECURITY_SUITE:
+        raise SecurityPolicyError(
+            f"security control 0x{sc:02x} names security suite {sc & _SUITE_MASK}; this "
+            "context uses suite 0 (AES-GCM-128)"
+        )
+    if not sc & 0x30:
+        raise SecurityPolicyError(
+            f"security control 0x{sc:02x} neither authenticates nor encrypts the APDU"
+        )
+
+
+def _tag_mismatch(
+    sc: int, ic: int, system_title: bytes, key: CipheringKey
+) -> AuthenticationTagError:
+    return AuthenticationTagError(
+        "authentication tag mismatch — check the authentication key / block cipher key / "
+        f"system title (security control 0x{sc:02x}, invocation counter {ic}, sender system "
+        f"title {system_title.hex().upper()}, {_KEY_NAMES[key]})"
+    )
+
+
+def generate_dedicated_key(random: Callable[[int], bytes] = os.urandom) -> Secret:
+    """A fresh random 16-byte dedicated key (from ``random``, ``os.urandom``), to propose in
+    the InitiateRequest of a ciphered association and then give to
+    :meth:`SecurityContext.set_dedicated_key`."""
+    key = bytes(random(KEY_LENGTH))
+    if len(key) != KEY_LENGTH:
+        raise ValueError(f"the random source gave {len(key)} bytes, not {KEY_LENGTH}")
+    return Secret(key)
+
+
+@dataclass(frozen=True, slots=True)
+class CipheredApdu:
+    """A ciphered APDU split into its fields (not deciphered).
+
+    ``system_title`` is only present in the general forms (it may be empty there, quirk 14);
+    ``ciphered_content`` is the whole ``SC ‖ IC ‖ payload ‖ tag`` octet string.
+    """
+
+    tag: int
+    ciphered_content: bytes
+    system_title: bytes | None = None
+
+    @property
+    def security_control(self) -> SecurityControl:
+        """The security control byte of the header."""
+        return SecurityControl.from_byte(self.ciphered_content[0])
+
+    @property
+    def invocation_counter(self) -> int:
+        """The invocation counter of the header."""
+        return int.from_bytes(self.ciphered_content[1:5], "big")
+
+    @property
+    def dedicated(self) -> bool:
+        """Whether the dedicated key protects it (ded- and general-ded forms)."""
+        return _CIPHERED[self.tag][0]
+
+    @property
+    def plain_tag(self) -> int | None:
+        """The tag of the APDU inside, for the service-specific forms."""
+        return _CIPHERED[self.tag][1]
+
+    def encode(self) -> bytes:
+        """The APDU bytes."""
+        if self.tag not in _CIPHERED:
+            raise EncodeError(f"0x{self.tag:02x} is not a ciphered APDU tag")
+        content = encode_length(len(self.ciphered_content)) + self.ciphered_content
+        if self.tag in (_GENERAL_GLO, _GENERAL_DED):
+            title = self.system_title or b""
+            return bytes((self.tag,)) + encode_length(len(title)) + title + content
+        return bytes((self.tag,)) + content
+
+    @classmethod
+    def decode(cls, data: bytes) -> Self:
+        """Split a ciphered APDU (the whole input); raise :class:`DecipheringError` for an
+        unknown tag, a truncated header or bytes after the ciphered content."""
+        data = bytes(data)
+        if not data:
+            raise DecipheringError("empty APDU")
+        tag = data[0]
+        if tag not in _CIPHERED:
+            raise DecipheringError(f"0x{tag:02x} is not a ciphered APDU tag", 0)
+        pos = 1
+        system_title: bytes | None = None
+        if tag in (_GENERAL_GLO, _GENERAL_DED):
+            size, pos = _length(data, pos, "the system title length")
+            if size not in (0, SYSTEM_TITLE_LENGTH):
+                raise DecipheringError(f"a system title of {size} bytes (8 expected)", 1)
+            if pos + size > len(data):
+                raise DecipheringError("truncated system title", pos)
+            system_title = data[pos : pos + size]
+            pos += size
+        size, pos = _length(data, pos, "the ciphered content length")
+        if size < SECURITY_HEADER_LENGTH:
+            raise DecipheringError(
+                f"ciphered content of {size} bytes cannot hold the 5-byte security header", pos
+            )
+        if pos + size > len(data):
+            raise DecipheringError(
+                f"truncated ciphered APDU: {size} bytes announced, {len(data) - pos} present", pos
+            )
+        if pos + size != len(data):
+            raise DecipheringError(
+                f"{len(data) - pos - size} bytes after the ciphered content", pos + size
+            )
+        return cls(tag, data[pos:], system_title)
+
+
+def _length(data: bytes, pos: int, what: str) -> tuple[int, int]:
+    if pos >= len(data):
+        raise DecipheringError(f"truncated: expected {what}", pos)
+    first = data[pos]
+    if first < 0x80:
+        return first, pos + 1
+    size = first & 0x7F
+    if size == 0 or size > 4 or pos + 1 + size > len(data):
+        raise DecipheringError(f"bad or truncated {what}", pos)
+    return int.from_bytes(data[pos + 1 : pos + 1 + size], "big"), pos + 1 + size
+
+
+@dataclass(frozen=True, slots=True)
+class DecipheredApdu:
+    """A received APDU after :meth:`SecurityContext.unprotect_apdu`: the plain APDU and the
+    security header it came with (``system_title`` is the sender's)."""
+
+    apdu: bytes
+    security_control: SecurityControl
+    invocation_counter: int
+    system_title: bytes
+    key: CipheringKey
+
+
+class SecurityContext:
+    """The ciphering state of one association (or of one push listener), either role.
+
+    Implements :class:`asyncdlms.session.pipeline.ApduProtection`: :meth:`protect` ciphers
+    every outgoing xDLMS APDU with the next invocation counter of its key, :meth:`unprotect`
+    deciphers a received one, checks its tag and that its counter increases (replay), and
+    refuses a plain APDU or one protected less than ``policy`` requires (``allow_plain``:
+    the tags that may come plain, by default exception-response and confirmed-service-error,
+    which a meter sends when it cannot decipher).
+
+    Keys are :class:`Secret` (bytes are wrapped): ``block_cipher_key`` is the global unicast
+    encryption key (GUEK), ``authentication_key`` the GAK, ``broadcast_key`` the global
+    broadcast encryption key (GBEK, for pushes). ``system_title`` is ours (client: the AARQ
+    calling-AP-title); ``peer_system_title`` the other side's (client: the AARE
+    responding-AP-title; may be set later, and may stay None for a push listener that takes
+    the title from general-glo-ciphering). Counters come from ``counter_store`` (in memory by
+    default). Nothing here prints a key.
+    """
+
+    __slots__ = (
+        "_allow_plain",
+        "_authentication_key",
+        "_broadcast",
+        "_broadcast_notifications",
+        "_ciphers",
+        "_dedicated",
+        "_form",
+        "_peer_system_title",
+        "_policy",
+        "_store",
+        "_system_title",
+        "_unicast",
+    )
+
+    def __init__(
+        self,
+        *,
+        system_title: bytes,
+        block_cipher_key: Secret | bytes,
+        authentication_key: Secret | bytes,
+        peer_system_title: bytes | None = None,
+        policy: SecurityPolicy = SecurityPolicy.AUTHENTICATED_ENCRYPTION,
+        form: CipheringForm = CipheringForm.GLOBAL,
+        broadcast_key: Secret | bytes | None = None,
+        dedicated_key: Secret | bytes | None = None,
+        counter_store: InvocationCounterStore | None = None,
+        broadcast_notifications: bool = False,
+        allow_plain: Iterable[int] = (
+            ApduTag.EXCEPTION_RESPONSE,
+            ApduTag.CONFIRMED_SERVICE_ERROR,
+        ),
+    ) -> None:
+        self._system_title = _title(system_title, "system_title")
+        self._peer_system_title = (
+            None if peer_system_title is None else _title(peer_system_title, "peer_system_title")
+        )
+        self._policy = SecurityPolicy(policy)
+        self._form = CipheringForm(form)
+        self._authentication_key = _key_bytes(authentication_key, "authentication key")
+        self._unicast = AESGCM(_key_bytes(block_cipher_key, "block cipher key"))
+        self._broadcast = (
+            None
+            if broadcast_key is None
+            else AESGCM(_key_bytes(broadcast_key, "global broadcast encryption key"))
+        )
+        self._dedicated: AESGCM | None = None
+        self._ciphers: dict[CipheringKey, AESGCM | None] = {}
+        self._store: InvocationCounterStore = (
+            MemoryInvocationCounterStore() if counter_store is None else counter_store
+        )
+        self._broadcast_notifications = broadcast_notifications
+        self._allow_plain = frozenset(int(tag) for tag in allow_plain)
+        self._update_ciphers()
+        if dedicated_key is not None:
+            self.set_dedicated_key(dedicated_key)
+
+    def _update_ciphers(self) -> None:
+        self._ciphers = {
+            CipheringKey.GLOBAL_UNICAST_ENCRYPTION: self._unicast,
+            CipheringKey.GLOBAL_BROADCAST_ENCRYPTION: self._broadcast,
+            CipheringKey.DEDICATED: self._dedicated,
+        }
+
+    def __repr__(self) -> str:
+        peer = None if self._peer_system_title is None else self._peer_system_title.hex().upper()
+        return (
+            f"SecurityContext(system_title={self._system_title.hex().upper()}, "
+            f"peer_system_title={peer}, policy={self._policy.name}, form={self._form.name}, "
+            f"dedicated_key={'set' if self._dedicated else 'none'}, keys=****)"
+        )
+
+    __str__ = __repr__
+
+    # -- settings -----------------------------------------------------------------------------
+
+    @property
+    def system_title(self) -> bytes:
+        """Our system title."""
+        return self._system_title
+
+    @property
+    def peer_system_title(self) -> bytes | None:
+        """The peer's system title (None until known)."""
+        return self._peer_system_title
+
+    @peer_system_title.setter
+    def peer_system_title(self, value: bytes | None) -> None:
+        self._peer_system_title = None if value is None else _title(value, "peer_system_title")
+
+    @property
+    def policy(self) -> SecurityPolicy:
+        """The security policy applied to what we send and required of what we receive."""
+        return self._policy
+
+    @property
+    def form(self) -> CipheringForm:
+        """The ciphered APDU form :meth:`protect` produces."""
+        return self._form
+
+    @property
+    def counter_store(self) -> InvocationCounterStore:
+        """Where the invocation counters live."""
+        return self._store
+
+    @property
+    def has_dedicated_key(self) -> bool:
+        """Whether a dedicated key is in place (after a ciphered association proposing one)."""
+        return self._dedicated is not None
+
+    def set_dedicated_key(self, key: Secret | bytes | None) -> None:
+        """Install (or, with None, drop at release) the dedicated key of the association."""
+        self._dedicated = None if key is None else AESGCM(_key_bytes(key, "dedicated key"))
+        self._update_ciphers()
+
+    def use_form(self, form: CipheringForm) -> None:
+        """Switch the ciphered APDU form (e.g. to DEDICATED once the association is up)."""
+        self._form = CipheringForm(form)
+
+    # -- invocation counters ------------------------------------------------------------------
+
+    def next_invocation_counter(
+        self, key: CipheringKey = CipheringKey.GLOBAL_UNICAST_ENCRYPTION
+    ) -> int:
+        """The counter the next APDU protected with ``key`` will carry."""
+        return self._store.peek_next(self._system_title, key)
+
+    def advance_invocation_counter(
+        self,
+        next_counter: int,
+        key: CipheringKey = CipheringKey.GLOBAL_UNICAST_ENCRYPTION,
+    ) -> None:
+        """Continue from at least ``next_counter`` (e.g. the meter's frame counter + 1, or the
+        counter an invocation-counter-error exception-response expects); never lowers it."""
+        self._store.advance(self._system_title, key, next_counter)
+
+    # -- protection ---------------------------------------------------------------------------
+
+    def protect(self, apdu: bytes, *, broadcast: bool | None = None) -> bytes:
+        """The ciphered APDU to send in place of the plain xDLMS ``apdu``.
+
+        ``broadcast`` protects with the global broadcast key (SC 0x40); by default only
+        data- and event-notifications do, and only with ``broadcast_notifications``.
+        """
+        if not apdu:
+            raise EncodeError("cannot protect an empty APDU")
+        plain_tag = apdu[0]
+        if plain_tag in _NOT_WRAPPABLE:
+            raise EncodeError(
+                f"APDU tag 0x{plain_tag:02x} is not ciphered with security suite 0 "
+                "(ACSE, general-block-transfer and already ciphered APDUs pass as they are)"
+            )
+        form = self._form
+        if plain_tag in _INITIATE:
+            form = (
+                CipheringForm.GLOBAL
+                if form in (CipheringForm.GLOBAL, CipheringForm.DEDICATED)
+                else CipheringForm.GENERAL_GLOBAL
+            )
+        if broadcast is None:
+            broadcast = self._broadcast_notifications and plain_tag in (
+                ApduTag.DATA_NOTIFICATION,
+                ApduTag.EVENT_NOTIFICATION_REQUEST,
+            )
+        dedicated = form in (CipheringForm.DEDICATED, CipheringForm.GENERAL_DEDICATED)
+        if broadcast:
+            if dedicated:
+                raise EncodeError("the broadcast key is a global key: use a global form")
+            key = CipheringKey.GLOBAL_BROADCAST_ENCRYPTION
+        elif dedicated:
+            key = CipheringKey.DEDICATED
+        else:
+            key = CipheringKey.GLOBAL_UNICAST_ENCRYPTION
+        cipher_key = self._ciphers[key]
+        if cipher_key is None:
+            raise EncodeError(
+                f"no {_KEY_NAMES[key]} in this security context"
+                + (
+                    " (a dedicated key exists only after an association that proposed one)"
+                    if key is CipheringKey.DEDICATED
+                    else ""
+                )
+            )
+        counter = self._store.next_to_send(self._system_title, key)
+        sc = int(self._policy) | (_BROADCAST_KEY if broadcast else 0)
+        content = _seal(
+            sc,
+            self._system_title + counter.to_bytes(4, "big"),
+            cipher_key,
+            self._authentication_key,
+            bytes(apdu),
+        )
+        if form is CipheringForm.GLOBAL or form is CipheringForm.DEDICATED:
+            tag = (DEDICATED_TAGS if dedicated else GLOBAL_TAGS).get(plain_tag)
+            if tag is not None:
+                return bytes((tag,)) + encode_length(len(content)) + content
+        return (
+            bytes((_GENERAL_DED if dedicated else _GENERAL_GLO, SYSTEM_TITLE_LENGTH))
+            + self._system_title
+            + encode_length(len(content))
+            + content
+        )
+
+    def unprotect(self, apdu: bytes) -> bytes:
+        """The plain APDU inside a received ciphered one (see :meth:`unprotect_apdu`)."""
+        return self.unprotect_apdu(apdu).apdu
+
+    def unprotect_apdu(self, apdu: bytes) -> DecipheredApdu:
+        """Decipher a received APDU and return it with its security header and sender.
+
+        Raises :class:`SecurityPolicyError` for a plain APDU not in ``allow_plain`` or one
+        protected less than the policy requires, :class:`DecipheringError` for an unknown
+        tag, a truncated header or a missing key, :class:`AuthenticationTagError` for a tag
+        that does not match (never a plaintext), :class:`ReplayError` for an invocation
+        counter that does not increase. A plain APDU in ``allow_plain`` comes back as it is,
+        with security control 0 and counter -1.
+        """
+        data = bytes(apdu)
+        if not data:
+            raise DecipheringError("empty APDU")
+        tag = data[0]
+        form = _CIPHERED.get(tag)
+        if form is None:
+            if tag in self._allow_plain:
+                return DecipheredApdu(
+                    data,
+                    SecurityControl(),
+                    -1,
+                    self._peer_system_title or b"",
+                    CipheringKey.GLOBAL_UNICAST_ENCRYPTION,
+                )
+            if tag in _NOT_WRAPPABLE or tag == ApduTag.GENERAL_CIPHERING:
+                raise DecipheringError(f"APDU tag 0x{tag:02x} is not a suite 0 ciphered APDU", 0)
+            raise SecurityPolicyError(
+                f"plain APDU (tag 0x{tag:02x}) refused: the security policy "
+                f"({self._policy.name.lower().replace('_', ' ')}) requires ciphered APDUs",
+                0,
+            )
+        dedicated, plain_tag = form
+        ciphered = CipheredApdu.decode(data)
+        content = ciphered.ciphered_content
+        sc = content[0]
+        _check_received_security_control(sc)
+        required = int(self._policy)
+        if sc & required != required:
+            raise SecurityPolicyError(
+                f"security control 0x{sc:02x} protects less than the security policy "
+                f"requires ({self._policy.name.lower().replace('_', ' ')}, 0x{required:02x})"
+            )
+        if sc & _BROADCAST_KEY:
+            if dedicated:
+                raise DecipheringError("a ded- APDU cannot use the broadcast key (SC 0x40)")
+            key = CipheringKey.GLOBAL_BROADCAST_ENCRYPTION
+        elif dedicated:
+            key = CipheringKey.DEDICATED
+        else:
+            key = CipheringKey.GLOBAL_UNICAST_ENCRYPTION
+        cipher_key = self._ciphers[key]
+        if cipher_key is None:
+            raise DecipheringError(
+                f"received an APDU ciphered with the {_KEY_NAMES[key]}, "
+                "which this security context does not have"
+            )
+        title = ciphered.system_title
+        if title:
+            if self._peer_system_title is not None and title != self._peer_system_title:
+                raise DecipheringError(
+                    f"system title mismatch: the APDU comes from {title.hex().upper()}, "
+                    f"the peer is {self._peer_system_title.hex().upper()}"
+                )
+        else:
+            if self._peer_system_title is None:
+                raise DecipheringError(
+                    "the peer system title is unknown (a client gets it from the AARE "
+                    "responding-AP-title): cannot decipher"
+                )
+            title = self._peer_system_title
+        counter = int.from_bytes(content[1:5], "big")
+        plaintext = _open(
+            sc, title + content[1:5], cipher_key, self._authentication_key, content[5:]
+        )
+        if plaintext is None:
+            raise _tag_mismatch(sc, counter, title, key)
+        self._store.accept_received(title, key, counter)
+        if plain_tag is not None and (not plaintext or plaintext[0] != plain_tag):
+            inner = f"0x{plaintext[0]:02x}" if plaintext else "nothing"
+            raise DecipheringError(
+                f"APDU tag 0x{tag:02x} must contain tag 0x{plain_tag:02x}, found {inner}"
+            )
+        return DecipheredApdu(plaintext, SecurityControl.from_byte(sc), counter, title, key)
+
+    # -- HLS-GMAC (mechanism 5) ---------------------------------------------------------------
+
+    def hls_gmac(self, challenge: bytes) -> bytes:
+        """Our HLS-GMAC answer to the peer's challenge: ``SC ‖ IC ‖ GMAC`` with a fresh
+        invocation counter of the global unicast key and our system title.
+
+        Client: pass 3, ``hls_gmac(StoC)``, sent with reply_to_HLS_authentication.
+        Server: pass 4, ``hls_gmac(CtoS)``, returned in the action response.
+        """
+        counter = self._store.next_to_send(
+            self._system_title, CipheringKey.GLOBAL_UNICAST_ENCRYPTION
+        )
+        return gmac_authentication_value(
+            self._unicast, self._authentication_key, self._system_title, counter, challenge
+        )
+
+    def verify_hls_gmac(self, received: bytes, challenge: bytes) -> None:
+        """Check the peer's HLS-GMAC answer to our ``challenge`` (client: pass 4 with CtoS;
+        server: pass 3 with StoC) with the peer's system title; raise
+        :class:`~asyncdlms.errors.AuthenticationError` when it does not match.
+
+        The answer's freshness comes from our fresh challenge, so its invocation counter is
+        not checked against the APDU counters (the client's pass 3 counter precedes the one of
+        the glo-action-request carrying it).
+        """
+        if self._peer_system_title is None:
+            raise DecipheringError(
+                "the peer system title is unknown: HLS-GMAC needs it (AARQ calling-AP-title / "
+                "AARE responding-AP-title)"
+            )
+        verify_gmac_authentication_value(
+            self._unicast,
+            self._authentication_key,
+            self._peer_system_title,
+            received,
+            challenge,
+        )
+
+
+def _title(value: bytes, what: str) -> bytes:
+    value = bytes(value)
+    if len(value) != SYSTEM_TITLE_LENGTH:
+        raise EncodeError(f"{what} is 8 bytes long, not {len(value)}")
+    return value
