@@ -16,7 +16,10 @@ it needs to be woken (:meth:`next_deadline` / :meth:`handle_timer`). Real meters
 
 - skips anything before ``/`` (line noise, a USB adapter's junk) and the echo of its own
   request (optical heads echo every byte sent),
-- reads 7-bit characters whatever the port delivers (a parity bit in bit 7 is dropped),
+- reads 7-bit characters whatever the port delivers (a parity bit in bit 7 is dropped), and
+  sends its characters with the even-parity bit already in bit 7, so that 7E1 works both on a
+  port set to 7E1 (the UART ignores bit 7 and adds the same parity bit) and on one that
+  cannot do 7 data bits (USB adapters, pseudo-terminals), left at 8N1,
 - maps baud characters ``0``-``6`` (modes C/E) and ``A``-``F`` (mode B) and any others through
   :attr:`IecSettings.extra_baud_characters`,
 - proceeds whether or not the identification announces mode E (``\\2``) — some meters need
@@ -35,6 +38,7 @@ from .errors import DlmsError
 
 __all__ = [
     "BAUD_CHARACTERS",
+    "EVEN_PARITY",
     "HandshakeComplete",
     "HandshakeFailed",
     "IdentificationReceived",
@@ -53,6 +57,8 @@ BAUD_CHARACTERS: Mapping[str, int] = {
 _MODE_C_CHARACTER = {rate: char for char, rate in BAUD_CHARACTERS.items() if char.isdigit()}
 _MAX_IDENTIFICATION = 128  # "/" + 3 + 1 + 16 identification + escape sequences, with margin
 _CR_LF = b"\r\n"
+#: each 7-bit character with its even-parity bit in bit 7: 7E1 sent through an 8N1 port
+EVEN_PARITY = bytes(c | (0x80 if bin(c).count("1") % 2 else 0) for c in range(128)) * 2
 
 
 class IecHandshakeError(DlmsError):
@@ -279,8 +285,9 @@ class ModeEOpener:
         return self._deadline
 
     def data_to_send(self) -> bytes:
-        """Bytes to write now (under the line settings announced before them)."""
-        out = bytes(self._outgoing)
+        """Bytes to write now (under the line settings announced before them), with the
+        even-parity bit in bit 7 (see the module documentation)."""
+        out = bytes(self._outgoing).translate(EVEN_PARITY)
         self._outgoing.clear()
         return out
 

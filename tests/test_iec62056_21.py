@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asyncdlms.iec62056_21 import (
+    EVEN_PARITY,
     HandshakeComplete,
     HandshakeFailed,
     IdentificationReceived,
@@ -31,6 +32,7 @@ def run(
         step = chunk or max(len(reply), 1)
         for piece in (reply[i : i + step] for i in range(0, len(reply), step)):
             opener.receive_data(piece, now)
+    written = bytes(b & 0x7F for b in written)  # parity bits: see test_sent_bytes_carry_even_parity
     for _ in range(20):  # bounded: the handshake needs at most a few timer steps
         deadline = opener.next_deadline()
         if deadline is None:
@@ -38,7 +40,7 @@ def run(
         now = deadline
         opener.handle_timer(now)
         events += opener.events()
-        written += opener.data_to_send()
+        written += bytes(b & 0x7F for b in opener.data_to_send())
     events += opener.events()
     return opener, events, written
 
@@ -106,13 +108,13 @@ def test_device_address_and_delays_are_settings() -> None:
     iec = IecSettings(device_address="12345678", acknowledgement_delay=0.8, baud_switch_delay=0.5)
     opener = ModeEOpener(iec)
     opener.start(10.0)
-    assert opener.data_to_send() == b"/?12345678!\r\n"
+    assert opener.data_to_send() == b"/?12345678!\r\n".translate(EVEN_PARITY)
     opener.receive_data(b"/LGZ4\\2X\r\n", 10.4)
     assert opener.next_deadline() == pytest.approx(11.2)
     opener.handle_timer(11.1)
     assert opener.data_to_send() == b""  # not yet
     opener.handle_timer(11.2000001)
-    assert opener.data_to_send() == b"\x06242\r\n"
+    assert opener.data_to_send() == b"\x06242\r\n".translate(EVEN_PARITY)
     assert opener.next_deadline() == pytest.approx(11.7)
     opener.handle_timer(11.7000001)
     assert opener.complete
@@ -144,6 +146,14 @@ def test_any_noise_and_any_slicing_give_the_same_identification(noise: bytes, ch
 def test_random_bytes_never_raise(data: bytes) -> None:
     _, events, _ = run([data])
     assert all(isinstance(e, IecEvent) for e in events)
+
+
+def test_sent_bytes_carry_even_parity() -> None:
+    opener = ModeEOpener()
+    opener.start(0.0)
+    sent = opener.data_to_send()
+    assert sent == bytes([0xAF, 0x3F, 0x21, 0x8D, 0x0A])  # "/?!" CR LF, 7E1 in 8 bits
+    assert all(bin(b).count("1") % 2 == 0 for b in sent)
 
 
 def test_settings_are_checked() -> None:
