@@ -25,6 +25,9 @@ def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second() -> None:
     assert all("\n" not in c for c in commands)
     ci_script = (ROOT / ".ci" / "run").read_text()
     assert commands[1] in ci_script.splitlines()
+    # an && chain does not stop `set -e`: CI must check the chain's status itself
+    following = ci_script.split(commands[1], 1)[1]
+    assert "status=$?" in following.splitlines()[1]
 
 
 def test_main_job_command_decodes_the_captured_exchange(
