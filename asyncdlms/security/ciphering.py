@@ -812,12 +812,12 @@ class SecurityContext:
         )
         if plaintext is None:
             raise _tag_mismatch(sc, counter, title, key)
-        self._store.accept_received(title, key, counter)
         if plain_tag is not None and (not plaintext or plaintext[0] != plain_tag):
             inner = f"0x{plaintext[0]:02x}" if plaintext else "nothing"
             raise DecipheringError(
                 f"APDU tag 0x{tag:02x} must contain tag 0x{plain_tag:02x}, found {inner}"
             )
+        self._store.accept_received(title, key, counter)
         return DecipheredApdu(plaintext, SecurityControl.from_byte(sc), counter, title, key)
 
     # -- HLS-GMAC (mechanism 5) ---------------------------------------------------------------
