@@ -123,7 +123,7 @@ from ..errors import (
 )
 from ..link import ApduReceived, Link, LinkClosed, LinkEstablished
 from ..obis import Obis
-from ..security.hls import client_pass3, generate_challenge, verify_server_pass4
+from ..security.hls import Secret, client_pass3, generate_challenge, verify_server_pass4
 from ..types.values import OctetString
 from .events import (
     AssociationEstablished,
@@ -344,6 +344,30 @@ def _action_value(raw: bytes) -> Any:
         response = ActionResponseWithOptionalData.read(reader)
         reader.finish("action-response-with-pblock raw-data")
         return response.value
+
+
+def _read_blocks_value(raw: bytes) -> Any:
+    """The value of an SN read answered in data-block-results: the raw-data joined is the
+    encoded list of Read-Results (count, then CHOICE data [0] / data-access-error [1]), as
+    gurux-dlms and our server send it; a bare encoded Data is accepted too."""
+    try:
+        reader = Reader(raw)
+        count = reader.count("read-response result", 2)
+        if count != 1:
+            raise DecodeError(f"{count} results in the blocks of one read")
+        pos = reader.pos
+        choice = reader.u8("the Read-Result CHOICE tag")
+        if choice == 0:
+            data = reader.value()
+            reader.finish("read-response blocks")
+            return data.value
+        if choice == 1:
+            result = DataAccessResult.decode_value(reader.u8("data-access-error"), reader.pos)
+            reader.finish("read-response blocks")
+            raise data_access_error(result)
+        raise DecodeError(f"Read-Result CHOICE {choice} inside blocks", pos)
+    except DecodeError:
+        return Data.from_raw(raw).value
 
 
 class ClientSession:
@@ -1000,12 +1024,12 @@ class ClientSession:
 
     def _pass3_transaction(self) -> _Transaction:
         settings = self.settings
-        assert settings.secret is not None
+        secret = settings.secret if settings.secret is not None else Secret(b"")
         client_title = settings.client_system_title or b""
         server_title = self._server_system_title or b""
         reply = client_pass3(
             settings.mechanism,
-            settings.secret,
+            secret,
             server_challenge=self._server_challenge,
             client_challenge=self._client_challenge,
             client_system_title=client_title,
@@ -1026,7 +1050,7 @@ class ClientSession:
             )
         verify_server_pass4(
             settings.mechanism,
-            settings.secret,
+            secret,
             bytes(answer),
             client_challenge=self._client_challenge,
             server_challenge=self._server_challenge,
@@ -1337,7 +1361,7 @@ class ClientSession:
             if reassembler is None:
                 reassembler = BlockReassembler(max_length=self.settings.max_response_length)
             if reassembler.add(result.block_number, result.raw_data, result.last_block):
-                return Data.from_raw(reassembler.data).value
+                return _read_blocks_value(reassembler.data)
             number = reassembler.last_block_number
             assert number is not None
             answer = yield _Send(ReadRequest((BlockNumberAccess(number),)).encode(), None)

@@ -251,7 +251,8 @@ class ScriptedServer:
                 if spec.variable_name == 0x0100:
                     return [ReadResponse((Data.of(DoubleLongUnsigned(42)),)).encode()]
                 if spec.variable_name == 0x0200:
-                    raw = Data.of(OctetString(bytes(300))).raw
+                    # the raw-data of SN blocks is the encoded list of Read-Results
+                    raw = b"\x01\x00" + Data.of(OctetString(bytes(300))).raw
                     self._blocks = [raw[:100], raw[100:200], raw[200:]]
                     self._block_number = 1
                     return [self._read_block()]
