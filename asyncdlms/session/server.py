@@ -135,6 +135,7 @@ from ..security.hls import (
     verify_client_pass3,
 )
 from .events import AssociationEstablished, AssociationReleased, SessionEvent
+from .gbt import GeneralBlockTransferChannel
 from .object_access import AssociationContext, ObjectAccess, ShortNameKind
 from .pipeline import ApduProtection, NoProtection
 
@@ -240,6 +241,8 @@ class ServerSettings:
     - ``max_request_length``: bound of a request reassembled from SET/ACTION blocks.
     - ``min_client_pdu_size``: a smaller non-zero client max receive PDU size is refused
       (initiate pdu-size-too-short).
+    - ``gbt_window_size``: our General Block Transfer receive window, used when a policy
+      offers general-block-transfer and the client proposes it.
     """
 
     policies: Mapping[int, AssociationPolicy] = field(default_factory=_default_policies)
@@ -251,6 +254,7 @@ class ServerSettings:
     protection_factory: Callable[[AssociationPolicy, Aarq], ApduProtection] = _no_protection
     max_request_length: int = 0x10000
     min_client_pdu_size: int = 12
+    gbt_window_size: int = 1
 
     def __post_init__(self) -> None:
         if not 0 <= self.server_max_receive_pdu_size <= 0xFFFF:
@@ -452,6 +456,7 @@ class ServerSession:
         self._started = False
         self._pending: _Negotiated | None = None
         self._protection: ApduProtection = NoProtection()
+        self._gbt = GeneralBlockTransferChannel(settings.gbt_window_size)
         self._outgoing: _OutgoingBlocks | None = None
         self._incoming: _IncomingBlocks | None = None
         self._rejection: Aare | None = None
@@ -593,6 +598,26 @@ class ServerSession:
                         ExceptionServiceError.PDU_TOO_LONG,
                     ),
                 )
+                return
+            try:
+                received = self._gbt.receive(raw)
+            except DlmsError:
+                self.malformed_apdus += 1
+                self._gbt.reset()
+                self._transition(
+                    AssociationInput.MALFORMED,
+                    apdu=(
+                        ExceptionStateError.SERVICE_NOT_ALLOWED,
+                        ExceptionServiceError.OPERATION_NOT_POSSIBLE,
+                    ),
+                )
+                return
+            for piece in received.to_send:
+                self._send_link(piece)
+            if received.apdu is None:
+                return
+            raw = received.apdu
+            if not raw:
                 return
             try:
                 raw = self._protection.unprotect(raw)
@@ -794,6 +819,11 @@ class ServerSession:
             negotiated.policy.application_context_name.logical_name_referencing
         )
         self._protection = negotiated.protection
+        self._gbt = GeneralBlockTransferChannel(
+            self.settings.gbt_window_size,
+            self.settings.max_request_length,
+            enabled=bool(negotiated.conformance & Conformance.GENERAL_BLOCK_TRANSFER),
+        )
 
     def _established(self) -> None:
         self._events.append(
@@ -950,6 +980,7 @@ class ServerSession:
         self._outgoing = None
         self._incoming = None
         self._protection = NoProtection()
+        self._gbt = GeneralBlockTransferChannel(self.settings.gbt_window_size)
         self.negotiated_conformance = Conformance(0)
 
     # -- refusals -------------------------------------------------------------------------
@@ -1033,12 +1064,20 @@ class ServerSession:
             self.send_failures += 1
 
     def _send(self, apdu: bytes) -> None:
+        """Send an xDLMS answer: protect, then General Block Transfer when in use."""
+        protected = self._protection.protect(apdu)
+        for piece in self._gbt.send(protected, self.client_max_receive_pdu_size):
+            self._send_link(piece)
+
+    def _send_link(self, apdu: bytes) -> None:
         try:
-            self.link.send_apdu(self._protection.protect(apdu), self._now)
+            self.link.send_apdu(apdu, self._now)
         except DlmsError:
             self.send_failures += 1
 
     def _fits(self, size: int) -> bool:
+        if self._gbt.enabled:
+            return True  # GBT splits any answer; no service-specific blocks then
         limit = self.client_max_receive_pdu_size
         return limit == 0 or size <= limit
 
