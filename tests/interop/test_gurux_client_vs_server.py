@@ -46,10 +46,10 @@ from asyncdlms.types.values import (
 from asyncdlms.wrapper import WrapperConnection
 
 gurux_dlms = pytest.importorskip("gurux_dlms")
-from gurux_dlms import GXDateTime, GXDLMSClient, GXReplyData  # noqa: E402
-from gurux_dlms.enums import Authentication, DataType, InterfaceType  # noqa: E402
-from gurux_dlms.GXCiphering import GXCiphering  # noqa: E402
-from gurux_dlms.objects import (  # noqa: E402
+from gurux_dlms import GXDateTime, GXDLMSClient, GXReplyData  # type: ignore[import-untyped]  # noqa: E402
+from gurux_dlms.enums import Authentication, DataType, InterfaceType  # type: ignore[import-untyped]  # noqa: E402
+from gurux_dlms.GXCiphering import GXCiphering  # type: ignore[import-untyped]  # noqa: E402
+from gurux_dlms.objects import (  # type: ignore[import-untyped]  # noqa: E402
     GXDLMSClock,
     GXDLMSData,
     GXDLMSDisconnectControl,

@@ -40,6 +40,7 @@ from asyncdlms.apdu.action import (
 )
 from asyncdlms.apdu.descriptors import (
     CosemAttributeDescriptor,
+    CosemAttributeDescriptorWithSelection,
     CosemMethodDescriptor,
     Data,
     DataBlockSA,
@@ -136,6 +137,13 @@ CLOCK = Obis("0.0.1.0.0.255")
 DATA = Obis("0.0.96.1.0.255")
 PROFILE = Obis("1.0.99.1.0.255")
 DISCONNECT = Obis("0.0.96.3.10.255")
+
+
+def with_selection(
+    *items: CosemAttributeDescriptor,
+) -> tuple[CosemAttributeDescriptorWithSelection, ...]:
+    """Descriptors for the with-list requests."""
+    return tuple(CosemAttributeDescriptorWithSelection(item) for item in items)
 
 
 def counting_random() -> Callable[[int], bytes]:
@@ -612,7 +620,7 @@ def pass3(mechanism: MechanismName, stoc: bytes, secret: bytes = HLS_KEY) -> byt
 
 def hls_action(value: bytes) -> bytes:
     return ActionRequestNormal(
-        CosemMethodDescriptor(15, "0.0.40.0.0.255", 1), Data.of(OctetString(value))
+        CosemMethodDescriptor(15, Obis("0.0.40.0.0.255"), 1), Data.of(OctetString(value))
     ).encode()
 
 
@@ -691,7 +699,7 @@ def test_hls_pending_denies_every_service() -> None:
     harness, _ = start_hls(18, MechanismName.HIGH_MD5)
     descriptor = CosemAttributeDescriptor(3, REGISTER, 2)
     listed = GetResponseWithList.decode(
-        harness.one(GetRequestWithList((descriptor, descriptor)).encode())
+        harness.one(GetRequestWithList(with_selection(descriptor, descriptor)).encode())
     )
     assert listed.result == (DataAccessResult.READ_WRITE_DENIED,) * 2
     written = SetResponseNormal.decode(
@@ -742,11 +750,11 @@ def test_sn_hls_pass3_through_read_parameterized_access() -> None:
 
 def test_get_normal_values_and_errors() -> None:
     harness = associated()
-    get = lambda c, o, a: (
-        GetResponseNormal.decode(
-            harness.one(GetRequestNormal(CosemAttributeDescriptor(c, o, a)).encode())
-        ).result
-    )
+
+    def get(class_id: int, obis: str | Obis, attribute: int) -> Any:
+        request = GetRequestNormal(CosemAttributeDescriptor(class_id, Obis(obis), attribute))
+        return GetResponseNormal.decode(harness.one(request.encode())).result
+
     assert get(3, REGISTER, 2) == Data.of(DoubleLongUnsigned(12345))
     assert get(3, REGISTER, 1) == Data.of(OctetString(REGISTER.to_bytes()))
     assert get(3, REGISTER, 3) == Data.of(Structure((Integer(-1), Enum(30))))
@@ -766,10 +774,10 @@ def test_get_invoke_id_is_echoed() -> None:
 def test_get_with_list() -> None:
     harness = associated()
     request = GetRequestWithList(
-        (
+        with_selection(
             CosemAttributeDescriptor(3, REGISTER, 2),
             CosemAttributeDescriptor(1, DATA, 2),
-            CosemAttributeDescriptor(1, "0.0.0.0.0.0", 2),
+            CosemAttributeDescriptor(1, Obis("0.0.0.0.0.0"), 2),
         )
     )
     response = GetResponseWithList.decode(harness.one(request.encode()))
@@ -823,10 +831,8 @@ def collect_get(harness: Harness, first: bytes) -> tuple[bytes, int]:
     """Follow a GET answered with datablocks; return the raw data and the block count."""
     response = decode_get_response(first)
     raw = bytearray()
-    blocks = 0
-    for _ in range(100_000):
+    for blocks in range(1, 100_000):
         assert isinstance(response, GetResponseWithDatablock)
-        blocks += 1
         assert response.block_number == blocks
         raw += response.raw_data
         if response.last_block:
@@ -853,7 +859,9 @@ def test_get_with_list_with_datablocks() -> None:
     harness = associated_with_pdu(40)
     descriptor = CosemAttributeDescriptor(7, PROFILE, 2)
     first = harness.one(
-        GetRequestWithList((descriptor, CosemAttributeDescriptor(3, REGISTER, 2))).encode()
+        GetRequestWithList(
+            with_selection(descriptor, CosemAttributeDescriptor(3, REGISTER, 2))
+        ).encode()
     )
     raw, _ = collect_get(harness, first)
     from asyncdlms.apdu.descriptors import Reader
@@ -962,7 +970,9 @@ def test_access_rights_differ_per_client_sap() -> None:
 def test_set_with_list() -> None:
     harness = associated()
     request = SetRequestWithList(
-        (CosemAttributeDescriptor(1, DATA, 2), CosemAttributeDescriptor(3, REGISTER, 2)),
+        with_selection(
+            CosemAttributeDescriptor(1, DATA, 2), CosemAttributeDescriptor(3, REGISTER, 2)
+        ),
         (Data.of(OctetString(b"x")), Data.of(DoubleLongUnsigned(1))),
     )
     response = SetResponseWithList.decode(harness.one(request.encode()))
@@ -1029,7 +1039,9 @@ def test_set_with_list_and_first_datablock() -> None:
     harness = associated()
     items = (CosemAttributeDescriptor(1, DATA, 2), CosemAttributeDescriptor(3, REGISTER, 2))
     raw = b"\x02" + Data.of(OctetString(b"listed")).raw + Data.of(DoubleLongUnsigned(5)).raw
-    first = SetRequestWithListAndFirstDatablock(items, DataBlockSA(False, 1, raw[:5]))
+    first = SetRequestWithListAndFirstDatablock(
+        with_selection(*items), DataBlockSA(False, 1, raw[:5])
+    )
     assert decode_set_response(harness.one(first.encode())) == SetResponseDatablock(1)
     last = SetRequestWithDatablock(DataBlockSA(True, 2, raw[5:]))
     assert decode_set_response(harness.one(last.encode())) == SetResponseLastDatablockWithList(
@@ -1292,7 +1304,9 @@ def test_service_outside_negotiated_conformance() -> None:
     )
     listed = harness.one(
         GetRequestWithList(
-            (CosemAttributeDescriptor(1, DATA, 2), CosemAttributeDescriptor(1, DATA, 2))
+            with_selection(
+                CosemAttributeDescriptor(1, DATA, 2), CosemAttributeDescriptor(1, DATA, 2)
+            )
         ).encode()
     )
     assert ExceptionResponse.decode(listed).service_error == (
