@@ -294,3 +294,42 @@ def test_gurux_client_with_wrong_hls_secret_gets_read_write_denied() -> None:
     assert talk.server.rejected_associations == 1
     events = talk.server.events()
     assert len(events) == 1 and isinstance(events[0], AssociationReleased)
+
+
+@pytest.mark.parametrize("interface", ["hdlc", "wrapper"])
+def test_gurux_action_with_pblocks_both_ways(interface: str) -> None:
+    """A 150-byte parameter with a 64-byte PDU: gurux sends action-request-with-first-pblock
+    and with-pblock, our server acknowledges each block; the echoed value comes back to gurux
+    in action-response-with-pblock blocks, which gurux asks for with next-pblock."""
+    talk = Conversation(interface, 16, 64, 64)
+    talk.table.add(70, "0.0.96.3.11.255", {2: Enum(1)}, {2: lambda context, value: value})
+    talk.open()
+    item = GXDLMSDisconnectControl("0.0.96.3.11.255")
+    frames = talk.client.method(item, 2, bytes(range(150)), DataType.OCTET_STRING)
+    reply = talk.exchange(frames)
+    assert bytes(reply.value) == bytes(range(150))
+    assert talk.server.blocks_received > 1
+    assert talk.server.blocks_sent > 1
+    talk.close()
+
+
+@pytest.mark.parametrize("max_pdu", [0xFFFF, 64])
+def test_gurux_read_list(max_pdu: int) -> None:
+    """GET with-list from gurux (readList), answered in one PDU or in datablocks."""
+    talk = Conversation("wrapper", 16, max_pdu, 128)
+    talk.open()
+    register = GXDLMSRegister(REGISTER)
+    data = GXDLMSData(DATA)
+    clock = GXDLMSClock(CLOCK)
+    profile = GXDLMSProfileGeneric(PROFILE)
+    items = [(register, 2), (data, 2), (clock, 2), (profile, 3)]
+    (chunk,) = talk.client.readList(items)  # one request: gurux cuts lists in chunks of 10
+    reply = talk.exchange(chunk)
+    talk.client.updateValues(items, reply.value)
+    assert data.value == "meter-1"
+    assert register.value == 123456
+    assert clock.time.value.replace(tzinfo=None) == datetime.datetime(2025, 1, 1, 12, 34)
+    assert len(profile.captureObjects) == 2
+    if max_pdu == 64:
+        assert talk.server.blocks_sent > 1
+    talk.close()
