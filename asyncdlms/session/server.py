@@ -169,7 +169,6 @@ DEFAULT_SERVER_CONFORMANCE = (
     | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
     | Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE
     | Conformance.BLOCK_TRANSFER_WITH_ACTION
-    | Conformance.ATTRIBUTE0_SUPPORTED_WITH_GET
     | Conformance.PRIORITY_MGMT_SUPPORTED
     | Conformance.DATA_NOTIFICATION
     | Conformance.EVENT_NOTIFICATION
@@ -441,6 +440,9 @@ class ServerSession:
         self.client_address: int | None = None
         self.negotiated_conformance = Conformance(0)
         self.client_max_receive_pdu_size = 0
+        #: The largest APDU sent to the client: the smaller of the client's and the server's
+        #: max receive PDU sizes (0 in one of them means no limit from that side).
+        self.max_pdu_size_tx = 0
         self.mechanism = MechanismName.LOWEST
         self.logical_name_referencing = True
         self.malformed_apdus = 0
@@ -814,6 +816,15 @@ class ServerSession:
         self.client_address = source
         self.negotiated_conformance = negotiated.conformance
         self.client_max_receive_pdu_size = negotiated.client_max_receive_pdu_size
+        sizes = [
+            size
+            for size in (
+                self.client_max_receive_pdu_size,
+                self.settings.server_max_receive_pdu_size,
+            )
+            if size
+        ]
+        self.max_pdu_size_tx = min(sizes) if sizes else 0
         self.mechanism = negotiated.policy.mechanism
         self.logical_name_referencing = (
             negotiated.policy.application_context_name.logical_name_referencing
@@ -829,7 +840,7 @@ class ServerSession:
         self._events.append(
             AssociationEstablished(
                 negotiated_conformance=self.negotiated_conformance,
-                max_pdu_size_tx=self.client_max_receive_pdu_size,
+                max_pdu_size_tx=self.max_pdu_size_tx,
                 max_pdu_size_rx=self.settings.server_max_receive_pdu_size,
                 dlms_version=6,
                 logical_name_referencing=self.logical_name_referencing,
@@ -1066,7 +1077,7 @@ class ServerSession:
     def _send(self, apdu: bytes) -> None:
         """Send an xDLMS answer: protect, then General Block Transfer when in use."""
         protected = self._protection.protect(apdu)
-        for piece in self._gbt.send(protected, self.client_max_receive_pdu_size):
+        for piece in self._gbt.send(protected, self.max_pdu_size_tx):
             self._send_link(piece)
 
     def _send_link(self, apdu: bytes) -> None:
@@ -1078,12 +1089,12 @@ class ServerSession:
     def _fits(self, size: int) -> bool:
         if self._gbt.enabled:
             return True  # GBT splits any answer; no service-specific blocks then
-        limit = self.client_max_receive_pdu_size
+        limit = self.max_pdu_size_tx
         return limit == 0 or size <= limit
 
     def _block_payload_size(self, header: int) -> int:
         """Raw bytes per block with ``header`` bytes before the length of the raw data."""
-        limit = self.client_max_receive_pdu_size or 0xFFFF
+        limit = self.max_pdu_size_tx or 0xFFFF
         return max(1, limit - header - 3)
 
     def _negotiated(self, flag: Conformance) -> bool:

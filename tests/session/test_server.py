@@ -399,7 +399,9 @@ def test_no_auth_association_from_vector_aarq(link: str) -> None:
     events = harness.server.events()
     assert len(events) == 1 and isinstance(events[0], AssociationEstablished)
     assert events[0].client_address == 16
-    assert events[0].max_pdu_size_tx == 0x04B0
+    # the smaller of the client's 0x04B0 and the server's 1024
+    assert events[0].max_pdu_size_tx == 1024
+    assert harness.server.client_max_receive_pdu_size == 0x04B0
     assert harness.server.state is AssociationState.ASSOCIATED
 
 
@@ -838,7 +840,7 @@ def collect_get(harness: Harness, first: bytes) -> tuple[bytes, int]:
         if response.last_block:
             return bytes(raw), blocks
         answer = harness.one(GetRequestNext(response.block_number).encode())
-        assert len(answer) <= harness.server.client_max_receive_pdu_size
+        assert len(answer) <= (harness.server.max_pdu_size_tx or len(answer))
         response = decode_get_response(answer)
     raise AssertionError("no last block")
 
@@ -853,6 +855,22 @@ def test_get_with_datablocks(link: str) -> None:
     assert blocks > 5
     assert len(Data.from_raw(raw).value) == 24
     assert harness.server.blocks_sent == blocks
+
+
+def test_answers_fit_the_smaller_of_both_pdu_sizes() -> None:
+    harness = Harness(16, settings=server_settings(server_max_receive_pdu_size=48))
+    assert harness.associate(aarq(max_pdu=0xFFFF)).accepted
+    assert harness.server.max_pdu_size_tx == 48
+    first = harness.one(GetRequestNormal(CosemAttributeDescriptor(7, PROFILE, 2)).encode())
+    assert len(first) <= 48
+    raw, blocks = collect_get(harness, first)
+    assert blocks > 5 and len(Data.from_raw(raw).value) == 24
+    # 0 on both sides: no limit
+    unlimited = Harness(16, settings=server_settings(server_max_receive_pdu_size=0))
+    assert unlimited.associate(aarq(max_pdu=0)).accepted
+    assert unlimited.server.max_pdu_size_tx == 0
+    answer = unlimited.one(GetRequestNormal(CosemAttributeDescriptor(7, PROFILE, 2)).encode())
+    assert len(GetResponseNormal.decode(answer).value) == 24
 
 
 def test_get_with_list_with_datablocks() -> None:
