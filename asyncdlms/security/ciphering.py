@@ -734,7 +734,7 @@ class SecurityContext:
 
     def unprotect(self, apdu: bytes) -> bytes:
         """The plain APDU inside a received ciphered one (see :meth:`unprotect_apdu`)."""
-        return self.unprotect_apdu(apdu).apdu
+        return self._unprotect(bytes(apdu))[0]
 
     def unprotect_apdu(self, apdu: bytes) -> DecipheredApdu:
         """Decipher a received APDU and return it with its security header and sender.
@@ -747,15 +747,22 @@ class SecurityContext:
         with security control 0 and counter -1.
         """
         data = bytes(apdu)
+        plaintext, sc, counter, title, key = self._unprotect(data)
+        if sc < 0:
+            return DecipheredApdu(plaintext, SecurityControl(), -1, title, key)
+        return DecipheredApdu(plaintext, SecurityControl.from_byte(sc), counter, title, key)
+
+    def _unprotect(self, data: bytes) -> tuple[bytes, int, int, bytes, CipheringKey]:
+        """(plaintext, SC or -1 for an allowed plain APDU, IC, sender title, key)."""
         if not data:
             raise DecipheringError("empty APDU")
         tag = data[0]
         form = _CIPHERED.get(tag)
         if form is None:
             if tag in self._allow_plain:
-                return DecipheredApdu(
+                return (
                     data,
-                    SecurityControl(),
+                    -1,
                     -1,
                     self._peer_system_title or b"",
                     CipheringKey.GLOBAL_UNICAST_ENCRYPTION,
@@ -768,16 +775,24 @@ class SecurityContext:
                 0,
             )
         dedicated, plain_tag = form
-        ciphered = CipheredApdu.decode(data)
-        content = ciphered.ciphered_content
+        title: bytes | None = None
+        size = len(data) - 2
+        if plain_tag is not None and SECURITY_HEADER_LENGTH <= size < 0x80 and data[1] == size:
+            content = data[2:]  # the usual short service-specific form, checked in place
+        else:
+            ciphered = CipheredApdu.decode(data)
+            content = ciphered.ciphered_content
+            title = ciphered.system_title
         sc = content[0]
-        _check_received_security_control(sc)
-        required = int(self._policy)
-        if sc & required != required:
-            raise SecurityPolicyError(
-                f"security control 0x{sc:02x} protects less than the security policy "
-                f"requires ({self._policy.name.lower().replace('_', ' ')}, 0x{required:02x})"
-            )
+        if sc != self._policy:  # anything but the policy's own bits: check it all
+            _check_received_security_control(sc)
+            required = int(self._policy)
+            if sc & required != required:
+                raise SecurityPolicyError(
+                    f"security control 0x{sc:02x} protects less than the security policy "
+                    f"requires ({self._policy.name.lower().replace('_', ' ')}, "
+                    f"0x{required:02x})"
+                )
         if sc & _BROADCAST_KEY:
             if dedicated:
                 raise DecipheringError("a ded- APDU cannot use the broadcast key (SC 0x40)")
@@ -792,7 +807,6 @@ class SecurityContext:
                 f"received an APDU ciphered with the {_KEY_NAMES[key]}, "
                 "which this security context does not have"
             )
-        title = ciphered.system_title
         if title:
             if self._peer_system_title is not None and title != self._peer_system_title:
                 raise DecipheringError(
@@ -806,10 +820,11 @@ class SecurityContext:
                     "responding-AP-title): cannot decipher"
                 )
             title = self._peer_system_title
-        counter = int.from_bytes(content[1:5], "big")
+        counter_bytes = content[1:5]
         plaintext = _open(
-            sc, title + content[1:5], cipher_key, self._authentication_key, content[5:]
+            sc, title + counter_bytes, cipher_key, self._authentication_key, content[5:]
         )
+        counter = int.from_bytes(counter_bytes, "big")
         if plaintext is None:
             raise _tag_mismatch(sc, counter, title, key)
         if plain_tag is not None and (not plaintext or plaintext[0] != plain_tag):
@@ -818,7 +833,7 @@ class SecurityContext:
                 f"APDU tag 0x{tag:02x} must contain tag 0x{plain_tag:02x}, found {inner}"
             )
         self._store.accept_received(title, key, counter)
-        return DecipheredApdu(plaintext, SecurityControl.from_byte(sc), counter, title, key)
+        return plaintext, sc, counter, title, key
 
     # -- HLS-GMAC (mechanism 5) ---------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -43,7 +43,7 @@ FRAME_COUNTER_ATTRIBUTE = 2
 """...whose value (attribute 2) is the last invocation counter the meter accepted or used."""
 
 
-class CipheringKey(Enum):
+class CipheringKey(StrEnum):
     """Which key a counter belongs to (each key has its own nonce space)."""
 
     GLOBAL_UNICAST_ENCRYPTION = "global-unicast-encryption"
