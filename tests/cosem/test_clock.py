@@ -158,7 +158,9 @@ def test_method_parameters() -> None:
             shift_time_parameter(bad)
     moment = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
     parameter = preset_adjusting_time_parameter(moment, moment, moment)
-    assert len(parameter) == 3 and all(len(item) == 12 for item in parameter)
+    assert len(parameter) == 3 and all(
+        isinstance(item, OctetString) and len(item) == 12 for item in parameter
+    )
 
 
 @given(st.binary(max_size=14))

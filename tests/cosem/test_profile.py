@@ -36,6 +36,7 @@ from asyncdlms.types import (
     CompactArray,
     DateTime,
     DeviationSign,
+    DlmsValue,
     DoubleLongUnsigned,
     Enum,
     Integer,
@@ -180,7 +181,7 @@ def _stamp(moment: datetime.datetime) -> OctetString:
     return OctetString(DateTime.from_datetime(moment).to_bytes())
 
 
-def _buffer(*stamps: object) -> Array:
+def _buffer(*stamps: DlmsValue) -> Array:
     return Array(Structure((stamp, DoubleLongUnsigned(n))) for n, stamp in enumerate(stamps))
 
 
@@ -308,7 +309,7 @@ _values = st.one_of(
     st.booleans(),
 )
 def test_random_rows_never_raise(
-    rows: list[tuple[object, object]], period: int, sort_method: SortMethod, fill: bool
+    rows: list[tuple[DlmsValue, DlmsValue]], period: int, sort_method: SortMethod, fill: bool
 ) -> None:
     buffer = Array(Structure(row) for row in rows)
     parsed = parse_buffer(

@@ -48,7 +48,7 @@ def test_unit_codes_and_symbols() -> None:
     for code, symbol in expected.items():
         assert Unit(code).symbol == symbol
         assert unit_symbol(code) == symbol
-    assert Unit.WATT_HOUR == 30 and Unit.COUNT == 255 and Unit.YEAR == 1
+    assert (int(Unit.WATT_HOUR), int(Unit.COUNT), int(Unit.YEAR)) == (30, 255, 1)
     assert unit_symbol(200) == "unit 200"
     for unit in Unit:
         assert unit.name.isupper()
