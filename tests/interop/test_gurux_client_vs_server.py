@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from asyncdlms.apdu.acse import MechanismName
+from asyncdlms.apdu.acse import ApplicationContextName, MechanismName
 from asyncdlms.apdu.descriptors import SelectiveAccessDescriptor
 from asyncdlms.apdu.enums import DataAccessResult
+from asyncdlms.apdu.initiate import Conformance
 from asyncdlms.hdlc import HdlcAddress, HdlcConnection, HdlcParameters, HdlcSettings, Role
 from asyncdlms.link import Link
 from asyncdlms.obis import Obis
@@ -94,9 +95,17 @@ def meter() -> tuple[ObjectTable, dict[str, Any]]:
         REGISTER,
         {2: DoubleLongUnsigned(123456), 3: Structure((Integer(-1), Enum(30)))},
         {1: lambda context, parameters: None},
+        base_name=0x3000,
     )
-    table.add(8, CLOCK, {2: Attribute(clock_bytes(12, 34), AttributeAccess.READ_WRITE)})
-    table.add(1, DATA, {2: Attribute(VisibleString("meter-1"), AttributeAccess.READ_WRITE)})
+    table.add(
+        8, CLOCK, {2: Attribute(clock_bytes(12, 34), AttributeAccess.READ_WRITE)}, base_name=0x2000
+    )
+    table.add(
+        1,
+        DATA,
+        {2: Attribute(VisibleString("meter-1"), AttributeAccess.READ_WRITE)},
+        base_name=0x4000,
+    )
     rows = [Structure((clock_bytes(hour), DoubleLongUnsigned(hour * 100))) for hour in range(24)]
     columns = [(8, CLOCK, 2), (3, REGISTER, 2)]
     capture_objects = Array(
@@ -131,8 +140,16 @@ def meter() -> tuple[ObjectTable, dict[str, Any]]:
 class Conversation:
     """gurux's client and our server, bytes carried by hand."""
 
-    def __init__(self, interface: str, client_address: int, max_pdu: int, max_info: int) -> None:
-        authentication, password, policy = AUTHENTICATIONS[client_address]
+    def __init__(
+        self,
+        interface: str,
+        client_address: int,
+        max_pdu: int,
+        max_info: int,
+        policy: AssociationPolicy | None = None,
+    ) -> None:
+        authentication, password, default_policy = AUTHENTICATIONS[client_address]
+        policy = policy or default_policy
         self.interface = interface
         self.client = GXDLMSClient(
             True,
@@ -332,4 +349,39 @@ def test_gurux_read_list(max_pdu: int) -> None:
     assert len(profile.captureObjects) == 2
     if max_pdu == 64:
         assert talk.server.blocks_sent > 1
+    talk.close()
+
+
+@pytest.mark.parametrize("interface", ["hdlc", "wrapper"])
+@pytest.mark.parametrize("client_address", [16, 17])
+def test_gurux_short_name_client(interface: str, client_address: int) -> None:
+    """gurux with short-name referencing (no authentication, LLS): ReadRequest and
+    WriteRequest on base-name arithmetic, register scaler_unit, release. (gurux's SN HLS
+    reply goes out as a WriteRequest and expects pass 4 in its answer, which a
+    WriteResponse cannot carry; gurux's SN block reassembly calls a method it lacks.)"""
+    _, password, _ = AUTHENTICATIONS[client_address]
+    secret = None if password is None else Secret(password)
+    mechanism = MechanismName.LOWEST if secret is None else MechanismName.LOW
+    policy = AssociationPolicy(
+        mechanism,
+        secret,
+        application_context_name=ApplicationContextName.SHORT_NAME,
+        conformance=Conformance(0x1C1320),
+    )
+    talk = Conversation(interface, client_address, 0xFFFF, 128, policy)
+    talk.client.settings.setUseLogicalNameReferencing(False)
+    talk.open()
+    data = GXDLMSData(DATA)
+    data.shortName = 0x4000
+    assert talk.read(data, 2).value == "meter-1"
+    register = GXDLMSRegister(REGISTER)
+    register.shortName = 0x3000
+    talk.read(register, 3)
+    talk.read(register, 2)
+    assert register.scaler == 0.1
+    assert register.value == pytest.approx(12345.6)
+    data.value = "written over SN"
+    data.setDataType(2, DataType.STRING)
+    talk.exchange(talk.client.write(data, 2))
+    assert talk.read(data, 2).value == "written over SN"
     talk.close()
