@@ -385,10 +385,11 @@ class ClientSession:
     ``None``.
 
     Counters: ``late_responses`` (answers to cancelled requests, swallowed),
-    ``invoke_id_mismatches`` (answers with another invoke-id, dropped), ``unexpected_apdus``
-    (APDUs when nothing was asked, dropped), ``dropped_apdus`` (undecodable or oversized,
-    dropped), ``with_list_fallbacks`` (with-list chunks retried as single GETs),
-    ``ignored_inputs`` (association inputs the table does not expect).
+    ``invoke_id_mismatches`` (answers with another invoke-id than the request's and not
+    one of a cancelled request: taken as the answer unless ``strict_invoke_id``),
+    ``unexpected_apdus`` (APDUs when nothing was asked, dropped), ``dropped_apdus``
+    (undecodable or oversized, dropped), ``with_list_fallbacks`` (with-list chunks retried
+    as single GETs), ``ignored_inputs`` (association inputs the table does not expect).
     """
 
     def __init__(self, link: Link, settings: ClientSettings | None = None) -> None:
@@ -962,9 +963,13 @@ class ClientSession:
         if invoke is not None and request.invoke_id is not None and invoke != request.invoke_id:
             if invoke in self._cancelled_invoke_ids:
                 self.late_responses += 1
-            else:
-                self.invoke_id_mismatches += 1
-            return
+                return
+            self.invoke_id_mismatches += 1
+            if self.settings.strict_invoke_id:
+                return
+            # Not the late answer of a cancelled request, and only one request is in
+            # flight: it is this request's answer from a meter that does not echo the
+            # invoke-id (servers built on gurux-dlms answer errors with invoke-id 1).
         self._advance(request, apdu)
 
     # -- association responses -------------------------------------------------------------

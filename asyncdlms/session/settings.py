@@ -50,6 +50,10 @@ class ClientSettings:
     - ``client_max_receive_pdu_size``: what we accept (0xFFFF, as Gurux).
     - ``invoke_id``: the first invoke-id (they rotate 0..15), with ``high_priority`` and
       ``confirmed`` the rest of the invoke-id-and-priority byte (0xC1 by default).
+    - ``strict_invoke_id``: drop an answer whose invoke-id differs from the request's. Off by
+      default: with one request in flight, an answer that is not the late answer of a
+      cancelled request is this request's, and some meters (servers built on gurux-dlms)
+      answer errors with invoke-id 1 whatever was asked.
     - ``with_list_chunk_size``: GET with-list in chunks of this many attributes (behaviour 10).
     - ``pdu_size_margin``: an APDU up to the negotiated max PDU + this many bytes is accepted
       (behaviour 7, quirk 19).
@@ -74,6 +78,7 @@ class ClientSettings:
     invoke_id: int = 1
     high_priority: bool = True
     confirmed: bool = True
+    strict_invoke_id: bool = False
     with_list_chunk_size: int = 10
     pdu_size_margin: int = 50
     max_response_length: int = 16 * 1024 * 1024

@@ -1076,8 +1076,8 @@ def test_invoke_ids_rotate_through_sixteen_values() -> None:
     assert all(0 <= i <= 15 for i in invoke_ids)
 
 
-def test_answer_with_another_invoke_id_is_dropped_and_counted() -> None:
-    pair = associated()
+def test_answer_with_another_invoke_id_is_dropped_and_counted_when_strict() -> None:
+    pair = associated(client_settings=ClientSettings(strict_invoke_id=True))
 
     def wrong_first(apdu: bytes) -> list[bytes] | None:
         right = pair.server.answer(apdu)[0]
@@ -1087,6 +1087,21 @@ def test_answer_with_another_invoke_id_is_dropped_and_counted() -> None:
     pair.server.override = wrong_first
     assert pair.result(pair.session.get(REGISTER)) == 123456
     assert pair.session.invoke_id_mismatches == 1
+
+
+def test_answer_with_another_invoke_id_is_taken_by_default() -> None:
+    """Servers built on gurux-dlms answer errors with invoke-id 1 whatever was asked: with
+    one request in flight, an answer that is no cancelled request's is this request's."""
+    pair = associated(client_settings=ClientSettings(invoke_id=3))
+
+    def invoke_id_one(apdu: bytes) -> list[bytes] | None:
+        right = pair.server.answer(apdu)[0]
+        return [right[:2] + bytes(((right[2] & 0xF0) | 1,)) + right[3:]]
+
+    pair.server.override = invoke_id_one
+    assert pair.result(pair.session.get(REGISTER)) == 123456
+    assert pair.session.invoke_id_mismatches == 1
+    assert pair.session.unexpected_apdus == 0
 
 
 def test_cancel_a_queued_request() -> None:
