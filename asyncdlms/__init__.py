@@ -8,6 +8,7 @@ link layers, behind the one interface of :mod:`asyncdlms.link`), :mod:`asyncdlms
 from __future__ import annotations
 
 from . import axdr
+from .aio.client import Client, connect
 from .errors import DecodeError, DlmsError, EncodeError
 from .obis import InvalidObisError, Obis
 from .types import (
@@ -48,6 +49,7 @@ __all__ = [
     "Array",
     "Bcd",
     "BitString",
+    "Client",
     "ClockStatus",
     "CompactArray",
     "DataType",
@@ -80,4 +82,5 @@ __all__ = [
     "WildcardError",
     "__version__",
     "axdr",
+    "connect",
 ]

@@ -24,6 +24,7 @@ __all__ = [
     "FrameRejectedError",
     "LinkError",
     "LinkTimeoutError",
+    "RequestTimeoutError",
     "SequenceError",
     "ServiceError",
     "UnexpectedApduError",
@@ -143,6 +144,13 @@ class ActionError(ApplicationError):
     def __init__(self, message: str, result: object = None) -> None:
         super().__init__(message)
         self.result = result
+
+
+class RequestTimeoutError(DlmsError, TimeoutError):
+    """A request or the association got no answer in time (the asyncio client's timeouts).
+
+    It is also a :class:`TimeoutError`, so ``except TimeoutError`` catches it.
+    """
 
 
 class BlockTransferError(ApplicationError):

@@ -1,0 +1,429 @@
+"""The awaitable client: one association with one meter, shared safely by many tasks.
+
+>>> async with asyncdlms.connect("tcp://10.0.0.7:4059", client=16, server=1) as meter:
+...     value = await meter.get(3, "1.0.1.8.0.255", 2)
+
+:func:`connect` parses the target URL, builds the link (wrapper or HDLC) and the
+:class:`~asyncdlms.session.client.ClientSession`, opens the transport through a
+:class:`~asyncdlms.aio.driver.Driver` and associates. Every call is a request to the session,
+which serves them one at a time in order (a DLMS association is one request at a time); each
+has a timeout, and a cancelled or timed-out call leaves the association usable: its late
+answer is swallowed by the session, never given to the next call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
+from types import TracebackType
+from typing import Any
+
+from ..apdu.acse import MechanismName
+from ..apdu.descriptors import (
+    CosemAttributeDescriptor,
+    CosemMethodDescriptor,
+    SelectiveAccessDescriptor,
+)
+from ..errors import AssociationError, DlmsError, RequestTimeoutError
+from ..hdlc import HdlcAddress, HdlcConnection, HdlcParameters, HdlcSettings
+from ..iec62056_21 import IecSettings
+from ..link import Link
+from ..obis import Obis, ObisLike
+from ..security.hls import Secret
+from ..session.client import ClientSession, NegotiatedParameters
+from ..session.events import (
+    AssociationEstablished,
+    AssociationReleased,
+    NotificationReceived,
+    RequestCompleted,
+    RequestFailed,
+)
+from ..session.settings import ClientSettings
+from ..wrapper import WrapperConnection
+from .driver import Driver, hex_trace_logger, redactor
+from .serial import open_serial
+from .url import Scheme, Target, parse_target
+
+__all__ = ["AUTHENTICATION_NAMES", "Client", "connect"]
+
+AUTHENTICATION_NAMES: dict[str, MechanismName] = {
+    "none": MechanismName.LOWEST,
+    "low": MechanismName.LOW,
+    "high": MechanismName.HIGH,
+    "md5": MechanismName.HIGH_MD5,
+    "sha1": MechanismName.HIGH_SHA1,
+    "gmac": MechanismName.HIGH_GMAC,
+    "sha256": MechanismName.HIGH_SHA256,
+}
+"""The ``auth=`` names :func:`connect` accepts."""
+
+
+class Client:
+    """An open association with one meter. Use :func:`connect` to make one.
+
+    All methods are coroutines that raise typed :class:`~asyncdlms.errors.DlmsError`
+    subclasses: :class:`~asyncdlms.errors.DataAccessError` (e.g. object-undefined),
+    :class:`~asyncdlms.errors.ActionError`, :class:`~asyncdlms.errors.ServiceError`,
+    :class:`~asyncdlms.errors.RequestTimeoutError`, :class:`~asyncdlms.errors.AssociationError`
+    when the association is gone.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        session: ClientSession,
+        *,
+        timeout: float,
+        trace: bool | Callable[[str, bytes, float], None] = False,
+        iec: IecSettings | None = None,
+        secrets: Sequence[bytes] = (),
+    ) -> None:
+        self.target = target
+        self.session = session
+        self.timeout = timeout
+        self._trace = hex_trace_logger() if trace is True else (trace or None)
+        self._redact = redactor(*secrets) if secrets else None
+        self._iec = iec
+        self._driver: Driver | None = None
+        self._waiters: dict[int, asyncio.Future[Any]] = {}
+        self._established: asyncio.Future[AssociationEstablished] | None = None
+        self._released: asyncio.Future[DlmsError | None] | None = None
+        self._notifications: asyncio.Queue[NotificationReceived] = asyncio.Queue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- opening and closing ----------------------------------------------------------------
+
+    async def open(self) -> Client:
+        """Open the transport and associate; raises what stopped it (timeout, rejection...)."""
+        loop = self._loop = asyncio.get_running_loop()
+        self._established = loop.create_future()
+        self._released = loop.create_future()
+        try:
+            async with asyncio.timeout(self.timeout):
+                self._driver = await self._open_transport()
+                self.session.associate(loop.time())
+                self._progress()
+                await self._until_established()
+        except TimeoutError:
+            self._close_transport()
+            raise RequestTimeoutError(
+                f"no association with {self.target} within {self.timeout} s: if the server "
+                "address (logical or physical) is wrong the meter does not answer at all; "
+                "also check the port, the cable or the optical head"
+            ) from None
+        except BaseException:
+            self._close_transport()
+            raise
+        return self
+
+    async def _until_established(self) -> None:
+        assert self._established is not None and self._released is not None
+        waiters: set[asyncio.Future[Any]] = {self._established, self._released}
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if self._established.done():
+            return
+        error = self._released.result()
+        raise error or AssociationError("the association ended before it was established")
+
+    async def _open_transport(self) -> Driver:
+        loop = asyncio.get_running_loop()
+        target = self.target
+
+        def make_driver(datagram: bool = False) -> Driver:
+            return Driver(
+                self.session,
+                on_progress=self._progress,
+                on_connection_lost=self._connection_lost,
+                trace=self._trace,
+                redact=self._redact,
+                datagram=datagram,
+            )
+
+        if target.scheme.is_serial:
+            return await open_serial(
+                target,
+                self.session,
+                on_progress=self._progress,
+                on_connection_lost=self._connection_lost,
+                iec=self._iec,
+                trace=self._trace,
+                redact=self._redact,
+            )
+        assert target.host is not None and target.port is not None
+        if target.scheme is Scheme.UDP:
+            _, datagram_protocol = await loop.create_datagram_endpoint(
+                lambda: make_driver(datagram=True), remote_addr=(target.host, target.port)
+            )
+            return datagram_protocol
+        _, protocol = await loop.create_connection(make_driver, target.host, target.port)
+        return protocol
+
+    async def close(self) -> None:
+        """Release the association (RLRQ, link disconnect) and close the transport. Safe to
+        call more than once and after errors; it never waits longer than ``timeout``."""
+        if self._driver is None or self._loop is None:
+            return
+        released = self._released
+        try:
+            if released is not None and not released.done() and self.session.associated:
+                self.session.release(self._loop.time())
+                self._progress()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.timeout):
+                        await asyncio.shield(released)
+        finally:
+            self._close_transport()
+            self._fail_waiters(AssociationError("the client was closed"))
+
+    def _close_transport(self) -> None:
+        driver, self._driver = self._driver, None
+        if driver is not None:
+            driver.close()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- what the driver reports ------------------------------------------------------------
+
+    def _progress(self) -> None:
+        for event in self.session.events():
+            if isinstance(event, RequestCompleted):
+                waiter = self._waiters.pop(event.request_id, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(event.result)
+            elif isinstance(event, RequestFailed):
+                waiter = self._waiters.pop(event.request_id, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_exception(event.error)
+            elif isinstance(event, NotificationReceived):
+                self._notifications.put_nowait(event)
+            elif isinstance(event, AssociationEstablished):
+                if self._established is not None and not self._established.done():
+                    self._established.set_result(event)
+            elif isinstance(event, AssociationReleased):
+                if self._released is not None and not self._released.done():
+                    self._released.set_result(event.error)
+                self._fail_waiters(
+                    event.error or AssociationError("the association was released")
+                )
+        if self._driver is not None:
+            self._driver.flush()
+
+    def _connection_lost(self, exc: Exception | None) -> None:
+        error = AssociationError(
+            f"the connection to {self.target} was lost" + (f": {exc}" if exc else "")
+        )
+        if self._released is not None and not self._released.done():
+            self._released.set_result(error)
+        self._fail_waiters(error)
+        self._driver = None
+
+    def _fail_waiters(self, error: DlmsError) -> None:
+        waiters, self._waiters = self._waiters, {}
+        for waiter in waiters.values():
+            if not waiter.done():
+                waiter.set_exception(error)
+
+    # -- requests ---------------------------------------------------------------------------
+
+    @property
+    def negotiated(self) -> NegotiatedParameters | None:
+        """What the meter granted in its AARE (conformance, PDU sizes...)."""
+        return self.session.negotiated
+
+    async def _request(self, submit: Callable[[float], int], timeout: float | None) -> Any:
+        if self._driver is None or self._loop is None or not self.session.associated:
+            raise AssociationError(f"no open association with {self.target}")
+        loop = self._loop
+        request_id = submit(loop.time())
+        waiter: asyncio.Future[Any] = loop.create_future()
+        self._waiters[request_id] = waiter
+        self._progress()
+        limit = self.timeout if timeout is None else timeout
+        try:
+            async with asyncio.timeout(limit):
+                return await waiter
+        except TimeoutError:
+            self._abandon(request_id)
+            raise RequestTimeoutError(
+                f"no answer from {self.target} within {limit} s"
+            ) from None
+        except asyncio.CancelledError:
+            self._abandon(request_id)
+            raise
+
+    def _abandon(self, request_id: int) -> None:
+        self._waiters.pop(request_id, None)
+        if self._loop is not None:
+            self.session.cancel(request_id, now=self._loop.time())
+        if self._driver is not None:
+            self._driver.flush()
+
+    async def get(
+        self,
+        class_id: int,
+        obis: ObisLike,
+        attribute: int,
+        *,
+        selective_access: SelectiveAccessDescriptor | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """GET one attribute; returns its decoded value (block transfer as needed)."""
+        descriptor = CosemAttributeDescriptor(class_id, Obis(obis), attribute)
+        return await self._request(
+            lambda now: self.session.get(descriptor, selective_access, now=now), timeout
+        )
+
+    async def get_many(
+        self, items: Sequence[tuple[int, ObisLike, int]], *, timeout: float | None = None
+    ) -> list[Any]:
+        """GET several attributes with GET with-list (in chunks, falling back to single
+        GETs where the meter refuses, QUIRKS.md behaviour 10). One entry per item: its value
+        or its :class:`~asyncdlms.errors.DataAccessError` (returned, not raised)."""
+        descriptors = [CosemAttributeDescriptor(c, Obis(o), a) for c, o, a in items]
+        result = await self._request(
+            lambda now: self.session.get_with_list(descriptors, now=now), timeout
+        )
+        return list(result)
+
+    async def set(
+        self,
+        class_id: int,
+        obis: ObisLike,
+        attribute: int,
+        value: Any,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """SET one attribute to ``value`` (an A-XDR value: typed or plain, see axdr.encode)."""
+        descriptor = CosemAttributeDescriptor(class_id, Obis(obis), attribute)
+        await self._request(lambda now: self.session.set(descriptor, value, now=now), timeout)
+
+    async def set_many(
+        self, items: Sequence[tuple[int, ObisLike, int, Any]], *, timeout: float | None = None
+    ) -> list[Any]:
+        """SET several attributes in one request; one entry per item: ``None`` or its error."""
+        pairs = [(CosemAttributeDescriptor(c, Obis(o), a), v) for c, o, a, v in items]
+        result = await self._request(
+            lambda now: self.session.set_with_list(pairs, now=now), timeout
+        )
+        return list(result)
+
+    async def action(
+        self,
+        class_id: int,
+        obis: ObisLike,
+        method: int,
+        parameters: Any = None,
+        *,
+        timeout: float | None = None,
+    ) -> Any:
+        """Invoke a method; returns its return parameters (``None`` when it has none)."""
+        descriptor = CosemMethodDescriptor(class_id, Obis(obis), method)
+        return await self._request(
+            lambda now: self.session.action(descriptor, parameters, now=now), timeout
+        )
+
+    async def notifications(self) -> AsyncIterator[NotificationReceived]:
+        """Unsolicited APDUs (data-notifications, event-notifications) as they arrive."""
+        while True:
+            yield await self._notifications.get()
+
+    def __await__(self) -> Generator[Any, None, Client]:
+        return self.open().__await__()
+
+
+class _Connecting:
+    """What :func:`connect` returns: await it, or use it as an async context manager."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def __await__(self) -> Generator[Any, None, Client]:
+        return self.client.open().__await__()
+
+    async def __aenter__(self) -> Client:
+        return await self.client.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.client.close()
+
+
+def connect(
+    url: str | Target,
+    *,
+    client: int = 16,
+    server: int = 1,
+    physical_address: int | None = None,
+    auth: str | MechanismName = "none",
+    password: bytes | str | Secret | None = None,
+    timeout: float = 10.0,
+    inactivity_timeout: float | None = None,
+    hdlc_parameters: HdlcParameters | None = None,
+    response_timeout: float = 3.0,
+    retries: int = 3,
+    iec: IecSettings | None = None,
+    trace: bool | Callable[[str, bytes, float], None] = False,
+    settings: ClientSettings | None = None,
+) -> _Connecting:
+    """Open an association with the meter at ``url``; use as ``async with`` or ``await``.
+
+    - ``client``: the client SAP (16 public, often 17 reading, 18 management, 1 for some
+      meters); ``server``: the server's logical address (1 management logical device), and
+      ``physical_address`` for HDLC (lower address; ``None`` for a 1-byte server address).
+      A wrong client address gives an authentication error; a wrong server address, silence.
+    - ``auth``: ``none``, ``low`` (``password``), ``md5``, ``sha1``, ``sha256`` or ``high``
+      (HLS secret in ``password``); ``settings`` overrides everything of the session.
+    - ``timeout``: seconds for the association and for each call (a call can pass its own);
+      ``response_timeout`` and ``retries``: HDLC retransmission; ``inactivity_timeout``: HDLC
+      link inactivity; ``iec``: IEC 62056-21 settings for ``serial+iec://``.
+    - ``trace``: ``True`` logs every chunk in hex on the ``asyncdlms.trace`` logger (DEBUG),
+      with the password masked; or pass your own hook.
+    """
+    target = parse_target(url)
+    mechanism = AUTHENTICATION_NAMES.get(auth.lower()) if isinstance(auth, str) else auth
+    if mechanism is None:
+        raise ValueError(f"unknown auth {auth!r}; use one of {', '.join(AUTHENTICATION_NAMES)}")
+    secret: Secret | None
+    secret = Secret(password) if isinstance(password, str | bytes) else password
+    session_settings = settings or ClientSettings(mechanism=mechanism, secret=secret)
+    link: Link
+    if target.scheme.uses_hdlc:
+        server_address = HdlcAddress.server(server, physical_address)
+        link = HdlcConnection(
+            HdlcSettings(
+                HdlcAddress.client(client),
+                server_address,
+                parameters=hdlc_parameters or HdlcParameters(),
+                response_timeout=response_timeout,
+                max_retransmissions=retries,
+                inactivity_timeout=inactivity_timeout,
+            )
+        )
+    else:
+        link = WrapperConnection(client, server, "udp" if target.scheme is Scheme.UDP else "tcp")
+    secrets = [secret.value] if secret is not None and mechanism is MechanismName.LOW else []
+    return _Connecting(
+        Client(
+            target,
+            ClientSession(link, session_settings),
+            timeout=timeout,
+            trace=trace,
+            iec=iec,
+            secrets=secrets,
+        )
+    )
