@@ -19,8 +19,10 @@ Behaviour, as the Green Book describes it and real meters bend it (QUIRKS.md 15,
   shows as a gap: later blocks of the window are dropped and the acknowledgement asks for
   the missing one again (:meth:`~GeneralBlockTransferChannel.ask_again` re-sends the
   acknowledgement when the window's last block itself was lost).
-- The first block may carry any number (0, 1, a stale value); duplicates are dropped and
-  counted.
+- The first block of a transfer is numbered 0 or 1 (a higher one means the first was lost:
+  it is asked for again, never skipped); duplicates are dropped and counted. Service-specific
+  datablocks (get-response-with-datablock), where meters start at any number (quirk 15), are
+  the service layer's, which accepts any first number.
 - The reassembled APDU may itself be a get-response-with-datablock: the service layer
   handles that; its get-request-next then goes out in GBT too.
 """
@@ -53,11 +55,12 @@ class GbtReceived:
 class _Outgoing:
     """One APDU being sent as blocks."""
 
-    __slots__ = ("blocks", "next_index", "peer_window")
+    __slots__ = ("acknowledged", "blocks", "next_index", "peer_window")
 
     def __init__(self, blocks: list[bytes], peer_window: int) -> None:
         self.blocks = blocks
         self.next_index = 0  # index of the next block to send (block number - 1)
+        self.acknowledged = 0  # blocks the peer confirmed having
         self.peer_window = max(1, peer_window)
 
     @property
@@ -143,8 +146,6 @@ class GeneralBlockTransferChannel:
                 ).encode()
             )
         outgoing.next_index = end
-        if outgoing.finished:
-            self._outgoing = None
         return out
 
     def _acknowledgement(self) -> bytes:
@@ -166,7 +167,8 @@ class GeneralBlockTransferChannel:
 
     @property
     def sending(self) -> bool:
-        """True while blocks of our own transfer wait for the peer's acknowledgement."""
+        """True while our own transfer is not known to have reached the peer (its blocks
+        are kept for sending again until the peer acknowledges the last one or answers)."""
         return self._outgoing is not None
 
     def ask_again(self) -> list[bytes]:
@@ -175,6 +177,16 @@ class GeneralBlockTransferChannel:
         if self._incoming is None:
             return []
         return [self._acknowledgement()]
+
+    def send_again(self) -> list[bytes]:
+        """Re-send our current window from the first block the peer has not acknowledged
+        (call it when the peer went silent while we were sending)."""
+        outgoing = self._outgoing
+        if outgoing is None:
+            return []
+        self.retransmitted += outgoing.next_index - outgoing.acknowledged
+        outgoing.next_index = outgoing.acknowledged
+        return self._next_window()
 
     def reset(self) -> None:
         """Forget any transfer in progress (a cancelled request, a new association)."""
@@ -198,7 +210,11 @@ class GeneralBlockTransferChannel:
             # an acknowledgement of our window: send the next one, from the block after the
             # last one the peer has (it may ask for lost ones again)
             acknowledged = block.block_number_ack
-            resend_from = min(max(acknowledged, 0), len(self._outgoing.blocks))
+            if acknowledged >= len(self._outgoing.blocks):
+                self._outgoing = None  # the peer has every block
+                return GbtReceived()
+            resend_from = max(acknowledged, 0)
+            self._outgoing.acknowledged = resend_from
             if resend_from < self._outgoing.next_index:
                 self.retransmitted += self._outgoing.next_index - resend_from
             self._outgoing.next_index = resend_from
@@ -215,6 +231,10 @@ class GeneralBlockTransferChannel:
         if incoming is None:
             incoming = self._incoming = _Incoming()
         expected = None if incoming.last_number is None else incoming.last_number + 1
+        if expected is None and block.block_number > 1:
+            # the first block of a transfer is 0 or 1: a higher one means block 1 was lost
+            # (accepting it would silently drop the start of the APDU)
+            expected = 1
         if expected is not None and block.block_number < expected:
             self.duplicates += 1
             return GbtReceived()
