@@ -1378,3 +1378,38 @@ def test_unsolicited_apdus_are_dropped_and_counted() -> None:
     server.receive_data(WrapperFrame(17, 1, aarq().encode()).encode(), 0.0)
     assert server.unsolicited_dropped == 1
     assert server.data_to_send() == b""
+
+
+@pytest.mark.parametrize("link", ["wrapper", "hdlc"])
+def test_associate_again_after_release(link: str) -> None:
+    harness = associated(link=link)
+    Rlre.decode(harness.one(Rlrq().encode()))
+    assert harness.associate(aarq()).accepted
+    events = harness.server.events()
+    assert [type(e) for e in events] == [
+        AssociationEstablished,
+        AssociationReleased,
+        AssociationEstablished,
+    ]
+    answer = GetResponseNormal.decode(
+        harness.one(GetRequestNormal(CosemAttributeDescriptor(3, REGISTER, 2)).encode())
+    )
+    assert answer.value == 12345
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="HdlcConnection (server role) keeps the token after an I-frame with P set until the "
+    "application answers; an UnconfirmedWriteRequest gets no answer, so the server never sends "
+    "RR and the client's next request stalls (the link has no 'no reply' call)",
+)
+def test_unconfirmed_write_over_hdlc_leaves_the_link_usable() -> None:
+    harness = Harness(32, link="hdlc")
+    aare = harness.associate(
+        aarq(context=ApplicationContextName.SHORT_NAME, conformance=Conformance(0x1C1320))
+    )
+    assert aare.accepted
+    request = UnconfirmedWriteRequest((VariableName(0x4008),), (Data.of(OctetString(b"u")),))
+    assert harness.request(request.encode()) == []
+    again = ReadResponse.decode(harness.one(ReadRequest((VariableName(0x4008),)).encode()))
+    assert again.results == (Data.of(OctetString(b"u")),)
