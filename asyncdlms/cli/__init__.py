@@ -1,0 +1,37 @@
+"""The ``asyncdlms`` command line: ``decode`` and the one-meter commands ``read``, ``write``,
+``action`` (see ``asyncdlms --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from .decode import add_decode_command
+from .meter import add_meter_commands
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``asyncdlms`` command."""
+    parser = argparse.ArgumentParser(
+        prog="asyncdlms", description="asyncio-native DLMS/COSEM (IEC 62056) tools"
+    )
+    parser.add_argument("--version", action="version", version=f"asyncdlms {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_decode_command(commands)
+    add_meter_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    status: int = args.handler(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,269 @@
+"""One-meter commands: ``read``, ``write``, ``action``.
+
+::
+
+    asyncdlms read URL CLASS/OBIS/ATTRIBUTE...        e.g. 3/1.0.1.8.0.255/2
+    asyncdlms write URL CLASS/OBIS/ATTRIBUTE VALUE    VALUE as TYPE:TEXT (see parse_value)
+    asyncdlms action URL CLASS/OBIS/METHOD [VALUE]
+
+Common options (each also from an environment variable, so secrets need not be typed on a
+command line): ``--client`` (ASYNCDLMS_CLIENT), ``--server`` (ASYNCDLMS_SERVER),
+``--physical`` (ASYNCDLMS_PHYSICAL), ``--auth`` (ASYNCDLMS_AUTH), ``--password``
+(ASYNCDLMS_PASSWORD), ``--timeout``, ``--trace`` (frames in hex on standard error, the
+password masked), ``--json``.
+
+Output is a readable tree by default; ``--json`` prints JSON: integers and floats as numbers,
+octet strings as hex, date-times as ISO 8601, structures and arrays as lists, bit strings as
+``"0101"``, errors as ``{"error": "object-undefined"}``. A failure prints one line naming
+the cause and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from .. import axdr
+from ..aio.client import AUTHENTICATION_NAMES, Client, connect
+from ..errors import DlmsError
+from ..obis import Obis
+from ..types import (
+    BitString,
+    Date,
+    DateTime,
+    Time,
+)
+from ..types import values as v
+
+__all__ = ["add_meter_commands", "parse_target_reference", "parse_value", "to_json"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """``CLASS/OBIS/NUMBER``: an attribute (read, write) or a method (action)."""
+
+    class_id: int
+    obis: Obis
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.class_id}/{self.obis}/{self.number}"
+
+
+def parse_target_reference(text: str) -> Reference:
+    """Parse ``CLASS/OBIS/NUMBER`` (e.g. ``3/1.0.1.8.0.255/2``)."""
+    parts = text.split("/")
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not CLASS/OBIS/NUMBER (e.g. 3/1.0.1.8.0.255/2)"
+        )
+    try:
+        return Reference(int(parts[0]), Obis(parts[1]), int(parts[2]))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+
+_INTEGER_TYPES: dict[str, type[v.TypedInteger]] = {
+    "i8": v.Integer, "i16": v.Long, "i32": v.DoubleLong, "i64": v.Long64,
+    "u8": v.Unsigned, "u16": v.LongUnsigned, "u32": v.DoubleLongUnsigned,
+    "u64": v.Long64Unsigned, "enum": v.Enum,
+}  # fmt: skip
+
+
+def parse_value(text: str) -> Any:
+    """A value for ``write``/``action`` from ``TYPE:TEXT``.
+
+    Types: ``null``, ``bool:true``, ``i8``/``i16``/``i32``/``i64``, ``u8``/``u16``/``u32``/
+    ``u64``, ``enum``, ``f32``/``f64``, ``os:HEX`` (octet-string), ``vs:TEXT``
+    (visible-string), ``utf8:TEXT``, ``bits:0101``, ``dt:ISO`` (a date-time as the 12-byte
+    octet-string COSEM attributes use, e.g. ``dt:2024-03-01T12:00:00+01:00``), and
+    ``axdr:HEX`` for any value given as its A-XDR encoding (structures, arrays...).
+    """
+    kind, _, rest = text.partition(":")
+    kind = kind.lower()
+    try:
+        if kind == "null" and not rest:
+            return None
+        if kind == "bool" and rest.lower() in ("true", "false", "1", "0"):
+            return rest.lower() in ("true", "1")
+        if kind in _INTEGER_TYPES:
+            return _INTEGER_TYPES[kind](int(rest, 0))
+        if kind == "f32":
+            return v.Float32(float(rest))
+        if kind == "f64":
+            return v.Float64(float(rest))
+        if kind == "os":
+            return v.OctetString(bytes.fromhex(rest))
+        if kind == "vs":
+            return v.VisibleString(rest)
+        if kind == "utf8":
+            return v.Utf8String(rest)
+        if kind == "bits":
+            return BitString.from_bits(rest)
+        if kind == "dt":
+            return v.OctetString(DateTime.from_datetime(dt.datetime.fromisoformat(rest)).to_bytes())
+        if kind == "axdr":
+            return axdr.decode(bytes.fromhex(rest))
+    except (ValueError, DlmsError) as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is not TYPE:VALUE; types: null, bool, i8..i64, u8..u64, enum, f32, f64, "
+        "os (hex), vs, utf8, bits, dt (ISO 8601), axdr (hex)"
+    )
+
+
+def to_json(value: Any) -> Any:
+    """A decoded value as JSON-ready Python data (see the module documentation)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, DateTime | Date | Time):
+        try:
+            if isinstance(value, DateTime):
+                return value.to_datetime().isoformat()
+            if isinstance(value, Date):
+                return value.to_date().isoformat()
+            return value.to_time().isoformat()
+        except DlmsError:
+            return str(value)
+    if isinstance(value, BitString):
+        return str(value)
+    if isinstance(value, v.CompactArray):
+        return [to_json(item) for item in value.elements]
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    if isinstance(value, DlmsError):
+        result = getattr(value, "result", None)
+        name = getattr(result, "standard_name", None)
+        return {"error": name or str(value)}
+    return str(value)
+
+
+def _render(value: Any, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(to_json(value))
+    if isinstance(value, DlmsError):
+        return f"error: {value}"
+    return axdr.describe(value)
+
+
+def _add_common_options(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    parser.add_argument(
+        "url", help="tcp://HOST:PORT, hdlc+tcp://, udp://, serial://, serial+iec://"
+    )
+    parser.add_argument("--client", type=int, default=int(env("ASYNCDLMS_CLIENT", "16")),
+                        help="client SAP (default 16, public)")  # fmt: skip
+    parser.add_argument("--server", type=int, default=int(env("ASYNCDLMS_SERVER", "1")),
+                        help="server logical address (default 1)")  # fmt: skip
+    physical = env("ASYNCDLMS_PHYSICAL")
+    parser.add_argument("--physical", type=int, default=int(physical) if physical else None,
+                        help="HDLC physical (lower) server address")  # fmt: skip
+    parser.add_argument("--auth", choices=sorted(AUTHENTICATION_NAMES),
+                        default=env("ASYNCDLMS_AUTH", "none"))  # fmt: skip
+    parser.add_argument("--password", default=env("ASYNCDLMS_PASSWORD"),
+                        help="LLS password or HLS secret (better: ASYNCDLMS_PASSWORD)")  # fmt: skip
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+    parser.add_argument("--trace", action="store_true", help="frames in hex on stderr")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _trace_to_stderr(direction: str, data: bytes, now: float) -> None:
+    print(f"{now:10.3f} {direction} {data.hex(' ')}", file=sys.stderr)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    return connect(
+        args.url, client=args.client, server=args.server, physical_address=args.physical,
+        auth=args.auth, password=args.password, timeout=args.timeout,
+        trace=_trace_to_stderr if args.trace else False,
+    )  # fmt: skip
+
+
+def _run(args: argparse.Namespace, work: Callable[[Client], Coroutine[Any, Any, list[str]]]) -> int:
+    async def session() -> list[str]:
+        async with _open(args) as meter:
+            return await work(meter)
+
+    try:
+        lines = asyncio.run(session())
+    except (DlmsError, OSError) as exc:
+        print(f"asyncdlms {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+def _command_read(args: argparse.Namespace) -> int:
+    async def work(meter: Client) -> list[str]:
+        references: list[Reference] = args.targets
+        if len(references) == 1:
+            value = await meter.get(references[0].class_id, references[0].obis,
+                                    references[0].number)  # fmt: skip
+            return [_render(value, args.json)]
+        values = await meter.get_many([(r.class_id, r.obis, r.number) for r in references])
+        if args.json:
+            return [
+                json.dumps({str(r): to_json(x) for r, x in zip(references, values, strict=True)})
+            ]
+        lines: list[str] = []
+        for reference, value in zip(references, values, strict=True):
+            lines.append(f"{reference}:")
+            lines.extend("  " + line for line in _render(value, False).splitlines())
+        return lines
+
+    return _run(args, work)
+
+
+def _command_write(args: argparse.Namespace) -> int:
+    async def work(meter: Client) -> list[str]:
+        r: Reference = args.target
+        await meter.set(r.class_id, r.obis, r.number, args.value)
+        return [json.dumps({"written": str(r)}) if args.json else f"{r}: written"]
+
+    return _run(args, work)
+
+
+def _command_action(args: argparse.Namespace) -> int:
+    async def work(meter: Client) -> list[str]:
+        r: Reference = args.target
+        result = await meter.action(r.class_id, r.obis, r.number, args.value)
+        if args.json:
+            return [json.dumps({"result": to_json(result)})]
+        return [f"{r}: done" + ("" if result is None else "\n" + _render(result, False))]
+
+    return _run(args, work)
+
+
+def add_meter_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``read``, ``write`` and ``action`` to the command line."""
+    read = commands.add_parser("read", help="read attributes: CLASS/OBIS/ATTRIBUTE...")
+    _add_common_options(read)
+    read.add_argument("targets", nargs="+", type=parse_target_reference, metavar="CLASS/OBIS/ATTR")
+    read.set_defaults(handler=_command_read)
+    write = commands.add_parser(
+        "write", help="write one attribute: CLASS/OBIS/ATTRIBUTE TYPE:VALUE"
+    )
+    _add_common_options(write)
+    write.add_argument("target", type=parse_target_reference, metavar="CLASS/OBIS/ATTR")
+    write.add_argument("value", type=parse_value, metavar="TYPE:VALUE")
+    write.set_defaults(handler=_command_write)
+    action = commands.add_parser("action", help="invoke a method: CLASS/OBIS/METHOD [TYPE:VALUE]")
+    _add_common_options(action)
+    action.add_argument("target", type=parse_target_reference, metavar="CLASS/OBIS/METHOD")
+    action.add_argument("value", type=parse_value, nargs="?", default=None, metavar="TYPE:VALUE")
+    action.set_defaults(handler=_command_action)
