@@ -420,7 +420,8 @@ class ClientSession:
         self._client_challenge = b""
         self._server_challenge = b""
         self._server_system_title: bytes | None = None
-        self._pending_error: DlmsError | None = None
+        self._gbt_deadline: float | None = None
+        self._gbt_retries = 0
 
     # -- the association table -------------------------------------------------------------
 
@@ -729,7 +730,9 @@ class ClientSession:
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timer` must be called next (link timers included)."""
         deadlines = [
-            d for d in (self.link.next_deadline(), self._release_deadline) if d is not None
+            d
+            for d in (self.link.next_deadline(), self._release_deadline, self._gbt_deadline)
+            if d is not None
         ]
         request = self._in_flight
         if request is not None and request.cancelled and request.cancelled_at is not None:
@@ -742,6 +745,8 @@ class ClientSession:
         self._now = now
         self.link.handle_timer(now)
         self._pump()
+        if self._gbt_deadline is not None and now >= self._gbt_deadline:
+            self._gbt_timer_expired()
         if self._release_deadline is not None and now >= self._release_deadline:
             self._release_deadline = None
             self._handle(AssociationInput.RELEASE_UNANSWERED)
@@ -862,6 +867,37 @@ class ClientSession:
         protected = self._protection.protect(apdu)
         for piece in self._gbt.send(protected, self._max_pdu_tx):
             self.link.send_apdu(piece, self._now)
+        self._arm_gbt_timer(progress=True)
+        self._pump()
+
+    def _arm_gbt_timer(self, progress: bool) -> None:
+        """Watch a GBT transfer in progress (``gbt_timeout``); ``progress`` resets the
+        retry count."""
+        timeout = self.settings.gbt_timeout
+        if timeout is None or not (self._gbt.receiving or self._gbt.sending):
+            self._gbt_deadline = None
+            self._gbt_retries = 0
+            return
+        if progress:
+            self._gbt_retries = 0
+        self._gbt_deadline = self._now + timeout
+
+    def _gbt_timer_expired(self) -> None:
+        self._gbt_retries += 1
+        if self._gbt_retries > self.settings.gbt_retries:
+            self._gbt_deadline = None
+            self._gbt_retries = 0
+            self._fail_in_flight(
+                BlockTransferError(
+                    f"general-block-transfer: the peer stayed silent after "
+                    f"{self.settings.gbt_retries} retries"
+                )
+            )
+            return
+        pieces = self._gbt.ask_again() if self._gbt.receiving else self._gbt.send_again()
+        for piece in pieces:
+            self.link.send_apdu(piece, self._now)
+        self._arm_gbt_timer(progress=False)
         self._pump()
 
     def _pump(self) -> None:
@@ -907,6 +943,7 @@ class ClientSession:
             return
         for piece in received.to_send:
             self.link.send_apdu(piece, self._now)
+        self._arm_gbt_timer(progress=True)
         if received.apdu is None:
             return
         apdu = received.apdu

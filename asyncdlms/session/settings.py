@@ -59,6 +59,10 @@ class ClientSettings:
       (behaviour 7, quirk 19).
     - ``max_response_length``: bound on the data reassembled from blocks.
     - ``gbt_window_size``: our general-block-transfer receive window.
+    - ``gbt_timeout``: seconds of silence in the middle of a GBT transfer after which the
+      session asks for the missing blocks again (or sends its own again), at most
+      ``gbt_retries`` times before the request fails; ``None`` leaves recovery to the link
+      (HDLC and TCP do not lose blocks; UDP does).
     - ``release_timeout``: seconds to wait for the RLRE before disconnecting anyway
       (quirk 16: meters that never answer an RLRQ).
     - ``late_response_timeout``: seconds a cancelled in-flight request keeps the association
@@ -84,6 +88,8 @@ class ClientSettings:
     max_response_length: int = 16 * 1024 * 1024
     use_general_block_transfer: bool = False
     gbt_window_size: int = 1
+    gbt_timeout: float | None = None
+    gbt_retries: int = 3
     release_timeout: float = 5.0
     late_response_timeout: float = 5.0
     random: Callable[[int], bytes] = field(default=os.urandom, repr=False)
@@ -106,6 +112,8 @@ class ClientSettings:
             raise ValueError("with_list_chunk_size must be 1 or more")
         if self.pdu_size_margin < 0 or self.max_response_length < 1:
             raise ValueError("pdu_size_margin must be >= 0 and max_response_length >= 1")
+        if self.gbt_timeout is not None and self.gbt_timeout <= 0:
+            raise ValueError(f"gbt_timeout must be positive or None, not {self.gbt_timeout}")
         if not 1 <= self.gbt_window_size <= 63:
             raise ValueError(f"gbt_window_size must be 1..63, not {self.gbt_window_size}")
         if self.mechanism in (MechanismName.LOW,) or self.mechanism.high_level:

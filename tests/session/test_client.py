@@ -1431,3 +1431,46 @@ def test_settings_validate_and_hide_the_secret() -> None:
         ClientSettings(challenge_length=4)
     with pytest.raises(ValueError):
         ClientSettings(invoke_id=16)
+
+
+def test_gbt_window_end_lost_is_asked_again_on_the_timer() -> None:
+    server = GbtServer(gbt_block=100, window=2)
+    server.lose = {2}
+    pair = associated(
+        server=server,
+        client_settings=gbt_settings(gbt_window_size=2, gbt_timeout=1.0),
+        conformance=SERVER_CONFORMANCE | Conformance.GENERAL_BLOCK_TRANSFER,
+    )
+    request = pair.session.get(BIG)
+    assert pair.pump() == []  # block 2 ended the window and was lost: silence
+    deadline = pair.session.next_deadline()
+    assert deadline == pair.now + 1.0
+    pair.now = deadline
+    pair.session.handle_timer(pair.now)
+    assert pair.pump() == [RequestCompleted(request, OctetString(bytes(range(256)) * 8))]
+    assert pair.session.next_deadline() is None
+
+
+def test_gbt_peer_silent_fails_the_request_after_the_retries() -> None:
+    server = GbtServer(gbt_block=100, window=2)
+    pair = associated(
+        server=server,
+        client_settings=gbt_settings(gbt_window_size=2, gbt_timeout=1.0, gbt_retries=2),
+        conformance=SERVER_CONFORMANCE | Conformance.GENERAL_BLOCK_TRANSFER,
+    )
+    server.lose = {2}
+    request = pair.session.get(BIG)
+    pair.pump()
+    pair.silent = True
+    events: list[SessionEvent] = []
+    for _ in range(10):
+        deadline = pair.session.next_deadline()
+        if deadline is None:
+            break
+        pair.now = deadline
+        pair.session.handle_timer(pair.now)
+        events += pair.pump()
+    (failed,) = events
+    assert isinstance(failed, RequestFailed) and failed.request_id == request
+    assert isinstance(failed.error, BlockTransferError)
+    assert "silent" in str(failed.error)
