@@ -70,7 +70,7 @@ class ClassId(IntEnum):
     SINGLE_ACTION_SCHEDULE = 22
     IEC_HDLC_SETUP = 23
     IEC_TWISTED_PAIR_SETUP = 24
-    MBUS_PORT_SETUP = 25
+    MBUS_SLAVE_PORT_SETUP = 25
     UTILITY_TABLES = 26
     MODEM_CONFIGURATION = 27
     AUTO_ANSWER = 28
@@ -103,6 +103,7 @@ class ClassId(IntEnum):
     CREDIT = 112
     CHARGE = 113
     TOKEN_GATEWAY = 115
+    FUNCTION_CONTROL = 122
     ARRAY_MANAGER = 123
     COMMUNICATION_PORT_PROTECTION = 124
     LTE_MONITORING = 151
@@ -266,13 +267,13 @@ _ASSOCIATION_SN: list[_Attribute] = [
     ("current_user", "structure {user_id unsigned, user_name visible-string}"),
 ]
 _ASSOCIATION_SN_METHODS: list[_Method] = [
-    None,
-    None,
+    ("getlist_by_classid", "long-unsigned (class_id); version 0/1 only"),
+    ("getobj_by_logicalname", "octet-string; version 0/1 only"),
     ("read_by_logicalname", "array of structure {class_id, logical_name}"),
     ("get_attributes_and_services", "array of long-unsigned (class_id)"),
     ("change_LLS_secret", "octet-string"),
     ("change_HLS_secret", "octet-string"),
-    None,
+    ("get_HLS_challenge", "data; version 0/1 only"),
     ("reply_to_HLS_authentication", "octet-string"),
     ("add_user", "structure {user_id, user_name}"),
     ("remove_user", "structure {user_id, user_name}"),
@@ -552,18 +553,12 @@ _TABLE: list[InterfaceClass] = [
     *_build(
         25,
         [0],
-        "M-Bus port setup",
+        "M-Bus slave port setup",
         [
-            ("profile_selection", "octet-string"),
-            ("port_communication_status", "enum"),
-            ("data_header_type", "enum"),
-            ("primary_address", "unsigned"),
-            ("identification_number", "octet-string"),
-            ("manufacturer_id", "octet-string"),
-            ("mbus_version", "unsigned"),
-            ("device_type", "unsigned"),
-            ("max_pdu_size", "long-unsigned"),
-            ("listening_window", "array of window_element"),
+            ("default_baud", "enum"),
+            ("avail_baud", "enum"),
+            ("addr_state", "enum"),
+            ("bus_address", "unsigned"),
         ],
     ),
     *_build(
@@ -647,7 +642,11 @@ _TABLE: list[InterfaceClass] = [
         [2],
         "Push setup",
         [
-            *_PUSH_SETUP_V0,
+            *_PUSH_SETUP_V0[:-1],
+            (
+                "repetition_delay",
+                "structure {repetition_delay_min, exponent, repetition_delay_max}",
+            ),
             ("port_reference", "octet-string"),
             ("push_client_SAP", "integer"),
             ("push_protection_parameters", "array of protection_parameters_element"),
@@ -984,7 +983,7 @@ _TABLE: list[InterfaceClass] = [
         [
             ("activate_account", "data: integer(0)"),
             ("close_account", "data: integer(0)"),
-            _RESET,
+            ("reset_account", "data: integer(0)"),
         ],
     ),
     *_build(
@@ -1047,6 +1046,20 @@ _TABLE: list[InterfaceClass] = [
             ("token_status", "structure {status_code, data_value}"),
         ],
         [("enter", "octet-string (token)")],
+    ),
+    *_build(
+        122,
+        [0],
+        "Function control",
+        [
+            ("activation_status", "array of structure {function_name, status boolean}"),
+            ("function_list", "array of structure {function_name, function_specification}"),
+        ],
+        [
+            ("set_function_status", "array of structure {function_name, status}"),
+            ("add_function", "array of structure {function_name, function_specification}"),
+            ("remove_function", "array of octet-string (function_name)"),
+        ],
     ),
     *_build(
         123,
