@@ -6,7 +6,7 @@ objects and build the values and selective-access descriptors to send; no IO.
 - :mod:`~asyncdlms.cosem.classes`: the class table (ids, versions, attribute and method
   numbers and names), :func:`interface_class`, :func:`attribute_number`, ...
 - :mod:`~asyncdlms.cosem.units`: :class:`Unit`, :class:`ScalerUnit`, :class:`Quantity`,
-  :func:`register_quantity`;
+  :func:`register_quantity`; :mod:`~asyncdlms.cosem.register`: register readings;
 - :mod:`~asyncdlms.cosem.clock`: Clock (8) attribute decoding and the value to set the time;
 - :mod:`~asyncdlms.cosem.profile`: Profile generic (7) capture objects, buffer rows, range
   and entry selection;
@@ -91,6 +91,7 @@ from .profile import (
     CLOCK_CAPTURE_OBJECT,
     DEFAULT_CAPTURE_PERIOD,
     CaptureObject,
+    ProfileGenericSettings,
     ProfileRow,
     SortMethod,
     entry_selection,
@@ -108,6 +109,7 @@ from .push import (
     parse_push_object_list,
     push_object_list_value,
 )
+from .register import DemandRegisterReading, ExtendedRegisterReading, RegisterReading
 from .security_setup import (
     CertificateEntity,
     CertificateType,
@@ -146,8 +148,10 @@ __all__ = [
     "ControlState",
     "CosemError",
     "CosemValueError",
+    "DemandRegisterReading",
     "DisconnectControlMethod",
     "DisconnectControlState",
+    "ExtendedRegisterReading",
     "HdlcSetup",
     "ImageBlock",
     "ImageToActivateInfo",
@@ -162,8 +166,10 @@ __all__ = [
     "MethodDefinition",
     "ObjectList",
     "ObjectListEntry",
+    "ProfileGenericSettings",
     "ProfileRow",
     "Quantity",
+    "RegisterReading",
     "ScalerUnit",
     "SecurityPolicy",
     "SecurityPolicyFlags",

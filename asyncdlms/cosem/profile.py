@@ -51,6 +51,7 @@ __all__ = [
     "CLOCK_CAPTURE_OBJECT",
     "DEFAULT_CAPTURE_PERIOD",
     "CaptureObject",
+    "ProfileGenericSettings",
     "ProfileRow",
     "SortMethod",
     "entry_selection",
@@ -408,3 +409,66 @@ def entry_selection(
     if from_entry < 1 and from_entry != 0:
         raise CosemValueError(f"from_entry is 1-based, got {from_entry}")
     return entry_descriptor(from_entry, to_entry, from_selected_value, to_selected_value)
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileGenericSettings:
+    """Profile generic attributes 3..8 read together; :meth:`parse` turns a buffer into
+    rows with them.
+
+    ``capture_period`` is in seconds (0: asynchronous capture); ``sort_object`` is ``None``
+    when the meter gives none (class id 0, as the Blue Book's default).
+    """
+
+    capture_objects: tuple[CaptureObject, ...] = ()
+    capture_period: int = 0
+    sort_method: SortMethod | int = SortMethod.FIFO
+    sort_object: CaptureObject | None = None
+    entries_in_use: int | None = None
+    profile_entries: int | None = None
+
+    @classmethod
+    def from_values(cls, values: Mapping[int, object]) -> ProfileGenericSettings:
+        """Read ``{attribute number: decoded value}`` (missing attributes keep defaults)."""
+        sort_object: CaptureObject | None = None
+        raw_sort_object = values.get(6)
+        if raw_sort_object is not None:
+            sort_object = CaptureObject.from_value(raw_sort_object)
+            if sort_object.class_id == 0:
+                sort_object = None
+        method = values.get(5)
+        entries_in_use, profile_entries = values.get(7), values.get(8)
+        return cls(
+            parse_capture_objects(values.get(3, ())),
+            _int(values.get(4, 0), "capture_period"),
+            SortMethod.FIFO if method is None else parse_sort_method(method),
+            sort_object,
+            None if entries_in_use is None else _int(entries_in_use, "entries_in_use"),
+            None if profile_entries is None else _int(profile_entries, "profile_entries"),
+        )
+
+    @property
+    def clock_column(self) -> CaptureObject | None:
+        """The first Clock time column (the usual restricting object of a range read)."""
+        return next((column for column in self.capture_objects if column.is_clock), None)
+
+    def parse(
+        self,
+        buffer: object,
+        *,
+        columns: Sequence[CaptureObject] | None = None,
+        scaler_units: Mapping[Any, ScalerUnit | Sequence[object]] | None = None,
+        deviation_sign: DeviationSign | int = DeviationSign.STANDARD,
+        fill_null_values: bool = False,
+    ) -> tuple[ProfileRow, ...]:
+        """:func:`parse_buffer` with these settings; ``columns`` are the selected columns
+        when a selective access picked some (all capture objects by default)."""
+        return parse_buffer(
+            buffer,
+            self.capture_objects if columns is None else columns,
+            capture_period=self.capture_period,
+            sort_method=self.sort_method,
+            scaler_units=scaler_units,
+            deviation_sign=deviation_sign,
+            fill_null_values=fill_null_values,
+        )
