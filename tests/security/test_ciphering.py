@@ -37,7 +37,9 @@ from asyncdlms.security import (
     decipher,
     generate_dedicated_key,
     initialization_vector,
+    next_invocation_counter,
 )
+from asyncdlms.session.pipeline import ApduProtection
 from asyncdlms.wrapper.frames import decode_datagram
 from tests.conftest import vector
 
@@ -795,3 +797,77 @@ def test_axdr_of_deciphered_notification() -> None:
     body = notification.notification_body.raw
     assert plain.endswith(body)
     assert axdr.encode(axdr.decode(body)) == body
+
+
+# ---------------------------------------------------------------------------------------------
+# The session's recipe, in process (what client.py / server.py will call)
+
+
+def test_security_context_is_the_pipeline_protection() -> None:
+    client, _ = _pair()
+    protection: ApduProtection = client
+    assert isinstance(protection, ApduProtection)
+
+
+def test_session_recipe_hls_gmac_dedicated_key() -> None:
+    """A ciphered HLS-GMAC association with a dedicated key, both roles, step by step."""
+    client = SecurityContext(
+        system_title=CLIENT_TITLE,
+        block_cipher_key=Secret(BLOCK_CIPHER_KEY),
+        authentication_key=Secret(AUTHENTICATION_KEY),
+    )
+    server = SecurityContext(
+        system_title=SERVER_TITLE,
+        block_cipher_key=Secret(BLOCK_CIPHER_KEY),
+        authentication_key=Secret(AUTHENTICATION_KEY),
+    )
+    # 0. the client continues from the meter's frame counter (read on the public association)
+    client.advance_invocation_counter(next_invocation_counter(0x1000))
+    # 1. AARQ: calling-AP-title = our system title, user-information = glo-initiateRequest
+    dedicated_key = generate_dedicated_key()
+    ctos = b"K56iVagY"
+    aarq = Aarq(
+        application_context_name=ApplicationContextName.LOGICAL_NAME_WITH_CIPHERING,
+        calling_ap_title=client.system_title,
+        sender_acse_requirements=True,
+        mechanism_name=MechanismName.HIGH_GMAC,
+        calling_authentication_value=ctos,
+        user_information=client.protect(
+            InitiateRequest(
+                Conformance(0x001E1D), 0x0400, dedicated_key=dedicated_key.value
+            ).encode()
+        ),
+    )
+    # 2. server: peer title from the AARQ, decipher, keep the dedicated key
+    received = Aarq.decode(aarq.encode())
+    assert received.calling_ap_title is not None and received.user_information is not None
+    server.peer_system_title = received.calling_ap_title
+    request = InitiateRequest.decode(server.unprotect(received.user_information))
+    assert request.dedicated_key is not None
+    server.set_dedicated_key(Secret(request.dedicated_key))
+    stoc = b"P6wRJ21F"
+    aare_user_information = server.protect(InitiateResponse(Conformance(0x001E1D), 0x0400).encode())
+    # 3. client: peer title from the AARE responding-AP-title, decipher the initiateResponse
+    client.peer_system_title = SERVER_TITLE
+    InitiateResponse.decode(client.unprotect(aare_user_information))
+    client.set_dedicated_key(dedicated_key)
+    # 4. pass 3: f(StoC) in a ciphered ACTION (global form until the association is up)
+    pass3 = client.hls_gmac(stoc)
+    action = bytes.fromhex("C301C1000F0000280000FF0101") + b"\x09\x11" + pass3
+    received_action = server.unprotect(client.protect(action))
+    server.verify_hls_gmac(received_action[-17:], stoc)
+    pass4 = server.hls_gmac(received.calling_authentication_value or b"")
+    response = server.protect(bytes.fromhex("C701C1000100") + b"\x09\x11" + pass4)
+    client.verify_hls_gmac(client.unprotect(response)[-17:], ctos)
+    # 5. from now on, ded- APDUs
+    client.use_form(CipheringForm.DEDICATED)
+    server.use_form(CipheringForm.DEDICATED)
+    get = client.protect(PLAIN_APDUS[0xC0])
+    assert get[0] == ApduTag.DED_GET_REQUEST
+    assert server.unprotect(get) == PLAIN_APDUS[0xC0]
+    answer = server.protect(PLAIN_APDUS[0xC4])
+    assert answer[0] == ApduTag.DED_GET_RESPONSE
+    assert client.unprotect(answer) == PLAIN_APDUS[0xC4]
+    # 6. release: drop the dedicated key
+    client.set_dedicated_key(None)
+    assert not client.has_dedicated_key
