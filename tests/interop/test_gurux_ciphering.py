@@ -267,3 +267,48 @@ def test_we_refuse_a_gurux_request_under_another_key() -> None:
     decoded = Aarq.decode(_payload(gurux.aarqRequest()[0]))
     with pytest.raises(AuthenticationTagError, match="authentication tag mismatch"):
         server.unprotect(decoded.user_information or b"")
+
+
+def test_ciphered_data_notification_with_gurux() -> None:
+    """A push in general-glo-ciphering: gurux's equals ours from the same counter, each side
+    deciphers the other's."""
+    from gurux_dlms.secure.GXDLMSSecureNotify import (  # type: ignore[import-untyped]
+        GXDLMSSecureNotify,
+    )
+
+    body = bytes.fromhex("020209060000010000FF0600BC614E")  # {clock OBIS, 12345678}
+    meter_notify = GXDLMSSecureNotify(True, 1, 16, InterfaceType.WRAPPER)
+    meter_notify.ciphering.security = Security.AUTHENTICATION_ENCRYPTION
+    meter_notify.ciphering.systemTitle = SERVER_TITLE
+    meter_notify.ciphering.blockCipherKey = BLOCK_CIPHER_KEY
+    meter_notify.ciphering.authenticationKey = AUTHENTICATION_KEY
+    meter_notify.ciphering.invocationCounter = 77
+    (message,) = meter_notify.generateDataNotificationMessages(None, GXByteBuffer(body))
+    gurux_push = _payload(message)
+    listener = SecurityContext(
+        system_title=CLIENT_TITLE,
+        block_cipher_key=BLOCK_CIPHER_KEY,
+        authentication_key=AUTHENTICATION_KEY,
+    )
+    deciphered = listener.unprotect_apdu(gurux_push)
+    assert deciphered.system_title == SERVER_TITLE and deciphered.invocation_counter == 77
+    plain = deciphered.apdu
+    assert plain[0] == 0x0F and plain.endswith(body)
+    meter = SecurityContext(
+        system_title=SERVER_TITLE,
+        block_cipher_key=BLOCK_CIPHER_KEY,
+        authentication_key=AUTHENTICATION_KEY,
+    )
+    meter.advance_invocation_counter(77)
+    assert meter.protect(plain) == gurux_push
+    # gurux's listener deciphers ours
+    ours = meter.protect(plain)
+    head_end = GXDLMSSecureNotify(True, 16, 1, InterfaceType.WRAPPER)
+    head_end.ciphering.security = Security.AUTHENTICATION_ENCRYPTION
+    head_end.ciphering.systemTitle = CLIENT_TITLE
+    head_end.ciphering.blockCipherKey = BLOCK_CIPHER_KEY
+    head_end.ciphering.authenticationKey = AUTHENTICATION_KEY
+    reply = GXReplyData()
+    frame = bytes.fromhex("000100100001") + len(ours).to_bytes(2, "big") + ours
+    head_end.getData(GXByteBuffer(frame), reply)
+    assert list(reply.value) == [bytearray(bytes.fromhex("0000010000FF")), 12345678]
