@@ -31,8 +31,9 @@ Kamstrup, Actaris SL7000...). The parser never raises for one entry:
 Only a value that is not an array at all raises :class:`CosemValueError`.
 
 In Association LN version 3 the access modes are bit-fields (bit 0 read / access, bit 1
-write, bits 2..7 the protection required); pass ``association_version=3`` and
-:attr:`AttributeAccess.readable` / :attr:`AttributeAccess.writable` read the bits.
+write, bits 2..7 the protection required); with ``association_version=3`` (or a list whose
+own 0.0.40.0.0.255 entry says version 3) :attr:`AttributeAccess.readable` /
+:attr:`AttributeAccess.writable` read the bits.
 """
 
 from __future__ import annotations
@@ -354,12 +355,38 @@ def _read_entry(element: object, bit_field: bool) -> ObjectListEntry:
     )
 
 
+_CURRENT_ASSOCIATION = bytes((0, 0, 40, 0, 0, 255))
+
+
+def _current_association_version(elements: Sequence[Any]) -> int | None:
+    """The version of the current association (0.0.40.0.0.255) as the list itself gives it."""
+    for element in elements:
+        fields = _sequence(element)
+        if (
+            fields is not None
+            and len(fields) >= 3
+            and fields[0] == 15
+            and isinstance(fields[2], (bytes, bytearray))
+            and bytes(fields[2]) == _CURRENT_ASSOCIATION
+            and _is_int(fields[1])
+        ):
+            return int(fields[1])
+    return None
+
+
 def parse_object_list(value: object, *, association_version: int | None = None) -> ObjectList:
     """Association LN attribute 2 ``object_list`` as an :class:`ObjectList` (tolerant, see
-    the module documentation). ``association_version`` 3 reads access modes as bit-fields."""
+    the module documentation).
+
+    ``association_version`` is the version of the Association LN object whose list this is;
+    from version 3 access modes are bit-fields. When not given, it is taken from the list's
+    own entry for the current association (class 15, 0.0.40.0.0.255), if there is one.
+    """
     elements = _sequence(value)
     if elements is None:
         raise CosemValueError(f"object_list must be an array, got {value!r}")
+    if association_version is None:
+        association_version = _current_association_version(elements)
     bit_field = association_version is not None and association_version >= 3
     entries: list[ObjectListEntry] = []
     problems: list[str] = []

@@ -151,8 +151,9 @@ def time_zone_offset(
         return None
     if not -1440 < value < 1440:
         raise CosemValueError(f"time_zone {value} minutes is not a time zone")
-    sign = 1 if deviation_sign == DeviationSign.STANDARD else -1
-    return datetime.timedelta(minutes=-sign * int(value))
+    if deviation_sign not in (1, -1):
+        raise CosemValueError(f"deviation_sign must be 1 or -1, not {deviation_sign!r}")
+    return datetime.timedelta(minutes=-int(deviation_sign) * int(value))
 
 
 def clock_status(value: object) -> ClockStatus | None:

@@ -418,3 +418,20 @@ def test_xdlms_context_info() -> None:
     for bad in (None, Structure((b"x", 1, 2, 3)), Structure((0, b"", 2, 3)), Structure((0,))):
         with pytest.raises(CosemValueError):
             XdlmsContextInfo.from_value(bad)
+
+
+def test_version_taken_from_the_current_association_entry() -> None:
+    """A version 3 association lists itself as 15/0.0.40.0.0.255 version 3: its access modes
+    are bit-fields without the caller saying so."""
+    entries = [
+        element(15, 3, "0.0.40.0.0.255", [attribute_item(2, 0x05)], []),
+        element(3, 0, "1.0.1.8.0.255", [attribute_item(2, 0x06)], []),
+    ]
+    parsed = parse_object_list(entries)
+    register = parsed.find("1.0.1.8.0.255")
+    assert register is not None
+    access = register.attribute_access_for(2)
+    assert access is not None and access.bit_field and access.writable and not access.readable
+    # Said explicitly, the caller wins.
+    old = parse_object_list(entries, association_version=1)
+    assert old[1].attribute_access[0].access_mode is AttributeAccessMode.AUTHENTICATED_READ_AND_WRITE
