@@ -175,14 +175,34 @@ class FileInvocationCounterStore:
     rename), so at most one write per ``reserve`` APDUs. After a restart every counter
     continues from its persisted bound: up to ``reserve - 1`` values are skipped, none is
     reused. Received counters are kept in memory and written with every reservation and by
-    :meth:`flush`; call it when closing. A missing file starts empty (at ``initial``); an
-    unreadable one raises :class:`InvocationCounterStoreError` rather than start over.
+    :meth:`flush` / :meth:`close` (or leaving a ``with`` block). A missing file starts empty
+    (at ``initial``); an unreadable one raises :class:`InvocationCounterStoreError` rather
+    than start over.
+
+    One file serves one process: two processes counting from the same file would reuse each
+    other's nonces. With ``lock`` (the default, POSIX) the store takes an exclusive advisory
+    lock on ``<path>.lock`` and a second store on the same file raises
+    :class:`InvocationCounterStoreError` until :meth:`close`. Within one process share one
+    store object between sessions.
     """
 
-    __slots__ = ("_initial", "_limit", "_next", "_path", "_received", "_reserve")
+    __slots__ = (
+        "_initial",
+        "_limit",
+        "_lock_handle",
+        "_next",
+        "_path",
+        "_received",
+        "_reserve",
+    )
 
     def __init__(
-        self, path: str | os.PathLike[str], *, reserve: int = 100, initial: int = 1
+        self,
+        path: str | os.PathLike[str],
+        *,
+        reserve: int = 100,
+        initial: int = 1,
+        lock: bool = True,
     ) -> None:
         if reserve < 1:
             raise ValueError("reserve must be at least 1")
@@ -193,8 +213,61 @@ class FileInvocationCounterStore:
         self._initial = initial
         self._limit: dict[tuple[bytes, CipheringKey], int] = {}
         self._received: dict[tuple[bytes, CipheringKey], int] = {}
-        self._load()
+        self._lock_handle: int | None = None
+        if lock:
+            self._lock()
+        try:
+            self._load()
+        except BaseException:
+            self._unlock()
+            raise
         self._next = dict(self._limit)
+
+    def _lock(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no advisory lock
+            return
+        lock_path = self._path.with_name(self._path.name + ".lock")
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise InvocationCounterStoreError(
+                f"cannot open the lock file {lock_path}: {error.strerror}"
+            ) from error
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(handle)
+            raise InvocationCounterStoreError(
+                f"the invocation counter file {self._path} is in use by another store (another "
+                "process, or an unclosed store in this one): sharing it would reuse nonces"
+            ) from None
+        self._lock_handle = handle
+
+    def _unlock(self) -> None:
+        handle = getattr(self, "_lock_handle", None)
+        self._lock_handle = None
+        if handle is not None:
+            os.close(handle)  # closing the descriptor releases the flock
+
+    def close(self) -> None:
+        """Write the received counters and release the lock; the store is not used after."""
+        try:
+            self.flush()
+        finally:
+            self._unlock()
+
+    def __del__(self) -> None:
+        # like a process exit: the lock goes, nothing is written
+        self._unlock()
+
+    def __enter__(self) -> FileInvocationCounterStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return f"FileInvocationCounterStore({str(self._path)!r}, reserve={self._reserve})"

@@ -100,7 +100,7 @@ def test_file_store_survives_restarts_without_reuse(tmp_path: Path) -> None:
     for _ in range(5):  # five process lifetimes
         store = FileInvocationCounterStore(path, reserve=10)
         used += [store.next_to_send(TITLE, UNICAST) for _ in range(7)]
-        # no flush, no close: a crash
+        del store  # no flush, no close: a crash (the lock goes as with a process exit)
     assert used == sorted(set(used))
     assert used[0] == 1 and len(used) == 35
     document = json.loads(path.read_text())
@@ -122,6 +122,7 @@ def test_file_store_never_reuses_across_restarts(
     for count in batches:
         store = FileInvocationCounterStore(path, reserve=reserve)
         used += [store.next_to_send(TITLE, UNICAST) for _ in range(count)]
+        del store
     assert used == sorted(set(used))
 
 
@@ -130,7 +131,7 @@ def test_file_store_advance_and_received(tmp_path: Path) -> None:
     store = FileInvocationCounterStore(path)
     store.advance(TITLE, UNICAST, 1000)  # e.g. frame counter + 1: persisted at once
     store.accept_received(PEER, UNICAST, 77)
-    store.flush()
+    store.close()
     again = FileInvocationCounterStore(path)
     assert again.next_to_send(TITLE, UNICAST) == 1000
     assert again.last_received(PEER, UNICAST) == 77
@@ -161,12 +162,31 @@ def test_file_store_refuses_a_damaged_file(tmp_path: Path) -> None:
 
 def test_file_store_unwritable(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
-    store = FileInvocationCounterStore(blocker / "ic.json")  # no file yet: starts empty
+    store = FileInvocationCounterStore(blocker / "ic.json", lock=False)  # no file: empty
     blocker.write_text("")  # now the parent is a file
     with pytest.raises(InvocationCounterStoreError, match="cannot write"):
         store.next_to_send(TITLE, UNICAST)
     with pytest.raises(InvocationCounterStoreError, match="cannot read"):
+        FileInvocationCounterStore(blocker / "ic.json", lock=False)
+    with pytest.raises(InvocationCounterStoreError, match="cannot open the lock file"):
         FileInvocationCounterStore(blocker / "ic.json")
+
+
+def test_file_store_is_for_one_store_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "ic.json"
+    with FileInvocationCounterStore(path) as store:
+        assert store.next_to_send(TITLE, UNICAST) == 1
+        store.accept_received(PEER, UNICAST, 9)
+        with pytest.raises(InvocationCounterStoreError, match="in use by another store"):
+            FileInvocationCounterStore(path)
+    with FileInvocationCounterStore(path) as again:  # closed: free again, state kept
+        assert again.next_to_send(TITLE, UNICAST) == 101
+        assert again.last_received(PEER, UNICAST) == 9
+    path.write_text("{damaged")
+    with pytest.raises(InvocationCounterStoreError, match="damaged"):
+        FileInvocationCounterStore(path)
+    path.unlink()
+    FileInvocationCounterStore(path).close()  # the failed one released its lock
 
 
 def test_context_counters_survive_a_restart(tmp_path: Path) -> None:
@@ -181,6 +201,7 @@ def test_context_counters_survive_a_restart(tmp_path: Path) -> None:
         )
         for _ in range(5):
             counters.append(CipheredApdu.decode(client.protect(GET)).invocation_counter)
+        del client  # a crash
     assert counters == sorted(set(counters))
     server = SecurityContext(
         system_title=PEER, peer_system_title=TITLE, block_cipher_key=KEY, authentication_key=KEY
