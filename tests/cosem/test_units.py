@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from asyncdlms import axdr
 from asyncdlms.apdu import DataNotification
 from asyncdlms.cosem import (
     CosemValueError,
@@ -185,3 +186,33 @@ def test_kaifa_lists_clock() -> None:
         2020, 1, 25, 14, 0, 10
     )
     assert str(register_quantity(DoubleLongUnsigned(79591144), ScalerUnit(0, 30))) == "79591144 Wh"
+
+
+def test_kamstrup_han_list_with_known_scalers() -> None:
+    """dlmscosem-axdr-kamstrup-han-list: OBIS/value pairs after the list version. The push
+    carries no scaler_unit; the scalers here (W, var, 0.01 A, V) are assumed, as a client
+    would take them from the registers' attribute 3."""
+    item = vector("dlmscosem-axdr-kamstrup-han-list")
+    body = axdr_decode(item["hex"])
+    assert len(body) == item["expected"]["elements"]
+    assert body[0] == item["expected"]["list_version"]
+    pairs: dict[Obis, object] = {}
+    for index in range(1, len(body) - 1, 2):
+        name = body[index]
+        assert isinstance(name, bytes)
+        pairs[Obis.from_bytes(name)] = body[index + 1]
+    scalers = {
+        Obis("1.1.1.7.0.255"): ScalerUnit(0, Unit.WATT),
+        Obis("1.1.4.7.0.255"): ScalerUnit(0, Unit.VAR),
+        Obis("1.1.31.7.0.255"): ScalerUnit(-2, Unit.AMPERE),
+        Obis("1.1.32.7.0.255"): ScalerUnit(0, Unit.VOLT),
+    }
+    quantities = {obis: register_quantity(pairs[obis], su) for obis, su in scalers.items()}
+    assert [str(q) for q in quantities.values()] == ["2342 W", "223 var", "0.92 A", "230 V"]
+    assert pairs[Obis("1.1.96.1.1.255")] == item["expected"]["meter_type"]
+
+
+def axdr_decode(hex_text: str) -> Structure:
+    value = axdr.decode(bytes.fromhex(hex_text))
+    assert isinstance(value, Structure)
+    return value
