@@ -695,8 +695,13 @@ class SecurityContext:
             )
         dedicated = form in (CipheringForm.DEDICATED, CipheringForm.GENERAL_DEDICATED)
         if broadcast:
-            if dedicated:
-                raise EncodeError("the broadcast key is a global key: use a global form")
+            if dedicated:  # the broadcast key is a global key: the matching global form
+                dedicated = False
+                form = (
+                    CipheringForm.GLOBAL
+                    if form is CipheringForm.DEDICATED
+                    else CipheringForm.GENERAL_GLOBAL
+                )
             key = CipheringKey.GLOBAL_BROADCAST_ENCRYPTION
         elif dedicated:
             key = CipheringKey.DEDICATED

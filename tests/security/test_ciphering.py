@@ -388,6 +388,15 @@ def test_broadcast_key_for_notifications() -> None:
         listener.unprotect(protected)
     with pytest.raises(EncodeError, match="broadcast"):
         listener.protect(push, broadcast=True)
+    # a dedicated-form context broadcasts in the matching global form
+    ded_client, ded_server = _pair(
+        form=CipheringForm.DEDICATED, dedicated=True, broadcast_notifications=True
+    )
+    event = PLAIN_APDUS[0xC2]
+    broadcast_event = ded_server.protect(event)
+    assert broadcast_event[0] == ApduTag.GLO_EVENT_NOTIFICATION_REQUEST
+    assert ded_client.unprotect(broadcast_event) == event
+    assert ded_server.protect(event, broadcast=False)[0] == ApduTag.DED_EVENT_NOTIFICATION_REQUEST
 
 
 def test_dedicated_key_lifecycle() -> None:
