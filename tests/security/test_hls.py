@@ -148,9 +148,7 @@ def test_manufacturer_function_is_pluggable() -> None:
         hls_function(MechanismName.HIGH)
 
 
-@pytest.mark.parametrize(
-    "mechanism", [MechanismName.LOWEST, MechanismName.LOW, MechanismName.HIGH_GMAC]
-)
+@pytest.mark.parametrize("mechanism", [MechanismName.LOWEST, MechanismName.LOW])
 def test_mechanisms_without_a_function_here(mechanism: MechanismName) -> None:
     with pytest.raises(AuthenticationError, match="no HLS pass 3/4 function"):
         hls_function(mechanism)
