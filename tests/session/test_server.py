@@ -1413,3 +1413,26 @@ def test_unconfirmed_write_over_hdlc_leaves_the_link_usable() -> None:
     assert harness.request(request.encode()) == []
     again = ReadResponse.decode(harness.one(ReadRequest((VariableName(0x4008),)).encode()))
     assert again.results == (Data.of(OctetString(b"u")),)
+
+
+def test_wrapper_over_udp_one_datagram_per_answer() -> None:
+    table, _ = make_table()
+    client = WrapperConnection(16, 1, "udp")
+    server = ServerSession(
+        WrapperConnection(1, None, "udp", role="server"), server_settings(), table
+    )
+    client.connect(0.0)
+    client.send_apdu(aarq(max_pdu=64).encode(), 0.0)
+    (datagram,) = client.datagrams_to_send()
+    server.receive_data(datagram, 0.0)
+    (answer,) = server.datagrams_to_send()
+    client.receive_data(answer, 0.0)
+    events = [e for e in client.events() if isinstance(e, ApduReceived)]
+    assert Aare.decode(events[0].apdu).accepted
+    client.send_apdu(GetRequestNormal(CosemAttributeDescriptor(7, PROFILE, 2)).encode(), 0.0)
+    server.receive_data(client.datagrams_to_send()[0], 0.0)
+    (block,) = server.datagrams_to_send()
+    client.receive_data(block, 0.0)
+    (received,) = [e for e in client.events() if isinstance(e, ApduReceived)]
+    first = GetResponseWithDatablock.decode(received.apdu)
+    assert first.block_number == 1 and not first.last_block
