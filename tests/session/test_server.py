@@ -1436,3 +1436,39 @@ def test_wrapper_over_udp_one_datagram_per_answer() -> None:
     (received,) = [e for e in client.events() if isinstance(e, ApduReceived)]
     first = GetResponseWithDatablock.decode(received.apdu)
     assert first.block_number == 1 and not first.last_block
+
+
+@settings(max_examples=30, deadline=None)
+@given(link=st.sampled_from(["wrapper", "hdlc"]), cuts=st.lists(st.integers(1, 7), max_size=40))
+def test_any_slicing_of_the_input_gives_the_same_answers(link: str, cuts: list[int]) -> None:
+    def drive(sliced: bool) -> list[bytes]:
+        harness = Harness(16, link=link)
+        answers: list[bytes] = []
+        for apdu in (
+            aarq(max_pdu=64).encode(),
+            GetRequestNormal(CosemAttributeDescriptor(7, PROFILE, 2)).encode(),
+            GetRequestNext(1).encode(),
+        ):
+            harness.client.send_apdu(apdu, 0.0)
+            for _ in range(100):
+                data = harness.client.data_to_send()
+                if not data:
+                    break
+                pieces = [data]
+                if sliced:
+                    pieces, rest, sizes = [], data, itertools.cycle(cuts or [1])
+                    while rest:
+                        size = next(sizes)
+                        pieces.append(rest[:size])
+                        rest = rest[size:]
+                for piece in pieces:
+                    harness.server.receive_data(piece, 0.0)
+                harness.client.receive_data(harness.server.data_to_send(), 0.0)
+                for event in harness.client.events():
+                    if isinstance(event, ApduReceived):
+                        answers.append(event.apdu)
+        return answers
+
+    whole = drive(False)
+    assert len(whole) == 3
+    assert drive(True) == whole
