@@ -265,3 +265,18 @@ def test_sn_read_in_blocks() -> None:
     pair = Pair("wrapper", client_settings, server_settings(), table(200), client_address=32)
     pair.associate()
     assert pair.result(pair.client.read(0x4008)) == bytes(i & 0xFF for i in range(200))
+
+
+@pytest.mark.parametrize("interface", ["hdlc", "wrapper"])
+def test_wrong_hls_secret_fails_on_both_sides(interface: str) -> None:
+    client_settings = ClientSettings(
+        mechanism=MechanismName.HIGH_SHA1, secret=Secret(b"not the secret!!")
+    )
+    pair = Pair(interface, client_settings, server_settings(), table(), client_address=18)
+    pair.client.associate(0.0)
+    pair.run()
+    released = [e for e in pair.client_events if isinstance(e, AssociationReleased)]
+    assert released and released[0].error is not None
+    assert not any(isinstance(e, AssociationEstablished) for e in pair.client_events)
+    assert not any(isinstance(e, AssociationEstablished) for e in pair.server_events)
+    assert pair.server.rejected_associations == 1
