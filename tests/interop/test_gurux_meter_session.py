@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -57,12 +58,19 @@ CLOCK_COLUMN = (8, "0.0.1.0.0.255", 2, 0)
 
 @pytest.fixture(scope="module")
 def gurux_meter() -> ModuleType:
+    """The peer module, loaded once per process: its import patches gurux-dlms in place
+    (reading gurux's source with inspect), so a second copy under another name would fail;
+    reuse whichever test module loaded it first."""
     if not PEER.exists():
         pytest.skip("../shared/peers/gurux_meter.py is absent")
-    spec = importlib.util.spec_from_file_location("gurux_meter_peer", PEER)
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if path is not None and Path(path).resolve() == PEER.resolve():
+            return module
+    spec = importlib.util.spec_from_file_location("gurux_meter", PEER)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["gurux_meter_peer"] = module
+    sys.modules["gurux_meter"] = module
     spec.loader.exec_module(module)
     return module
 
