@@ -226,11 +226,13 @@ def test_we_read_gurux_server_aare(authentication: Any, result: Any, diagnostic:
     assert response.vaa_name == LN_VAA_NAME
     mechanism = MECHANISMS[authentication]
     if mechanism is not None and mechanism > MechanismName.LOW:
-        # gurux writes "AA 10 80 10 <StoC>": read through the length slip
+        # gurux writes "AA 10 80 10 <StoC>" (we read through the length slip); once the
+        # shared gurux meter's runtime patches are loaded (another test module imports it)
+        # gurux writes the correct "AA 12 80 10": either way we read the same
         assert aare.mechanism_name is mechanism
         assert aare.responder_acse_requirements
         assert aare.responding_authentication_value == STOC
-        assert data.hex().count("aa108010") == 1
+        assert data.hex().count("aa108010") + data.hex().count("aa128010") == 1
     else:
         assert aare.mechanism_name is None and aare.responding_authentication_value is None
         assert aare.encode() == data
