@@ -1474,3 +1474,70 @@ def test_gbt_peer_silent_fails_the_request_after_the_retries() -> None:
     assert isinstance(failed, RequestFailed) and failed.request_id == request
     assert isinstance(failed.error, BlockTransferError)
     assert "silent" in str(failed.error)
+
+
+def _answer_pass3_with(answer: bytes) -> Callable[[bytes], list[bytes]]:
+    def reply(apdu: bytes) -> list[bytes]:
+        request = decode_apdu(apdu)
+        return [
+            ActionResponseNormal(
+                ActionResponseWithOptionalData(ActionResult.SUCCESS, Data.of(OctetString(answer))),
+                request.invoke_id_and_priority,
+            ).encode()
+        ]
+
+    return reply
+
+
+def test_hls_without_the_authentication_required_diagnostic() -> None:
+    """Quirk 8: an accepting AARE with an HLS mechanism and a challenge but diagnostic null
+    still leads to pass 3/4."""
+    secret = b"secret"
+    pair = Pair(
+        "wrapper",
+        ClientSettings(
+            mechanism=MechanismName.HIGH_MD5,
+            secret=Secret(secret),
+            random=lambda n: FIXED_CHALLENGE[:n],
+        ),
+        aare=accepted_aare(
+            mechanism_name=MechanismName.HIGH_MD5, responding_authentication_value=STOC
+        ),
+    )
+    answer = server_pass4(
+        MechanismName.HIGH_MD5, secret, client_challenge=FIXED_CHALLENGE, server_challenge=STOC
+    )
+    pair.server.override = _answer_pass3_with(answer)
+    pair.associate()
+    assert [r[0] for r in pair.server.requests] == [ApduTag.ACTION_REQUEST]
+
+
+def test_manufacturer_hls_function() -> None:
+    """Quirk 14: HLS mechanism 2 with the manufacturer's function."""
+
+    def xor(secret: bytes, data: Any) -> bytes:
+        return bytes(a ^ b for a, b in zip(data.challenge, secret * 16, strict=False))
+
+    secret = b"\x55" * 4
+    pair = Pair(
+        "hdlc",
+        ClientSettings(
+            mechanism=MechanismName.HIGH,
+            secret=Secret(secret),
+            random=lambda n: FIXED_CHALLENGE[:n],
+            manufacturer_hls_function=xor,
+        ),
+        aare=_hls_aare(MechanismName.HIGH, None),
+    )
+    seen: list[Any] = []
+    answer = xor(secret, type("Input", (), {"challenge": FIXED_CHALLENGE})())
+
+    def reply(apdu: bytes) -> list[bytes]:
+        seen.append(decode_apdu(apdu))
+        return _answer_pass3_with(answer)(apdu)
+
+    pair.server.override = reply
+    pair.associate()
+    (action,) = seen
+    sent = action.method_invocation_parameters.value
+    assert sent == xor(secret, type("Input", (), {"challenge": STOC})())
