@@ -207,7 +207,7 @@ def test_sn_services() -> None:
 
 
 @settings(
-    max_examples=30,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
