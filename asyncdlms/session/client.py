@@ -858,15 +858,23 @@ class ClientSession:
         overhead = int(getattr(self._protection, "overhead", 0))
         return max(1, limit - header - _LENGTH_GROWTH - overhead)
 
+    def _link_send(self, apdu: bytes) -> None:
+        """Hand one APDU to the link; a link that refuses (it went down and its LinkClosed
+        is not processed yet) ends the association instead of raising into the caller."""
+        try:
+            self.link.send_apdu(apdu, self._now)
+        except DlmsError as exc:
+            self._handle(AssociationInput.LINK_DOWN, exc)
+
     def _send_plain(self, apdu: bytes) -> None:
         """ACSE PDUs: straight to the link."""
-        self.link.send_apdu(apdu, self._now)
+        self._link_send(apdu)
         self._pump()
 
     def _send_service(self, apdu: bytes) -> None:
         protected = self._protection.protect(apdu)
         for piece in self._gbt.send(protected, self._max_pdu_tx):
-            self.link.send_apdu(piece, self._now)
+            self._link_send(piece)
         self._arm_gbt_timer(progress=True)
         self._pump()
 
@@ -896,7 +904,7 @@ class ClientSession:
             return
         pieces = self._gbt.ask_again() if self._gbt.receiving else self._gbt.send_again()
         for piece in pieces:
-            self.link.send_apdu(piece, self._now)
+            self._link_send(piece)
         self._arm_gbt_timer(progress=False)
         self._pump()
 
@@ -942,7 +950,7 @@ class ClientSession:
             self._fail_in_flight(exc)
             return
         for piece in received.to_send:
-            self.link.send_apdu(piece, self._now)
+            self._link_send(piece)
         self._arm_gbt_timer(progress=True)
         if received.apdu is None:
             return
@@ -1026,7 +1034,15 @@ class ClientSession:
                     f"{ConfirmedServiceError.decode(information).describe()}"
                 )
             initiate = InitiateResponse.decode(information)
-        except DlmsError as exc:
+        except AssociationError as exc:
+            self._handle(AssociationInput.AARE_REJECTED, exc)
+            return
+        except DecodeError as exc:
+            failure = AssociationError(f"the answer to the AARQ cannot be read: {exc}")
+            failure.__cause__ = exc
+            self._handle(AssociationInput.AARE_REJECTED, failure)
+            return
+        except DlmsError as exc:  # the protection step's own errors keep their type
             self._handle(AssociationInput.AARE_REJECTED, exc)
             return
         conformance = initiate.negotiated_conformance

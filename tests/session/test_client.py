@@ -1541,3 +1541,23 @@ def test_manufacturer_hls_function() -> None:
     (action,) = seen
     sent = action.method_invocation_parameters.value
     assert sent == xor(secret, type("Input", (), {"challenge": STOC})())
+
+
+@pytest.mark.parametrize("answer", [b"\x61\x03\x02", b"\xc4\x01\xc1\x00\x11\x01", b""])
+def test_an_unreadable_answer_to_the_aarq_is_an_association_error(answer: bytes) -> None:
+    pair = Pair("wrapper", aare=answer or b"\x61")
+    pair.session.associate(pair.now)
+    (released,) = pair.pump()
+    assert isinstance(released, AssociationReleased)
+    assert isinstance(released.error, AssociationError)
+
+
+def test_a_link_that_refuses_to_send_ends_the_association() -> None:
+    pair = associated()
+    pair.session.link.disconnect(pair.now)  # closed under the session's feet, not yet seen
+    request = pair.session.get(REGISTER)
+    events = pair.session.events()
+    assert [type(e) for e in events] == [RequestFailed, AssociationReleased]
+    assert events[0] == RequestFailed(request, events[0].error)  # type: ignore[attr-defined]
+    assert isinstance(events[0].error, LinkError)
+    assert pair.session.state is AssociationState.CLOSED
