@@ -1561,3 +1561,116 @@ def test_a_link_that_refuses_to_send_ends_the_association() -> None:
     assert events[0] == RequestFailed(request, events[0].error)  # type: ignore[attr-defined]
     assert isinstance(events[0].error, LinkError)
     assert pair.session.state is AssociationState.CLOSED
+
+
+# ---------------------------------------------------------------------------------------------
+# The pipeline: protection between encoding and GBT/link
+
+
+class TaggingProtection:
+    """A stand-in for ciphering: wraps every APDU as ``DB <plain>`` and checks the wrapping
+    on the way back, counting both directions."""
+
+    ciphered = True
+
+    def __init__(self) -> None:
+        self.protected: list[bytes] = []
+        self.unprotected: list[bytes] = []
+
+    def protect(self, apdu: bytes) -> bytes:
+        self.protected.append(apdu)
+        return b"\xdb" + apdu
+
+    def unprotect(self, apdu: bytes) -> bytes:
+        if apdu[:1] != b"\xdb":
+            raise LinkError(f"a plain APDU 0x{apdu[0]:02x} where a protected one is due")
+        self.unprotected.append(apdu[1:])
+        return apdu[1:]
+
+
+def test_protection_sits_between_encoding_and_the_link() -> None:
+    protection = TaggingProtection()
+    server = ScriptedServer()
+
+    def server_side(apdu: bytes) -> list[bytes]:
+        assert apdu[0] == 0xDB  # what reached the link was protected
+        return [b"\xdb" + answer for answer in server(apdu[1:])]
+
+    aare = Aare(
+        AssociationResult.ACCEPTED,
+        user_information=b"\xdb" + InitiateResponse(SERVER_CONFORMANCE, 0xFFFF).encode(),
+    ).encode()
+    pair = Pair("wrapper", ClientSettings(protection=protection), aare=aare)
+    pair.server = server_side  # type: ignore[assignment]
+    pair.associate()
+    aarq = Aarq.decode(pair.aarqs[0])
+    assert aarq.application_context_name.ciphered
+    assert aarq.user_information is not None and aarq.user_information[0] == 0xDB
+    assert InitiateRequest.decode(aarq.user_information[1:]).proposed_conformance
+    assert pair.result(pair.session.get(REGISTER)) == 123456
+    assert protection.protected[-1][0] == ApduTag.GET_REQUEST
+    assert protection.unprotected[-1][0] == ApduTag.GET_RESPONSE
+    # a plain answer where a protected one is due is refused by the protection step
+    pair.server = lambda apdu: server(apdu[1:])  # type: ignore[assignment]
+    error = pair.result(pair.session.get(REGISTER))
+    assert isinstance(error, LinkError) and "plain" in str(error)
+    assert pair.session.dropped_apdus == 1
+
+
+def test_a_protection_factory_gives_each_session_its_own() -> None:
+    made: list[TaggingProtection] = []
+
+    def factory() -> TaggingProtection:
+        made.append(TaggingProtection())
+        return made[-1]
+
+    settings_ = ClientSettings(protection=factory)
+    ClientSession(WrapperConnection(16, 1), settings_)
+    ClientSession(WrapperConnection(16, 1), settings_)
+    assert len(made) == 2 and made[0] is not made[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Any slicing of the byte stream gives the same events
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from(LINKS),
+    cuts=st.lists(st.integers(1, 40), min_size=1, max_size=30),
+    size=st.integers(0, 600),
+)
+def test_any_slicing_gives_the_same_events(kind: str, cuts: list[int], size: int) -> None:
+    def run(slicing: list[int] | None) -> list[SessionEvent]:
+        pair = Pair(kind, server=ScriptedServer(block_size=64))
+        pair.server.values[_key(NAME)] = OctetString(bytes(size))
+        original = pair.session.receive_data
+
+        def sliced(data: bytes, now: float) -> None:
+            if slicing is None:
+                original(data, now)
+                return
+            position, index = 0, 0
+            while position < len(data):
+                step = slicing[index % len(slicing)]
+                original(data[position : position + step], now)
+                position += step
+                index += 1
+
+        pair.session.receive_data = sliced  # type: ignore[method-assign]
+        pair.session.associate(pair.now)
+        events = pair.pump()
+        pair.session.get(NAME)
+        pair.session.get(REGISTER)
+        events += pair.pump()
+        pair.session.release(pair.now)
+        return events + pair.pump()
+
+    whole = run(None)
+    assert [type(e) for e in whole] == [
+        AssociationEstablished,
+        RequestCompleted,
+        RequestCompleted,
+        AssociationReleased,
+    ]
+    assert run(cuts) == whole
