@@ -422,6 +422,7 @@ class ClientSession:
         self._server_system_title: bytes | None = None
         self._gbt_deadline: float | None = None
         self._gbt_retries = 0
+        self._associations = 0
 
     # -- the association table -------------------------------------------------------------
 
@@ -441,6 +442,9 @@ class ClientSession:
         self._released_reported = False
         self._release_wanted = False
         self.negotiated = None
+        if self._associations:
+            self._protection = self.settings.make_protection()  # fresh for a new association
+        self._associations += 1
         self._gbt = GeneralBlockTransferChannel(
             self.settings.gbt_window_size, self.settings.max_response_length
         )

@@ -1674,3 +1674,26 @@ def test_any_slicing_gives_the_same_events(kind: str, cuts: list[int], size: int
         AssociationReleased,
     ]
     assert run(cuts) == whole
+
+
+def test_associate_again_after_a_release() -> None:
+    made: list[TaggingProtection] = []
+
+    def factory() -> Any:
+        made.append(TaggingProtection())
+        return NoProtectionForTests()
+
+    pair = associated(client_settings=ClientSettings(protection=factory))
+    pair.session.release(pair.now)
+    assert pair.pump() == [AssociationReleased(None)]
+    pair.associate()
+    assert pair.result(pair.session.get(REGISTER)) == 123456
+    assert len(made) == 2  # a fresh protection for the second association
+
+
+class NoProtectionForTests:
+    def protect(self, apdu: bytes) -> bytes:
+        return apdu
+
+    def unprotect(self, apdu: bytes) -> bytes:
+        return apdu
