@@ -434,4 +434,6 @@ def test_version_taken_from_the_current_association_entry() -> None:
     assert access is not None and access.bit_field and access.writable and not access.readable
     # Said explicitly, the caller wins.
     old = parse_object_list(entries, association_version=1)
-    assert old[1].attribute_access[0].access_mode is AttributeAccessMode.AUTHENTICATED_READ_AND_WRITE
+    assert (
+        old[1].attribute_access[0].access_mode is AttributeAccessMode.AUTHENTICATED_READ_AND_WRITE
+    )
