@@ -84,6 +84,10 @@ class Link(Protocol):
     def send_apdu(self, apdu: bytes, now: float) -> None:
         """Queue one APDU for transmission (segmented as the link requires)."""
 
+    def no_reply(self, now: float) -> None:
+        """The application will not answer the APDU just delivered (an unconfirmed service):
+        an HDLC server gives the poll back with RR; the wrapper does nothing."""
+
     def disconnect(self, now: float) -> None:
         """Start an orderly disconnect (HDLC: DISC; wrapper: closed at once)."""
 

@@ -145,6 +145,8 @@ class HdlcConnection:
     ``retransmissions`` and ``sequence_errors``.
     """
 
+    _awaiting_reply: bool  # server: an APDU was delivered and its answer is awaited
+
     def __init__(self, settings: HdlcSettings) -> None:
         self.settings = settings
         self.role = settings.role
@@ -188,6 +190,15 @@ class HdlcConnection:
         self._now = now
         self._apdu = bytes(apdu)
         self._handle(LinkInput.SEND)
+
+    def no_reply(self, now: float) -> None:
+        """Server: the application will not answer the APDU just delivered (an unconfirmed
+        service, a request it drops): give the poll back with RR instead of holding it for
+        an answer that never comes. Nothing happens in the client role or when no answer
+        is awaited."""
+        self._now = now
+        if self.role is Role.SERVER and self._awaiting_reply:
+            self._awaiting_reply = False
 
     def disconnect(self, now: float) -> None:
         """Client: send DISC (orderly disconnect). Server: drop the link (DM to later polls)."""

@@ -453,6 +453,7 @@ class ServerSession:
         self.blocks_sent = 0
         self.blocks_received = 0
         self.send_failures = 0
+        self._apdus_sent = 0
         self._events: list[SessionEvent] = []
         self._now = 0.0
         self._started = False
@@ -529,7 +530,12 @@ class ServerSession:
                 if event.unsolicited:
                     self.unsolicited_dropped += 1
                     continue
+                sent = self._apdus_sent
                 self._on_apdu(event.apdu, event.source)
+                if self._apdus_sent == sent:
+                    # nothing answers it (unconfirmed write, a GBT acknowledgement...):
+                    # an HDLC server must give the poll back all the same
+                    self.link.no_reply(self._now)
             elif isinstance(event, LinkEstablished):
                 self._transition(AssociationInput.LINK_ESTABLISHED)
             elif isinstance(event, LinkClosed):
@@ -1069,6 +1075,7 @@ class ServerSession:
 
     def _send_plain(self, apdu: bytes) -> None:
         """Send without protection (AARE, RLRE, exception-response)."""
+        self._apdus_sent += 1
         try:
             self.link.send_apdu(apdu, self._now)
         except DlmsError:
@@ -1081,6 +1088,7 @@ class ServerSession:
             self._send_link(piece)
 
     def _send_link(self, apdu: bytes) -> None:
+        self._apdus_sent += 1
         try:
             self.link.send_apdu(apdu, self._now)
         except DlmsError:

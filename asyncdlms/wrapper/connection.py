@@ -116,6 +116,9 @@ class WrapperConnection:
             raise LinkError(f"cannot send an APDU: the wrapper link is {self.state.value}")
         self._outgoing.append(WrapperFrame(self.local_wport, destination_wport, apdu).encode())
 
+    def no_reply(self, now: float) -> None:
+        """Nothing to do: the wrapper has no poll to give back (see asyncdlms.link.Link)."""
+
     def disconnect(self, now: float) -> None:
         """Close the link at once: ``LinkClosed(None)``. Queued data can still be taken."""
         if self.state is WrapperState.CLOSED:

@@ -26,6 +26,7 @@ from asyncdlms.hdlc import (
     LLC_REQUEST,
     LLC_RESPONSE,
     Frame,
+    FrameSplitter,
     FrameType,
     HdlcAddress,
     HdlcConnection,
@@ -1127,3 +1128,28 @@ def test_a_frame_split_right_after_snrm_is_not_lost() -> None:
     events = server.events()
     assert isinstance(events[0], LinkEstablished)
     assert events[1:] == [ApduReceived(b"\xc0\x01", source=16, destination=SERVER.to_int())]
+
+
+def test_server_no_reply_gives_the_poll_back_with_rr() -> None:
+    """An APDU the server application will not answer (unconfirmed write): no_reply()
+    sends RR, so the client's next request is not stalled."""
+    client = HdlcConnection(HdlcSettings(HdlcAddress.client(16), HdlcAddress.server(1)))
+    server = HdlcConnection(HdlcSettings(None, HdlcAddress.server(1), Role.SERVER))
+    client.connect(0.0)
+    server.receive_data(client.data_to_send(), 0.0)
+    client.receive_data(server.data_to_send(), 0.0)
+    client.events()
+    server.events()
+    client.send_apdu(b"\x16unconfirmed", 0.0)
+    server.receive_data(client.data_to_send(), 0.0)
+    assert server.data_to_send() == b""  # holding the poll for an answer
+    server.no_reply(0.0)
+    rr = server.data_to_send()
+    frames = FrameSplitter().feed(rr)
+    assert [f.frame_type for f in frames] == [FrameType.RR] and frames[0].poll_final
+    client.receive_data(rr, 0.0)
+    client.send_apdu(b"\xc0next", 0.0)
+    server.receive_data(client.data_to_send(), 0.0)
+    delivered = [e for e in server.events() if isinstance(e, ApduReceived)]
+    assert [e.apdu for e in delivered] == [b"\x16unconfirmed", b"\xc0next"]
+    client.no_reply(0.0)  # the client role ignores it

@@ -1397,12 +1397,6 @@ def test_associate_again_after_release(link: str) -> None:
     assert answer.value == 12345
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HdlcConnection (server role) keeps the token after an I-frame with P set until the "
-    "application answers; an UnconfirmedWriteRequest gets no answer, so the server never sends "
-    "RR and the client's next request stalls (the link has no 'no reply' call)",
-)
 def test_unconfirmed_write_over_hdlc_leaves_the_link_usable() -> None:
     harness = Harness(32, link="hdlc")
     aare = harness.associate(
