@@ -26,3 +26,33 @@ def vector(vector_id: str) -> dict[str, Any]:
         if v["id"] == vector_id:
             return v
     raise KeyError(vector_id)
+
+
+GURUX_METER = SHARED / "peers" / "gurux_meter.py"
+
+
+def load_gurux_meter() -> Any:
+    """The gurux-based meter peer of ../shared/peers (skips when it or gurux-dlms is absent).
+
+    It patches gurux-dlms at import and reads its own source with inspect, so it must be
+    loaded once per process, under one name, whichever test module needs it first.
+    """
+    import importlib.util
+    import sys
+
+    pytest.importorskip("gurux_dlms")
+    name = "gurux_meter_peer"
+    if name in sys.modules:
+        return sys.modules[name]
+    if not GURUX_METER.exists():
+        pytest.skip("../shared/peers/gurux_meter.py is absent")
+    spec = importlib.util.spec_from_file_location(name, GURUX_METER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,21 +26,12 @@ from asyncdlms.types import (
     Structure,
     VisibleString,
 )
-from tests.conftest import SHARED
-
-PEER = SHARED / "peers" / "gurux_meter.py"
+from tests.conftest import load_gurux_meter
 
 
 @pytest.fixture(scope="module")
 def meter_url() -> Iterator[str]:
-    pytest.importorskip("gurux_dlms")
-    if not PEER.exists():
-        pytest.skip("../shared/peers/gurux_meter.py is absent")
-    spec = importlib.util.spec_from_file_location("gurux_meter_peer_cli", PEER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gurux_meter_peer_cli"] = module
-    spec.loader.exec_module(module)
+    module = load_gurux_meter()
     server, port = module.serve_in_thread(host="127.0.0.1", iface="HDLC", auth="low",
                                           password="Gurux")  # fmt: skip
     yield f"hdlc+tcp://127.0.0.1:{port}"

@@ -5,8 +5,6 @@ authentication, reads, SET and read back, profile by entry, concurrency, cancell
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -17,24 +15,17 @@ import asyncdlms
 from asyncdlms.apdu.descriptors import entry_descriptor
 from asyncdlms.errors import AuthenticationError, DataAccessError, RequestTimeoutError
 from asyncdlms.types import OctetString, Structure
-from tests.conftest import SHARED
+from tests.conftest import load_gurux_meter
 
 pytest.importorskip("gurux_dlms")
 
-PEER = SHARED / "peers" / "gurux_meter.py"
 PASSWORD = "Gurux"
 CLIENT_FOR = {"none": 16, "low": 17, "md5": 18, "sha1": 18}
 
 
 @pytest.fixture(scope="module")
 def gurux_meter() -> ModuleType:
-    if not PEER.exists():
-        pytest.skip("../shared/peers/gurux_meter.py is absent")
-    spec = importlib.util.spec_from_file_location("gurux_meter_peer_tcp", PEER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gurux_meter_peer_tcp"] = module
-    spec.loader.exec_module(module)
+    module: ModuleType = load_gurux_meter()
     return module
 
 

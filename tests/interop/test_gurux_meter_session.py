@@ -10,9 +10,6 @@ small PDU sizes), SET a value and read it back, release.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -42,11 +39,10 @@ from asyncdlms.session.settings import ClientSettings
 from asyncdlms.types import DateTime
 from asyncdlms.types.values import DoubleLongUnsigned, OctetString
 from asyncdlms.wrapper import WrapperConnection
-from tests.conftest import SHARED
+from tests.conftest import load_gurux_meter
 
 pytest.importorskip("gurux_dlms")
 
-PEER = SHARED / "peers" / "gurux_meter.py"
 PASSWORD = "Gurux"
 REGISTER = CosemAttributeDescriptor(3, Obis("1.0.1.8.0.255"), 2)
 SCALER_UNIT = CosemAttributeDescriptor(3, Obis("1.0.1.8.0.255"), 3)
@@ -58,20 +54,7 @@ CLOCK_COLUMN = (8, "0.0.1.0.0.255", 2, 0)
 
 @pytest.fixture(scope="module")
 def gurux_meter() -> ModuleType:
-    """The peer module, loaded once per process: its import patches gurux-dlms in place
-    (reading gurux's source with inspect), so a second copy under another name would fail;
-    reuse whichever test module loaded it first."""
-    if not PEER.exists():
-        pytest.skip("../shared/peers/gurux_meter.py is absent")
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None)
-        if path is not None and Path(path).resolve() == PEER.resolve():
-            return module
-    spec = importlib.util.spec_from_file_location("gurux_meter", PEER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gurux_meter"] = module
-    spec.loader.exec_module(module)
+    module: ModuleType = load_gurux_meter()
     return module
 
 
