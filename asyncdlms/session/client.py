@@ -387,6 +387,7 @@ class ClientSession:
     Counters: ``late_responses`` (answers to cancelled requests, swallowed),
     ``invoke_id_mismatches`` (answers with another invoke-id than the request's and not
     one of a cancelled request: taken as the answer unless ``strict_invoke_id``),
+    ``duplicate_responses`` (byte-exact repeats of the previous request's answer, dropped),
     ``unexpected_apdus`` (APDUs when nothing was asked, dropped), ``dropped_apdus``
     (undecodable or oversized, dropped), ``with_list_fallbacks`` (with-list chunks retried
     as single GETs), ``ignored_inputs`` (association inputs the table does not expect).
@@ -413,6 +414,8 @@ class ClientSession:
         self._next_request_id = 1
         self._next_invoke_id = self.settings.invoke_id
         self._cancelled_invoke_ids: deque[int] = deque(maxlen=4)
+        self._last_answer: tuple[int, bytes] | None = None
+        self.duplicate_responses = 0
         self._now = 0.0
         self._release_deadline: float | None = None
         self._release_wanted = False
@@ -1013,12 +1016,20 @@ class ClientSession:
             if invoke in self._cancelled_invoke_ids:
                 self.late_responses += 1
                 return
+            if self._last_answer == (invoke, apdu):
+                # a byte-exact repeat of the previous request's answer (a duplicated
+                # datagram): never the answer to this request
+                self.duplicate_responses += 1
+                return
             self.invoke_id_mismatches += 1
             if self.settings.strict_invoke_id:
                 return
-            # Not the late answer of a cancelled request, and only one request is in
-            # flight: it is this request's answer from a meter that does not echo the
-            # invoke-id (servers built on gurux-dlms answer errors with invoke-id 1).
+            # Not the late answer of a cancelled request, not a repeat of the previous
+            # answer, and only one request is in flight: it is this request's answer from a
+            # meter that does not echo the invoke-id (servers built on gurux-dlms answer
+            # errors with invoke-id 1).
+        if request.invoke_id is not None:
+            self._last_answer = (request.invoke_id, apdu)
         self._advance(request, apdu)
 
     # -- association responses -------------------------------------------------------------

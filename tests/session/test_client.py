@@ -1104,6 +1104,25 @@ def test_answer_with_another_invoke_id_is_taken_by_default() -> None:
     assert pair.session.unexpected_apdus == 0
 
 
+def test_a_repeat_of_the_previous_answer_is_not_the_next_requests_answer() -> None:
+    """A duplicated datagram of the previous answer arrives while the next request is in
+    flight: dropped, even though answers with another invoke-id are taken by default."""
+    pair = associated()
+    answers: list[bytes] = []
+
+    def repeat_previous(apdu: bytes) -> list[bytes] | None:
+        right = pair.server.answer(apdu)[0]
+        out = ([answers[-1]] if answers else []) + [right]
+        answers.append(right)
+        return out
+
+    pair.server.override = repeat_previous
+    assert pair.result(pair.session.get(REGISTER)) == 123456
+    assert pair.result(pair.session.get(NAME)) == b"ASY0000000001"
+    assert pair.session.duplicate_responses == 1
+    assert pair.session.invoke_id_mismatches == 0
+
+
 def test_cancel_a_queued_request() -> None:
     pair = associated()
     s = pair.session
