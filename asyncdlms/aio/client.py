@@ -41,6 +41,7 @@ from ..session.events import (
 )
 from ..session.settings import ClientSettings
 from ..wrapper import WrapperConnection
+from .cosem_methods import CosemMethods
 from .driver import Driver, hex_trace_logger, redactor
 from .serial import open_serial
 from .url import Scheme, Target, parse_target
@@ -59,8 +60,12 @@ AUTHENTICATION_NAMES: dict[str, MechanismName] = {
 """The ``auth=`` names :func:`connect` accepts."""
 
 
-class Client:
+class Client(CosemMethods):
     """An open association with one meter. Use :func:`connect` to make one.
+
+    Besides GET/SET/ACTION it reads common interface classes as typed values
+    (:meth:`read_register`, :meth:`read_clock`, :meth:`set_clock`, :meth:`read_profile`,
+    :meth:`read_object_list`: see :class:`~asyncdlms.aio.cosem_methods.CosemMethods`).
 
     All methods are coroutines that raise typed :class:`~asyncdlms.errors.DlmsError`
     subclasses: :class:`~asyncdlms.errors.DataAccessError` (e.g. object-undefined),

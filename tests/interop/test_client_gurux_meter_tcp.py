@@ -129,3 +129,51 @@ async def test_silence_is_a_timeout_that_names_the_server_address() -> None:
         port = server.sockets[0].getsockname()[1]
         with pytest.raises(RequestTimeoutError, match="server address"):
             await asyncdlms.connect(f"tcp://127.0.0.1:{port}", timeout=0.3)
+
+
+@pytest.mark.parametrize("iface", ["WRAPPER", "HDLC"])
+async def test_typed_reads_of_register_clock_profile_and_object_list(
+    meter_server: Any, iface: str
+) -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    from asyncdlms.cosem import Unit
+
+    port = meter_server(iface, "none", rows=10)
+    utc = dt.UTC
+    async with asyncdlms.connect(_url(iface, port), timeout=10) as meter:
+        energy = await meter.read_register("1.0.1.8.0.255")
+        assert (energy.value, energy.unit, str(energy)) == (Decimal("12345.6"), Unit.WATT_HOUR,
+                                                            "12345.6 Wh")  # fmt: skip
+        before = await meter.read_clock()
+        assert before is not None and before.tzinfo is not None
+        assert abs((before - dt.datetime.now(utc)).total_seconds()) < 3600
+        await meter.set_clock(dt.datetime(2025, 5, 5, 12, 0, tzinfo=utc))
+        assert await meter.read_clock() == dt.datetime(2025, 5, 5, 12, 0, tzinfo=utc)
+
+        settings = await meter.read_profile_settings("1.0.99.1.0.255")
+        assert [str(c) for c in settings.capture_objects] == [
+            "8/0.0.1.0.0.255/2", "3/1.0.1.8.0.255/2",
+        ]  # fmt: skip
+        assert settings.capture_period == 900
+        by_entry = await meter.read_profile("1.0.99.1.0.255", entries=(2, 4), settings=settings)
+        assert [row["3/1.0.1.8.0.255/2"] for row in by_entry] == [1001, 1002, 1003]
+        assert [row.timestamp for row in by_entry] == [
+            dt.datetime(2024, 1, 1, 0, minute, tzinfo=utc) for minute in (15, 30, 45)
+        ]
+        by_range = await meter.read_profile(
+            "1.0.99.1.0.255",
+            start=dt.datetime(2024, 1, 1, 0, 30, tzinfo=utc),
+            end=dt.datetime(2024, 1, 1, 1, 0, tzinfo=utc),
+        )
+        assert [row.timestamp.minute for row in by_range if row.timestamp] == [30, 45, 0]
+        whole = await meter.read_profile("1.0.99.1.0.255")
+        assert len(whole) == 10 and whole[0]["3/1.0.1.8.0.255/2"] == 1000
+
+        objects = await meter.read_object_list()
+        assert objects.skipped == 0
+        assert {(e.class_id, str(e.logical_name)) for e in objects.entries} == {
+            (8, "0.0.1.0.0.255"), (3, "1.0.1.8.0.255"), (1, "0.0.42.0.0.255"),
+            (7, "1.0.99.1.0.255"), (15, "0.0.40.0.0.255"),
+        }  # fmt: skip
