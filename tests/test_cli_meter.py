@@ -140,3 +140,31 @@ def test_to_json() -> None:
         "error": "read-write-denied"
     }
     assert to_json(DateTime(year=2024)) == str(DateTime(year=2024))
+
+
+def test_objects_and_profile_commands(meter_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    common = (*LOW, "--password", "Gurux")
+    status, out, _ = run(capsys, "objects", meter_url, *common)
+    assert status == 0
+    assert "    3 v0  Register                         1.0.1.8.0.255" in out.splitlines()
+    status, out, _ = run(capsys, "objects", meter_url, *common, "--json")
+    listed = json.loads(out)
+    assert listed["skipped"] == 0 and {"class_id": 7, "version": 1, "class": "Profile generic",
+                                       "logical_name": "1.0.99.1.0.255"} in listed["objects"]
+    status, out, _ = run(capsys, "profile", meter_url, "1.0.99.1.0.255", "--entries", "2:3",
+                         *common)  # fmt: skip
+    assert out.splitlines() == [
+        "8/0.0.1.0.0.255/2 | 3/1.0.1.8.0.255/2",
+        "-------------------------------------",
+        "2024-01-01T00:15:00+00:00 | 1001",
+        "2024-01-01T00:30:00+00:00 | 1002",
+    ]
+    status, out, _ = run(capsys, "profile", meter_url, "1.0.99.1.0.255", "--from",
+                         "2024-01-01T00:30+00:00", "--to", "2024-01-01T00:45+00:00", *common,
+                         "--json")  # fmt: skip
+    assert json.loads(out) == [
+        {"8/0.0.1.0.0.255/2": "2024-01-01T00:30:00+00:00", "3/1.0.1.8.0.255/2": 1002},
+        {"8/0.0.1.0.0.255/2": "2024-01-01T00:45:00+00:00", "3/1.0.1.8.0.255/2": 1003},
+    ]
+    with pytest.raises(SystemExit):
+        main(["profile", meter_url, "1.0.99.1.0.255", "--entries", "x"])

@@ -1,5 +1,5 @@
 """The ``asyncdlms`` command line: ``decode`` and the one-meter commands ``read``, ``write``,
-``action`` (see ``asyncdlms --help``)."""
+``action``, ``objects`` and ``profile`` (see ``asyncdlms --help``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from .cosem_commands import add_cosem_commands
 from .decode import add_decode_command
 from .meter import add_meter_commands
 
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     add_decode_command(commands)
     add_meter_commands(commands)
+    add_cosem_commands(commands)
     return parser
 
 
