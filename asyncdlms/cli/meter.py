@@ -131,6 +131,8 @@ def to_json(value: Any) -> Any:
         return float(value)
     if isinstance(value, bytes):
         return value.hex()
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
     if isinstance(value, DateTime | Date | Time):
         try:
             if isinstance(value, DateTime):
