@@ -50,4 +50,7 @@ def test_python_examples_run() -> None:
     blocks = re.findall(r"```python\n(.*?)\n```", README, flags=re.S)
     assert blocks
     for block in blocks:
+        if block.startswith("# needs a meter"):
+            compile(block, "README.md", "exec")  # at least valid Python
+            continue
         exec(compile(block, "README.md", "exec"), {})
