@@ -1,14 +1,34 @@
 """asyncdlms: an asyncio-native DLMS/COSEM (IEC 62056) protocol stack with a sans-IO core.
 
-The layers (see the README): :mod:`asyncdlms.axdr` and :mod:`asyncdlms.types` (A-XDR data,
-COSEM date/time), :class:`Obis`, :mod:`asyncdlms.hdlc` and :mod:`asyncdlms.wrapper` (the
-link layers, behind the one interface of :mod:`asyncdlms.link`), :mod:`asyncdlms.errors`.
+Start with :func:`connect` (an awaitable :class:`Client` for one meter). The layers below it
+(see the README): :mod:`asyncdlms.axdr` and :mod:`asyncdlms.types` (A-XDR data, COSEM
+date/time), :class:`Obis`, :mod:`asyncdlms.hdlc` and :mod:`asyncdlms.wrapper` (the link
+layers, behind the one interface of :mod:`asyncdlms.link`), :mod:`asyncdlms.apdu`,
+:mod:`asyncdlms.session`, :mod:`asyncdlms.security`, :mod:`asyncdlms.cosem`,
+:mod:`asyncdlms.aio`, :mod:`asyncdlms.errors`.
 """
 
 from __future__ import annotations
 
 from . import axdr
 from .aio.client import Client, connect
+from .cosem import (
+    CaptureObject,
+    ClassId,
+    CosemError,
+    CosemValueError,
+    ObjectList,
+    ObjectListEntry,
+    ProfileGenericSettings,
+    ProfileRow,
+    Quantity,
+    ScalerUnit,
+    Unit,
+    attribute_number,
+    interface_class,
+    method_number,
+    register_quantity,
+)
 from .errors import DecodeError, DlmsError, EncodeError
 from .obis import InvalidObisError, Obis
 from .types import (
@@ -49,9 +69,13 @@ __all__ = [
     "Array",
     "Bcd",
     "BitString",
+    "CaptureObject",
+    "ClassId",
     "Client",
     "ClockStatus",
     "CompactArray",
+    "CosemError",
+    "CosemValueError",
     "DataType",
     "Date",
     "DateTime",
@@ -72,15 +96,26 @@ __all__ = [
     "Long64Unsigned",
     "LongUnsigned",
     "Obis",
+    "ObjectList",
+    "ObjectListEntry",
     "OctetString",
+    "ProfileGenericSettings",
+    "ProfileRow",
+    "Quantity",
+    "ScalerUnit",
     "Structure",
     "Time",
     "TypeDescription",
+    "Unit",
     "Unsigned",
     "Utf8String",
     "VisibleString",
     "WildcardError",
     "__version__",
+    "attribute_number",
     "axdr",
     "connect",
+    "interface_class",
+    "method_number",
+    "register_quantity",
 ]
