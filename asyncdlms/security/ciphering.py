@@ -630,6 +630,22 @@ class SecurityContext:
         return self._form
 
     @property
+    def ciphered(self) -> bool:
+        """Always True: an association protected by a security context uses a ciphered
+        application context (the optional ``ciphered`` member of the APDU pipeline)."""
+        return True
+
+    @property
+    def overhead(self) -> int:
+        """The most bytes :meth:`protect` adds to an APDU in the current form: tag, a length
+        of up to 3 bytes, the security header and the 12-byte tag (and the system title of
+        the general forms); the session keeps block transfer below the max PDU with it."""
+        size = 1 + 3 + SECURITY_HEADER_LENGTH + AUTHENTICATION_TAG_LENGTH
+        if self._form in (CipheringForm.GENERAL_GLOBAL, CipheringForm.GENERAL_DEDICATED):
+            size += 1 + SYSTEM_TITLE_LENGTH
+        return size
+
+    @property
     def counter_store(self) -> InvocationCounterStore:
         """Where the invocation counters live."""
         return self._store

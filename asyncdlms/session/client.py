@@ -123,6 +123,7 @@ from ..errors import (
 )
 from ..link import ApduReceived, Link, LinkClosed, LinkEstablished
 from ..obis import Obis
+from ..security.ciphering import CipheringForm, SecurityContext, generate_dedicated_key
 from ..security.hls import Secret, client_pass3, generate_challenge, verify_server_pass4
 from ..types.values import OctetString
 from .events import (
@@ -134,6 +135,7 @@ from .events import (
     SessionEvent,
 )
 from .gbt import GeneralBlockTransferChannel
+from .pipeline import ApduProtection, NoProtection, is_ciphered, protection_overhead
 from .settings import ClientSettings
 
 __all__ = [
@@ -264,8 +266,10 @@ class _Request:
     __slots__ = (
         "cancelled",
         "cancelled_at",
+        "counter_retried",
         "internal",
         "invoke_id",
+        "last_apdu",
         "request_id",
         "started",
         "transaction",
@@ -279,6 +283,8 @@ class _Request:
         self.cancelled = False
         self.cancelled_at: float | None = None
         self.started = False
+        self.last_apdu = b""
+        self.counter_retried = False
 
 
 class _FallBack(DlmsError):
@@ -404,7 +410,12 @@ class ClientSession:
         self.dropped_apdus = 0
         self.with_list_fallbacks = 0
         self.ignored_inputs = 0
-        self._protection = self.settings.make_protection()
+        self.invocation_counter_retries = 0
+        self._protection: ApduProtection = NoProtection()
+        self._context: SecurityContext | None = None
+        self._dedicated_key: Secret | None = None
+        self._aarq_retried = False
+        self._new_protection()
         self._gbt = GeneralBlockTransferChannel(
             self.settings.gbt_window_size, self.settings.max_response_length
         )
@@ -446,13 +457,30 @@ class ClientSession:
         self._release_wanted = False
         self.negotiated = None
         if self._associations:
-            self._protection = self.settings.make_protection()  # fresh for a new association
+            self._new_protection()  # fresh for a new association
+        self._aarq_retried = False
         self._associations += 1
         self._gbt = GeneralBlockTransferChannel(
             self.settings.gbt_window_size, self.settings.max_response_length
         )
         self.link.connect(self._now)
         self._pump()
+
+    def _new_protection(self) -> None:
+        """The protection of a new association: with ``settings.security`` a fresh security
+        context (kept for HLS-GMAC even when APDUs go plain)."""
+        protection = self.settings.make_protection()
+        self._context = protection if isinstance(protection, SecurityContext) else None
+        security = self.settings.security
+        if security is not None and not security.ciphered:
+            protection = NoProtection()
+        self._protection = protection
+        self._dedicated_key = None
+
+    @property
+    def security_context(self) -> SecurityContext | None:
+        """The security context of the current association (None without ciphering keys)."""
+        return self._context
 
     def _do_send_aarq(self, error: DlmsError | None) -> None:
         settings = self.settings
@@ -464,24 +492,40 @@ class ClientSession:
         elif mechanism.high_level:
             self._client_challenge = generate_challenge(settings.challenge_length, settings.random)
             value = self._client_challenge
+        dedicated_key: Secret | None = None
+        security = settings.security
+        if security is not None and security.ciphered and security.use_dedicated_key:
+            dedicated_key = generate_dedicated_key(settings.random)
+        self._dedicated_key = dedicated_key
         initiate = InitiateRequest(
             settings.conformance,
             settings.client_max_receive_pdu_size,
             settings.dlms_version,
+            dedicated_key=None if dedicated_key is None else dedicated_key.value,
         )
+        try:
+            user_information = self._protection.protect(initiate.encode())
+        except DlmsError as exc:  # e.g. the invocation counters are exhausted
+            self._handle(AssociationInput.AARE_REJECTED, exc)
+            return
+        calling_ap_title = settings.calling_ap_title
+        if calling_ap_title is None and self._context is not None:
+            calling_ap_title = self._context.system_title
         aarq = Aarq(
             application_context_name=self._context_name(),
-            user_information=self._protection.protect(initiate.encode()),
+            user_information=user_information,
             sender_acse_requirements=mechanism != MechanismName.LOWEST,
             mechanism_name=None if mechanism == MechanismName.LOWEST else mechanism,
             calling_authentication_value=value,
-            calling_ap_title=settings.client_system_title,
+            calling_ap_title=calling_ap_title,
         )
         self._send_plain(aarq.encode())
 
     def _do_establish(self, error: DlmsError | None) -> None:
         negotiated = self.negotiated
         assert negotiated is not None
+        if self._context is not None and self._dedicated_key is not None:
+            self._context.use_form(CipheringForm.DEDICATED)
         self._events.append(
             AssociationEstablished(
                 negotiated_conformance=negotiated.conformance,
@@ -515,7 +559,15 @@ class ClientSession:
 
     def _do_send_rlrq(self, error: DlmsError | None) -> None:
         self._release_deadline = self._now + self.settings.release_timeout
+        self._forget_dedicated_key()
         self._send_plain(Rlrq().encode())
+
+    def _forget_dedicated_key(self) -> None:
+        """The dedicated key lives for one association only."""
+        self._dedicated_key = None
+        if self._context is not None and self._context.has_dedicated_key:
+            self._context.set_dedicated_key(None)
+            self._context.use_form(CipheringForm.GLOBAL)
 
     def _do_disconnect_link(self, error: DlmsError | None) -> None:
         self._release_deadline = None
@@ -534,6 +586,7 @@ class ClientSession:
         self._report_released(failure)
 
     def _report_released(self, error: DlmsError | None) -> None:
+        self._forget_dedicated_key()
         if not self._released_reported:
             self._released_reported = True
             self._events.append(AssociationReleased(error))
@@ -552,7 +605,7 @@ class ClientSession:
         self._gbt.reset()
 
     def _context_name(self) -> ApplicationContextName:
-        ciphered = bool(getattr(self._protection, "ciphered", False))
+        ciphered = is_ciphered(self._protection)
         if self.settings.logical_name_referencing:
             if ciphered:
                 return ApplicationContextName.LOGICAL_NAME_WITH_CIPHERING
@@ -819,6 +872,7 @@ class ClientSession:
             return
         request.invoke_id = out.invoke_id
         request.started = True
+        request.last_apdu = out.apdu
         if not out.apdu:  # an unconfirmed service: nothing to wait for
             self._advance(request, b"")
             return
@@ -857,12 +911,12 @@ class ClientSession:
         if self._gbt.enabled:
             return True
         limit = self._max_pdu_tx
-        overhead = int(getattr(self._protection, "overhead", 0))
+        overhead = protection_overhead(self._protection)
         return limit == 0 or len(apdu) + overhead <= limit
 
     def _block_size(self, header: int) -> int:
         limit = self._max_pdu_tx
-        overhead = int(getattr(self._protection, "overhead", 0))
+        overhead = protection_overhead(self._protection)
         return max(1, limit - header - _LENGTH_GROWTH - overhead)
 
     def _link_send(self, apdu: bytes) -> None:
@@ -879,7 +933,11 @@ class ClientSession:
         self._pump()
 
     def _send_service(self, apdu: bytes) -> None:
-        protected = self._protection.protect(apdu)
+        try:
+            protected = self._protection.protect(apdu)
+        except DlmsError as exc:  # e.g. the invocation counters are exhausted
+            self._fail_in_flight(exc)
+            return
         for piece in self._gbt.send(protected, self._max_pdu_tx):
             self._link_send(piece)
         self._arm_gbt_timer(progress=True)
@@ -1030,14 +1088,58 @@ class ClientSession:
             # errors with invoke-id 1).
         if request.invoke_id is not None:
             self._last_answer = (request.invoke_id, apdu)
+        if self._retry_after_counter_error(request, apdu):
+            return
         self._advance(request, apdu)
+
+    def _expected_counter(self, apdu: bytes) -> int | None:
+        """The counter an invocation-counter-error exception-response expects (quirk 3), when
+        it carries one and we cipher; None otherwise."""
+        if self._context is None or not apdu or apdu[0] != ApduTag.EXCEPTION_RESPONSE:
+            return None
+        try:
+            pdu = ExceptionResponse.decode(apdu)
+        except DecodeError:
+            return None
+        if pdu.service_error != ExceptionServiceError.INVOCATION_COUNTER_ERROR:
+            return None
+        return pdu.invocation_counter
+
+    def _retry_after_counter_error(self, request: _Request, apdu: bytes) -> bool:
+        """Quirk 3 / behaviour 5: an invocation-counter-error carrying the counter the meter
+        expects: continue from it (never lower) and send the request again, once."""
+        if request.counter_retried or not request.last_apdu:
+            return False
+        expected = self._expected_counter(apdu)
+        if expected is None or self._context is None:
+            return False
+        request.counter_retried = True
+        self.invocation_counter_retries += 1
+        self._context.advance_invocation_counter(expected)
+        self._send_service(request.last_apdu)
+        return True
 
     # -- association responses -------------------------------------------------------------
 
     def _on_association_response(self, apdu: bytes) -> None:
+        expected = self._expected_counter(apdu)
+        if expected is not None and not self._aarq_retried and self._context is not None:
+            # quirk 3: the meter wants a higher counter; continue from it and ask again, once
+            self._aarq_retried = True
+            self.invocation_counter_retries += 1
+            self._context.advance_invocation_counter(expected)
+            self._do_send_aarq(None)
+            return
         try:
             aare = decode_association_response(apdu)
             self._server_system_title = aare.responding_ap_title
+            if self._context is not None and aare.responding_ap_title:
+                try:
+                    self._context.peer_system_title = aare.responding_ap_title
+                except DlmsError as exc:
+                    raise AssociationError(
+                        f"the AARE responding-AP-title is no system title: {exc}"
+                    ) from exc
             if aare.user_information is None:
                 raise AssociationError(
                     "the AARE accepts the association but has no InitiateResponse"
@@ -1049,6 +1151,8 @@ class ClientSession:
                     f"{ConfirmedServiceError.decode(information).describe()}"
                 )
             initiate = InitiateResponse.decode(information)
+            if self._context is not None and self._dedicated_key is not None:
+                self._context.set_dedicated_key(self._dedicated_key)
         except AssociationError as exc:
             self._handle(AssociationInput.AARE_REJECTED, exc)
             return
@@ -1097,8 +1201,10 @@ class ClientSession:
 
     def _pass3_transaction(self) -> _Transaction:
         settings = self.settings
+        if settings.mechanism == MechanismName.HIGH_GMAC:
+            return (yield from self._gmac_pass3_transaction())
         secret = settings.secret if settings.secret is not None else Secret(b"")
-        client_title = settings.client_system_title or b""
+        client_title = settings.calling_ap_title or b""
         server_title = self._server_system_title or b""
         reply = client_pass3(
             settings.mechanism,
@@ -1109,7 +1215,22 @@ class ClientSession:
             server_system_title=server_title,
             manufacturer_function=settings.manufacturer_hls_function,
         )
-        if settings.logical_name_referencing:
+        answer = yield from self._reply_to_hls(reply)
+        verify_server_pass4(
+            settings.mechanism,
+            secret,
+            answer,
+            client_challenge=self._client_challenge,
+            server_challenge=self._server_challenge,
+            client_system_title=client_title,
+            server_system_title=server_title,
+            manufacturer_function=settings.manufacturer_hls_function,
+        )
+        return None
+
+    def _reply_to_hls(self, reply: bytes) -> _Transaction:
+        """reply_to_HLS_authentication with ``reply``; returns the octet-string answer."""
+        if self.settings.logical_name_referencing:
             method = CosemMethodDescriptor(15, ASSOCIATION_LN, 1)
             answer = yield from self._action_transaction(method, OctetString(reply))
         else:
@@ -1121,16 +1242,25 @@ class ClientSession:
             raise AuthenticationError(
                 "HLS pass 4: the meter answered reply_to_HLS_authentication without an octet-string"
             )
-        verify_server_pass4(
-            settings.mechanism,
-            secret,
-            bytes(answer),
-            client_challenge=self._client_challenge,
-            server_challenge=self._server_challenge,
-            client_system_title=client_title,
-            server_system_title=server_title,
-            manufacturer_function=settings.manufacturer_hls_function,
-        )
+        return bytes(answer)
+
+    def _gmac_pass3_transaction(self) -> _Transaction:
+        """HLS-GMAC (mechanism 5): pass 3 is ``SC ‖ IC ‖ GMAC(StoC)`` with our system title
+        and the next counter (n; the ciphered ACTION carrying it gets n + 1, as gurux-dlms
+        does), pass 4 the meter's GMAC over CtoS with its system title."""
+        context = self._context
+        if context is None:  # ClientSettings refuses this; a custom protection may not
+            raise AuthenticationError(
+                "HLS-GMAC needs the ciphering keys: give ClientSettings(security="
+                "ClientSecurity(...)) or a SecurityContext as protection"
+            )
+        if context.peer_system_title is None:
+            raise AuthenticationError(
+                "HLS-GMAC: the AARE has no responding-AP-title (the meter's system title)"
+            )
+        reply = context.hls_gmac(self._server_challenge)
+        answer = yield from self._reply_to_hls(reply)
+        context.verify_hls_gmac(answer, self._client_challenge)
         return None
 
     def _on_pass3_done(self, result: Any, error: DlmsError | None) -> None:

@@ -122,9 +122,20 @@ from ..apdu.short_name import (
     WriteResult,
 )
 from ..apdu.tags import ApduTag
-from ..errors import AuthenticationError, DlmsError
+from ..errors import AuthenticationError, DlmsError, ReplayError
 from ..link import ApduReceived, Link, LinkClosed, LinkEstablished
 from ..obis import Obis
+from ..security.ciphering import (
+    KEY_LENGTH,
+    CipheringForm,
+    SecurityContext,
+    SecurityPolicy,
+)
+from ..security.counters import (
+    CipheringKey,
+    InvocationCounterStore,
+    MemoryInvocationCounterStore,
+)
 from ..security.hls import (
     MAX_CHALLENGE_LENGTH,
     MIN_CHALLENGE_LENGTH,
@@ -137,7 +148,7 @@ from ..security.hls import (
 from .events import AssociationEstablished, AssociationReleased, SessionEvent
 from .gbt import GeneralBlockTransferChannel
 from .object_access import AssociationContext, ObjectAccess, ShortNameKind
-from .pipeline import ApduProtection, NoProtection
+from .pipeline import ApduProtection, NoProtection, protection_overhead
 
 __all__ = [
     "ASSOCIATION_LN",
@@ -147,6 +158,7 @@ __all__ = [
     "AssociationInput",
     "AssociationPolicy",
     "AssociationState",
+    "ServerSecurity",
     "ServerSession",
     "ServerSettings",
     "Transition",
@@ -190,26 +202,105 @@ _SN_CONFORMANCE = (
 # Settings
 
 
+def _server_key(value: Secret | bytes, what: str) -> Secret:
+    key = value if isinstance(value, Secret) else Secret(bytes(value))
+    if len(key) != KEY_LENGTH:
+        raise ValueError(f"the {what} is {KEY_LENGTH} bytes long, not {len(key)}")
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSecurity:
+    """The ciphering of the associations of one client SAP (security setup of a meter).
+
+    - ``policy``: what every xDLMS APDU must carry (plain ones are refused with
+      exception-response deciphering-error); None: plain APDUs, the keys only serve
+      HLS-GMAC.
+    - ``block_cipher_key``, ``authentication_key``, optional ``broadcast_key``: 16 bytes,
+      kept as :class:`Secret`.
+    - ``counter_store``: our invocation counters and the last counter accepted from each
+      client system title; it outlives associations, so a replayed APDU of an earlier
+      association is refused too.
+    - ``system_title``: ours for this SAP; None takes :attr:`ServerSettings.system_title`.
+    """
+
+    block_cipher_key: Secret = field(repr=False)
+    authentication_key: Secret = field(repr=False)
+    policy: SecurityPolicy | None = SecurityPolicy.AUTHENTICATED_ENCRYPTION
+    broadcast_key: Secret | None = field(default=None, repr=False)
+    counter_store: InvocationCounterStore = field(
+        default_factory=MemoryInvocationCounterStore, repr=False, compare=False
+    )
+    system_title: bytes | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "block_cipher_key", _server_key(self.block_cipher_key, "block cipher key")
+        )
+        object.__setattr__(
+            self,
+            "authentication_key",
+            _server_key(self.authentication_key, "authentication key"),
+        )
+        if self.broadcast_key is not None:
+            object.__setattr__(
+                self, "broadcast_key", _server_key(self.broadcast_key, "broadcast key")
+            )
+        if self.policy is not None:
+            object.__setattr__(self, "policy", SecurityPolicy(self.policy))
+        if self.system_title is not None and len(self.system_title) != 8:
+            raise ValueError("a system title is 8 bytes long")
+
+    def make_context(self, system_title: bytes | None) -> SecurityContext:
+        """A fresh security context for one association, with our ``system_title`` (this
+        object's own when set)."""
+        title = self.system_title or system_title
+        if title is None:
+            raise ValueError("ciphering needs the server system title (ServerSettings)")
+        return SecurityContext(
+            system_title=title,
+            block_cipher_key=self.block_cipher_key,
+            authentication_key=self.authentication_key,
+            policy=self.policy or SecurityPolicy.AUTHENTICATED_ENCRYPTION,
+            broadcast_key=self.broadcast_key,
+            counter_store=self.counter_store,
+        )
+
+
+_CIPHERED_CONTEXT = {
+    ApplicationContextName.LOGICAL_NAME: ApplicationContextName.LOGICAL_NAME_WITH_CIPHERING,
+    ApplicationContextName.SHORT_NAME: ApplicationContextName.SHORT_NAME_WITH_CIPHERING,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class AssociationPolicy:
     """How the server associates with one client SAP (an Association LN/SN object of a real
     meter): the application context it accepts, the authentication mechanism it requires
     (``LOWEST``, ``LOW`` with ``secret`` as password, an HLS mechanism with ``secret`` as
-    the HLS key), the conformance it offers, and the length of its HLS challenge."""
+    the HLS key; HLS-GMAC with the keys of ``security``), the conformance it offers, the
+    length of its HLS challenge, and its ciphering (``security``; a ciphering policy turns
+    the application context into its "with ciphering" form)."""
 
     mechanism: MechanismName = MechanismName.LOWEST
-    secret: Secret | None = None
+    secret: Secret | None = field(default=None, repr=False)
     application_context_name: ApplicationContextName = ApplicationContextName.LOGICAL_NAME
     conformance: Conformance = DEFAULT_SERVER_CONFORMANCE
     challenge_length: int = 16
+    security: ServerSecurity | None = None
 
     def __post_init__(self) -> None:
-        if self.mechanism != MechanismName.LOWEST and self.secret is None:
+        if self.mechanism == MechanismName.HIGH_GMAC:
+            if self.security is None:
+                raise ValueError("HLS-GMAC needs the ciphering keys: give security=")
+        elif self.mechanism != MechanismName.LOWEST and self.secret is None:
             raise ValueError(f"mechanism {self.mechanism.name.lower()} needs a secret")
         if not MIN_CHALLENGE_LENGTH <= self.challenge_length <= MAX_CHALLENGE_LENGTH:
             raise ValueError(f"challenge_length must be 8..64, not {self.challenge_length}")
-        if self.mechanism == MechanismName.HIGH_GMAC:
-            raise ValueError("HLS-GMAC needs ciphering, which is not available yet")
+        if self.security is not None and self.security.policy is not None:
+            name = _CIPHERED_CONTEXT.get(self.application_context_name)
+            if name is not None:
+                object.__setattr__(self, "application_context_name", name)
 
 
 def _default_policies() -> Mapping[int, AssociationPolicy]:
@@ -381,6 +472,7 @@ class _Negotiated:
     client_challenge: bytes = b""
     server_challenge: bytes = b""
     protection: ApduProtection = field(default_factory=NoProtection)
+    context: SecurityContext | None = None
 
 
 @dataclass(slots=True)
@@ -459,10 +551,17 @@ class ServerSession:
         self._started = False
         self._pending: _Negotiated | None = None
         self._protection: ApduProtection = NoProtection()
+        self._context: SecurityContext | None = None
         self._gbt = GeneralBlockTransferChannel(settings.gbt_window_size)
         self._outgoing: _OutgoingBlocks | None = None
         self._incoming: _IncomingBlocks | None = None
         self._rejection: Aare | None = None
+        self._rejection_apdu: bytes | None = None
+        #: Ciphered APDUs refused: a bad tag or header, a plain APDU where the policy wants
+        #: ciphering (answered deciphering-error) or a replayed counter (answered
+        #: invocation-counter-error with the counter expected).
+        self.deciphering_failures = 0
+        self.replayed_apdus = 0
 
     # -- sans-IO surface ------------------------------------------------------------------
 
@@ -628,9 +727,22 @@ class ServerSession:
             if not raw:
                 return
             try:
-                raw = self._protection.unprotect(raw)
+                raw = self._unprotect(raw)
+            except ReplayError as exc:
+                self.malformed_apdus += 1
+                self.replayed_apdus += 1
+                self._transition(
+                    AssociationInput.MALFORMED,
+                    apdu=(
+                        ExceptionStateError.SERVICE_NOT_ALLOWED,
+                        ExceptionServiceError.INVOCATION_COUNTER_ERROR,
+                        exc.last + 1 if exc.last < 0xFFFF_FFFF else None,
+                    ),
+                )
+                return
             except DlmsError:
                 self.malformed_apdus += 1
+                self.deciphering_failures += 1
                 self._transition(
                     AssociationInput.MALFORMED,
                     apdu=(
@@ -672,6 +784,25 @@ class ServerSession:
                 return
         self._transition(AssociationInput.SERVICE_REQUEST, apdu=request)
 
+    def _unprotect(self, raw: bytes) -> bytes:
+        """Decipher a request; with a security context, answer in the form it came in
+        (ded- for ded-, glo- for glo-, the general forms likewise)."""
+        context = self._context
+        if context is None or self._protection is not context:
+            return self._protection.unprotect(raw)
+        received = context.unprotect_apdu(raw)
+        if received.invocation_counter >= 0:
+            general = raw[0] in (ApduTag.GENERAL_GLO_CIPHERING, ApduTag.GENERAL_DED_CIPHERING)
+            dedicated = received.key is CipheringKey.DEDICATED
+            if general:
+                form = (
+                    CipheringForm.GENERAL_DEDICATED if dedicated else CipheringForm.GENERAL_GLOBAL
+                )
+            else:
+                form = CipheringForm.DEDICATED if dedicated else CipheringForm.GLOBAL
+            context.use_form(form)
+        return received.apdu
+
     def _decode_request(self, raw: bytes) -> Any:
         tag = raw[0]
         if tag == ApduTag.GET_REQUEST:
@@ -699,6 +830,7 @@ class ServerSession:
             )
             self._transition(AssociationInput.AARQ_REJECTED)
             return
+        self._rejection_apdu = None
         outcome = self._evaluate_aarq(aarq, source)
         if isinstance(outcome, Aare):
             self._rejection = outcome
@@ -757,13 +889,42 @@ class ServerSession:
                 return self._rejecting_aare(
                     aarq, diagnostic.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNISED
                 )
-        protection = self.settings.protection_factory(policy, aarq)
+        if policy.security is not None and self.settings.protection_factory is _no_protection:
+            protection: ApduProtection = policy.security.make_context(self.settings.system_title)
+        else:
+            protection = self.settings.protection_factory(policy, aarq)
+        context = protection if isinstance(protection, SecurityContext) else None
+        if context is not None:
+            if not aarq.calling_ap_title or len(aarq.calling_ap_title) != 8:
+                return self._rejecting_aare(aarq, diagnostic.CALLING_AP_TITLE_NOT_RECOGNIZED)
+            context.peer_system_title = aarq.calling_ap_title
+            if policy.security is not None and policy.security.policy is None:
+                protection = NoProtection()  # the keys serve HLS-GMAC only
+        if policy.mechanism == MechanismName.HIGH_GMAC and context is None:
+            return self._rejecting_aare(
+                aarq, diagnostic.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNISED
+            )
         if aarq.user_information is None:
             return self._rejecting_aare(aarq, diagnostic.NO_REASON_GIVEN)
         try:
             initiate = InitiateRequest.decode(protection.unprotect(aarq.user_information))
+        except ReplayError as exc:
+            # quirk 3, as meters do: the counter the client must continue from
+            self._rejection_apdu = ExceptionResponse(
+                ExceptionStateError.SERVICE_NOT_ALLOWED,
+                ExceptionServiceError.INVOCATION_COUNTER_ERROR,
+                exc.last + 1 if exc.last < 0xFFFF_FFFF else None,
+            ).encode()
+            return self._rejecting_aare(aarq, diagnostic.NO_REASON_GIVEN)
         except DlmsError:
             return self._rejecting_aare(aarq, diagnostic.NO_REASON_GIVEN)
+        if initiate.dedicated_key is not None:
+            if context is None or protection is not context:
+                return self._rejecting_aare(aarq, diagnostic.NO_REASON_GIVEN)
+            try:
+                context.set_dedicated_key(initiate.dedicated_key)
+            except DlmsError:
+                return self._rejecting_aare(aarq, diagnostic.NO_REASON_GIVEN)
         initiate_error: ServiceErrorInitiate | None = None
         conformance = initiate.proposed_conformance & policy.conformance
         client_pdu = initiate.client_max_receive_pdu_size
@@ -789,6 +950,7 @@ class ServerSession:
             client_challenge,
             server_challenge,
             protection,
+            context,
         )
 
     def _accepting_aare(self, negotiated: _Negotiated, pending_hls: bool) -> Aare:
@@ -836,6 +998,7 @@ class ServerSession:
             negotiated.policy.application_context_name.logical_name_referencing
         )
         self._protection = negotiated.protection
+        self._context = negotiated.context
         self._gbt = GeneralBlockTransferChannel(
             self.settings.gbt_window_size,
             self.settings.max_request_length,
@@ -876,6 +1039,11 @@ class ServerSession:
             AssociationResult.REJECTED_PERMANENT, AcseServiceUserDiagnostic.NO_REASON_GIVEN
         )
         self._rejection = None
+        answer, self._rejection_apdu = self._rejection_apdu, None
+        if answer is not None:  # an exception-response in place of the AARE (quirk 3)
+            self.exception_responses += 1
+            self._send_plain(answer)
+            return
         self._send_plain(rejection.encode())
 
     def _reject_already_associated(self) -> None:
@@ -937,7 +1105,17 @@ class ServerSession:
 
     def _check_pass3(self, reply: bytes) -> bool:
         negotiated = self._pending
-        if negotiated is None or negotiated.policy.secret is None:
+        if negotiated is None:
+            return False
+        if negotiated.policy.mechanism == MechanismName.HIGH_GMAC:
+            if negotiated.context is None:
+                return False
+            try:
+                negotiated.context.verify_hls_gmac(reply, negotiated.server_challenge)
+            except DlmsError:
+                return False
+            return True
+        if negotiated.policy.secret is None:
             return False
         try:
             verify_client_pass3(
@@ -952,13 +1130,18 @@ class ServerSession:
 
     def _send_pass4(self, request: Any) -> None:
         negotiated = self._pending
-        assert negotiated is not None and negotiated.policy.secret is not None
+        assert negotiated is not None
         self._pending = None
-        value = server_pass4(
-            negotiated.policy.mechanism,
-            negotiated.policy.secret,
-            **self._hls_arguments(negotiated),
-        )
+        if negotiated.policy.mechanism == MechanismName.HIGH_GMAC:
+            assert negotiated.context is not None
+            value = negotiated.context.hls_gmac(negotiated.client_challenge)
+        else:
+            assert negotiated.policy.secret is not None
+            value = server_pass4(
+                negotiated.policy.mechanism,
+                negotiated.policy.secret,
+                **self._hls_arguments(negotiated),
+            )
         self._answer_hls(request, value, None)
         self._established()
 
@@ -997,16 +1180,20 @@ class ServerSession:
         self._outgoing = None
         self._incoming = None
         self._protection = NoProtection()
+        self._context = None
         self._gbt = GeneralBlockTransferChannel(self.settings.gbt_window_size)
         self.negotiated_conformance = Conformance(0)
 
     # -- refusals -------------------------------------------------------------------------
 
     def _send_exception(
-        self, state_error: ExceptionStateError, service_error: ExceptionServiceError
+        self,
+        state_error: ExceptionStateError,
+        service_error: ExceptionServiceError,
+        invocation_counter: int | None = None,
     ) -> None:
         self.exception_responses += 1
-        self._send_plain(ExceptionResponse(state_error, service_error).encode())
+        self._send_plain(ExceptionResponse(state_error, service_error, invocation_counter).encode())
 
     def _refuse_no_association(self, request: Any) -> None:
         if isinstance(request, UnconfirmedWriteRequest):
@@ -1098,12 +1285,12 @@ class ServerSession:
         if self._gbt.enabled:
             return True  # GBT splits any answer; no service-specific blocks then
         limit = self.max_pdu_size_tx
-        return limit == 0 or size <= limit
+        return limit == 0 or size + protection_overhead(self._protection) <= limit
 
     def _block_payload_size(self, header: int) -> int:
         """Raw bytes per block with ``header`` bytes before the length of the raw data."""
         limit = self.max_pdu_size_tx or 0xFFFF
-        return max(1, limit - header - 3)
+        return max(1, limit - header - 3 - protection_overhead(self._protection))
 
     def _negotiated(self, flag: Conformance) -> bool:
         return bool(self.negotiated_conformance & flag)

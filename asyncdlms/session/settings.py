@@ -13,14 +13,129 @@ from dataclasses import dataclass, field
 
 from ..apdu.acse import MechanismName
 from ..apdu.initiate import Conformance
+from ..security.ciphering import KEY_LENGTH, SYSTEM_TITLE_LENGTH, SecurityContext, SecurityPolicy
+from ..security.counters import InvocationCounterStore, MemoryInvocationCounterStore
 from ..security.hls import MAX_CHALLENGE_LENGTH, MIN_CHALLENGE_LENGTH, HlsFunction, Secret
 from .pipeline import ApduProtection, NoProtection
 
 __all__ = [
     "DEFAULT_LN_CONFORMANCE",
     "DEFAULT_SN_CONFORMANCE",
+    "SECURITY_POLICY_NAMES",
+    "ClientSecurity",
     "ClientSettings",
+    "security_policy",
 ]
+
+SECURITY_POLICY_NAMES: dict[str, SecurityPolicy | None] = {
+    "none": None,
+    "auth": SecurityPolicy.AUTHENTICATION_ONLY,
+    "enc": SecurityPolicy.ENCRYPTION_ONLY,
+    "ae": SecurityPolicy.AUTHENTICATED_ENCRYPTION,
+}
+"""The short names of the security policies (``none`` = no ciphered APDUs)."""
+
+
+def security_policy(value: str | SecurityPolicy | None) -> SecurityPolicy | None:
+    """A security policy from its short name (``none``, ``auth``, ``enc``, ``ae``), the
+    enum itself, or None (no ciphering)."""
+    if value is None or isinstance(value, SecurityPolicy):
+        return value
+    try:
+        return SECURITY_POLICY_NAMES[value.lower()]
+    except KeyError:
+        raise ValueError(
+            f"unknown security {value!r}; use one of {', '.join(SECURITY_POLICY_NAMES)}"
+        ) from None
+
+
+def _key(value: Secret | bytes | str, what: str) -> Secret:
+    if isinstance(value, str):
+        try:
+            value = bytes.fromhex(value)
+        except ValueError:
+            raise ValueError(f"the {what} is not hexadecimal") from None
+    key = value if isinstance(value, Secret) else Secret(bytes(value))
+    if len(key) != KEY_LENGTH:
+        raise ValueError(f"the {what} is {KEY_LENGTH} bytes long, not {len(key)}")
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSecurity:
+    """The ciphering side of a client association, in one place; it makes a fresh
+    :class:`~asyncdlms.security.ciphering.SecurityContext` for each association
+    (:meth:`make_context`).
+
+    - ``policy``: what protects every xDLMS APDU, a :class:`SecurityPolicy` or its short name
+      ``"auth"`` (authentication only), ``"enc"`` (encryption only), ``"ae"`` (authenticated
+      encryption); ``"none"``/None: APDUs go plain (the keys then only serve HLS-GMAC).
+    - ``system_title``: ours (8 bytes; sent as the AARQ calling-AP-title).
+    - ``block_cipher_key`` (global unicast encryption key), ``authentication_key`` and the
+      optional ``broadcast_key``: 16 bytes each, as bytes, hex strings or :class:`Secret`;
+      kept as :class:`Secret`, so no repr, log or exception shows them.
+    - ``counter_store``: where our invocation counters live; it outlives associations (use a
+      :class:`~asyncdlms.security.counters.FileInvocationCounterStore` so that a restarted
+      process never reuses a nonce). In memory by default.
+    - ``use_dedicated_key``: propose a fresh dedicated key (drawn from the settings' random
+      source) in the InitiateRequest and use the ded- APDUs once associated.
+    - ``read_frame_counter`` / ``frame_counter_instance``: before associating, read the
+      meter's frame counter ``0.0.43.1.<instance>.255`` over the public association and
+      continue from it + 1 (behaviour 5); done by :func:`asyncdlms.connect`, which owns the
+      transport.
+    """
+
+    system_title: bytes
+    block_cipher_key: Secret = field(repr=False)
+    authentication_key: Secret = field(repr=False)
+    policy: SecurityPolicy | None = SecurityPolicy.AUTHENTICATED_ENCRYPTION
+    broadcast_key: Secret | None = field(default=None, repr=False)
+    counter_store: InvocationCounterStore = field(
+        default_factory=MemoryInvocationCounterStore, repr=False, compare=False
+    )
+    use_dedicated_key: bool = False
+    read_frame_counter: bool = False
+    frame_counter_instance: int = 0
+
+    def __post_init__(self) -> None:
+        title = self.system_title
+        if isinstance(title, str):
+            try:
+                title = bytes.fromhex(title)
+            except ValueError:
+                raise ValueError("the system title is not hexadecimal") from None
+        title = bytes(title)
+        if len(title) != SYSTEM_TITLE_LENGTH:
+            raise ValueError(f"a system title is 8 bytes long, not {len(title)}")
+        object.__setattr__(self, "system_title", title)
+        object.__setattr__(self, "policy", security_policy(self.policy))
+        object.__setattr__(
+            self, "block_cipher_key", _key(self.block_cipher_key, "block cipher key")
+        )
+        object.__setattr__(
+            self, "authentication_key", _key(self.authentication_key, "authentication key")
+        )
+        if self.broadcast_key is not None:
+            object.__setattr__(self, "broadcast_key", _key(self.broadcast_key, "broadcast key"))
+        if not 0 <= self.frame_counter_instance <= 255:
+            raise ValueError(f"frame_counter_instance is 0..255, not {self.frame_counter_instance}")
+
+    @property
+    def ciphered(self) -> bool:
+        """Whether xDLMS APDUs are ciphered (a policy other than none)."""
+        return self.policy is not None
+
+    def make_context(self) -> SecurityContext:
+        """A fresh security context for one association (counters from ``counter_store``)."""
+        return SecurityContext(
+            system_title=self.system_title,
+            block_cipher_key=self.block_cipher_key,
+            authentication_key=self.authentication_key,
+            policy=self.policy or SecurityPolicy.AUTHENTICATED_ENCRYPTION,
+            broadcast_key=self.broadcast_key,
+            counter_store=self.counter_store,
+        )
+
 
 DEFAULT_LN_CONFORMANCE = Conformance(0x401E5D)
 """What gurux-dlms proposes with logical-name referencing: general-protection,
@@ -69,6 +184,10 @@ class ClientSettings:
       busy waiting for its late answer before the next request goes out.
     - ``protection``: an :class:`ApduProtection` (or a factory making one per association)
       where ciphering plugs in; :class:`NoProtection` by default.
+    - ``security``: a :class:`ClientSecurity` (ciphering policy, keys, system title,
+      counters, dedicated key): the easy way to cipher; it makes the protection of each
+      association (a :class:`~asyncdlms.security.ciphering.SecurityContext`), used for
+      HLS-GMAC too. ``protection`` and ``security`` exclude each other.
     """
 
     logical_name_referencing: bool = True
@@ -95,8 +214,11 @@ class ClientSettings:
     random: Callable[[int], bytes] = field(default=os.urandom, repr=False)
     manufacturer_hls_function: HlsFunction | None = field(default=None, repr=False)
     protection: ApduProtection | ProtectionFactory | None = field(default=None, repr=False)
+    security: ClientSecurity | None = None
 
     def __post_init__(self) -> None:
+        if self.security is not None and self.protection is not None:
+            raise ValueError("give either protection or security, not both")
         if self.secret is not None and not isinstance(self.secret, Secret):
             object.__setattr__(self, "secret", Secret(self.secret))
         if not MIN_CHALLENGE_LENGTH <= self.challenge_length <= MAX_CHALLENGE_LENGTH:
@@ -129,6 +251,14 @@ class ClientSettings:
             raise ValueError("a system title is 8 bytes long")
 
     @property
+    def calling_ap_title(self) -> bytes | None:
+        """The AARQ calling-AP-title: the security's system title, else
+        ``client_system_title``."""
+        if self.security is not None:
+            return self.security.system_title
+        return self.client_system_title
+
+    @property
     def conformance(self) -> Conformance:
         """The conformance block proposed in the InitiateRequest."""
         if self.proposed_conformance is not None:
@@ -142,7 +272,11 @@ class ClientSettings:
         return value
 
     def make_protection(self) -> ApduProtection:
-        """The protection step for a new association."""
+        """The protection step for a new association (with ``security``, a fresh
+        :class:`SecurityContext`, also when its policy is none: the session then keeps it
+        for HLS-GMAC and sends APDUs plain)."""
+        if self.security is not None:
+            return self.security.make_context()
         if self.protection is None:
             return NoProtection()
         if not isinstance(self.protection, type) and isinstance(self.protection, ApduProtection):
