@@ -36,7 +36,7 @@ import hashlib
 import math
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ..apdu.acse import MechanismName
@@ -45,6 +45,7 @@ from ..apdu.enums import ActionResult, DataAccessResult
 from ..apdu.notification import DataNotification
 from ..hdlc import HdlcAddress, HdlcParameters
 from ..obis import Obis
+from ..security.counters import InvocationCounterStore, MemoryInvocationCounterStore
 from ..security.hls import Secret
 from ..session.object_access import AssociationContext, AttributeAccess
 from ..session.server import AssociationPolicy, ServerSettings
@@ -780,6 +781,7 @@ class Simulator:
         )
         self.meters: list[MeterState] = [MeterState(self, i) for i in range(meters)]
         self._faults: dict[int, Faults | None] = {}
+        self._counter_stores: dict[int, dict[int, InvocationCounterStore]] = {}
         self.servers: list[DlmsServer] = []
         self.targets: list[MeterTarget] = []
         self.pushes_sent = 0
@@ -873,7 +875,7 @@ class Simulator:
         refuses = refused is True or (not isinstance(refused, bool) and index in refused)
         serial = self.meters[index].serial_number
         settings = ServerSettings(
-            policies={} if refuses else self.associations,
+            policies={} if refuses else self._policies(index),
             server_max_receive_pdu_size=self.max_pdu_size,
             system_title=b"ADS" + (serial & 0xFFFFFFFFFF).to_bytes(5, "big"),
         )
@@ -881,6 +883,24 @@ class Simulator:
             settings = self.settings_factory(index, settings)
         faults = self._faults.get(index, self.faults)
         return Served(settings, LogicalDevice(self.model, self.meters[index]), faults)
+
+    def _policies(self, index: int) -> Mapping[int, AssociationPolicy]:
+        """The policies of meter ``index``: ciphered ones get the meter's own invocation
+        counter store (made on its first connection), so meters never share counters."""
+        if not any(policy.security is not None for policy in self.associations.values()):
+            return self.associations
+        stores = self._counter_stores.setdefault(index, {})
+        policies: dict[int, AssociationPolicy] = {}
+        for client, policy in self.associations.items():
+            security = policy.security
+            if security is None:
+                policies[client] = policy
+                continue
+            store = stores.get(client)
+            if store is None:
+                store = stores[client] = MemoryInvocationCounterStore()
+            policies[client] = replace(policy, security=replace(security, counter_store=store))
+        return policies
 
     def set_faults(self, index: int, faults: Faults | None) -> None:
         """The faults of meter ``index`` from its next connection on (``None``: none)."""

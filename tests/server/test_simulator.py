@@ -356,3 +356,48 @@ def test_memory_per_idle_meter_is_small() -> None:
     tracemalloc.stop()
     assert sim.meters[-1].index == 1999
     assert (after - before) / 2000 < 50 * 1024  # the target; in practice well under 1 KiB
+
+
+BLOCK_CIPHER_KEY = bytes(range(16))
+AUTHENTICATION_KEY = bytes(range(16, 32))
+
+
+@pytest.mark.parametrize("interface", ["wrapper", "hdlc"])
+async def test_hls_gmac_with_authenticated_encryption(fake_time: FakeTime, interface: str) -> None:
+    from asyncdlms.security.ciphering import SecurityPolicy
+    from asyncdlms.session.server import ServerSecurity
+    from asyncdlms.session.settings import ClientSecurity
+
+    associations = {
+        16: AssociationPolicy(),
+        1: AssociationPolicy(
+            MechanismName.HIGH_GMAC,
+            Secret(HLS_SECRET),
+            security=ServerSecurity(
+                Secret(BLOCK_CIPHER_KEY),
+                Secret(AUTHENTICATION_KEY),
+                SecurityPolicy.AUTHENTICATED_ENCRYPTION,
+            ),
+        ),
+    }
+    settings = ClientSettings(
+        mechanism=MechanismName.HIGH_GMAC,
+        secret=Secret(HLS_SECRET),
+        security=ClientSecurity(
+            b"CLI00001", Secret(BLOCK_CIPHER_KEY), Secret(AUTHENTICATION_KEY), "ae"
+        ),
+    )
+    async with Simulator(
+        meters=2,
+        interface=interface,
+        shared_port=True,
+        associations=associations,
+        time_source=fake_time,
+    ) as sim:
+        for index in (0, 1, 0):
+            async with sim.connect(index, client=1, settings=settings, timeout=5) as meter:
+                assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS%013d" % (10_000_000 + index)
+                rows = await meter.read_profile("1.0.99.1.0.255", entries=(1, 4))
+                assert len(rows) == 4
+                await meter.action(70, "0.0.96.3.10.255", 1, Integer(0))
+        assert sim.meters[0].disconnected_since is not None

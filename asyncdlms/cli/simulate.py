@@ -1,0 +1,228 @@
+"""``asyncdlms simulate``: serve N virtual meters from this process until interrupted.
+
+::
+
+    asyncdlms simulate --meters 100 --port 4059                 # ports 4059..4158, wrapper
+    asyncdlms simulate --meters 1000 --port 4059 --shared-port  # one port, wPort 1..1000
+    asyncdlms simulate --meters 50 --port 4059 --interface hdlc --shared-port
+                                            # one port, HDLC physical address 16..65
+    asyncdlms simulate --auth sha1 --secret Gurux1234567890! --latency 0.2 --jitter 0.1
+
+Associations: client 16 public (no authentication), 17 LLS (``--password``), and the
+management client ``--client`` (18) with ``--auth`` (HLS MD5 by default) and ``--secret``;
+``--security`` with ``--block-cipher-key`` and ``--authentication-key`` ciphers it (HLS-GMAC
+needs the keys).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from typing import Any
+
+from ..aio.client import AUTHENTICATION_NAMES
+from ..apdu.acse import MechanismName
+from ..hdlc import HdlcParameters
+from ..security.hls import Secret
+from ..server import DEFAULT_HLS_SECRET, DEFAULT_PASSWORD, Faults, Simulator
+from ..session.server import AssociationPolicy
+
+__all__ = ["add_simulate_command", "associations_from_arguments", "simulator_from_arguments"]
+
+_SECURITY_NAMES = ("none", "auth", "enc", "ae")
+
+
+def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``simulate`` to the command line."""
+    parser = commands.add_parser(
+        "simulate",
+        help="serve N virtual meters (a meter simulator)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--meters", type=int, default=1, help="number of meters (default 1)")
+    add("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    add("--port", type=int, default=4059, help="first port; 0: chosen by the OS (default 4059)")
+    add(
+        "--shared-port",
+        action="store_true",
+        help="all meters on --port, selected by wPort 1+i or HDLC physical address 16+i",
+    )
+    add("--interface", choices=("wrapper", "hdlc"), default="wrapper")
+    add("--transport", choices=("tcp", "udp"), default="tcp", help="udp: wrapper only")
+    add("--password", default=DEFAULT_PASSWORD.decode(), help="LLS password of client 17")
+    add("--client", type=int, default=18, help="the management client SAP (default 18)")
+    add(
+        "--auth",
+        choices=sorted(AUTHENTICATION_NAMES),
+        default="md5",
+        help="authentication of the management client (default md5)",
+    )
+    add(
+        "--secret",
+        default=DEFAULT_HLS_SECRET.decode(),
+        help="HLS secret (or LLS password) of the management client",
+    )
+    add(
+        "--security",
+        choices=_SECURITY_NAMES,
+        default="none",
+        help="ciphering of the management client's APDUs (needs the keys)",
+    )
+    add("--block-cipher-key", help="global unicast encryption key, 32 hex digits")
+    add("--authentication-key", help="authentication key, 32 hex digits")
+    add("--max-pdu", type=int, default=1024, help="server max receive PDU size (default 1024)")
+    add("--max-info-length", type=int, default=128, help="HDLC max info field (default 128)")
+    add("--window", type=int, default=1, help="HDLC window size (default 1)")
+    add(
+        "--inactivity-timeout",
+        type=float,
+        default=120.0,
+        help="seconds without traffic before a connection is closed (default 120; 0: never)",
+    )
+    add("--load-profile-days", type=int, default=10, help="15-minute profile history (days)")
+    add("--billing-days", type=int, default=31, help="daily billing profile history (days)")
+    faults = parser.add_argument_group("faults (for testing clients)")
+    faults.add_argument("--latency", type=float, default=0.0, help="seconds added to answers")
+    faults.add_argument("--jitter", type=float, default=0.0, help="up to this many more seconds")
+    faults.add_argument("--baud", type=int, default=None, help="emulate a serial line's speed")
+    faults.add_argument("--drop-rate", type=float, default=0.0, help="probability a write is lost")
+    faults.add_argument(
+        "--corrupt-rate", type=float, default=0.0, help="probability a write has a byte flipped"
+    )
+    faults.add_argument(
+        "--refuse",
+        type=_indexes,
+        default=(),
+        metavar="I,J,...",
+        help="meters (0-based) that reject every association",
+    )
+    faults.add_argument(
+        "--silent", type=_indexes, default=(), metavar="I,J,...", help="meters that never answer"
+    )
+    faults.add_argument("--seed", type=int, default=None, help="seed of the random faults")
+    add("--duration", type=float, default=None, help="stop after this many seconds")
+    parser.set_defaults(handler=_command_simulate)
+
+
+def _indexes(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"a comma-separated list of meter indexes: {text!r}"
+        ) from None
+
+
+def _key(text: str | None, what: str) -> Secret:
+    if text is None:
+        raise ValueError(f"--security and --auth gmac need --{what}")
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        raise ValueError(f"--{what} must be 32 hex digits") from None
+    if len(value) != 16:
+        raise ValueError(f"--{what} must be 16 bytes (32 hex digits)")
+    return Secret(value)
+
+
+def associations_from_arguments(args: argparse.Namespace) -> dict[int, AssociationPolicy]:
+    """Client 16 public, 17 LLS and the management client as the options say."""
+    mechanism = AUTHENTICATION_NAMES[args.auth]
+    policies: dict[int, AssociationPolicy] = {
+        16: AssociationPolicy(),
+        17: AssociationPolicy(MechanismName.LOW, Secret(args.password)),
+    }
+    security: Any = None
+    if args.security != "none" or mechanism == MechanismName.HIGH_GMAC:
+        from ..security.ciphering import SecurityPolicy
+        from ..session.server import ServerSecurity
+
+        policy = {
+            "none": None,
+            "auth": SecurityPolicy.AUTHENTICATION_ONLY,
+            "enc": SecurityPolicy.ENCRYPTION_ONLY,
+            "ae": SecurityPolicy.AUTHENTICATED_ENCRYPTION,
+        }[args.security]
+        security = ServerSecurity(
+            _key(args.block_cipher_key, "block-cipher-key"),
+            _key(args.authentication_key, "authentication-key"),
+            policy,
+        )
+    secret = None if mechanism == MechanismName.LOWEST else Secret(args.secret)
+    if security is None:
+        policies[args.client] = AssociationPolicy(mechanism, secret)
+    else:
+        policies[args.client] = AssociationPolicy(mechanism, secret, security=security)
+    return policies
+
+
+def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
+    """The :class:`Simulator` the options describe (not started)."""
+    faults = Faults(
+        latency=args.latency,
+        jitter=args.jitter,
+        baud_rate=args.baud,
+        drop_rate=args.drop_rate,
+        corrupt_rate=args.corrupt_rate,
+        seed=args.seed,
+    )
+    simulator = Simulator(
+        args.meters,
+        interface=args.interface,
+        transport=args.transport,
+        host=args.host,
+        port=args.port,
+        shared_port=args.shared_port,
+        associations=associations_from_arguments(args),
+        max_pdu_size=args.max_pdu,
+        hdlc_parameters=HdlcParameters(
+            args.max_info_length, args.max_info_length, args.window, args.window
+        ),
+        inactivity_timeout=args.inactivity_timeout or None,
+        load_profile_days=args.load_profile_days,
+        billing_days=args.billing_days,
+        faults=faults if faults.shapes_writes else None,
+        refuse_associations=set(args.refuse),
+    )
+    for index in args.silent:
+        simulator.set_faults(index, Faults(silent=True))
+    return simulator
+
+
+async def _serve(simulator: Simulator, duration: float | None) -> None:
+    async with simulator:
+        targets = simulator.targets
+        shown = targets if len(targets) <= 10 else [*targets[:5], *targets[-2:]]
+        for target in shown:
+            address = (
+                f"physical address {target.physical_address}"
+                if target.physical_address is not None
+                else f"server {target.server}"
+            )
+            print(f"meter {target.index}: {target.url} {address}", flush=True)
+        if len(targets) > len(shown):
+            print(f"... {len(targets)} meters", flush=True)
+        print("serving; Ctrl-C stops", flush=True)
+        if duration is None:
+            await asyncio.Event().wait()
+        else:
+            await asyncio.sleep(duration)
+
+
+def _command_simulate(args: argparse.Namespace) -> int:
+    try:
+        simulator = simulator_from_arguments(args)
+    except ValueError as exc:
+        print(f"asyncdlms simulate: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(simulator, args.duration))
+    except OSError as exc:
+        print(f"asyncdlms simulate: {exc}", file=sys.stderr)
+        return 1
+    return 0
