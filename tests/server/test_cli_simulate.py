@@ -1,0 +1,87 @@
+"""``asyncdlms simulate``: the options build the simulator they say; a short run serves."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from asyncdlms.apdu.acse import MechanismName
+from asyncdlms.cli.simulate import (
+    add_simulate_command,
+    associations_from_arguments,
+    simulator_from_arguments,
+)
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_simulate_command(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["simulate", *argv])
+
+
+def test_defaults() -> None:
+    simulator = simulator_from_arguments(parse())
+    assert len(simulator.meters) == 1
+    assert simulator.config.interface == "wrapper"
+    assert simulator.port == 4059 and not simulator.shared_port
+    assert {c: p.mechanism for c, p in simulator.associations.items()} == {
+        16: MechanismName.LOWEST,
+        17: MechanismName.LOW,
+        18: MechanismName.HIGH_MD5,
+    }
+    assert simulator.config.inactivity_timeout == 120.0
+    assert simulator.faults is None
+
+
+def test_options() -> None:
+    args = parse(
+        "--meters", "20", "--port", "0", "--shared-port", "--interface", "hdlc",
+        "--auth", "sha1", "--client", "1", "--max-pdu", "256", "--max-info-length", "64",
+        "--window", "3", "--inactivity-timeout", "0", "--latency", "0.1", "--jitter", "0.05",
+        "--refuse", "3,4", "--silent", "5", "--load-profile-days", "2", "--billing-days", "3",
+    )  # fmt: skip
+    simulator = simulator_from_arguments(args)
+    assert len(simulator.meters) == 20 and simulator.shared_port
+    assert simulator.associations[1].mechanism == MechanismName.HIGH_SHA1
+    assert simulator.max_pdu_size == 256
+    assert simulator.config.hdlc_parameters.window_size_rx == 3
+    assert simulator.config.hdlc_parameters.max_info_length_tx == 64
+    assert simulator.config.inactivity_timeout is None
+    assert simulator.faults is not None and simulator.faults.latency == 0.1
+    assert simulator.refuse_associations == {3, 4}
+    assert simulator._faults[5] is not None and simulator._faults[5].silent
+    assert simulator.load_profile_days == 2 and simulator.billing_days == 3
+
+
+def test_gmac_needs_the_keys() -> None:
+    with pytest.raises(ValueError, match="block-cipher-key"):
+        associations_from_arguments(parse("--auth", "gmac"))
+    policies = associations_from_arguments(
+        parse(
+            "--auth",
+            "gmac",
+            "--security",
+            "ae",
+            "--block-cipher-key",
+            "00" * 16,
+            "--authentication-key",
+            "11" * 16,
+        )
+    )
+    assert policies[18].mechanism == MechanismName.HIGH_GMAC
+    assert policies[18].security is not None
+
+
+def test_a_short_run_prints_the_meters(capsys: pytest.CaptureFixture[str]) -> None:
+    args = parse("--meters", "3", "--port", "0", "--shared-port", "--duration", "0.05")
+    assert args.handler(args) == 0
+    out = capsys.readouterr().out
+    assert out.count("tcp://127.0.0.1:") == 3
+    assert "server 3" in out
+
+
+def test_bad_options_exit_with_status_2(capsys: pytest.CaptureFixture[str]) -> None:
+    args = parse("--security", "ae", "--port", "0", "--duration", "0")
+    assert args.handler(args) == 2
+    assert "block-cipher-key" in capsys.readouterr().err
