@@ -25,11 +25,27 @@ from ..apdu.descriptors import (
     CosemMethodDescriptor,
     SelectiveAccessDescriptor,
 )
-from ..errors import AssociationError, DlmsError, RequestTimeoutError
+from ..apdu.service_error import ExceptionResponse, ExceptionServiceError
+from ..errors import (
+    AssociationError,
+    DecipheringError,
+    DlmsError,
+    RequestTimeoutError,
+    ServiceError,
+)
 from ..hdlc import HdlcAddress, HdlcConnection, HdlcParameters, HdlcSettings
 from ..iec62056_21 import IecSettings
 from ..link import Link
 from ..obis import Obis, ObisLike
+from ..security.ciphering import SecurityPolicy
+from ..security.counters import (
+    FRAME_COUNTER_ATTRIBUTE,
+    FRAME_COUNTER_CLASS_ID,
+    InvocationCounterStore,
+    MemoryInvocationCounterStore,
+    frame_counter_obis,
+    next_invocation_counter,
+)
 from ..security.hls import Secret
 from ..session.client import ClientSession, NegotiatedParameters
 from ..session.events import (
@@ -39,7 +55,7 @@ from ..session.events import (
     RequestCompleted,
     RequestFailed,
 )
-from ..session.settings import ClientSettings
+from ..session.settings import ClientSecurity, ClientSettings, security_policy
 from ..wrapper import WrapperConnection
 from .cosem_methods import CosemMethods
 from .driver import Driver, hex_trace_logger, redactor
@@ -83,10 +99,16 @@ class Client(CosemMethods):
         trace: bool | Callable[[str, bytes, float], None] = False,
         iec: IecSettings | None = None,
         secrets: Sequence[bytes] = (),
+        public_session: Callable[[], ClientSession] | None = None,
     ) -> None:
         self.target = target
         self.session = session
         self.timeout = timeout
+        #: Makes the session of the short public association (client 16, no security) on
+        #: which the frame counter is read when ``security.read_frame_counter`` is set.
+        self.public_session = public_session
+        #: The meter's frame counter as last read (``read_frame_counter``), else None.
+        self.frame_counter: int | None = None
         self._trace = hex_trace_logger() if trace is True else (trace or None)
         self._redact = redactor(*secrets) if secrets else None
         self._iec = iec
@@ -100,7 +122,60 @@ class Client(CosemMethods):
     # -- opening and closing ----------------------------------------------------------------
 
     async def open(self) -> Client:
-        """Open the transport and associate; raises what stopped it (timeout, rejection...)."""
+        """Open the transport and associate; raises what stopped it (timeout, rejection...).
+
+        With ``security.read_frame_counter`` the meter's frame counter is read first over a
+        short public association and ciphering continues from it + 1; when the association
+        then fails the way an out-of-sync counter makes it fail (quirk 3: a rejecting AARE,
+        an invocation-counter-error, a dropped connection), the counter is read again and
+        the association tried once more (behaviour 5)."""
+        security = self.session.settings.security
+        if security is None or not security.read_frame_counter:
+            return await self._open_once()
+        await self.read_frame_counter()
+        try:
+            return await self._open_once()
+        except (AssociationError, ServiceError) as exc:
+            if not _counter_trouble(exc):
+                raise
+        await self.read_frame_counter()
+        return await self._open_once()
+
+    async def read_frame_counter(self) -> int:
+        """Read the meter's frame counter ``0.0.43.1.<instance>.255`` on a public
+        association (its own connection) and continue our invocation counter from it + 1
+        (never lowering it)."""
+        security = self.session.settings.security
+        if security is None or self.public_session is None:
+            raise AssociationError("no ciphering configured: there is no frame counter to read")
+        public = Client(
+            self.target,
+            self.public_session(),
+            timeout=self.timeout,
+            trace=self._trace or False,
+            iec=self._iec,
+        )
+        obis = frame_counter_obis(security.frame_counter_instance)
+        async with public._connecting():
+            value = await public.get(FRAME_COUNTER_CLASS_ID, obis, FRAME_COUNTER_ATTRIBUTE)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise AssociationError(
+                f"the frame counter {obis} is not an integer ({type(value).__name__})"
+            )
+        security.make_context().advance_invocation_counter(next_invocation_counter(value))
+        self.frame_counter = value
+        return value
+
+    @contextlib.asynccontextmanager
+    async def _connecting(self) -> AsyncIterator[Client]:
+        await self._open_once()
+        try:
+            yield self
+        finally:
+            await self.close()
+
+    async def _open_once(self) -> Client:
+        """Open the transport and associate, once."""
         loop = self._loop = asyncio.get_running_loop()
         self._established = loop.create_future()
         self._released = loop.create_future()
@@ -368,6 +443,34 @@ class _Connecting:
         await self.client.close()
 
 
+def _counter_trouble(error: DlmsError) -> bool:
+    """Whether an association failure may come from an out-of-sync invocation counter
+    (quirk 3): not a key or tag problem, which a counter cannot fix."""
+    if isinstance(error, DecipheringError):
+        return False
+    if isinstance(error, ServiceError):
+        pdu = error.error
+        return (
+            isinstance(pdu, ExceptionResponse)
+            and pdu.service_error == ExceptionServiceError.INVOCATION_COUNTER_ERROR
+        )
+    return isinstance(error, AssociationError)
+
+
+def _hex_or_bytes(value: bytes | str, what: str) -> bytes:
+    if isinstance(value, str):
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            raise ValueError(f"{what} is not hexadecimal") from None
+    return bytes(value)
+
+
+def _key(value: bytes | str | Secret, what: str) -> Secret:
+    """A key given as bytes, hex or Secret (the error never shows the value)."""
+    return value if isinstance(value, Secret) else Secret(_hex_or_bytes(value, what))
+
+
 def connect(
     url: str | Target,
     *,
@@ -384,6 +487,17 @@ def connect(
     iec: IecSettings | None = None,
     trace: bool | Callable[[str, bytes, float], None] = False,
     settings: ClientSettings | None = None,
+    security: str | SecurityPolicy | None = "none",
+    system_title: bytes | str | None = None,
+    block_cipher_key: bytes | str | Secret | None = None,
+    authentication_key: bytes | str | Secret | None = None,
+    broadcast_key: bytes | str | Secret | None = None,
+    dedicated_key: bool = False,
+    invocation_counter_store: InvocationCounterStore | None = None,
+    read_frame_counter: bool = False,
+    frame_counter_instance: int = 0,
+    public_client: int = 16,
+    allow_repeated_counters: bool = False,
 ) -> _Connecting:
     """Open an association with the meter at ``url``; use as ``async with`` or ``await``.
 
@@ -398,6 +512,23 @@ def connect(
       link inactivity; ``iec``: IEC 62056-21 settings for ``serial+iec://``.
     - ``trace``: ``True`` logs every chunk in hex on the ``asyncdlms.trace`` logger (DEBUG),
       with the password masked; or pass your own hook.
+    - ``security``: ciphering of every xDLMS APDU, ``none``, ``auth`` (authentication
+      only), ``enc`` (encryption only) or ``ae`` (authenticated encryption), with our
+      ``system_title`` (8 bytes; bytes or hex) and the ``block_cipher_key`` (global unicast
+      encryption key) and ``authentication_key`` (16 bytes each; bytes, hex or
+      :class:`Secret`; never printed), optional ``broadcast_key``. ``auth="gmac"`` (HLS-GMAC)
+      needs the keys too, even with ``security="none"``.
+    - ``dedicated_key``: propose a fresh dedicated key and use the ded- APDUs (needs
+      ``enc`` or ``ae``: the key travels in the ciphered InitiateRequest).
+    - ``invocation_counter_store``: where our invocation counters live (in memory by
+      default; :class:`~asyncdlms.security.counters.FileInvocationCounterStore` survives
+      restarts, so no nonce is ever reused).
+    - ``read_frame_counter``: first read the meter's frame counter
+      ``0.0.43.1.<frame_counter_instance>.255`` over a short public association (client
+      ``public_client``, no security), continue from it + 1, and after a counter error
+      read it again and retry once (quirk 3, behaviour 5).
+    - ``allow_repeated_counters``: accept answers that repeat the meter's last invocation
+      counter (servers that never increment it, quirk 14); off by default.
     """
     target = parse_target(url)
     mechanism = AUTHENTICATION_NAMES.get(auth.lower()) if isinstance(auth, str) else auth
@@ -405,30 +536,75 @@ def connect(
         raise ValueError(f"unknown auth {auth!r}; use one of {', '.join(AUTHENTICATION_NAMES)}")
     secret: Secret | None
     secret = Secret(password) if isinstance(password, str | bytes) else password
-    session_settings = settings or ClientSettings(mechanism=mechanism, secret=secret)
-    link: Link
-    if target.scheme.uses_hdlc:
-        server_address = HdlcAddress.server(server, physical_address)
-        link = HdlcConnection(
-            HdlcSettings(
-                HdlcAddress.client(client),
-                server_address,
-                parameters=hdlc_parameters or HdlcParameters(),
-                response_timeout=response_timeout,
-                max_retransmissions=retries,
-                inactivity_timeout=inactivity_timeout,
+    policy = security_policy(security)
+    client_security: ClientSecurity | None = None
+    keys_given = block_cipher_key is not None or authentication_key is not None
+    wanted = policy is not None or mechanism is MechanismName.HIGH_GMAC or keys_given
+    if settings is None and wanted:
+        missing = [
+            name
+            for name, value in (
+                ("system_title", system_title),
+                ("block_cipher_key", block_cipher_key),
+                ("authentication_key", authentication_key),
             )
+            if value is None
+        ]
+        if missing:
+            why = "HLS-GMAC" if policy is None else f"security={security!r}"
+            raise ValueError(f"{why} needs {', '.join(missing)}")
+        assert system_title is not None
+        assert block_cipher_key is not None and authentication_key is not None
+        client_security = ClientSecurity(
+            _hex_or_bytes(system_title, "system_title"),
+            _key(block_cipher_key, "block_cipher_key"),
+            _key(authentication_key, "authentication_key"),
+            policy,
+            broadcast_key=None if broadcast_key is None else _key(broadcast_key, "broadcast_key"),
+            counter_store=invocation_counter_store or MemoryInvocationCounterStore(),
+            use_dedicated_key=dedicated_key,
+            read_frame_counter=read_frame_counter,
+            frame_counter_instance=frame_counter_instance,
+            allow_repeated_counters=allow_repeated_counters,
         )
-    else:
-        link = WrapperConnection(client, server, "udp" if target.scheme is Scheme.UDP else "tcp")
+    session_settings = settings or ClientSettings(
+        mechanism=mechanism, secret=secret, security=client_security
+    )
+    active_security = session_settings.security
+
+    def make_link(client_address: int) -> Link:
+        if target.scheme.uses_hdlc:
+            return HdlcConnection(
+                HdlcSettings(
+                    HdlcAddress.client(client_address),
+                    HdlcAddress.server(server, physical_address),
+                    parameters=hdlc_parameters or HdlcParameters(),
+                    response_timeout=response_timeout,
+                    max_retransmissions=retries,
+                    inactivity_timeout=inactivity_timeout,
+                )
+            )
+        if target.scheme is Scheme.UDP:
+            return WrapperConnection(client_address, server, "udp")
+        return WrapperConnection(client_address, server, "tcp")
+
+    def public_session() -> ClientSession:
+        return ClientSession(make_link(public_client), ClientSettings())
+
     secrets = [secret.value] if secret is not None and mechanism is MechanismName.LOW else []
+    if active_security is not None:  # never in a trace, should they ever reach the wire
+        secrets.append(active_security.block_cipher_key.value)
+        secrets.append(active_security.authentication_key.value)
+        if active_security.broadcast_key is not None:
+            secrets.append(active_security.broadcast_key.value)
     return _Connecting(
         Client(
             target,
-            ClientSession(link, session_settings),
+            ClientSession(make_link(client), session_settings),
             timeout=timeout,
             trace=trace,
             iec=iec,
             secrets=secrets,
+            public_session=public_session if active_security is not None else None,
         )
     )

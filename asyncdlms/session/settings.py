@@ -13,8 +13,13 @@ from dataclasses import dataclass, field
 
 from ..apdu.acse import MechanismName
 from ..apdu.initiate import Conformance
+from ..errors import ReplayError
 from ..security.ciphering import KEY_LENGTH, SYSTEM_TITLE_LENGTH, SecurityContext, SecurityPolicy
-from ..security.counters import InvocationCounterStore, MemoryInvocationCounterStore
+from ..security.counters import (
+    CipheringKey,
+    InvocationCounterStore,
+    MemoryInvocationCounterStore,
+)
 from ..security.hls import MAX_CHALLENGE_LENGTH, MIN_CHALLENGE_LENGTH, HlsFunction, Secret
 from .pipeline import ApduProtection, NoProtection
 
@@ -61,6 +66,39 @@ def _key(value: Secret | bytes | str, what: str) -> Secret:
     return key
 
 
+class _RepeatTolerantStore:
+    """A counter store that also accepts a received counter *equal* to the last one accepted
+    (quirk 14: servers that do not increment theirs, gurux-dlms's among them); a lower one is
+    still a replay. Everything else goes to the wrapped store."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: InvocationCounterStore) -> None:
+        self._store = store
+
+    def __repr__(self) -> str:
+        return f"_RepeatTolerantStore({self._store!r})"
+
+    def next_to_send(self, system_title: bytes, key: CipheringKey) -> int:
+        return self._store.next_to_send(system_title, key)
+
+    def peek_next(self, system_title: bytes, key: CipheringKey) -> int:
+        return self._store.peek_next(system_title, key)
+
+    def advance(self, system_title: bytes, key: CipheringKey, next_counter: int) -> None:
+        self._store.advance(system_title, key, next_counter)
+
+    def accept_received(self, system_title: bytes, key: CipheringKey, counter: int) -> None:
+        try:
+            self._store.accept_received(system_title, key, counter)
+        except ReplayError as exc:
+            if exc.received != exc.last:
+                raise
+
+    def last_received(self, system_title: bytes, key: CipheringKey) -> int | None:
+        return self._store.last_received(system_title, key)
+
+
 @dataclass(frozen=True, slots=True)
 class ClientSecurity:
     """The ciphering side of a client association, in one place; it makes a fresh
@@ -83,6 +121,10 @@ class ClientSecurity:
       meter's frame counter ``0.0.43.1.<instance>.255`` over the public association and
       continue from it + 1 (behaviour 5); done by :func:`asyncdlms.connect`, which owns the
       transport.
+    - ``allow_repeated_counters``: accept an answer whose invocation counter *equals* the
+      last one received (a lower one is still refused as a replay). Off by default: only for
+      servers that never increment their counter (quirk 14; gurux-dlms's server sends 0
+      every time), at the cost of accepting a repeated answer.
     """
 
     system_title: bytes
@@ -96,6 +138,7 @@ class ClientSecurity:
     use_dedicated_key: bool = False
     read_frame_counter: bool = False
     frame_counter_instance: int = 0
+    allow_repeated_counters: bool = False
 
     def __post_init__(self) -> None:
         title = self.system_title
@@ -117,6 +160,14 @@ class ClientSecurity:
         )
         if self.broadcast_key is not None:
             object.__setattr__(self, "broadcast_key", _key(self.broadcast_key, "broadcast key"))
+        if self.use_dedicated_key and self.policy not in (
+            SecurityPolicy.ENCRYPTION_ONLY,
+            SecurityPolicy.AUTHENTICATED_ENCRYPTION,
+        ):
+            raise ValueError(
+                "a dedicated key travels in the InitiateRequest: it needs an encrypting "
+                "security policy (enc or ae)"
+            )
         if not 0 <= self.frame_counter_instance <= 255:
             raise ValueError(f"frame_counter_instance is 0..255, not {self.frame_counter_instance}")
 
@@ -133,7 +184,9 @@ class ClientSecurity:
             authentication_key=self.authentication_key,
             policy=self.policy or SecurityPolicy.AUTHENTICATED_ENCRYPTION,
             broadcast_key=self.broadcast_key,
-            counter_store=self.counter_store,
+            counter_store=_RepeatTolerantStore(self.counter_store)
+            if self.allow_repeated_counters
+            else self.counter_store,
         )
 
 

@@ -292,7 +292,7 @@ def test_block_transfer_while_ciphered(
     pair = Pair(
         interface,
         ciphered_client(
-            security=client_security(policy, dedicated=dedicated),
+            security=client_security(policy, dedicated=dedicated and policy != "auth"),
             client_max_receive_pdu_size=client_pdu,
             use_general_block_transfer=use_gbt,
         ),
@@ -548,6 +548,45 @@ def test_a_second_invocation_counter_error_is_the_callers() -> None:
     assert pair.client.invocation_counter_retries == 1
 
 
+def test_repeated_counters_only_when_allowed() -> None:
+    """Quirk 14 (servers that never increment): an equal counter is accepted only with
+    allow_repeated_counters, a lower one never."""
+    from asyncdlms.security.counters import CipheringKey as Key
+
+    for allowed in (False, True):
+        security = ClientSecurity(
+            CLIENT_TITLE,
+            Secret(BLOCK_CIPHER_KEY),
+            Secret(AUTHENTICATION_KEY),
+            allow_repeated_counters=allowed,
+        )
+        receiving = security.make_context()
+        receiving.peer_system_title = SERVER_TITLE
+        sender = SecurityContext(
+            system_title=SERVER_TITLE,
+            block_cipher_key=BLOCK_CIPHER_KEY,
+            authentication_key=AUTHENTICATION_KEY,
+        )
+        sender.advance_invocation_counter(5)
+        answer = sender.protect(bytes.fromhex("C401C1000600000001"))
+        assert receiving.unprotect(answer)[0] == 0xC4
+        if allowed:
+            assert receiving.unprotect(answer)[0] == 0xC4  # the same counter again
+        else:
+            with pytest.raises(ReplayError):
+                receiving.unprotect(answer)
+        store = security.counter_store
+        assert store.last_received(SERVER_TITLE, Key.GLOBAL_UNICAST_ENCRYPTION) == 5
+        older = SecurityContext(
+            system_title=SERVER_TITLE,
+            block_cipher_key=BLOCK_CIPHER_KEY,
+            authentication_key=AUTHENTICATION_KEY,
+        )
+        older.advance_invocation_counter(3)
+        with pytest.raises(ReplayError):
+            receiving.unprotect(older.protect(bytes.fromhex("C401C1000600000001")))
+
+
 def test_counters_never_go_down() -> None:
     store = MemoryInvocationCounterStore()
     security = client_security(store=store)
@@ -604,6 +643,8 @@ def test_configuration_errors() -> None:
         ClientSecurity(b"short", Secret(BLOCK_CIPHER_KEY), Secret(AUTHENTICATION_KEY))
     with pytest.raises(ValueError, match="unknown security"):
         client_security("strong")
+    with pytest.raises(ValueError, match="needs an encrypting"):
+        client_security("auth", dedicated=True)
     with pytest.raises(ValueError, match="HLS-GMAC needs"):
         AssociationPolicy(MechanismName.HIGH_GMAC)
     hex_keys = ClientSecurity(
