@@ -1,0 +1,173 @@
+"""What to read from every meter of a fleet: a :class:`ReadPlan` of attributes, registers
+(as quantities with units) and profiles (the rows since the last read).
+
+Items are written as text in fleet files and on the command line:
+
+- ``CLASS/OBIS/ATTRIBUTE`` — one attribute, raw value (``8/0.0.1.0.0.255/2``);
+- ``register:OBIS`` — a Register (3) as a :class:`~asyncdlms.cosem.Quantity` (value and
+  scaler-unit in one GET with-list); ``register:4/OBIS`` for an Extended register;
+- ``clock`` (or ``clock:OBIS``) — the Clock's time as an aware ``datetime``;
+- ``profile:OBIS`` — the rows of a Profile generic (7) since the last read (the first read
+  goes back ``profile_history``, one day by default).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import DlmsError
+from ..obis import Obis
+
+__all__ = [
+    "DEFAULT_PLAN",
+    "PlanItem",
+    "ReadAttribute",
+    "ReadClock",
+    "ReadPlan",
+    "ReadProfile",
+    "ReadRegister",
+    "parse_plan_item",
+]
+
+
+_CLOCK = Obis("0.0.1.0.0.255")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadAttribute:
+    """One attribute, its raw (decoded A-XDR) value."""
+
+    class_id: int
+    obis: Obis
+    attribute: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.class_id}/{self.obis}/{self.attribute}"
+
+    async def read(self, client: Any, memory: dict[str, Any], now: dt.datetime) -> Any:
+        return await client.get(self.class_id, self.obis, self.attribute)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadRegister:
+    """A Register (3), Extended (4) or Demand (5) register as a Quantity."""
+
+    obis: Obis
+    class_id: int = 3
+
+    @property
+    def key(self) -> str:
+        prefix = "" if self.class_id == 3 else f"{self.class_id}/"
+        return f"register:{prefix}{self.obis}"
+
+    async def read(self, client: Any, memory: dict[str, Any], now: dt.datetime) -> Any:
+        return await client.read_register(self.obis, class_id=self.class_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadClock:
+    """The meter's time (Clock attribute 2) as a datetime."""
+
+    obis: Obis = _CLOCK
+
+    @property
+    def key(self) -> str:
+        return "clock" if self.obis == _CLOCK else f"clock:{self.obis}"
+
+    async def read(self, client: Any, memory: dict[str, Any], now: dt.datetime) -> Any:
+        return await client.read_clock(obis=self.obis)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadProfile:
+    """The rows of a Profile generic since the last successful read of this meter (by range
+    on the clock column); the first read starts ``history`` before now. Rows already
+    returned are not returned again."""
+
+    obis: Obis
+    history: dt.timedelta = dt.timedelta(days=1)
+
+    @property
+    def key(self) -> str:
+        return f"profile:{self.obis}"
+
+    async def read(self, client: Any, memory: dict[str, Any], now: dt.datetime) -> Any:
+        last: dt.datetime | None = memory.get(self.key)
+        start = last if last is not None else now - self.history
+        rows = await client.read_profile(self.obis, start=start, end=now)
+        fresh = tuple(
+            row
+            for row in rows
+            if last is None or not isinstance(row.timestamp, dt.datetime) or row.timestamp > last
+        )
+        stamps = [row.timestamp for row in fresh if isinstance(row.timestamp, dt.datetime)]
+        if stamps:
+            memory[self.key] = max(stamps)
+        return fresh
+
+
+PlanItem = ReadAttribute | ReadRegister | ReadClock | ReadProfile
+
+
+def parse_plan_item(text: str) -> PlanItem:
+    """A plan item from its text form (see the module documentation); ``ValueError`` names
+    what is wrong."""
+    text = text.strip()
+    kind, colon, rest = text.partition(":")
+    try:
+        if not colon and kind == "clock":
+            return ReadClock()
+        if colon and kind == "clock":
+            return ReadClock(Obis(rest))
+        if colon and kind == "register":
+            class_text, slash, obis_text = rest.rpartition("/")
+            return ReadRegister(Obis(obis_text), int(class_text) if slash else 3)
+        if colon and kind == "profile":
+            return ReadProfile(Obis(rest))
+        parts = text.split("/")
+        if len(parts) == 3:
+            return ReadAttribute(int(parts[0]), Obis(parts[1]), int(parts[2]))
+    except (ValueError, DlmsError) as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
+    raise ValueError(
+        f"{text!r} is not a plan item: use CLASS/OBIS/ATTRIBUTE, register:OBIS, clock or "
+        "profile:OBIS"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPlan:
+    """The items to read from every meter, in order, on one association."""
+
+    items: tuple[PlanItem, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def parse(cls, texts: Iterable[str]) -> ReadPlan:
+        """A plan from item texts (``["register:1.0.1.8.0.255", "clock"]``)."""
+        return cls(tuple(parse_plan_item(text) for text in texts))
+
+    @classmethod
+    def of(cls, *items: PlanItem | str) -> ReadPlan:
+        """A plan from items or their texts."""
+        return cls(tuple(parse_plan_item(i) if isinstance(i, str) else i for i in items))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def keys(self) -> Sequence[str]:
+        return [item.key for item in self.items]
+
+
+DEFAULT_PLAN = ReadPlan.of(
+    "register:1.0.1.8.0.255",
+    "register:1.0.2.8.0.255",
+    "register:1.0.3.8.0.255",
+    "register:1.0.4.8.0.255",
+    "clock",
+)
+"""Active and reactive energy, import and export (1.0.1.8.0 .. 1.0.4.8.0), and the clock."""

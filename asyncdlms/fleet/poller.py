@@ -1,0 +1,536 @@
+"""The fleet poller: many meters from one event loop (see :class:`FleetPoller`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import random as _random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from types import TracebackType
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from ..errors import AssociationError, DataAccessError
+from ..obis import Obis
+from .meters import Meter
+from .metrics import FleetMetrics
+from .plan import DEFAULT_PLAN, PlanItem, ReadAttribute, ReadPlan
+from .resilience import BreakerPolicy, BreakerState, CircuitBreaker, RetryPolicy, is_retryable
+from .results import (
+    CircuitOpenError,
+    MeterFailure,
+    MeterResult,
+    MeterTimeoutError,
+    PollerClosedError,
+    Reading,
+    Step,
+)
+
+__all__ = ["FleetPoller", "poll_fleet"]
+
+KEEP_ALIVE_READ = ReadAttribute(8, Obis("0.0.1.0.0.255"), 2)
+"""What a keep-alive reads by default: the clock's time."""
+
+Connect = Callable[..., Awaitable[Any]]
+
+
+class _Worker:
+    """The state kept for one meter across cycles."""
+
+    __slots__ = (
+        "breaker",
+        "bus",
+        "client",
+        "deadline",
+        "index",
+        "keep_open",
+        "last_activity",
+        "lock",
+        "memory",
+        "meter",
+        "options",
+    )
+
+    def __init__(self, index: int, meter: Meter, poller: FleetPoller) -> None:
+        self.index = index
+        self.meter = meter
+        self.options = dict(meter.options)
+        self.options.setdefault("timeout", poller.timeout)
+        self.bus = meter.bus_key
+        self.keep_open = poller.keep_open and self.bus is None
+        self.breaker = CircuitBreaker(poller.breaker) if poller.breaker is not None else None
+        request_timeout = float(self.options["timeout"])
+        self.deadline = (
+            meter.deadline or poller.deadline or _default_deadline(request_timeout, poller.plan)
+        )
+        self.client: Any = None
+        self.memory: dict[str, Any] = {}
+        self.lock = asyncio.Lock()
+        self.last_activity = 0.0
+
+
+def _default_deadline(request_timeout: float, plan: ReadPlan) -> float:
+    return request_timeout * (3 + 2 * len(plan))
+
+
+class _Progress:
+    __slots__ = ("reassociated", "step")
+
+    def __init__(self) -> None:
+        self.step = Step.CONNECT
+        self.reassociated = False
+
+
+def _open_step(error: BaseException) -> str:
+    """Which step an exception out of ``connect()`` belongs to: a refused or unreachable
+    TCP connection is ``connect``; silence, rejection and everything else ``associate``."""
+    if isinstance(error, OSError) and not isinstance(error, TimeoutError):
+        return Step.CONNECT
+    return Step.ASSOCIATE
+
+
+class FleetPoller:
+    """Polls many meters concurrently from one event loop.
+
+    >>> # async with FleetPoller(meters, ReadPlan.of("register:1.0.1.8.0.255")) as poller:
+    >>> #     async for result in poller.poll():        # one cycle: one result per meter
+    >>> #         print(result.meter, result.values() if result.ok else result.failure)
+
+    - ``meters``: :class:`Meter` objects (or URLs); ``plan``: what to read.
+    - ``concurrency``: meters being worked on at once (connecting, reading, releasing);
+      ``bus_concurrency``: associations at once on one shared bus (1: a serial line or an
+      HDLC gateway carries one association at a time; see :attr:`Meter.bus_key`).
+    - ``timeout``: seconds per request (``connect(timeout=)``, unless a meter's options
+      set it); ``deadline``: seconds one attempt on a meter may take in all (default
+      ``timeout × (3 + 2 × plan items)``; a meter's ``deadline`` overrides it).
+    - ``retry``: tries per cycle and back-off (:class:`RetryPolicy`); ``breaker``: the
+      per-meter circuit breaker (:class:`BreakerPolicy`, ``None`` for none);
+      ``random``: the jitter source; ``clock`` (monotonic seconds, for the breaker and
+      latencies) and ``sleep`` (the back-off wait) can be replaced in tests.
+    - ``keep_open``: keep associations open between cycles (meters on a shared bus are
+      still released after each cycle); ``keep_alive``: seconds of idleness after which
+      an open association gets a read (``keep_alive_item``, the clock by default) — set it
+      well inside the meters' inactivity timeout (keep-alives go out within 1.1 × it).
+      A kept association that dropped is opened again when next used.
+    - ``metrics``: a :class:`~asyncdlms.fleet.metrics.FleetMetrics`; ``on_result``: called
+      with every :class:`MeterResult` as it comes.
+    - ``connect``: the function that opens an association (:func:`asyncdlms.connect`).
+
+    Use as ``async with``: leaving it (or :meth:`aclose`) stops every cycle and
+    keep-alive, releases every open association and closes every transport.
+    """
+
+    def __init__(
+        self,
+        meters: Iterable[Meter | str],
+        plan: ReadPlan = DEFAULT_PLAN,
+        *,
+        concurrency: int = 100,
+        bus_concurrency: int = 1,
+        timeout: float = 10.0,
+        deadline: float | None = None,
+        retry: RetryPolicy | None = None,
+        breaker: BreakerPolicy | None = None,
+        keep_open: bool = False,
+        keep_alive: float | None = None,
+        keep_alive_item: PlanItem = KEEP_ALIVE_READ,
+        abort_timeout: float = 1.0,
+        metrics: FleetMetrics | None = None,
+        on_result: Callable[[MeterResult], None] | None = None,
+        random: _random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        connect: Connect | None = None,
+    ) -> None:
+        if concurrency < 1 or bus_concurrency < 1:
+            raise ValueError("concurrency and bus_concurrency must be at least 1")
+        if keep_alive is not None and keep_alive <= 0:
+            raise ValueError("keep_alive must be positive (seconds) or None")
+        self.plan = plan
+        self.timeout = timeout
+        self.deadline = deadline
+        self.retry = retry or RetryPolicy()
+        self.breaker = breaker if breaker is not None else BreakerPolicy()
+        self.keep_open = keep_open
+        self.keep_alive = keep_alive if keep_open else None
+        self.keep_alive_item = keep_alive_item
+        self.abort_timeout = abort_timeout
+        self.metrics = metrics or FleetMetrics()
+        self.on_result = on_result
+        self.random = random or _random.Random()
+        self.clock = clock
+        self.sleep = sleep
+        if connect is None:
+            from ..aio.client import connect as default_connect
+
+            connect = default_connect
+        self._connect: Connect = connect
+        self.meters: tuple[Meter, ...] = tuple(
+            meter if isinstance(meter, Meter) else Meter(meter) for meter in meters
+        )
+        self._workers = [_Worker(i, meter, self) for i, meter in enumerate(self.meters)]
+        self._limiter = anyio.CapacityLimiter(concurrency)
+        self._buses = {
+            worker.bus: anyio.CapacityLimiter(bus_concurrency)
+            for worker in self._workers
+            if worker.bus is not None
+        }
+        self._task_group: TaskGroup | None = None
+        self._scopes: set[anyio.CancelScope] = set()
+        self._queues: set[asyncio.Queue[tuple[int, MeterResult] | None]] = set()
+        self._cycles = 0
+        self._closed = False
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> FleetPoller:
+        if self._task_group is not None or self._closed:
+            raise RuntimeError("a FleetPoller is entered once")
+        task_group = anyio.create_task_group()
+        await task_group.__aenter__()
+        self._task_group = task_group
+        if self.keep_alive is not None:
+            scope = anyio.CancelScope()
+            self._scopes.add(scope)
+            task_group.start_soon(self._keep_alive_loop, scope)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop cycles and keep-alives, release every open association, close every
+        transport, and wait for every task of the poller to end."""
+        if self._closed:
+            return
+        self._closed = True
+        for scope in list(self._scopes):
+            scope.cancel()
+        for queue in list(self._queues):
+            queue.put_nowait(None)
+        task_group, self._task_group = self._task_group, None
+        try:
+            with anyio.CancelScope(shield=True):
+                async with anyio.create_task_group() as releases:
+                    for worker in self._workers:
+                        if worker.client is not None:
+                            releases.start_soon(self._release_at_shutdown, worker)
+        finally:
+            if task_group is not None:
+                await task_group.__aexit__(None, None, None)
+
+    async def _release_at_shutdown(self, worker: _Worker) -> None:
+        async with worker.lock, self._limiter:
+            if worker.client is not None:
+                with anyio.move_on_after(float(worker.options["timeout"])):
+                    await self._release(worker)
+                await self._discard(worker)
+
+    @property
+    def open_associations(self) -> int:
+        """Associations open now."""
+        return sum(1 for worker in self._workers if worker.client is not None)
+
+    # -- cycles -------------------------------------------------------------------------------
+
+    async def poll(self) -> AsyncIterator[MeterResult]:
+        """One cycle: every meter's :class:`MeterResult` as soon as it is known, exactly one
+        per meter. If the poller is closed meanwhile, the meters not done yet are given as
+        failures at step ``shutdown``."""
+        if self._task_group is None:
+            raise RuntimeError("use the FleetPoller as 'async with' first")
+        self._cycles += 1
+        number = self._cycles
+        queue: asyncio.Queue[tuple[int, MeterResult] | None] = asyncio.Queue()
+        scope = anyio.CancelScope()
+        pending = set(range(len(self._workers)))
+        self._queues.add(queue)
+        self._scopes.add(scope)
+        self._task_group.start_soon(self._cycle, number, queue, scope)
+        try:
+            while pending:
+                item = await queue.get()
+                if item is None:
+                    for index in sorted(pending):
+                        failure = MeterFailure(
+                            Step.SHUTDOWN, PollerClosedError("the poller was closed"), True
+                        )
+                        yield MeterResult(self.meters[index], number, (), failure, 0, 0.0)
+                    return
+                index, result = item
+                pending.discard(index)
+                yield result
+        finally:
+            scope.cancel()
+            self._queues.discard(queue)
+            self._scopes.discard(scope)
+
+    async def run(
+        self, interval: float, *, cycles: int | None = None
+    ) -> AsyncIterator[MeterResult]:
+        """Poll every ``interval`` seconds (cycle starts on a fixed schedule; a cycle that
+        overruns makes the next start at once), ``cycles`` times or until closed; results
+        as :meth:`poll` gives them."""
+        started = self.clock()
+        done = 0
+        while not self._closed and (cycles is None or done < cycles):
+            async for result in self.poll():
+                yield result
+            done += 1
+            if self._closed or (cycles is not None and done >= cycles):
+                return
+            next_start = started + done * interval
+            now = self.clock()
+            if next_start > now:
+                await anyio.sleep(next_start - now)
+
+    async def _cycle(
+        self,
+        number: int,
+        queue: asyncio.Queue[tuple[int, MeterResult] | None],
+        scope: anyio.CancelScope,
+    ) -> None:
+        with scope:
+            async with anyio.create_task_group() as task_group:
+                for worker in self._workers:
+                    task_group.start_soon(self._poll_meter, worker, number, queue)
+
+    async def _poll_meter(
+        self,
+        worker: _Worker,
+        number: int,
+        queue: asyncio.Queue[tuple[int, MeterResult] | None],
+    ) -> None:
+        started = self.clock()
+        try:
+            result = await self._attempts(worker, number, started)
+        except Exception as exc:  # a bug: still one outcome for the meter
+            failure = MeterFailure(Step.INTERNAL, exc, False)
+            result = MeterResult(worker.meter, number, (), failure, 0, self.clock() - started)
+        queue.put_nowait((worker.index, result))
+        self.metrics.meter_finished(result)
+        if self.on_result is not None:
+            self.on_result(result)
+
+    async def _attempts(self, worker: _Worker, number: int, started: float) -> MeterResult:
+        breaker = worker.breaker
+        attempts = self.retry.attempts
+        if breaker is not None:
+            before = breaker.state
+            allowed = breaker.allow(self.clock())
+            if breaker.state is not before:
+                self.metrics.breaker_changed(worker.meter, breaker.state)
+            if not allowed:
+                remaining = breaker.open_for - (self.clock() - breaker.opened_at)
+                error = CircuitOpenError(
+                    f"{breaker.failures} failed cycles in a row; next try in {remaining:.0f} s"
+                )
+                refused = MeterFailure(Step.CIRCUIT_OPEN, error, True)
+                return MeterResult(worker.meter, number, (), refused, 0, 0.0)
+            if breaker.state is BreakerState.HALF_OPEN:
+                attempts = 1
+        attempt = 0
+        reassociated = False
+        while True:
+            attempt += 1
+            readings, failure, again = await self._attempt(worker)
+            reassociated = reassociated or again
+            if failure is None or not failure.retryable or attempt >= attempts:
+                break
+            delay = self.retry.delay(attempt, self.random)
+            self.metrics.retry_scheduled(worker.meter, attempt, delay, failure)
+            await self.sleep(delay)
+        if breaker is not None:
+            before = breaker.state
+            if failure is None:
+                breaker.record_success()
+            else:
+                breaker.record_failure(self.clock())
+            if breaker.state is not before:
+                self.metrics.breaker_changed(worker.meter, breaker.state)
+        return MeterResult(
+            worker.meter,
+            number,
+            tuple(readings),
+            failure,
+            attempt,
+            self.clock() - started,
+            reassociated,
+        )
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, worker: _Worker) -> AsyncIterator[None]:
+        """A place on the meter's bus (if any), then one of the global places."""
+        bus = self._buses.get(worker.bus) if worker.bus is not None else None
+        if bus is None:
+            async with self._limiter:
+                yield
+        else:
+            async with bus, self._limiter:
+                yield
+
+    async def _attempt(self, worker: _Worker) -> tuple[list[Reading], MeterFailure | None, bool]:
+        """One try: associate (or reuse), read the plan, release (unless kept)."""
+        readings: list[Reading] = []
+        progress = _Progress()
+        item_failure: MeterFailure | None = None
+        try:
+            async with self._slot(worker), worker.lock:
+                with anyio.fail_after(worker.deadline):
+                    item_failure = await self._work(worker, readings, progress)
+                    if not worker.keep_open:
+                        progress.step = Step.RELEASE
+                        await self._release(worker)
+        except TimeoutError as exc:
+            await self._discard(worker)
+            error = exc
+            if not isinstance(exc, MeterTimeoutError) and not str(exc):
+                error = MeterTimeoutError(
+                    f"{worker.meter} took longer than {worker.deadline:g} s in all"
+                )
+            return readings, MeterFailure(progress.step, error, True), progress.reassociated
+        except Exception as exc:
+            await self._discard(worker)
+            failure = MeterFailure(progress.step, exc, is_retryable(exc))
+            return readings, failure, progress.reassociated
+        except BaseException:
+            await self._discard(worker)
+            raise
+        return readings, item_failure, progress.reassociated
+
+    async def _work(
+        self, worker: _Worker, readings: list[Reading], progress: _Progress
+    ) -> MeterFailure | None:
+        item_failure: MeterFailure | None = None
+        items = self.plan.items
+        position = 0
+        while True:
+            reused = worker.client is not None
+            if not reused:
+                await self._open(worker, progress)
+            try:
+                while position < len(items):
+                    item = items[position]
+                    progress.step = Step.read(item.key)
+                    try:
+                        readings.append(await self._read(worker, item))
+                    except DataAccessError as exc:  # the association is fine: go on
+                        if item_failure is None:
+                            item_failure = MeterFailure(progress.step, exc, False)
+                    position += 1
+                return item_failure
+            except (AssociationError, ConnectionError) as exc:
+                # A kept association that dropped while idle: open it again, once.
+                if not reused or progress.reassociated or isinstance(exc, TimeoutError):
+                    raise
+                progress.reassociated = True
+                await self._discard(worker)
+
+    async def _open(self, worker: _Worker, progress: _Progress) -> None:
+        progress.step = Step.CONNECT
+        started = self.clock()
+        try:
+            worker.client = await self._connect(worker.meter.url, **worker.options)
+        except BaseException as exc:
+            progress.step = _open_step(exc)
+            raise
+        now = self.clock()
+        worker.last_activity = now
+        self.metrics.association_opened(worker.meter, now - started)
+
+    async def _read(self, worker: _Worker, item: PlanItem) -> Reading:
+        started = self.clock()
+        when = dt.datetime.now(dt.UTC)
+        try:
+            value = await item.read(worker.client, worker.memory, when)
+        except BaseException:
+            self.metrics.read_finished(worker.meter, item.key, self.clock() - started, False)
+            raise
+        now = self.clock()
+        worker.last_activity = now
+        self.metrics.read_finished(worker.meter, item.key, now - started, True)
+        return Reading(item.key, value, dt.datetime.now(dt.UTC))
+
+    async def _release(self, worker: _Worker) -> None:
+        client, worker.client = worker.client, None
+        if client is not None:
+            try:
+                await client.close()
+            finally:
+                self.metrics.association_closed(worker.meter)
+
+    async def _discard(self, worker: _Worker) -> None:
+        """Drop the meter's association after a failure: a short try at releasing it,
+        then the transport is closed whatever happens (also when cancelled)."""
+        client, worker.client = worker.client, None
+        if client is None:
+            return
+        with (
+            anyio.CancelScope(shield=True),
+            anyio.move_on_after(self.abort_timeout),
+            contextlib.suppress(Exception),
+        ):
+            await client.close()
+        self.metrics.association_closed(worker.meter)
+
+    # -- keep-alive ---------------------------------------------------------------------------
+
+    async def _keep_alive_loop(self, scope: anyio.CancelScope) -> None:
+        assert self.keep_alive is not None
+        interval = self.keep_alive
+        with scope:
+            async with anyio.create_task_group() as task_group:
+                while True:
+                    now = self.clock()
+                    next_due = now + interval
+                    for worker in self._workers:
+                        if worker.client is None or worker.lock.locked():
+                            continue
+                        due = worker.last_activity + interval
+                        if due <= now:
+                            worker.last_activity = now
+                            task_group.start_soon(self._keep_alive_one, worker)
+                        else:
+                            next_due = min(next_due, due)
+                    await anyio.sleep(max(next_due - self.clock(), interval / 10))
+
+    async def _keep_alive_one(self, worker: _Worker) -> None:
+        async with worker.lock, self._limiter:
+            if worker.client is None:
+                return
+            started = self.clock()
+            try:
+                with anyio.fail_after(float(worker.options["timeout"])):
+                    await self.keep_alive_item.read(worker.client, {}, dt.datetime.now(dt.UTC))
+            except Exception:
+                self.metrics.read_finished(
+                    worker.meter, "keep-alive", self.clock() - started, False
+                )
+                await self._discard(worker)  # opened again by the next cycle
+                return
+            worker.last_activity = self.clock()
+            self.metrics.read_finished(
+                worker.meter, "keep-alive", worker.last_activity - started, True
+            )
+
+
+async def poll_fleet(
+    meters: Iterable[Meter | str], plan: ReadPlan = DEFAULT_PLAN, **options: Any
+) -> Sequence[MeterResult]:
+    """Poll every meter once and return the results in the order of ``meters``
+    (``options``: those of :class:`FleetPoller`)."""
+    async with FleetPoller(meters, plan, **options) as poller:
+        by_meter: dict[int, MeterResult] = {}
+        order = {id(meter): i for i, meter in enumerate(poller.meters)}
+        async for result in poller.poll():
+            by_meter[order[id(result.meter)]] = result
+        return [by_meter[i] for i in range(len(poller.meters))]

@@ -1,0 +1,103 @@
+"""What a poll cycle gives for each meter: a :class:`MeterResult` with the values read
+(each a :class:`Reading` with its timestamp) or a :class:`MeterFailure` naming the step
+that failed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import DlmsError, RequestTimeoutError
+
+if TYPE_CHECKING:
+    from .meters import Meter
+
+__all__ = [
+    "CircuitOpenError",
+    "MeterFailure",
+    "MeterResult",
+    "MeterTimeoutError",
+    "PollerClosedError",
+    "Reading",
+    "Step",
+]
+
+
+class Step:
+    """Names of the steps a failure can name (``read KEY`` for a plan item)."""
+
+    CONNECT = "connect"
+    ASSOCIATE = "associate"
+    RELEASE = "release"
+    CIRCUIT_OPEN = "circuit-open"
+    SHUTDOWN = "shutdown"
+    INTERNAL = "internal"
+
+    @staticmethod
+    def read(key: str) -> str:
+        return f"read {key}"
+
+
+class MeterTimeoutError(RequestTimeoutError):
+    """One attempt on a meter took longer than its overall time limit."""
+
+
+class CircuitOpenError(DlmsError):
+    """The meter failed too many cycles in a row: it is left alone until its circuit
+    breaker half-opens."""
+
+
+class PollerClosedError(DlmsError):
+    """The poller was closed before this meter was polled in the cycle."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One plan item's value and when it arrived (UTC)."""
+
+    key: str
+    value: Any
+    timestamp: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MeterFailure:
+    """Why a meter gave no (complete) result: the ``step`` that failed (``connect``,
+    ``associate``, ``read KEY``, ``release``, ``circuit-open``, ``shutdown``), the typed
+    ``error`` it raised, and whether a retry could help."""
+
+    step: str
+    error: BaseException
+    retryable: bool
+
+    @property
+    def message(self) -> str:
+        text = str(self.error) or type(self.error).__name__
+        return f"{self.step}: {type(self.error).__name__}: {text}"
+
+
+@dataclass(frozen=True, slots=True)
+class MeterResult:
+    """The outcome of one meter in one cycle (exactly one per meter per cycle).
+
+    ``readings`` holds what was read (also the items read before a failure); ``failure``
+    is ``None`` when every item was read. ``attempts`` counts tries (0 when the circuit
+    breaker was open), ``elapsed`` the seconds from the first try to the outcome, and
+    ``reassociated`` whether a kept association had dropped and was opened again."""
+
+    meter: Meter
+    cycle: int
+    readings: tuple[Reading, ...]
+    failure: MeterFailure | None
+    attempts: int
+    elapsed: float
+    reassociated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    def values(self) -> dict[str, Any]:
+        """The values read, by plan item key."""
+        return {reading.key: reading.value for reading in self.readings}
