@@ -149,8 +149,16 @@ def test_objects_and_profile_commands(meter_url: str, capsys: pytest.CaptureFixt
     assert "    3 v0  Register                         1.0.1.8.0.255" in out.splitlines()
     status, out, _ = run(capsys, "objects", meter_url, *common, "--json")
     listed = json.loads(out)
-    assert listed["skipped"] == 0 and {"class_id": 7, "version": 1, "class": "Profile generic",
-                                       "logical_name": "1.0.99.1.0.255"} in listed["objects"]
+    assert (
+        listed["skipped"] == 0
+        and {
+            "class_id": 7,
+            "version": 1,
+            "class": "Profile generic",
+            "logical_name": "1.0.99.1.0.255",
+        }
+        in listed["objects"]
+    )
     status, out, _ = run(capsys, "profile", meter_url, "1.0.99.1.0.255", "--entries", "2:3",
                          *common)  # fmt: skip
     assert out.splitlines() == [
@@ -168,3 +176,87 @@ def test_objects_and_profile_commands(meter_url: str, capsys: pytest.CaptureFixt
     ]
     with pytest.raises(SystemExit):
         main(["profile", meter_url, "1.0.99.1.0.255", "--entries", "x"])
+
+
+# -- ciphering ------------------------------------------------------------------------------
+
+BLOCK_CIPHER_KEY = "000102030405060708090A0B0C0D0E0F"
+AUTHENTICATION_KEY = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
+
+
+@pytest.fixture(scope="module")
+def ciphered_meter_url() -> Iterator[str]:
+    module = load_gurux_meter()
+    server, port = module.serve_in_thread(host="127.0.0.1", iface="WRAPPER", auth="gmac",
+                                          password=None, security="ae")  # fmt: skip
+    yield f"tcp://127.0.0.1:{port}"
+    server.shutdown()
+    server.server_close()
+
+
+GMAC = ("--client", "18", "--auth", "gmac", "--security", "ae", "--allow-repeated-counters")
+
+
+def run_ciphered(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``run`` without the lines gurux-dlms's server prints in this process ("Encryption is
+    applied.")."""
+    status, out, err = run(capsys, *argv)
+    out = "".join(line for line in out.splitlines(True) if not line.endswith("applied.\n"))
+    return status, out, err
+
+
+def test_read_with_hls_gmac_and_authenticated_encryption(
+    ciphered_meter_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASYNCDLMS_BLOCK_CIPHER_KEY", BLOCK_CIPHER_KEY)  # from the environment
+    status, out, err = run_ciphered(capsys, "read", ciphered_meter_url, "3/1.0.1.8.0.255/2",
+                           "1/0.0.42.0.0.255/2", *GMAC, "--system-title", b"ASY00001".hex(),
+                           "--auth-key", AUTHENTICATION_KEY, "--json")  # fmt: skip
+    assert status == 0, err
+    assert json.loads(out) == {
+        "3/1.0.1.8.0.255/2": 123456,
+        "1/0.0.42.0.0.255/2": b"GRX0000000001".hex(),
+    }
+
+
+def test_options_from_the_environment_and_the_dedicated_key(
+    ciphered_meter_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASYNCDLMS_SECURITY", "ae")
+    monkeypatch.setenv("ASYNCDLMS_SYSTEM_TITLE", b"ASY00002".hex())
+    monkeypatch.setenv("ASYNCDLMS_BLOCK_CIPHER_KEY", BLOCK_CIPHER_KEY)
+    monkeypatch.setenv("ASYNCDLMS_AUTH_KEY", AUTHENTICATION_KEY)
+    status, out, err = run_ciphered(capsys, "read", ciphered_meter_url, "3/1.0.1.8.0.255/2",
+                           "--client", "18", "--auth", "gmac", "--allow-repeated-counters",
+                           "--dedicated-key", "--json")  # fmt: skip
+    assert status == 0, err
+    assert json.loads(out) == 123456  # one target: the value alone
+
+
+def test_a_wrong_key_is_one_line_exit_1_and_no_key_printed(
+    ciphered_meter_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = "0F0E0D0C0B0A09080706050403020100"
+    status, out, err = run_ciphered(capsys, "read", ciphered_meter_url, "3/1.0.1.8.0.255/2", *GMAC,
+                           "--system-title", b"ASY00001".hex(), "--block-cipher-key",
+                           BLOCK_CIPHER_KEY, "--auth-key", wrong, "--trace")  # fmt: skip
+    assert status == 1 and out == ""
+    lines = [line for line in err.splitlines() if not line.lstrip()[:1].isdigit()]
+    assert len(lines) == 1, err  # the trace lines start with the time
+    assert "authentication tag mismatch — check the authentication key / block cipher key / " \
+           "system title" in lines[0]  # fmt: skip
+    for key in (wrong, BLOCK_CIPHER_KEY, AUTHENTICATION_KEY):
+        assert key.lower() not in err.lower().replace(" ", "")
+        assert key.lower() not in err.lower()
+
+
+def test_missing_or_malformed_keys_are_one_line(
+    ciphered_meter_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run_ciphered(capsys, "read", ciphered_meter_url, "3/1.0.1.8.0.255/2", *GMAC)
+    assert status == 1 and out == "" and err.count("\n") == 1
+    assert "system_title" in err and "block_cipher_key" in err
+    status, _, err = run_ciphered(capsys, "read", ciphered_meter_url, "3/1.0.1.8.0.255/2", *GMAC,
+                         "--system-title", "41", "--block-cipher-key", "zz",
+                         "--auth-key", AUTHENTICATION_KEY)  # fmt: skip
+    assert status == 1 and err.count("\n") == 1 and "hexadecimal" in err

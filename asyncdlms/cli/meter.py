@@ -12,6 +12,14 @@ command line): ``--client`` (ASYNCDLMS_CLIENT), ``--server`` (ASYNCDLMS_SERVER),
 (ASYNCDLMS_PASSWORD), ``--timeout``, ``--trace`` (frames in hex on standard error, the
 password masked), ``--json``.
 
+Ciphering: ``--security none|auth|enc|ae`` (ASYNCDLMS_SECURITY), ``--system-title HEX``
+(ASYNCDLMS_SYSTEM_TITLE, ours), ``--block-cipher-key HEX`` (ASYNCDLMS_BLOCK_CIPHER_KEY),
+``--auth-key HEX`` (ASYNCDLMS_AUTH_KEY), ``--dedicated-key``, ``--read-frame-counter
+[INSTANCE]`` (read 0.0.43.1.INSTANCE.255 on the public association first),
+``--allow-repeated-counters`` (servers that never increment their counter). ``--auth gmac``
+needs the keys too. Keys are never printed; a wrong key fails with "authentication tag
+mismatch — check the authentication key / block cipher key / system title".
+
 Output is a readable tree by default; ``--json`` prints JSON: integers and floats as numbers,
 octet strings as hex, date-times as ISO 8601, structures and arrays as lists, bit strings as
 ``"0101"``, errors as ``{"error": "object-undefined"}``. A failure prints one line naming
@@ -179,6 +187,25 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
                         default=env("ASYNCDLMS_AUTH", "none"))  # fmt: skip
     parser.add_argument("--password", default=env("ASYNCDLMS_PASSWORD"),
                         help="LLS password or HLS secret (better: ASYNCDLMS_PASSWORD)")  # fmt: skip
+    parser.add_argument("--security", choices=("none", "auth", "enc", "ae"),
+                        default=env("ASYNCDLMS_SECURITY", "none"),
+                        help="ciphering: authentication, encryption or both (ae)")  # fmt: skip
+    parser.add_argument("--system-title", default=env("ASYNCDLMS_SYSTEM_TITLE"),
+                        help="our system title, 16 hex digits")  # fmt: skip
+    parser.add_argument("--block-cipher-key", default=env("ASYNCDLMS_BLOCK_CIPHER_KEY"),
+                        help="global unicast encryption key, 32 hex digits "
+                             "(better: ASYNCDLMS_BLOCK_CIPHER_KEY)")  # fmt: skip
+    parser.add_argument("--auth-key", default=env("ASYNCDLMS_AUTH_KEY"),
+                        help="authentication key, 32 hex digits "
+                             "(better: ASYNCDLMS_AUTH_KEY)")  # fmt: skip
+    parser.add_argument("--dedicated-key", action="store_true",
+                        help="propose a dedicated key (security enc or ae)")  # fmt: skip
+    parser.add_argument("--read-frame-counter", type=int, nargs="?", const=0, default=None,
+                        metavar="INSTANCE",
+                        help="first read the frame counter 0.0.43.1.INSTANCE.255 (default 0) "
+                             "on the public association")  # fmt: skip
+    parser.add_argument("--allow-repeated-counters", action="store_true",
+                        help="accept answers repeating the meter's invocation counter")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
     parser.add_argument("--trace", action="store_true", help="frames in hex on stderr")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -193,6 +220,12 @@ def _open(args: argparse.Namespace) -> Any:
         args.url, client=args.client, server=args.server, physical_address=args.physical,
         auth=args.auth, password=args.password, timeout=args.timeout,
         trace=_trace_to_stderr if args.trace else False,
+        security=args.security, system_title=args.system_title,
+        block_cipher_key=args.block_cipher_key, authentication_key=args.auth_key,
+        dedicated_key=args.dedicated_key,
+        read_frame_counter=args.read_frame_counter is not None,
+        frame_counter_instance=args.read_frame_counter or 0,
+        allow_repeated_counters=args.allow_repeated_counters,
     )  # fmt: skip
 
 
@@ -205,6 +238,9 @@ def _run(args: argparse.Namespace, work: Callable[[Client], Coroutine[Any, Any, 
         lines = asyncio.run(session())
     except (DlmsError, OSError) as exc:
         print(f"asyncdlms {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # the options (a key that is no hex, a short system title...)
+        print(f"asyncdlms {args.command}: {exc}", file=sys.stderr)
         return 1
     print("\n".join(lines))
     return 0
