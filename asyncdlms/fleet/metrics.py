@@ -102,12 +102,10 @@ class FleetStatistics(FleetMetrics):
         rate = self.reads_ok / seconds if seconds > 0 else math.nan
         p50 = percentile(self.read_latencies, 0.5) * 1000
         p95 = percentile(self.read_latencies, 0.95) * 1000
-        meter_p95 = percentile(self.meter_latencies, 0.95) * 1000
         text = (
             f"{self.meters_ok + self.meters_failed} meters: {self.meters_ok} ok, "
             f"{self.meters_failed} failed; {self.reads_ok} reads in {seconds:.2f} s "
-            f"({rate:.0f} reads/s); read latency p50 {p50:.1f} ms, p95 {p95:.1f} ms; "
-            f"meter p95 {meter_p95:.1f} ms"
+            f"({rate:.0f} reads/s); read latency p50 {p50:.1f} ms, p95 {p95:.1f} ms"
         )
         if self.failures_by_step:
             steps = ", ".join(

@@ -1,0 +1,260 @@
+"""``asyncdlms poll``: poll a fleet of meters and summarise.
+
+::
+
+    asyncdlms poll FLEET_FILE            # .toml, .csv or .json (see asyncdlms.fleet.meters)
+    asyncdlms poll --simulate 100        # 100 simulated meters in this process
+
+A live progress bar goes to standard error (when it is a terminal, or with
+``--progress``), then a summary line: meters ok/failed, reads per second, p50/p95 read
+latency. ``--json-lines`` writes one JSON object per meter and cycle to standard output
+(the summary then goes to standard error); ``--csv FILE`` writes one row per value.
+Exit status: 0 when every meter was read, 1 when any failed, 2 for a bad fleet file or
+options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import sys
+import time
+from contextlib import AsyncExitStack
+from decimal import Decimal
+from typing import IO, Any
+
+from ..cosem.profile import ProfileRow
+from ..cosem.units import Quantity
+from ..fleet import (
+    DEFAULT_PLAN,
+    BreakerPolicy,
+    FleetFileError,
+    FleetPoller,
+    FleetStatistics,
+    Meter,
+    MeterResult,
+    ReadPlan,
+    RetryPolicy,
+    load_fleet,
+)
+from .meter import to_json
+
+__all__ = ["add_poll_command", "result_to_json"]
+
+
+def _value_to_json(value: Any) -> Any:
+    if isinstance(value, Quantity):
+        number = value.value
+        return {"value": float(number) if isinstance(number, Decimal) else number,
+                "unit": value.symbol}  # fmt: skip
+    if isinstance(value, ProfileRow):
+        return {
+            "timestamp": to_json(value.timestamp),
+            "values": [_value_to_json(item) for item in value.values],
+        }
+    if isinstance(value, tuple) and value and isinstance(value[0], ProfileRow):
+        return [_value_to_json(row) for row in value]
+    return to_json(value)
+
+
+def result_to_json(result: MeterResult) -> dict[str, Any]:
+    """One meter's outcome as JSON-ready data (the ``--json-lines`` objects)."""
+    data: dict[str, Any] = {
+        "meter": result.meter.name,
+        "url": result.meter.url,
+        "cycle": result.cycle,
+        "ok": result.ok,
+        "attempts": result.attempts,
+        "elapsed_ms": round(result.elapsed * 1000, 3),
+        "values": {r.key: _value_to_json(r.value) for r in result.readings},
+        "timestamps": {r.key: r.timestamp.isoformat() for r in result.readings},
+    }
+    if result.failure is not None:
+        data["failure"] = {
+            "step": result.failure.step,
+            "error": type(result.failure.error).__name__,
+            "message": str(result.failure.error),
+            "retryable": result.failure.retryable,
+        }
+    return data
+
+
+class _ProgressBar:
+    """``[#####-----] 50/100 ok 49 failed 1 1.2 s`` on one line of standard error."""
+
+    def __init__(self, total: int, stream: IO[str], enabled: bool) -> None:
+        self.total = total
+        self.stream = stream
+        self.enabled = enabled
+        self.done = self.ok = 0
+        self.started = time.monotonic()
+        self._drawn = 0.0
+
+    def update(self, result: MeterResult) -> None:
+        self.done += 1
+        self.ok += result.ok
+        now = time.monotonic()
+        if self.enabled and (now - self._drawn >= 0.1 or self.done == self.total):
+            self._drawn = now
+            width = 30
+            filled = width * self.done // max(self.total, 1)
+            self.stream.write(
+                f"\r[{'#' * filled}{'-' * (width - filled)}] {self.done}/{self.total} "
+                f"ok {self.ok} failed {self.done - self.ok} {now - self.started:.1f} s"
+            )
+            self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled and self.done:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class _CsvOutput:
+    COLUMNS = ("meter", "cycle", "key", "value", "unit", "timestamp", "ok", "step", "error")
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.writer = csv.writer(stream)
+        self.writer.writerow(self.COLUMNS)
+
+    def write(self, result: MeterResult) -> None:
+        failure = result.failure
+        step = failure.step if failure else ""
+        error = f"{type(failure.error).__name__}: {failure.error}" if failure else ""
+        for reading in result.readings:
+            value: Any = reading.value
+            unit = ""
+            if isinstance(value, Quantity):
+                value, unit = value.value, value.symbol
+            else:
+                value = json.dumps(_value_to_json(value))
+            stamp = reading.timestamp.isoformat()
+            row = [result.meter.name, result.cycle, reading.key, value, unit, stamp]
+            self.writer.writerow([*row, result.ok, step, error])
+        if not result.readings:
+            self.writer.writerow(
+                [result.meter.name, result.cycle, "", "", "", "", result.ok, step, error]
+            )
+
+
+async def _poll(args: argparse.Namespace, meters: list[Meter] | None, plan: ReadPlan) -> int:
+    statistics = FleetStatistics()
+    json_lines: bool = args.json_lines
+    summary_stream = sys.stderr if json_lines else sys.stdout
+    progress_enabled = args.progress if args.progress is not None else sys.stderr.isatty()
+    async with AsyncExitStack() as stack:
+        if meters is None:
+            from ..server.simulator import Simulator
+
+            simulator = await stack.enter_async_context(
+                Simulator(meters=args.simulate, interface=args.interface, shared_port=True)
+            )
+            meters = [
+                Meter(
+                    target.url,
+                    {"server": target.server, "physical_address": target.physical_address},
+                    name=f"simulated-{target.index + 1}",
+                    bus=False,  # one port serving many connections, not a shared line
+                )
+                for target in simulator.targets
+            ]
+        csv_output: _CsvOutput | None = None
+        if args.csv:
+            csv_file = stack.enter_context(open(args.csv, "w", newline="", encoding="utf-8"))  # noqa: SIM115
+            csv_output = _CsvOutput(csv_file)
+        poller = await stack.enter_async_context(
+            FleetPoller(
+                meters,
+                plan,
+                concurrency=args.concurrency,
+                timeout=args.timeout,
+                retry=RetryPolicy(attempts=args.attempts, base_delay=args.backoff),
+                breaker=BreakerPolicy(),
+                keep_open=args.keep_open,
+                keep_alive=args.keep_alive,
+                metrics=statistics,
+            )
+        )
+        bar = _ProgressBar(len(meters) * args.cycles, sys.stderr, progress_enabled)
+        started = time.perf_counter()
+        async for result in poller.run(args.interval, cycles=args.cycles):
+            if json_lines:
+                sys.stdout.write(json.dumps(result_to_json(result)) + "\n")
+            if csv_output is not None:
+                csv_output.write(result)
+            bar.update(result)
+        elapsed = time.perf_counter() - started
+        bar.finish()
+    print(statistics.summary(elapsed), file=summary_stream)
+    if not json_lines:
+        failures = statistics.failures_by_step
+        if failures:
+            print("failed meters are listed with --json-lines or --csv", file=summary_stream)
+    return 0 if statistics.meters_failed == 0 else 1
+
+
+def _command_poll(args: argparse.Namespace) -> int:
+    if (args.fleet is None) == (args.simulate is None):
+        print("asyncdlms poll: give a FLEET_FILE or --simulate N (one of them)", file=sys.stderr)
+        return 2
+    meters: list[Meter] | None = None
+    plan = DEFAULT_PLAN
+    try:
+        if args.fleet is not None:
+            fleet = load_fleet(args.fleet)
+            meters, plan = list(fleet.meters), fleet.plan
+        elif args.simulate < 1:
+            raise FleetFileError("--simulate needs at least 1 meter")
+        if args.read:
+            plan = ReadPlan.parse(args.read)
+    except (FleetFileError, ValueError) as exc:
+        print(f"asyncdlms poll: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_poll(args, meters, plan))
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:  # the CSV file, the simulator's ports
+        print(f"asyncdlms poll: {exc}", file=sys.stderr)
+        return 2
+
+
+def add_poll_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``poll`` to the command line."""
+    poll = commands.add_parser(
+        "poll",
+        help="poll a fleet of meters (FLEET_FILE or --simulate N)",
+        description="Poll every meter of a fleet file (.toml, .csv, .json) or N simulated "
+        "meters; exit 0 when every meter was read, 1 when any failed, 2 on bad input.",
+    )
+    poll.add_argument("fleet", nargs="?", metavar="FLEET_FILE", help=".toml, .csv or .json")
+    poll.add_argument("--simulate", type=int, metavar="N",
+                      help="start N simulated meters in this process and poll them")  # fmt: skip
+    poll.add_argument("--interface", choices=("wrapper", "hdlc"), default="wrapper",
+                      help="link of the simulated meters (default wrapper)")  # fmt: skip
+    poll.add_argument("--read", action="append", metavar="ITEM",
+                      help="plan item (repeatable): CLASS/OBIS/ATTR, register:OBIS, clock, "
+                           "profile:OBIS; default the fleet file's plan or 4 energy "
+                           "registers and the clock")  # fmt: skip
+    poll.add_argument("--concurrency", type=int, default=200,
+                      help="meters worked on at once (default 200)")  # fmt: skip
+    poll.add_argument("--timeout", type=float, default=10.0,
+                      help="seconds per request (default 10; a meter's own wins)")  # fmt: skip
+    poll.add_argument("--attempts", type=int, default=3, help="tries per meter (default 3)")
+    poll.add_argument("--backoff", type=float, default=1.0,
+                      help="first back-off in seconds, doubled each try (default 1)")  # fmt: skip
+    poll.add_argument("--cycles", type=int, default=1, help="poll cycles (default 1)")
+    poll.add_argument("--interval", type=float, default=900.0,
+                      help="seconds between cycle starts (default 900)")  # fmt: skip
+    poll.add_argument("--keep-open", action="store_true",
+                      help="keep associations open between cycles")  # fmt: skip
+    poll.add_argument("--keep-alive", type=float, metavar="SECONDS",
+                      help="with --keep-open: read the clock after this much idleness")  # fmt: skip
+    poll.add_argument("--json-lines", action="store_true",
+                      help="one JSON object per meter and cycle on stdout")  # fmt: skip
+    poll.add_argument("--csv", metavar="FILE", help="write one row per value to FILE")
+    poll.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                      help="progress bar on stderr (default: if stderr is a terminal)")  # fmt: skip
+    poll.set_defaults(handler=_command_poll)
