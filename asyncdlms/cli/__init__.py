@@ -11,6 +11,7 @@ from .. import __version__
 from .cosem_commands import add_cosem_commands
 from .decode import add_decode_command
 from .meter import add_meter_commands
+from .poll import add_poll_command
 
 __all__ = ["build_parser", "main"]
 
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_decode_command(commands)
     add_meter_commands(commands)
     add_cosem_commands(commands)
+    add_poll_command(commands)
     return parser
 
 
