@@ -6,6 +6,10 @@ protects the get-response (glo-get-response), the client unprotects it — four 
 operations with tag checks and counter bookkeeping. gurux-dlms does the same with its
 GXDLMSChippering encryptAesGcm / decryptAesGcm (pure-Python AES).
 
+A second figure runs the same GET through the whole stack, our ClientSession and
+ServerSession over the wrapper in memory (encode, cipher, frame, split, decipher, decode,
+serve), ciphered and plain, to show what ciphering adds to a real request.
+
     python benchmarks/bench_ciphering.py
 """
 
@@ -45,6 +49,69 @@ def ours(cycles: int) -> None:
         request = server.unprotect(client.protect(GET_REQUEST))
         response = client.unprotect(server.protect(GET_RESPONSE))
     assert request == GET_REQUEST and response == GET_RESPONSE
+
+
+def session_pair(ciphered: bool) -> tuple[object, object, object]:
+    """An associated (ClientSession, ServerSession, descriptor) pair over the wrapper."""
+    from asyncdlms.apdu.acse import MechanismName
+    from asyncdlms.apdu.descriptors import CosemAttributeDescriptor
+    from asyncdlms.obis import Obis
+    from asyncdlms.session.client import ClientSession
+    from asyncdlms.session.object_access import ObjectTable
+    from asyncdlms.session.server import (
+        AssociationPolicy,
+        ServerSecurity,
+        ServerSession,
+        ServerSettings,
+    )
+    from asyncdlms.session.settings import ClientSecurity, ClientSettings
+    from asyncdlms.types.values import DoubleLongUnsigned
+    from asyncdlms.wrapper import WrapperConnection
+
+    register = Obis("1.0.1.8.0.255")
+    objects = ObjectTable()
+    objects.add(3, register, {2: DoubleLongUnsigned(12345678)})
+    if ciphered:
+        policy = AssociationPolicy(
+            MechanismName.HIGH_GMAC,
+            security=ServerSecurity(Secret(BLOCK_CIPHER_KEY), Secret(AUTHENTICATION_KEY)),
+        )
+        client_settings = ClientSettings(
+            mechanism=MechanismName.HIGH_GMAC,
+            security=ClientSecurity(
+                CLIENT_TITLE, Secret(BLOCK_CIPHER_KEY), Secret(AUTHENTICATION_KEY)
+            ),
+        )
+    else:
+        policy = AssociationPolicy()
+        client_settings = ClientSettings()
+    server = ServerSession(
+        WrapperConnection(1, None, role="server"),
+        ServerSettings(policies={16: policy}, system_title=SERVER_TITLE),
+        objects,
+    )
+    client = ClientSession(WrapperConnection(16, 1), client_settings)
+    client.associate(0.0)
+    for _ in range(10):
+        server.receive_data(client.data_to_send(), 0.0)
+        client.receive_data(server.data_to_send(), 0.0)
+    assert client.associated
+    return client, server, CosemAttributeDescriptor(3, register, 2)
+
+
+def sessions(ciphered: bool) -> object:
+    """``cycles`` GETs through the whole stack, ciphered or plain."""
+    client, server, descriptor = session_pair(ciphered)
+
+    def run(cycles: int) -> None:
+        for _ in range(cycles):
+            client.get(descriptor)  # type: ignore[attr-defined]
+            server.receive_data(client.data_to_send(), 0.0)  # type: ignore[attr-defined]
+            client.receive_data(server.data_to_send(), 0.0)  # type: ignore[attr-defined]
+        events = client.events()  # type: ignore[attr-defined]
+        assert events[-1].result == 12345678
+
+    return run
 
 
 def gurux_cycle_function() -> object | None:
@@ -117,6 +184,12 @@ def main() -> None:
         "protect response, unprotect response"
     )
     report("one request/response cycle", ours_time, theirs, 1, "cycles")
+    for ciphered in (True, False):
+        run = sessions(ciphered)
+        assert callable(run)
+        whole = best_time(lambda run=run: run(CYCLES // 4), repeat=5) / (CYCLES // 4)
+        title = "whole stack GET, " + ("ciphered (ae, HLS-GMAC)" if ciphered else "plain")
+        report(title, whole, None, 1, "cycles")
 
 
 if __name__ == "__main__":
