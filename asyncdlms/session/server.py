@@ -607,6 +607,11 @@ class ServerSession:
         self.link.send_apdu(self._protection.protect(apdu), now)
 
     @property
+    def security_context(self) -> SecurityContext | None:
+        """The security context of the current association (None without ciphering)."""
+        return self._context
+
+    @property
     def context(self) -> AssociationContext:
         """The association context given to the object access."""
         return AssociationContext(

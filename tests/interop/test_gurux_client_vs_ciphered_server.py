@@ -96,8 +96,8 @@ def test_gurux_secure_client_against_our_ciphered_server(
 ) -> None:
     talk = SecureConversation(interface, policy, mechanism, 0xFFFF)
     talk.open()
-    assert talk.server._context is not None
-    assert talk.server._context.peer_system_title == CLIENT_TITLE
+    assert talk.server.security_context is not None
+    assert talk.server.security_context.peer_system_title == CLIENT_TITLE
     assert bytes(talk.client.settings.sourceSystemTitle) == SERVER_TITLE
 
     register = talk.read(GXDLMSRegister(REGISTER), 3)

@@ -22,6 +22,7 @@ from asyncdlms.errors import (
     AssociationRejectedError,
     AuthenticationTagError,
     DataAccessError,
+    DecipheringError,
     ReplayError,
     SecurityPolicyError,
     ServiceError,
@@ -218,7 +219,7 @@ def test_dedicated_key(interface: str) -> None:
     pair = ciphered_pair(interface, "ae", "gmac", dedicated=True)
     context = pair.client.security_context
     assert context is not None and context.has_dedicated_key
-    assert pair.server._context is not None and pair.server._context.has_dedicated_key
+    assert pair.server.security_context is not None and pair.server.security_context.has_dedicated_key
     request_id = pair.client.get(CosemAttributeDescriptor(3, REGISTER, 2))
     out = pair.client.data_to_send()
     assert 0xD0 in out  # ded-get-request
@@ -671,3 +672,99 @@ def test_association_state_after_a_rejected_ciphered_aarq() -> None:
     pair.run()
     assert pair.client.state in (AssociationState.CLOSED, AssociationState.DISCONNECTING)
     assert pair.server.rejected_associations == 1
+
+
+# -- more shapes ------------------------------------------------------------------------------
+
+
+def test_hls_gmac_pass3_counter_precedes_the_action_counter() -> None:
+    """As gurux-dlms does: the GMAC of pass 3 takes counter n, the glo-action-request that
+    carries it n + 1 (the AARQ took the counter before)."""
+    pair = Pair(
+        "wrapper",
+        ciphered_client(),
+        ciphered_server(SecurityPolicy.AUTHENTICATED_ENCRYPTION),
+        table(),
+        client_address=18,
+    )
+    pair.client.associate(0.0)
+    aarq = pair.client.data_to_send()
+    pair.server.receive_data(aarq, 0.0)
+    pair.client.receive_data(pair.server.data_to_send(), 0.0)
+    pass3 = pair.client.data_to_send()
+    assert pass3[8] == 0xCB  # glo-action-request
+    action_counter = int.from_bytes(pass3[11:15], "big")
+    reader = SecurityContext(
+        system_title=SERVER_TITLE,
+        block_cipher_key=BLOCK_CIPHER_KEY,
+        authentication_key=AUTHENTICATION_KEY,
+        peer_system_title=CLIENT_TITLE,
+    )
+    plain = reader.unprotect(pass3[8:])
+    gmac = plain[-17:]  # the octet-string value: SC 0x10 ‖ IC ‖ 12-byte tag
+    assert gmac[0] == 0x10
+    assert int.from_bytes(gmac[1:5], "big") == action_counter - 1
+    pair.server.receive_data(pass3, 0.0)
+    pair.client.receive_data(pair.server.data_to_send(), 0.0)
+    pair.run()
+    assert pair.client.associated
+
+
+@pytest.mark.parametrize("mechanism", ["low", "gmac"])
+def test_short_name_referencing_with_ciphering(mechanism: str) -> None:
+    name, secret = MECHANISMS[mechanism]
+    sn_conformance = Conformance(0x1C1320)
+    security = server_security(SecurityPolicy.AUTHENTICATED_ENCRYPTION)
+    server = ServerSettings(
+        policies={
+            18: AssociationPolicy(
+                name,
+                None if secret is None else Secret(secret),
+                application_context_name=ApplicationContextName.SHORT_NAME,
+                conformance=sn_conformance,
+                security=security,
+            )
+        },
+        system_title=SERVER_TITLE,
+    )
+    client = ciphered_client(
+        name,
+        secret,
+        logical_name_referencing=False,
+        proposed_conformance=sn_conformance,
+    )
+    pair = Pair("wrapper", client, server, table(200), client_address=18)
+    pair.associate()
+    assert pair.result(pair.client.read(0x3008)) == 42
+    assert pair.result(pair.client.read(0x4008)) == bytes(i & 0xFF for i in range(200))
+    pair.result(pair.client.write(0x4008, OctetString(b"sn")))
+    assert pair.result(pair.client.read(0x4008)) == b"sn"
+    assert pair.server.deciphering_failures == 0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(garbage=st.binary(min_size=1, max_size=80), tag=st.sampled_from([0xC8, 0xD0, 0xDB, 0xC0]))
+def test_garbage_ciphered_requests_never_raise_and_never_serve(garbage: bytes, tag: int) -> None:
+    pair = ciphered_pair("wrapper", "ae", "low", size=10)
+    served = pair.server.requests_served
+    apdu = bytes((tag,)) + garbage
+    pair.server.receive_data(bytes((0, 1, 0, 18, 0, 1)) + len(apdu).to_bytes(2, "big") + apdu, 0.0)
+    back = pair.server.data_to_send()
+    assert back[8] == ApduTag.EXCEPTION_RESPONSE
+    assert pair.server.requests_served == served
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(position=st.integers(0, 200), flip=st.integers(1, 255))
+def test_any_tampered_answer_is_a_typed_error_never_a_value(position: int, flip: int) -> None:
+    pair = ciphered_pair("wrapper", "ae", "low", size=10)
+    request_id = pair.client.get(CosemAttributeDescriptor(3, REGISTER, 2))
+    pair.server.receive_data(pair.client.data_to_send(), 0.0)
+    answer = bytearray(pair.server.data_to_send())
+    index = 10 + position % (len(answer) - 10)  # inside the ciphered APDU, past its length
+    answer[index] ^= flip
+    pair.client.receive_data(bytes(answer), 0.0)
+    pair.client_events += pair.client.events()
+    failed = [e for e in pair.client_events if getattr(e, "request_id", None) == request_id]
+    assert failed and not hasattr(failed[0], "result")
+    assert isinstance(failed[0].error, DecipheringError)
