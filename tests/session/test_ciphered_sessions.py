@@ -219,7 +219,8 @@ def test_dedicated_key(interface: str) -> None:
     pair = ciphered_pair(interface, "ae", "gmac", dedicated=True)
     context = pair.client.security_context
     assert context is not None and context.has_dedicated_key
-    assert pair.server.security_context is not None and pair.server.security_context.has_dedicated_key
+    server_context = pair.server.security_context
+    assert server_context is not None and server_context.has_dedicated_key
     request_id = pair.client.get(CosemAttributeDescriptor(3, REGISTER, 2))
     out = pair.client.data_to_send()
     assert 0xD0 in out  # ded-get-request
