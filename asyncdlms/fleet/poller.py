@@ -180,6 +180,8 @@ class FleetPoller:
             if worker.bus is not None
         }
         self._task_group: TaskGroup | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
         self._scopes: set[anyio.CancelScope] = set()
         self._queues: set[asyncio.Queue[tuple[int, MeterResult] | None]] = set()
         self._cycles = 0
@@ -188,15 +190,11 @@ class FleetPoller:
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def __aenter__(self) -> FleetPoller:
-        if self._task_group is not None or self._closed:
+        if self._supervisor is not None or self._closed:
             raise RuntimeError("a FleetPoller is entered once")
-        task_group = anyio.create_task_group()
-        await task_group.__aenter__()
-        self._task_group = task_group
-        if self.keep_alive is not None:
-            scope = anyio.CancelScope()
-            self._scopes.add(scope)
-            task_group.start_soon(self._keep_alive_loop, scope)
+        ready = asyncio.Event()
+        self._supervisor = asyncio.get_running_loop().create_task(self._supervise(ready))
+        await ready.wait()
         return self
 
     async def __aexit__(
@@ -206,6 +204,20 @@ class FleetPoller:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    async def _supervise(self, ready: asyncio.Event) -> None:
+        """The task that owns the poller's task group (cycles, keep-alives), so that the
+        poller can be closed from any task, also from inside a cycle's loop."""
+        async with anyio.create_task_group() as task_group:
+            self._task_group = task_group
+            if self.keep_alive is not None:
+                scope = anyio.CancelScope()
+                self._scopes.add(scope)
+                task_group.start_soon(self._keep_alive_loop, scope)
+            ready.set()
+            await self._stop.wait()
+            task_group.cancel_scope.cancel()
+        self._task_group = None
 
     async def aclose(self) -> None:
         """Stop cycles and keep-alives, release every open association, close every
@@ -217,7 +229,6 @@ class FleetPoller:
             scope.cancel()
         for queue in list(self._queues):
             queue.put_nowait(None)
-        task_group, self._task_group = self._task_group, None
         try:
             with anyio.CancelScope(shield=True):
                 async with anyio.create_task_group() as releases:
@@ -225,8 +236,10 @@ class FleetPoller:
                         if worker.client is not None:
                             releases.start_soon(self._release_at_shutdown, worker)
         finally:
-            if task_group is not None:
-                await task_group.__aexit__(None, None, None)
+            self._stop.set()
+            if self._supervisor is not None:
+                with anyio.CancelScope(shield=True):
+                    await self._supervisor
 
     async def _release_at_shutdown(self, worker: _Worker) -> None:
         async with worker.lock, self._limiter:
@@ -246,8 +259,8 @@ class FleetPoller:
         """One cycle: every meter's :class:`MeterResult` as soon as it is known, exactly one
         per meter. If the poller is closed meanwhile, the meters not done yet are given as
         failures at step ``shutdown``."""
-        if self._task_group is None:
-            raise RuntimeError("use the FleetPoller as 'async with' first")
+        if self._task_group is None or self._closed:
+            raise RuntimeError("use the FleetPoller as 'async with' first (and not closed)")
         self._cycles += 1
         number = self._cycles
         queue: asyncio.Queue[tuple[int, MeterResult] | None] = asyncio.Queue()
