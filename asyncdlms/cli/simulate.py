@@ -6,6 +6,7 @@
     asyncdlms simulate --meters 1000 --port 4059 --shared-port  # one port, wPort 1..1000
     asyncdlms simulate --meters 50 --port 4059 --interface hdlc --shared-port
                                             # one port, HDLC physical address 16..65
+    asyncdlms simulate --interface hdlc --serial /dev/ttyUSB0 --serial-baud 9600
     asyncdlms simulate --auth sha1 --secret Gurux1234567890! --latency 0.2 --jitter 0.1
 
 Associations: client 16 public (no authentication), 17 LLS (``--password``), and the
@@ -52,6 +53,14 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
         help="all meters on --port, selected by wPort 1+i or HDLC physical address 16+i",
     )
     add("--interface", choices=("wrapper", "hdlc"), default="wrapper")
+    add(
+        "--serial",
+        action="append",
+        default=[],
+        metavar="DEVICE",
+        help="serve meter i on the i-th serial line given (HDLC) instead of TCP; repeatable",
+    )
+    add("--serial-baud", type=int, default=9600, help="baud rate of --serial lines")
     add("--transport", choices=("tcp", "udp"), default="tcp", help="udp: wrapper only")
     add("--password", default=DEFAULT_PASSWORD.decode(), help="LLS password of client 17")
     add("--client", type=int, default=18, help="the management client SAP (default 18)")
@@ -187,6 +196,8 @@ def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
         billing_days=args.billing_days,
         faults=faults if faults.shapes_writes else None,
         refuse_associations=set(args.refuse),
+        serial_ports=args.serial,
+        baud_rate=args.serial_baud,
     )
     for index in args.silent:
         simulator.set_faults(index, Faults(silent=True))

@@ -1,6 +1,7 @@
-"""The asyncio side of the server role: TCP (wrapper or HDLC) and UDP (wrapper) listeners
-that run one :class:`~asyncdlms.session.server.ServerSession` per connection (per peer for
-UDP) through :class:`~asyncdlms.aio.driver.Driver`.
+"""The asyncio side of the server role: TCP (wrapper or HDLC) and UDP (wrapper) listeners and
+serial lines (HDLC, :meth:`DlmsServer.start_serial`) that run one
+:class:`~asyncdlms.session.server.ServerSession` per connection (per peer for UDP) through
+:class:`~asyncdlms.aio.driver.Driver`.
 
 Which device answers is decided from the first frame of a connection: the HDLC destination
 address of the first frame (usually the SNRM) or the destination wPort of the first wrapper
@@ -389,6 +390,7 @@ class DlmsServer:
         self._server: asyncio.AbstractServer | None = None
         self._datagram: asyncio.DatagramTransport | None = None
         self._drivers: set[_StreamDriver] = set()
+        self._serial: list[asyncio.BaseTransport] = []
         self.address: tuple[str, int] | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
@@ -405,6 +407,18 @@ class DlmsServer:
             sockname = self._server.sockets[0].getsockname()
         self.address = (str(sockname[0]), int(sockname[1]))
         return self.address
+
+    async def start_serial(self, port: str, baud_rate: int = 9600) -> None:
+        """Also serve on the serial line ``port`` (a device path or a pyserial URL), HDLC,
+        8N1 at ``baud_rate``: the device is chosen by the first frame's address, as on TCP."""
+        if self.config.interface != "hdlc":
+            raise ValueError("a serial line carries HDLC: use LinkConfig(interface='hdlc')")
+        import serial_asyncio
+
+        transport, _ = await serial_asyncio.create_serial_connection(
+            asyncio.get_running_loop(), self._protocol, port, baudrate=baud_rate
+        )
+        self._serial.append(transport)
 
     def _protocol(self) -> _StreamDriver:
         holder: list[_StreamDriver] = []
@@ -434,6 +448,9 @@ class DlmsServer:
         if self._datagram is not None:
             self._datagram.close()
             self._datagram = None
+        for transport in self._serial:
+            transport.close()
+        self._serial.clear()
 
     async def __aenter__(self) -> DlmsServer:
         await self.start()

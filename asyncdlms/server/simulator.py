@@ -726,6 +726,8 @@ class Simulator:
     - ``time_source``: the wall clock (``time.time``); tests pass their own.
     - ``settings_factory``: ``(meter index, default ServerSettings) -> ServerSettings`` to
       change anything else (e.g. a protection factory for ciphering).
+    - ``serial_ports``: serve meter ``i`` on serial line ``serial_ports[i]`` at ``baud_rate``
+      (HDLC) instead of TCP.
     """
 
     def __init__(
@@ -750,6 +752,8 @@ class Simulator:
         push_destination: str = "127.0.0.1:4059",
         short_names: bool = False,
         settings_factory: Callable[[int, ServerSettings], ServerSettings] | None = None,
+        serial_ports: Sequence[str] = (),
+        baud_rate: int = 9600,
     ) -> None:
         if meters < 1:
             raise ValueError("meters must be at least 1")
@@ -773,6 +777,12 @@ class Simulator:
         self.first_serial = first_serial
         self.push_destination = push_destination
         self.settings_factory = settings_factory
+        self.serial_ports = tuple(serial_ports)
+        self.baud_rate = baud_rate
+        if self.serial_ports and interface != "hdlc":
+            raise ValueError("serial lines carry HDLC: use interface='hdlc'")
+        if len(self.serial_ports) > meters:
+            raise ValueError("more serial ports than meters")
         self.model = meter_model(
             tuple(self.associations),
             load_profile_days=load_profile_days,
@@ -793,7 +803,14 @@ class Simulator:
         """Start listening (one server, or one per meter)."""
         scheme = {"hdlc": "hdlc+tcp", "wrapper": self.config.transport}[self.config.interface]
         try:
-            if self.shared_port:
+            if self.serial_ports:
+                for index, path in enumerate(self.serial_ports):
+                    server = DlmsServer(self._resolver_for(index), self.config)
+                    await server.start_serial(path, self.baud_rate)
+                    self.servers.append(server)
+                    url = f"serial://{path}?baud={self.baud_rate}"
+                    self.targets.append(self._target(index, url, False))
+            elif self.shared_port:
                 server = DlmsServer(self._resolve_shared, self.config)
                 host, port = await server.start(self.host, self.port)
                 self.servers.append(server)

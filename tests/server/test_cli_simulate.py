@@ -54,6 +54,15 @@ def test_options() -> None:
     assert simulator.load_profile_days == 2 and simulator.billing_days == 3
 
 
+def test_serial_lines_need_hdlc() -> None:
+    simulator = simulator_from_arguments(
+        parse("--interface", "hdlc", "--serial", "/dev/a", "--serial", "/dev/b", "--meters", "2")
+    )
+    assert simulator.serial_ports == ("/dev/a", "/dev/b")
+    with pytest.raises(ValueError, match="HDLC"):
+        simulator_from_arguments(parse("--serial", "/dev/a"))
+
+
 def test_gmac_needs_the_keys() -> None:
     with pytest.raises(ValueError, match="block-cipher-key"):
         associations_from_arguments(parse("--auth", "gmac"))

@@ -401,3 +401,40 @@ async def test_hls_gmac_with_authenticated_encryption(fake_time: FakeTime, inter
                 assert len(rows) == 4
                 await meter.action(70, "0.0.96.3.10.255", 1, Integer(0))
         assert sim.meters[0].disconnected_since is not None
+
+
+async def test_a_meter_on_a_serial_line(fake_time: FakeTime) -> None:
+    """Two pseudo-terminals bridged in the test: the simulator on one, our client on the
+    other (a null-modem cable)."""
+    import os
+
+    pytest.importorskip("serial_asyncio")
+    meter_master, meter_slave = os.openpty()
+    client_master, client_slave = os.openpty()
+    loop = asyncio.get_running_loop()
+
+    def bridge(source: int, target: int) -> None:
+        try:
+            data = os.read(source, 4096)
+        except OSError:
+            return
+        os.write(target, data)
+
+    loop.add_reader(meter_master, bridge, meter_master, client_master)
+    loop.add_reader(client_master, bridge, client_master, meter_master)
+    try:
+        async with simulator(
+            fake_time, interface="hdlc", serial_ports=[os.ttyname(meter_slave)], baud_rate=19200
+        ) as sim:
+            assert sim.urls[0] == f"serial://{os.ttyname(meter_slave)}?baud=19200"
+            from asyncdlms import connect
+
+            cable_end = f"serial://{os.ttyname(client_slave)}"
+            async with connect(cable_end, client=16, timeout=5) as meter:
+                assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"
+                assert (await meter.read_register("1.0.1.8.0.255")).unit == Unit.WATT_HOUR
+    finally:
+        loop.remove_reader(meter_master)
+        loop.remove_reader(client_master)
+        for fd in (meter_master, meter_slave, client_master, client_slave):
+            os.close(fd)
