@@ -23,9 +23,7 @@ def test_poll_simulated_meters_json_lines(capsys: pytest.CaptureFixture[str]) ->
     status, out, err = run(capsys, "poll", "--simulate", "20", "--json-lines")
     assert status == 0
     lines = [json.loads(line) for line in out.splitlines()]
-    assert sorted(line["meter"] for line in lines) == sorted(
-        f"simulated-{i}" for i in range(1, 21)
-    )
+    assert sorted(line["meter"] for line in lines) == sorted(f"simulated-{i}" for i in range(1, 21))
     assert all(line["ok"] and line["cycle"] == 1 for line in lines)
     energy = lines[0]["values"]["register:1.0.1.8.0.255"]
     assert energy["unit"] == "Wh" and energy["value"] > 0
@@ -47,7 +45,7 @@ def test_poll_fleet_file_with_failures_exits_1(
     fleet = tmp_path / "fleet.csv"
     fleet.write_text(f"name,url,timeout\ngone,tcp://127.0.0.1:{closed_port()},1\n")
     table = tmp_path / "out.csv"
-    status, out, err = run(
+    status, out, _ = run(
         capsys, "poll", str(fleet), "--attempts", "1", "--csv", str(table), "--read", "clock"
     )
     assert status == 1
