@@ -83,6 +83,7 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
     )
     add("--block-cipher-key", help="global unicast encryption key, 32 hex digits")
     add("--authentication-key", help="authentication key, 32 hex digits")
+    add("--gbt-window", type=int, default=0, help="offer general block transfer (0: off)")
     add("--max-pdu", type=int, default=1024, help="server max receive PDU size (default 1024)")
     add("--max-info-length", type=int, default=128, help="HDLC max info field (default 128)")
     add("--window", type=int, default=1, help="HDLC window size (default 1)")
@@ -198,6 +199,7 @@ def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
         refuse_associations=set(args.refuse),
         serial_ports=args.serial,
         baud_rate=args.serial_baud,
+        gbt_window_size=args.gbt_window,
     )
     for index in args.silent:
         simulator.set_faults(index, Faults(silent=True))

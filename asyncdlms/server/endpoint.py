@@ -82,11 +82,21 @@ class Faults:
 
 @dataclass(frozen=True, slots=True)
 class Served:
-    """What answers on a connection: the session settings, the objects and the faults."""
+    """What answers on a connection: the session settings, the objects and the faults.
+
+    ``live_faults``, when given, is asked on every input: when it says ``silent``, an open
+    connection stops answering too (the other faults are fixed when the connection binds).
+    """
 
     settings: ServerSettings
     object_access: ObjectAccess
     faults: Faults | None = None
+    live_faults: Callable[[], Faults | None] | None = None
+
+    def silent_now(self) -> bool:
+        """True when the device must not answer (now)."""
+        faults = self.live_faults() if self.live_faults is not None else self.faults
+        return faults is not None and faults.silent
 
 
 _DEFAULT_HDLC = HdlcParameters()
@@ -212,9 +222,10 @@ class _Connection:
                 return
             data = bytes(self._buffer)
             self._buffer.clear()
+        assert self.served is not None and self.session is not None
+        self._silent = self.served.silent_now()
         if self._silent:
             return
-        assert self.session is not None
         self.session.receive_data(data, now)
         self._take_events()
 

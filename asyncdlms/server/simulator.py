@@ -42,6 +42,7 @@ from typing import Any, Literal
 from ..apdu.acse import MechanismName
 from ..apdu.descriptors import CosemAttributeDescriptor, Data
 from ..apdu.enums import ActionResult, DataAccessResult
+from ..apdu.initiate import Conformance
 from ..apdu.notification import DataNotification
 from ..hdlc import HdlcAddress, HdlcParameters
 from ..obis import Obis
@@ -726,6 +727,7 @@ class Simulator:
     - ``time_source``: the wall clock (``time.time``); tests pass their own.
     - ``settings_factory``: ``(meter index, default ServerSettings) -> ServerSettings`` to
       change anything else (e.g. a protection factory for ciphering).
+    - ``gbt_window_size``: offer general-block-transfer with this window (0: not offered).
     - ``serial_ports``: serve meter ``i`` on serial line ``serial_ports[i]`` at ``baud_rate``
       (HDLC) instead of TCP.
     """
@@ -754,6 +756,7 @@ class Simulator:
         settings_factory: Callable[[int, ServerSettings], ServerSettings] | None = None,
         serial_ports: Sequence[str] = (),
         baud_rate: int = 9600,
+        gbt_window_size: int = 0,
     ) -> None:
         if meters < 1:
             raise ValueError("meters must be at least 1")
@@ -778,6 +781,9 @@ class Simulator:
         self.push_destination = push_destination
         self.settings_factory = settings_factory
         self.serial_ports = tuple(serial_ports)
+        if not 0 <= gbt_window_size <= 63:
+            raise ValueError("gbt_window_size must be 0 (no GBT) or 1..63")
+        self.gbt_window_size = gbt_window_size
         self.baud_rate = baud_rate
         if self.serial_ports and interface != "hdlc":
             raise ValueError("serial lines carry HDLC: use interface='hdlc'")
@@ -895,32 +901,45 @@ class Simulator:
             policies={} if refuses else self._policies(index),
             server_max_receive_pdu_size=self.max_pdu_size,
             system_title=b"ADS" + (serial & 0xFFFFFFFFFF).to_bytes(5, "big"),
+            gbt_window_size=max(self.gbt_window_size, 1),
         )
         if self.settings_factory is not None:
             settings = self.settings_factory(index, settings)
         faults = self._faults.get(index, self.faults)
-        return Served(settings, LogicalDevice(self.model, self.meters[index]), faults)
+        return Served(
+            settings,
+            LogicalDevice(self.model, self.meters[index]),
+            faults,
+            lambda: self._faults.get(index, self.faults),
+        )
 
     def _policies(self, index: int) -> Mapping[int, AssociationPolicy]:
         """The policies of meter ``index``: ciphered ones get the meter's own invocation
-        counter store (made on its first connection), so meters never share counters."""
-        if not any(policy.security is not None for policy in self.associations.values()):
+        counter store (made on its first connection), so meters never share counters; with
+        ``gbt_window_size`` every policy offers general-block-transfer."""
+        ciphered = any(policy.security is not None for policy in self.associations.values())
+        if not ciphered and not self.gbt_window_size:
             return self.associations
-        stores = self._counter_stores.setdefault(index, {})
+        stores = self._counter_stores.setdefault(index, {}) if ciphered else {}
         policies: dict[int, AssociationPolicy] = {}
         for client, policy in self.associations.items():
+            if self.gbt_window_size:
+                policy = replace(
+                    policy, conformance=policy.conformance | Conformance.GENERAL_BLOCK_TRANSFER
+                )
             security = policy.security
-            if security is None:
-                policies[client] = policy
-                continue
-            store = stores.get(client)
-            if store is None:
-                store = stores[client] = MemoryInvocationCounterStore()
-            policies[client] = replace(policy, security=replace(security, counter_store=store))
+            if security is not None:
+                store = stores.get(client)
+                if store is None:
+                    store = stores[client] = MemoryInvocationCounterStore()
+                policy = replace(policy, security=replace(security, counter_store=store))
+            policies[client] = policy
         return policies
 
     def set_faults(self, index: int, faults: Faults | None) -> None:
-        """The faults of meter ``index`` from its next connection on (``None``: none)."""
+        """The faults of meter ``index`` (``None``: none): from its next connection on, and
+        silence (``Faults(silent=True)``) at once on its open connections too — a meter that
+        stops answering in the middle of an association."""
         self._faults[index] = faults
 
     # -- push ---------------------------------------------------------------------------------

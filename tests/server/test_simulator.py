@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from asyncdlms.apdu.acse import MechanismName
+from asyncdlms.apdu.initiate import Conformance
 from asyncdlms.apdu.notification import DataNotification
 from asyncdlms.cosem import Unit
 from asyncdlms.cosem.image_transfer import (
@@ -438,3 +439,29 @@ async def test_a_meter_on_a_serial_line(fake_time: FakeTime) -> None:
         loop.remove_reader(client_master)
         for fd in (meter_master, meter_slave, client_master, client_slave):
             os.close(fd)
+
+
+@pytest.mark.parametrize("interface", ["wrapper", "hdlc"])
+async def test_a_meter_that_stops_answering_mid_association(
+    fake_time: FakeTime, interface: str
+) -> None:
+    sim = simulator(fake_time, meters=2, interface=interface)
+    async with sim, login(sim, 1, client=16, response_timeout=0.1, retries=0) as meter:
+        assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000001"
+        sim.set_faults(1, Faults(silent=True))
+        with pytest.raises((RequestTimeoutError, TimeoutError, DlmsError)):
+            await meter.get(1, "0.0.42.0.0.255", 2, timeout=0.3)
+
+
+async def test_general_block_transfer(fake_time: FakeTime) -> None:
+    from asyncdlms.session.settings import ClientSettings as Settings
+
+    async with simulator(fake_time, gbt_window_size=4, max_pdu_size=128) as sim:
+        plain = sim.connect(0, client=16, timeout=5)
+        async with plain as meter:
+            expected = await meter.get(15, "0.0.40.0.0.255", 2)
+        settings = Settings(use_general_block_transfer=True, client_max_receive_pdu_size=128)
+        async with sim.connect(0, client=16, timeout=5, settings=settings) as meter:
+            assert meter.negotiated is not None
+            assert meter.negotiated.conformance & Conformance.GENERAL_BLOCK_TRANSFER
+            assert await meter.get(15, "0.0.40.0.0.255", 2) == expected
