@@ -20,6 +20,8 @@ Every meter has the same objects (one :class:`~.model.ObjectModel`, built once p
   verify, activate; the active firmware identifier 1.0.0.2.0.255 changes on activation);
 - push setup 0.0.25.9.0.255 (class 40): method 1 sends a data-notification with the push
   object list to ``send_destination_and_method`` (``host:port``, TCP or UDP, wrapper);
+- with ciphered associations, the frame counter 0.0.43.1.0.255 (the highest invocation
+  counter received from any client; readable on the public association);
 - the current Association LN object with its object list.
 
 Associations (client SAP -> mechanism) default to 16 public (no authentication, reads the
@@ -46,7 +48,7 @@ from ..apdu.initiate import Conformance
 from ..apdu.notification import DataNotification
 from ..hdlc import HdlcAddress, HdlcParameters
 from ..obis import Obis
-from ..security.counters import InvocationCounterStore, MemoryInvocationCounterStore
+from ..security.counters import CipheringKey, MemoryInvocationCounterStore
 from ..security.hls import Secret
 from ..session.object_access import AssociationContext, AttributeAccess
 from ..session.server import AssociationPolicy, ServerSettings
@@ -109,6 +111,7 @@ BILLING_PROFILE = Obis("0.0.98.1.0.255")
 DISCONNECT_CONTROL = Obis("0.0.96.3.10.255")
 IMAGE_TRANSFER = Obis("0.0.44.0.0.255")
 PUSH_SETUP = Obis("0.0.25.9.0.255")
+FRAME_COUNTER = Obis("0.0.43.1.0.255")
 
 _WATT_HOUR, _VAR_HOUR, _VOLT, _AMPERE, _WATT = 30, 32, 35, 33, 27
 _ENERGY_UNITS = (_WATT_HOUR, _WATT_HOUR, _VAR_HOUR, _VAR_HOUR)
@@ -156,6 +159,21 @@ class _Image:
         if len(self.blocks) != self.block_count:
             return False
         return sum(len(b) for b in self.blocks.values()) == self.size
+
+
+class _MeterCounterStore(MemoryInvocationCounterStore):
+    """A meter's counters; remembers the highest counter received from any client, which the
+    frame counter object (0.0.43.1.0.255) shows so a client can continue from it + 1."""
+
+    __slots__ = ("highest_received",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.highest_received = 0
+
+    def accept_received(self, system_title: bytes, key: CipheringKey, counter: int) -> None:
+        super().accept_received(system_title, key, counter)
+        self.highest_received = max(self.highest_received, counter)
 
 
 class MeterState(DeviceState):
@@ -446,6 +464,11 @@ def _image_activate(state: MeterState, context: AssociationContext, parameters: 
     return None
 
 
+def _frame_counter(state: MeterState, context: AssociationContext, selection: Any) -> Any:
+    stores = state.simulator._counter_stores.get(state.index, {})
+    return DoubleLongUnsigned(max((s.highest_received for s in stores.values()), default=0))
+
+
 # -- push setup (class 40) -------------------------------------------------------------------
 
 _PUSH_OBJECTS: tuple[tuple[int, Obis, int], ...] = (
@@ -502,6 +525,7 @@ def meter_model(
     load_profile_days: int = 10,
     billing_days: int = 31,
     short_names: bool = False,
+    ciphered: bool = False,
 ) -> ObjectModel:
     """The object model of a simulated meter (shared by every meter of a simulator).
 
@@ -511,6 +535,7 @@ def meter_model(
     """
     readers = {c: AttributeAccess.READ for c in association_clients}
     everyone_but_public = {c: AttributeAccess.READ for c in association_clients if c != 16}
+    # ``ciphered``: the frame counter 0.0.43.1.0.255, readable by every client (public too)
     managers = {c: AttributeAccess.READ_WRITE for c in association_clients if c not in (16, 17)}
     clock_access = {
         **readers,
@@ -570,6 +595,10 @@ def meter_model(
                     3: AttributeDef(scaler_unit, access=readers),
                 },
             )
+        )
+    if ciphered:
+        objects.append(
+            ObjectDef(1, FRAME_COUNTER, {2: AttributeDef(getter=_frame_counter, access=readers)})
         )
     load_columns = ((8, CLOCK, 2), *((3, obis, 2) for obis in ENERGY))
     objects.append(
@@ -794,10 +823,11 @@ class Simulator:
             load_profile_days=load_profile_days,
             billing_days=billing_days,
             short_names=short_names,
+            ciphered=any(p.security is not None for p in self.associations.values()),
         )
         self.meters: list[MeterState] = [MeterState(self, i) for i in range(meters)]
         self._faults: dict[int, Faults | None] = {}
-        self._counter_stores: dict[int, dict[int, InvocationCounterStore]] = {}
+        self._counter_stores: dict[int, dict[int, _MeterCounterStore]] = {}
         self.servers: list[DlmsServer] = []
         self.targets: list[MeterTarget] = []
         self.pushes_sent = 0
@@ -931,7 +961,7 @@ class Simulator:
             if security is not None:
                 store = stores.get(client)
                 if store is None:
-                    store = stores[client] = MemoryInvocationCounterStore()
+                    store = stores[client] = _MeterCounterStore()
                 policy = replace(policy, security=replace(security, counter_store=store))
             policies[client] = policy
         return policies

@@ -402,6 +402,27 @@ async def test_hls_gmac_with_authenticated_encryption(fake_time: FakeTime, inter
                 assert len(rows) == 4
                 await meter.action(70, "0.0.96.3.10.255", 1, Integer(0))
         assert sim.meters[0].disconnected_since is not None
+        async with sim.connect(0, client=16, timeout=5) as public:
+            counter = int(await public.get(1, "0.0.43.1.0.255", 2))
+        assert counter > 0
+        # a client that lost its counters continues from the frame counter + 1
+        from asyncdlms.security.counters import CipheringKey, MemoryInvocationCounterStore
+
+        store = MemoryInvocationCounterStore()
+        store.advance(b"CLI00001", CipheringKey.GLOBAL_UNICAST_ENCRYPTION, counter + 1)
+        fresh = ClientSettings(
+            mechanism=MechanismName.HIGH_GMAC,
+            secret=Secret(HLS_SECRET),
+            security=ClientSecurity(
+                b"CLI00001",
+                Secret(BLOCK_CIPHER_KEY),
+                Secret(AUTHENTICATION_KEY),
+                "ae",
+                counter_store=store,
+            ),
+        )
+        async with sim.connect(0, client=1, settings=fresh, timeout=5) as meter:
+            assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"
 
 
 async def test_a_meter_on_a_serial_line(fake_time: FakeTime) -> None:
