@@ -277,3 +277,44 @@ async def test_gurux_client_with_hls_gmac_and_authenticated_encryption(interface
         talk.client.updateValue(profile, 2, reply.value)
         assert len(profile.buffer) == 2
         await talk.close()
+
+
+@pytest.mark.parametrize("interface", ["hdlc", "wrapper"])
+async def test_gurux_short_name_client(interface: str) -> None:
+    """Short-name referencing: the simulator numbers its objects from base name 0x0100 (one
+    0x100 step each, in object-list order) and serves the Association SN object list."""
+    from gurux_dlms.objects import GXDLMSData  # type: ignore[import-untyped]
+
+    from asyncdlms.apdu.acse import ApplicationContextName
+    from asyncdlms.apdu.initiate import Conformance
+
+    associations = {
+        16: AssociationPolicy(
+            application_context_name=ApplicationContextName.SHORT_NAME,
+            conformance=Conformance(0x1C1320),
+        )
+    }
+    async with Simulator(
+        interface=interface,  # type: ignore[arg-type]
+        associations=associations,
+        short_names=True,
+        time_source=START.timestamp,
+    ) as sim:
+        talk = SocketConversation(interface, 16, 1, 0xFFFF)
+        talk.client.settings.setUseLogicalNameReferencing(False)
+        await talk.connect(sim.urls[0])
+        await talk.open()
+        reply = await talk.exchange(talk.client.getObjectsRequest())
+        objects = talk.client.parseObjects(reply.data, True)
+        by_name = {item.logicalName: item for item in objects}
+        assert by_name["0.0.42.0.0.255"].shortName == 0x0100
+        name = GXDLMSData("0.0.42.0.0.255")
+        name.shortName = by_name["0.0.42.0.0.255"].shortName
+        await talk.read(name, 2)
+        assert bytes(name.value) == b"ADS0000010000000"
+        register = GXDLMSRegister("1.0.1.8.0.255")
+        register.shortName = by_name["1.0.1.8.0.255"].shortName
+        await talk.read(register, 3)
+        await talk.read(register, 2)
+        assert register.value == sim.meters[0].energy(0)
+        await talk.close()
