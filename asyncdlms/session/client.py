@@ -14,6 +14,15 @@ The APDU pipeline (ARCHITECTURE.md):
   ACSE PDUs (AARE, RLRE) skip the protection step: their user-information is what is
   protected.
 
+Ciphering (``ClientSettings.security``, a :class:`~asyncdlms.session.settings.ClientSecurity`)
+gives each association a fresh :class:`~asyncdlms.security.ciphering.SecurityContext`: the
+AARQ names the ciphered application context, carries our system title and a glo-initiate
+(with a dedicated key when asked); the AARE's responding-AP-title becomes the peer system
+title; HLS-GMAC pass 3/4 go through the context; after association the ded- forms are used
+when a dedicated key was agreed. An invocation-counter-error exception-response carrying the
+counter the meter expects (quirk 3) advances our counter to it and sends the AARQ or the
+request again, once.
+
 The association follows one table, :data:`ASSOCIATION_TRANSITIONS`:
 ``(state, input) -> (action, next state)``. Requests are served one at a time (a DLMS
 association is one request at a time); later ones wait in order. Each request is a small

@@ -13,6 +13,14 @@ and answers what a client sends through it:
   :class:`~.object_access.ObjectAccess`; long answers go out with-datablock/with-pblock;
 - RLRQ, answered with RLRE.
 
+With ciphering (``AssociationPolicy.security``, a :class:`ServerSecurity`) each association
+gets a fresh :class:`~asyncdlms.security.ciphering.SecurityContext`: the AARQ's
+calling-AP-title is the peer system title, the glo-initiate is deciphered (its dedicated
+key installed), answers go ciphered in the form the request came in; a plain or undecipherable
+request is answered with exception-response deciphering-error, a replayed counter with
+invocation-counter-error and the counter expected (also in place of the AARE); HLS-GMAC
+pass 3 is checked and pass 4 made through the context.
+
 Bytes in through :meth:`ServerSession.receive_data`, bytes out through
 :meth:`~ServerSession.data_to_send`, what happened out of :meth:`~ServerSession.events`;
 time is passed in (``now``), never read. No input makes it raise: malformed APDUs are
