@@ -486,3 +486,11 @@ async def test_general_block_transfer(fake_time: FakeTime) -> None:
             assert meter.negotiated is not None
             assert meter.negotiated.conformance & Conformance.GENERAL_BLOCK_TRANSFER
             assert await meter.get(15, "0.0.40.0.0.255", 2) == expected
+
+
+async def test_corrupted_frames_are_recovered_by_hdlc_retransmission(fake_time: FakeTime) -> None:
+    faults = Faults(corrupt_rate=0.15, seed=3)
+    sim = simulator(fake_time, interface="hdlc", faults=faults)
+    async with sim, login(sim, response_timeout=0.1, retries=10, timeout=10) as meter:
+        for _ in range(5):
+            assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"
