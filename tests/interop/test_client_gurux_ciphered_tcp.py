@@ -41,8 +41,14 @@ def meter_server(gurux_meter: ModuleType) -> Iterator[Any]:
     servers: list[Any] = []
 
     def start(iface: str, security: str, auth: str = "gmac", rows: int = 10) -> int:
+        password = "Gurux" if auth == "low" else None
         server, port = gurux_meter.serve_in_thread(
-            host="127.0.0.1", iface=iface, auth=auth, password=None, security=security, rows=rows
+            host="127.0.0.1",
+            iface=iface,
+            auth=auth,
+            password=password,
+            security=security,
+            rows=rows,
         )
         servers.append(server)
         return int(port)
@@ -106,6 +112,14 @@ async def test_dedicated_key(meter_server: Any, iface: str) -> None:
     async with _connect(_url(iface, port), "ae", dedicated_key=True) as meter:
         context = meter.session.security_context
         assert context is not None and context.has_dedicated_key
+        assert await meter.get(3, "1.0.1.8.0.255", 2) == 123456
+        assert bytes(await meter.get(1, "0.0.42.0.0.255", 2)) == b"GRX0000000001"
+
+
+@pytest.mark.parametrize("iface", ["WRAPPER", "HDLC"])
+async def test_lls_with_authenticated_encryption(meter_server: Any, iface: str) -> None:
+    port = meter_server(iface, "ae", auth="low")
+    async with _connect(_url(iface, port), "ae", client=17, auth="low", password="Gurux") as meter:
         assert await meter.get(3, "1.0.1.8.0.255", 2) == 123456
         assert bytes(await meter.get(1, "0.0.42.0.0.255", 2)) == b"GRX0000000001"
 
