@@ -41,7 +41,7 @@ def meter_server(gurux_meter: ModuleType) -> Iterator[Any]:
     servers: list[Any] = []
 
     def start(iface: str, security: str, auth: str = "gmac", rows: int = 10) -> int:
-        password = "Gurux" if auth == "low" else None
+        password = None if auth == "gmac" else "Gurux"
         server, port = gurux_meter.serve_in_thread(
             host="127.0.0.1",
             iface=iface,
@@ -122,6 +122,16 @@ async def test_lls_with_authenticated_encryption(meter_server: Any, iface: str) 
     async with _connect(_url(iface, port), "ae", client=17, auth="low", password="Gurux") as meter:
         assert await meter.get(3, "1.0.1.8.0.255", 2) == 123456
         assert bytes(await meter.get(1, "0.0.42.0.0.255", 2)) == b"GRX0000000001"
+
+
+@pytest.mark.parametrize("auth", ["md5", "sha1"])
+@pytest.mark.parametrize("security", ["ae", "auth", "enc"])
+async def test_hls_md5_and_sha1_with_ciphering(meter_server: Any, auth: str, security: str) -> None:
+    port = meter_server("HDLC", security, auth=auth)
+    async with _connect(
+        _url("HDLC", port), security, client=18, auth=auth, password="Gurux"
+    ) as meter:
+        assert await meter.get(3, "1.0.1.8.0.255", 2) == 123456
 
 
 async def test_hls_gmac_without_ciphered_apdus(meter_server: Any) -> None:
