@@ -48,7 +48,7 @@ class ReadAttribute:
     def key(self) -> str:
         return f"{self.class_id}/{self.obis}/{self.attribute}"
 
-    async def read(self, client: Any, memory: dict[str, Any], now: dt.datetime) -> Any:
+    async def read(self, client: Any, memory: dict[str, Any]) -> Any:
         return await client.get(self.class_id, self.obis, self.attribute)
 
 
@@ -64,7 +64,7 @@ class ReadRegister:
         prefix = "" if self.class_id == 3 else f"{self.class_id}/"
         return f"register:{prefix}{self.obis}"
 
-    async def read(self, client: Any, memory: dict[str, Any], now: dt.datetime) -> Any:
+    async def read(self, client: Any, memory: dict[str, Any]) -> Any:
         return await client.read_register(self.obis, class_id=self.class_id)
 
 
@@ -78,7 +78,7 @@ class ReadClock:
     def key(self) -> str:
         return "clock" if self.obis == _CLOCK else f"clock:{self.obis}"
 
-    async def read(self, client: Any, memory: dict[str, Any], now: dt.datetime) -> Any:
+    async def read(self, client: Any, memory: dict[str, Any]) -> Any:
         return await client.read_clock(obis=self.obis)
 
 
@@ -95,7 +95,8 @@ class ReadProfile:
     def key(self) -> str:
         return f"profile:{self.obis}"
 
-    async def read(self, client: Any, memory: dict[str, Any], now: dt.datetime) -> Any:
+    async def read(self, client: Any, memory: dict[str, Any]) -> Any:
+        now = dt.datetime.now(dt.UTC)
         last: dt.datetime | None = memory.get(self.key)
         start = last if last is not None else now - self.history
         rows = await client.read_profile(self.obis, start=start, end=now)

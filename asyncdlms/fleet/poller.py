@@ -151,6 +151,7 @@ class FleetPoller:
         if keep_alive is not None and keep_alive <= 0:
             raise ValueError("keep_alive must be positive (seconds) or None")
         self.plan = plan
+        self._steps = [(item, item.key, Step.read(item.key)) for item in plan.items]
         self.timeout = timeout
         self.deadline = deadline
         self.retry = retry or RetryPolicy()
@@ -380,29 +381,25 @@ class FleetPoller:
             reassociated,
         )
 
-    @contextlib.asynccontextmanager
-    async def _slot(self, worker: _Worker) -> AsyncIterator[None]:
-        """A place on the meter's bus (if any), then one of the global places."""
-        bus = self._buses.get(worker.bus) if worker.bus is not None else None
-        if bus is None:
-            async with self._limiter:
-                yield
-        else:
-            async with bus, self._limiter:
-                yield
-
     async def _attempt(self, worker: _Worker) -> tuple[list[Reading], MeterFailure | None, bool]:
-        """One try: associate (or reuse), read the plan, release (unless kept)."""
+        """One try: associate (or reuse), read the plan, release (unless kept). Waits for
+        a place on the meter's bus (if any), then for one of the global places."""
         readings: list[Reading] = []
         progress = _Progress()
         item_failure: MeterFailure | None = None
+        bus = self._buses[worker.bus] if worker.bus is not None else None
         try:
-            async with self._slot(worker), worker.lock:
-                with anyio.fail_after(worker.deadline):
+            if bus is not None:
+                await bus.acquire()
+            try:
+                async with self._limiter, worker.lock, asyncio.timeout(worker.deadline):
                     item_failure = await self._work(worker, readings, progress)
                     if not worker.keep_open:
                         progress.step = Step.RELEASE
                         await self._release(worker)
+            finally:
+                if bus is not None:
+                    bus.release()
         except TimeoutError as exc:
             await self._discard(worker)
             error = exc
@@ -424,21 +421,21 @@ class FleetPoller:
         self, worker: _Worker, readings: list[Reading], progress: _Progress
     ) -> MeterFailure | None:
         item_failure: MeterFailure | None = None
-        items = self.plan.items
+        steps = self._steps
         position = 0
         while True:
             reused = worker.client is not None
             if not reused:
                 await self._open(worker, progress)
             try:
-                while position < len(items):
-                    item = items[position]
-                    progress.step = Step.read(item.key)
+                while position < len(steps):
+                    item, key, step = steps[position]
+                    progress.step = step
                     try:
-                        readings.append(await self._read(worker, item))
+                        readings.append(await self._read(worker, item, key))
                     except DataAccessError as exc:  # the association is fine: go on
                         if item_failure is None:
-                            item_failure = MeterFailure(progress.step, exc, False)
+                            item_failure = MeterFailure(step, exc, False)
                     position += 1
                 return item_failure
             except (AssociationError, ConnectionError) as exc:
@@ -460,18 +457,17 @@ class FleetPoller:
         worker.last_activity = now
         self.metrics.association_opened(worker.meter, now - started)
 
-    async def _read(self, worker: _Worker, item: PlanItem) -> Reading:
+    async def _read(self, worker: _Worker, item: PlanItem, key: str) -> Reading:
         started = self.clock()
-        when = dt.datetime.now(dt.UTC)
         try:
-            value = await item.read(worker.client, worker.memory, when)
+            value = await item.read(worker.client, worker.memory)
         except BaseException:
-            self.metrics.read_finished(worker.meter, item.key, self.clock() - started, False)
+            self.metrics.read_finished(worker.meter, key, self.clock() - started, False)
             raise
         now = self.clock()
         worker.last_activity = now
-        self.metrics.read_finished(worker.meter, item.key, now - started, True)
-        return Reading(item.key, value, dt.datetime.now(dt.UTC))
+        self.metrics.read_finished(worker.meter, key, now - started, True)
+        return Reading(key, value, dt.datetime.now(dt.UTC))
 
     async def _release(self, worker: _Worker) -> None:
         client, worker.client = worker.client, None
@@ -523,7 +519,7 @@ class FleetPoller:
             started = self.clock()
             try:
                 with anyio.fail_after(float(worker.options["timeout"])):
-                    await self.keep_alive_item.read(worker.client, {}, dt.datetime.now(dt.UTC))
+                    await self.keep_alive_item.read(worker.client, {})
             except Exception:
                 self.metrics.read_finished(
                     worker.meter, "keep-alive", self.clock() - started, False
