@@ -310,13 +310,13 @@ async def test_silent_meter_times_out(fake_time: FakeTime, interface: str) -> No
 
 
 async def test_inactivity_timeout_closes_the_connection(fake_time: FakeTime) -> None:
-    async with simulator(fake_time, inactivity_timeout=0.05) as sim, login(sim) as meter:
+    async with simulator(fake_time, inactivity_timeout=0.3) as sim, login(sim) as meter:
         await meter.get(1, "0.0.42.0.0.255", 2)
         server = sim.servers[0]
-        for _ in range(200):
-            if server.statistics.inactivity_closes:
+        for _ in range(1000):
+            if server.statistics.inactivity_closes and not server.connection_count:
                 break
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.01)
         assert server.statistics.inactivity_closes == 1
         assert server.connection_count == 0
 
@@ -467,7 +467,13 @@ async def test_a_meter_that_stops_answering_mid_association(
     fake_time: FakeTime, interface: str
 ) -> None:
     sim = simulator(fake_time, meters=2, interface=interface)
-    async with sim, login(sim, 1, client=16, response_timeout=0.1, retries=0) as meter:
+    quick_release = ClientSettings(release_timeout=0.2)
+    async with (
+        sim,
+        login(
+            sim, 1, client=16, response_timeout=0.1, retries=0, settings=quick_release, timeout=1
+        ) as meter,
+    ):
         assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000001"
         sim.set_faults(1, Faults(silent=True))
         with pytest.raises((RequestTimeoutError, TimeoutError, DlmsError)):
