@@ -1,0 +1,391 @@
+"""Fleet throughput: the fleet poller against N simulated meters served by ANOTHER process.
+
+Scenario 1, each cycle = associate + read 4 registers (attribute 2, one GET each) + release.
+Scenario 2, associations kept open: one cycle opens them (client memory per open
+association measured there: resident set growth / N), then cycles of reads only.
+Reported per N: reads per second, client CPU seconds per read (user + system of this
+process; the simulator's CPU is not counted), memory per open association, and how they
+grow with N. ``--gurux`` adds the baseline: gurux-dlms's sans-IO GXDLMSClient driven by
+blocking sockets, one thread per meter in a thread pool, on the same simulated fleet
+(scenario 1, and scenario 2 with one thread holding each association).
+
+    python benchmarks/bench_fleet.py                     # N = 100, 1000, 10000
+    python benchmarks/bench_fleet.py --quick             # N = 100, 1000 (a few seconds)
+    python benchmarks/bench_fleet.py --meters 500 --gurux
+
+The file-descriptor limit is raised to its hard limit in both processes (each open
+association is one socket on each side).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import gc
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from harness import ROOT
+
+from asyncdlms.fleet import (
+    FleetPoller,
+    FleetStatistics,
+    Meter,
+    ReadAttribute,
+    ReadPlan,
+    RetryPolicy,
+)
+from asyncdlms.obis import Obis
+
+REGISTERS = ("1.0.1.8.0.255", "1.0.2.8.0.255", "1.0.3.8.0.255", "1.0.4.8.0.255")
+PLAN = ReadPlan(tuple(ReadAttribute(3, Obis(obis), 2) for obis in REGISTERS))
+
+
+def raise_descriptor_limit() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    return soft
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+# -- the simulator process ----------------------------------------------------------------
+
+
+def serve(meters: int) -> None:
+    """Run ``meters`` simulated meters on one port until standard input closes."""
+    from asyncdlms.server import Simulator
+
+    raise_descriptor_limit()
+
+    async def main() -> None:
+        async with Simulator(meters=meters, interface="wrapper", shared_port=True) as sim:
+            print(f"PORT {sim.targets[0].url.rsplit(':', 1)[1]}", flush=True)
+            await asyncio.to_thread(sys.stdin.read)
+
+    asyncio.run(main())
+
+
+class SimulatorProcess:
+    process: subprocess.Popen[str] | None
+
+    @classmethod
+    def attach(cls, port: int, meters: int) -> SimulatorProcess:
+        """The simulator another process started (for a measurement process)."""
+        sim = cls.__new__(cls)
+        sim.meters, sim.port, sim.process = meters, port, None
+        return sim
+
+    def __init__(self, meters: int) -> None:
+        self.meters = meters
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(meters)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("PORT "):
+            raise RuntimeError(f"the simulator did not start: {line!r}")
+        self.port = int(line.split()[1])
+
+    def meters_list(self) -> list[Meter]:
+        url = f"tcp://127.0.0.1:{self.port}"
+        return [Meter(url, {"server": 1 + i}, name=f"m{i}", bus=False) for i in range(self.meters)]
+
+    def close(self) -> None:
+        assert self.process is not None and self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+# -- asyncdlms ----------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    reads: int
+    failed_meters: int
+    seconds: float
+    cpu: float
+    memory_per_association: float | None = None
+
+    @property
+    def reads_per_second(self) -> float:
+        return self.reads / self.seconds
+
+    @property
+    def cpu_per_read(self) -> float:
+        return self.cpu / max(self.reads, 1)
+
+
+async def _measure_cycles(poller: FleetPoller, cycles: int, statistics: FleetStatistics) -> Figures:
+    reads_before, failed_before = statistics.reads_ok, statistics.meters_failed
+    cpu, start = cpu_seconds(), time.perf_counter()
+    for _ in range(cycles):
+        async for _result in poller.poll():
+            pass
+    return Figures(
+        statistics.reads_ok - reads_before,
+        statistics.meters_failed - failed_before,
+        time.perf_counter() - start,
+        cpu_seconds() - cpu,
+    )
+
+
+def ours(sim: SimulatorProcess, cycles: int, concurrency: int, keep_open: bool) -> Figures:
+    async def main() -> Figures:
+        statistics = FleetStatistics()
+        poller = FleetPoller(
+            sim.meters_list(), PLAN, concurrency=concurrency, timeout=30.0,
+            retry=RetryPolicy(attempts=1), keep_open=keep_open, metrics=statistics,
+        )  # fmt: skip
+        async with poller:
+            memory = None
+            if keep_open:  # the opening cycle: what N open associations cost
+                gc.collect()
+                before = resident_bytes()
+                await _measure_cycles(poller, 1, statistics)
+                gc.collect()
+                memory = (resident_bytes() - before) / max(poller.open_associations, 1)
+            else:  # a warm-up cycle (first imports, first code paths), not measured
+                await _measure_cycles(poller, 1, statistics)
+            figures = await _measure_cycles(poller, cycles, statistics)
+            figures.memory_per_association = memory
+            return figures
+
+    return asyncio.run(main())
+
+
+# -- gurux-dlms, a thread per meter ---------------------------------------------------------
+
+
+class GuruxMeter:
+    """One meter read with gurux-dlms's GXDLMSClient over a blocking socket."""
+
+    def __init__(self, port: int, server: int) -> None:
+        from gurux_dlms import GXDLMSClient
+        from gurux_dlms.enums import Authentication, InterfaceType
+
+        self.client = GXDLMSClient(
+            True, 16, server, Authentication.NONE, None, InterfaceType.WRAPPER
+        )
+        self.port = port
+        self.socket: socket.socket | None = None
+
+    def _exchange(self, frames: object) -> object:
+        from gurux_dlms import GXByteBuffer, GXReplyData
+
+        reply = GXReplyData()
+        assert self.socket is not None
+        for frame in frames:  # type: ignore[attr-defined]
+            self.socket.sendall(bytes(frame))
+            buffer = GXByteBuffer()
+            while True:
+                chunk = self.socket.recv(4096)
+                if not chunk:
+                    raise ConnectionError("closed by the meter")
+                buffer.set(chunk)
+                if self.client.getData(buffer, reply):
+                    break
+        return reply
+
+    def open(self) -> None:
+        self.socket = socket.create_connection(("127.0.0.1", self.port))
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        reply = self._exchange(self.client.aarqRequest())
+        self.client.parseAareResponse(reply.data)  # type: ignore[attr-defined]
+
+    def read_registers(self) -> int:
+        from gurux_dlms.objects import GXDLMSRegister
+
+        reads = 0
+        for obis in REGISTERS:
+            register = GXDLMSRegister(obis)
+            reply = self._exchange(self.client.read(register, 2))
+            self.client.updateValue(register, 2, reply.value)  # type: ignore[attr-defined]
+            reads += 1
+        return reads
+
+    def close(self) -> None:
+        if self.socket is None:
+            return
+        try:
+            release = self.client.releaseRequest()
+            if release:
+                self._exchange(release)
+        finally:
+            self.socket.close()
+            self.socket = None
+
+
+def gurux(sim: SimulatorProcess, cycles: int, threads: int, keep_open: bool) -> Figures:
+    meters = [GuruxMeter(sim.port, 1 + i) for i in range(sim.meters)]
+
+    def cycle_one(meter: GuruxMeter) -> int:
+        try:
+            if meter.socket is None:
+                meter.open()
+            reads = meter.read_registers()
+            if not keep_open:
+                meter.close()
+            return reads
+        except Exception:
+            meter.close()
+            return -1
+
+    memory = None
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        if keep_open:
+            gc.collect()
+            before = resident_bytes()
+            list(pool.map(cycle_one, meters))
+            gc.collect()
+            opened = sum(1 for m in meters if m.socket is not None)
+            memory = (resident_bytes() - before) / max(opened, 1)
+        else:  # a warm-up cycle, not measured
+            list(pool.map(cycle_one, meters))
+        cpu, start = cpu_seconds(), time.perf_counter()
+        outcomes: list[int] = []
+        for _ in range(cycles):
+            outcomes.extend(pool.map(cycle_one, meters))
+        seconds, used = time.perf_counter() - start, cpu_seconds() - cpu
+        for meter in meters:
+            meter.close()
+    reads = sum(n for n in outcomes if n > 0)
+    return Figures(reads, sum(1 for n in outcomes if n < 0), seconds, used, memory)
+
+
+# -- one measurement per fresh client process ----------------------------------------------
+
+
+def measure(kind: str, port: int, n: int, cycles: int, keep_open: bool, width: int) -> None:
+    """Run one measurement in this (fresh) process and print its figures as JSON."""
+    raise_descriptor_limit()
+    sim = SimulatorProcess.attach(port, n)
+    if kind == "ours":
+        figures = ours(sim, cycles, width, keep_open)
+    else:
+        figures = gurux(sim, cycles, width, keep_open)
+    print(json.dumps(dataclasses.asdict(figures)), flush=True)
+
+
+def in_child(kind: str, sim: SimulatorProcess, cycles: int, keep_open: bool, width: int) -> Figures:
+    command = [sys.executable, __file__, "--measure", kind, "--port", str(sim.port),
+               "--meters", str(sim.meters), "--cycles", str(cycles),
+               "--width", str(width)]  # fmt: skip
+    if keep_open:
+        command.append("--keep-open")
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{kind} measurement failed: {done.stderr.strip()[-2000:]}")
+    return Figures(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+# -- the report ----------------------------------------------------------------------------
+
+
+def line(title: str, figures: Figures) -> str:
+    memory = (
+        f"  {figures.memory_per_association / 1024:6.1f} KiB/association"
+        if figures.memory_per_association is not None
+        else ""
+    )
+    failed = f"  ({figures.failed_meters} meter outcomes failed)" if figures.failed_meters else ""
+    return (
+        f"{title:<52} {figures.reads_per_second:7,.0f} reads/s "
+        f"{figures.cpu_per_read * 1e6:7.1f} µs CPU/read{memory}{failed}"
+    )
+
+
+def run(meters: list[int], cycles: int, concurrency: int, with_gurux: bool, threads: int) -> None:
+    limit = raise_descriptor_limit()
+    print(
+        "fleet benchmark: wrapper over loopback TCP, simulator in a separate process, each "
+        f"measurement in a fresh client process; descriptor limit {limit}; "
+        f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}"
+    )
+    table: list[tuple[int, str, Figures]] = []
+    for n in meters:
+        repeats = max(1, cycles if n <= 1000 else 1)
+        sim = SimulatorProcess(n)
+        try:
+            print(f"N = {n} meters, {repeats} measured cycle(s):", flush=True)
+            plan: list[tuple[str, str, bool, int]] = [
+                ("asyncdlms", f"associate + 4 reads + release, concurrency {concurrency}",
+                 False, concurrency),
+                ("asyncdlms", f"kept open, 4 reads, concurrency {concurrency}", True, concurrency),
+            ]  # fmt: skip
+            if with_gurux:
+                pool = min(n, threads)
+                plan.append(("gurux-dlms", f"associate + 4 reads + release, {pool} threads",
+                             False, pool))  # fmt: skip
+                if n <= threads:
+                    plan.append(("gurux-dlms", f"kept open, 4 reads, {n} threads", True, n))
+            for library, scenario, keep_open, width in plan:
+                kind = "ours" if library == "asyncdlms" else "gurux"
+                figures = in_child(kind, sim, repeats, keep_open, width)
+                table.append((n, f"{library} {scenario.split(',')[0]}", figures))
+                print(line(f"  {library:<10} {scenario}", figures), flush=True)
+        finally:
+            sim.close()
+    print("\nratios (asyncdlms / gurux-dlms): reads/s, and gurux CPU per read / ours")
+    for n in meters:
+        rows = {title: figures for size, title, figures in table if size == n}
+        for scenario in ("associate + 4 reads + release", "kept open"):
+            mine, theirs = rows.get(f"asyncdlms {scenario}"), rows.get(f"gurux-dlms {scenario}")
+            if mine is not None and theirs is not None:
+                speed = mine.reads_per_second / theirs.reads_per_second
+                cpu = theirs.cpu_per_read / mine.cpu_per_read
+                print(
+                    f"  N = {n:>6} {scenario:<32} {speed:5.1f}x reads/s, "
+                    f"{cpu:5.1f}x less CPU per read"
+                )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--meters", default="100,1000,10000", help="comma-separated N values")
+    parser.add_argument("--quick", action="store_true", help="N = 100 and 1000 only")
+    parser.add_argument("--cycles", type=int, default=3, help="measured cycles for N <= 1000")
+    parser.add_argument("--concurrency", type=int, default=256)
+    parser.add_argument("--gurux", action="store_true", help="add the gurux-dlms baseline")
+    parser.add_argument("--threads", type=int, default=1000, help="gurux thread pool bound")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--measure", choices=("ours", "gurux"), help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--keep-open", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--width", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+    if args.measure:
+        measure(args.measure, args.port, int(args.meters), args.cycles, args.keep_open, args.width)
+        return
+    meters = [100, 1000] if args.quick else [int(n) for n in args.meters.split(",")]
+    run(meters, args.cycles, args.concurrency, args.gurux, args.threads)
+
+
+if __name__ == "__main__":
+    main()
