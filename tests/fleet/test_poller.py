@@ -25,6 +25,7 @@ from asyncdlms.fleet import (
     FleetStatistics,
     Meter,
     MeterResult,
+    MeterTimeoutError,
     PollerClosedError,
     ReadPlan,
     RetryPolicy,
@@ -344,3 +345,21 @@ async def test_run_polls_on_a_schedule() -> None:
         (cycle, f"m{i}") for cycle in (1, 2, 3) for i in range(3)
     ]
     assert all(r.ok for r in results)
+
+
+async def test_a_meter_deadline_bounds_the_whole_attempt() -> None:
+    async with Simulator(meters=2, shared_port=True) as sim:
+        sim.set_faults(1, Faults(latency=0.2))  # every answer 0.2 s late
+        slow = meters_of(sim)[1]
+        meters = [
+            meters_of(sim)[0],
+            Meter(slow.url, slow.options, name="slow", bus=False, deadline=0.5),
+        ]
+        results = await poll_fleet(meters, PLAN, retry=RetryPolicy(attempts=1))
+    fast, late = results
+    assert fast.ok
+    assert late.failure is not None and late.failure.retryable
+    assert isinstance(late.failure.error, MeterTimeoutError)
+    # associated in about 0.2 s, then out of time during the reads
+    assert late.failure.step.startswith("read ") or late.failure.step == Step.ASSOCIATE
+    assert "0.5 s" in str(late.failure.error)
