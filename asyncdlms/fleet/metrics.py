@@ -15,7 +15,10 @@ if TYPE_CHECKING:
     from .resilience import BreakerState
     from .results import MeterFailure, MeterResult
 
-__all__ = ["FleetMetrics", "FleetStatistics", "percentile"]
+__all__ = ["KEEP_ALIVE", "FleetMetrics", "FleetStatistics", "percentile"]
+
+KEEP_ALIVE = "keep-alive"
+"""The key :meth:`FleetMetrics.read_finished` gets for a keep-alive read."""
 
 
 class FleetMetrics:
@@ -52,8 +55,9 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 class FleetStatistics(FleetMetrics):
-    """Counts and latencies: meters ok/failed, failures by step, reads, retries,
-    associations, read latencies and meter latencies (seconds)."""
+    """Counts and latencies: meters ok/failed, failures by step, reads of the plan,
+    keep-alive reads (apart), retries, associations, read latencies and meter latencies
+    (seconds, from the start of the meter's turn in the cycle, waits included)."""
 
     def __init__(self) -> None:
         self.meters_ok = 0
@@ -61,6 +65,8 @@ class FleetStatistics(FleetMetrics):
         self.failures_by_step: Counter[str] = Counter()
         self.reads_ok = 0
         self.reads_failed = 0
+        self.keep_alives_ok = 0
+        self.keep_alives_failed = 0
         self.retries = 0
         self.associations_opened = 0
         self.associations_closed = 0
@@ -76,6 +82,12 @@ class FleetStatistics(FleetMetrics):
         self.associations_closed += 1
 
     def read_finished(self, meter: Meter, key: str, seconds: float, ok: bool) -> None:
+        if key == KEEP_ALIVE:  # not a read of the plan: counted apart
+            if ok:
+                self.keep_alives_ok += 1
+            else:
+                self.keep_alives_failed += 1
+            return
         if ok:
             self.reads_ok += 1
             self.read_latencies.append(seconds)

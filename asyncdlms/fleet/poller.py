@@ -17,7 +17,7 @@ from anyio.abc import TaskGroup
 from ..errors import AssociationError, DataAccessError
 from ..obis import Obis
 from .meters import Meter
-from .metrics import FleetMetrics
+from .metrics import KEEP_ALIVE, FleetMetrics
 from .plan import DEFAULT_PLAN, PlanItem, ReadAttribute, ReadPlan
 from .resilience import BreakerPolicy, BreakerState, CircuitBreaker, RetryPolicy, is_retryable
 from .results import (
@@ -521,14 +521,12 @@ class FleetPoller:
                 with anyio.fail_after(float(worker.options["timeout"])):
                     await self.keep_alive_item.read(worker.client, {})
             except Exception:
-                self.metrics.read_finished(
-                    worker.meter, "keep-alive", self.clock() - started, False
-                )
+                self.metrics.read_finished(worker.meter, KEEP_ALIVE, self.clock() - started, False)
                 await self._discard(worker)  # opened again by the next cycle
                 return
             worker.last_activity = self.clock()
             self.metrics.read_finished(
-                worker.meter, "keep-alive", worker.last_activity - started, True
+                worker.meter, KEEP_ALIVE, worker.last_activity - started, True
             )
 
 

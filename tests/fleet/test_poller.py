@@ -257,6 +257,8 @@ async def test_keep_alive_holds_associations_inside_the_inactivity_timeout() -> 
         assert sim.associations_established == 3  # never associated again
         assert sim.servers[0].statistics.inactivity_closes == 0
         assert statistics.associations_opened == 3
+        assert statistics.reads_ok == 2 * 3 * len(PLAN)  # keep-alives are counted apart
+        assert statistics.keep_alives_ok >= 3 and statistics.keep_alives_failed == 0
 
 
 async def test_dropped_associations_are_opened_again() -> None:
