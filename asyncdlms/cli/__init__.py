@@ -1,5 +1,6 @@
 """The ``asyncdlms`` command line: ``decode`` and the one-meter commands ``read``, ``write``,
-``action``, ``objects`` and ``profile`` (see ``asyncdlms --help``)."""
+``action``, ``objects`` and ``profile``, and ``simulate`` (virtual meters) (see
+``asyncdlms --help``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .cosem_commands import add_cosem_commands
 from .decode import add_decode_command
 from .meter import add_meter_commands
 from .poll import add_poll_command
+from .simulate import add_simulate_command
 
 __all__ = ["build_parser", "main"]
 
@@ -26,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_decode_command(commands)
     add_meter_commands(commands)
     add_cosem_commands(commands)
+    add_simulate_command(commands)
     add_poll_command(commands)
     return parser
 
