@@ -1,0 +1,47 @@
+"""The examples run, each against simulated meters (the web ones through test clients)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+async def test_read_meter() -> None:
+    read_meter = importlib.import_module("read_meter")
+    lines = await read_meter.main([])
+    assert lines[0].startswith("energy: ") and lines[0].endswith(" Wh")
+    assert lines[1].startswith("clock:  20")
+    assert len(lines) >= 6  # two hours of 15-minute rows, then the object list
+    assert lines[-1].split()[1] == "objects,"
+
+
+def test_fastapi_app() -> None:
+    pytest.importorskip("fastapi")
+    pytest.importorskip("httpx")
+    from fastapi.testclient import TestClient
+
+    fastapi_app = importlib.import_module("fastapi_app")
+    with TestClient(fastapi_app.app) as client:
+        energy = client.get("/meters/2/energy")
+        assert energy.status_code == 200 and energy.json()["unit"] == "Wh"
+        assert float(energy.json()["value"]) > 0
+        assert client.get("/meters/0/clock").json()["clock"].startswith("20")
+        assert client.get("/meters/9/energy").status_code == 404
+
+
+async def test_aiohttp_app() -> None:
+    pytest.importorskip("aiohttp")
+    from aiohttp.test_utils import TestClient, TestServer
+
+    aiohttp_app = importlib.import_module("aiohttp_app")
+    async with TestClient(TestServer(aiohttp_app.make_app())) as client:
+        energy = await client.get("/meters/1/energy")
+        assert energy.status == 200 and (await energy.json())["unit"] == "Wh"
+        clock = await client.get("/meters/4/clock")
+        assert (await clock.json())["clock"].startswith("20")
+        assert (await client.get("/meters/5/clock")).status == 404
