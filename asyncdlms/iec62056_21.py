@@ -44,9 +44,11 @@ __all__ = [
     "IdentificationReceived",
     "IecEvent",
     "IecHandshakeError",
+    "IecResponderSettings",
     "IecSettings",
     "LineSettings",
     "ModeEOpener",
+    "ModeEResponder",
 ]
 
 #: Baud rate characters of IEC 62056-21: 0-6 in modes C and E, A-F in mode B.
@@ -294,5 +296,119 @@ class ModeEOpener:
     def events(self) -> list[IecEvent]:
         """Events since the last call, in order; LineSettings come before the bytes they
         apply to."""
+        events, self._events = self._events, []
+        return events
+
+
+# ---------------------------------------------------------------------------------------------
+# The meter side (simulators, test peers)
+
+
+@dataclass(frozen=True, slots=True)
+class IecResponderSettings:
+    """The meter side of the mode E opening: what it identifies itself as and which baud
+    rate it offers (``baud_character``, ``5`` = 9600). ``device_address``: answer only
+    requests for this address (empty: any). ``acknowledgement_timeout``: seconds to wait for
+    the ACK before going back to waiting for a request."""
+
+    manufacturer: str = "ADL"
+    identification: str = "asyncdlms"
+    baud_character: str = "5"
+    device_address: str = ""
+    acknowledgement_timeout: float = 5.0
+
+    def __post_init__(self) -> None:
+        if len(self.manufacturer) != 3 or not self.manufacturer.isascii():
+            raise ValueError("manufacturer is three ASCII letters (the FLAG id)")
+        if self.baud_character not in BAUD_CHARACTERS:
+            raise ValueError(f"baud_character must be one of {''.join(BAUD_CHARACTERS)}")
+        if any(c in self.identification for c in "/!\r\n") or not self.identification.isascii():
+            raise ValueError("identification is ASCII without '/', '!', CR or LF")
+
+
+class ModeEResponder:
+    """The meter side of the IEC 62056-21 mode E opening, sans-IO: waits for ``/?!`` at
+    300 baud, identifies itself with mode E (``\\2``), and on the client's ``ACK 2 Z 2``
+    switches to the baud rate of Z, 8N1 (:class:`LineSettings`, then
+    :class:`HandshakeComplete`). Anything else (noise, a data readout request) is ignored and
+    the responder keeps waiting, as a meter does."""
+
+    def __init__(self, settings: IecResponderSettings | None = None) -> None:
+        self.settings = settings or IecResponderSettings()
+        self._line = bytearray()
+        self._outgoing = bytearray()
+        self._events: list[IecEvent] = []
+        self._awaiting_ack_until: float | None = None
+        self._complete = False
+
+    @property
+    def complete(self) -> bool:
+        """True once the line runs at the agreed baud rate."""
+        return self._complete
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Feed bytes read from the line at 300 baud (7E1 or 8N1 with the parity bit)."""
+        if self._complete:
+            return
+        for byte in data:
+            char = byte & 0x7F
+            if char in (0x2F, 0x06):  # '/' starts a request, ACK an acknowledgement
+                self._line = bytearray((char,))
+                continue
+            if not self._line:
+                continue
+            self._line.append(char)
+            if len(self._line) > _MAX_IDENTIFICATION:
+                self._line.clear()
+            elif self._line.endswith(_CR_LF):
+                line = bytes(self._line)
+                self._line.clear()
+                self._handle(line, now)
+                if self._complete:
+                    return
+
+    def _handle(self, line: bytes, now: float) -> None:
+        address = self.settings.device_address.encode("ascii")
+        if line.startswith(b"/?") and line.endswith(b"!\r\n"):
+            if line[2:-3] in (b"", address) or not address:
+                self._outgoing += (
+                    f"/{self.settings.manufacturer}{self.settings.baud_character}\\2"
+                    f"{self.settings.identification}\r\n"
+                ).encode("ascii")
+                self._awaiting_ack_until = now + self.settings.acknowledgement_timeout
+            return
+        if (
+            self._awaiting_ack_until is not None
+            and len(line) == 6
+            and line[0] == 0x06
+            and line[1:2] == b"2"
+            and line[3:4] == b"2"
+        ):
+            character = chr(line[2])
+            baud_rate = BAUD_CHARACTERS.get(character)
+            if baud_rate is None:
+                return
+            self._awaiting_ack_until = None
+            self._complete = True
+            self._events.append(LineSettings(baud_rate, 8, Parity.NONE))
+            self._events.append(HandshakeComplete(baud_rate))
+
+    def handle_timer(self, now: float) -> None:
+        """Give up waiting for the ACK: back to waiting for a request."""
+        if self._awaiting_ack_until is not None and now >= self._awaiting_ack_until:
+            self._awaiting_ack_until = None
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`handle_timer` must be called next, if at all."""
+        return self._awaiting_ack_until
+
+    def data_to_send(self) -> bytes:
+        """Bytes to write now, 7E1 as 8-bit characters with the parity bit."""
+        out = bytes(self._outgoing).translate(EVEN_PARITY)
+        self._outgoing.clear()
+        return out
+
+    def events(self) -> list[IecEvent]:
+        """Events since the last call."""
         events, self._events = self._events, []
         return events

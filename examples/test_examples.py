@@ -45,3 +45,12 @@ async def test_aiohttp_app() -> None:
         clock = await client.get("/meters/4/clock")
         assert (await clock.json())["clock"].startswith("20")
         assert (await client.get("/meters/5/clock")).status == 404
+
+
+async def test_serial_iec_through_a_simulated_optical_port() -> None:
+    if sys.platform == "win32":
+        pytest.skip("needs POSIX pseudo-terminals")
+    serial_iec = importlib.import_module("serial_iec")
+    lines = await serial_iec.main([])
+    assert lines[0] == "logical device name: ADS0000010000000"
+    assert lines[1].startswith("energy: ") and lines[1].endswith(" Wh")

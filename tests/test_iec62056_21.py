@@ -163,3 +163,40 @@ def test_settings_are_checked() -> None:
         IecSettings(request_attempts=0)
     with pytest.raises(ValueError, match="negative"):
         IecSettings(baud_switch_delay=-1)
+
+
+def test_opener_and_responder_agree() -> None:
+    from asyncdlms.iec62056_21 import IecResponderSettings, ModeEResponder
+
+    opener = ModeEOpener(IecSettings(acknowledgement_delay=0.1, baud_switch_delay=0.1))
+    meter = ModeEResponder(IecResponderSettings("XYZ", "TEST1", "4"))
+    now = 0.0
+    opener.start(now)
+    for _ in range(10):
+        meter.receive_data(b"\x00noise" + opener.data_to_send(), now)
+        opener.receive_data(meter.data_to_send(), now)
+        deadline = opener.next_deadline()
+        if deadline is None:
+            break
+        now = deadline
+        opener.handle_timer(now)
+    events = opener.events()
+    assert IdentificationReceived("XYZ", "4", 4800, True, "TEST1") in events
+    assert opener.complete and meter.complete
+    assert meter.events() == [LineSettings(4800, 8, P.NONE), HandshakeComplete(4800)]
+
+
+def test_responder_ignores_other_addresses_and_times_out_waiting_for_the_ack() -> None:
+    from asyncdlms.iec62056_21 import IecResponderSettings, ModeEResponder
+
+    meter = ModeEResponder(IecResponderSettings(device_address="42"))
+    meter.receive_data(b"/?17!\r\n", 0.0)
+    assert meter.data_to_send() == b""
+    meter.receive_data(b"/?42!\r\n", 0.0)
+    assert bytes(b & 0x7F for b in meter.data_to_send()) == b"/ADL5\\2asyncdlms\r\n"
+    assert meter.next_deadline() == 5.0
+    meter.handle_timer(5.0)
+    meter.receive_data(b"\x06252\r\n", 5.1)  # too late: no switch
+    assert not meter.complete and meter.events() == []
+    with pytest.raises(ValueError):
+        IecResponderSettings(manufacturer="TOOLONG")

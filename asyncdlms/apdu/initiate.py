@@ -8,7 +8,7 @@ conformance block as the BER ``[APPLICATION 31] IMPLICIT BIT STRING (SIZE(24))``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntFlag
 from typing import Self
 
@@ -131,7 +131,7 @@ class InitiateRequest:
     proposed_conformance: Conformance
     client_max_receive_pdu_size: int = 0xFFFF
     proposed_dlms_version_number: int = 6
-    dedicated_key: bytes | None = None
+    dedicated_key: bytes | None = field(default=None, repr=False)  # a key: never shown
     response_allowed: bool = True
     proposed_quality_of_service: int | None = None
 

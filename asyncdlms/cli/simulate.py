@@ -26,6 +26,7 @@ from typing import Any
 from ..aio.client import AUTHENTICATION_NAMES
 from ..apdu.acse import MechanismName
 from ..hdlc import HdlcParameters
+from ..iec62056_21 import IecResponderSettings
 from ..security.hls import Secret
 from ..server import DEFAULT_HLS_SECRET, DEFAULT_PASSWORD, Faults, Simulator
 from ..session.server import AssociationPolicy
@@ -61,6 +62,12 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
         help="serve meter i on the i-th serial line given (HDLC) instead of TCP; repeatable",
     )
     add("--serial-baud", type=int, default=9600, help="baud rate of --serial lines")
+    add(
+        "--iec",
+        action="store_true",
+        help="--serial lines act as optical ports: IEC 62056-21 mode E opening at 300 baud "
+        "first (the meter offers 9600), then HDLC",
+    )
     add("--transport", choices=("tcp", "udp"), default="tcp", help="udp: wrapper only")
     add("--password", default=DEFAULT_PASSWORD.decode(), help="LLS password of client 17")
     add("--client", type=int, default=18, help="the management client SAP (default 18)")
@@ -199,6 +206,7 @@ def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
         refuse_associations=set(args.refuse),
         serial_ports=args.serial,
         baud_rate=args.serial_baud,
+        iec=IecResponderSettings() if args.iec else None,
         gbt_window_size=args.gbt_window,
     )
     for index in args.silent:

@@ -28,8 +28,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..aio.driver import Driver
+from ..aio.serial import apply_line_settings
 from ..hdlc import HdlcAddress, HdlcConnection, HdlcParameters, HdlcSettings, Role
 from ..hdlc.splitter import FrameSplitter
+from ..iec62056_21 import IecResponderSettings, LineSettings, ModeEResponder
 from ..link import Link
 from ..session.events import AssociationEstablished
 from ..session.object_access import ObjectAccess
@@ -311,6 +313,8 @@ class _StreamDriver(Driver):
         self.connection = connection
         self._server = server
         self._shaped = False
+        #: the meter side of the IEC 62056-21 opening, until it completes (serial lines)
+        self.iec: ModeEResponder | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._server._drivers.add(self)
@@ -318,6 +322,20 @@ class _StreamDriver(Driver):
         super().connection_made(transport)
 
     def _received(self, data: bytes) -> None:
+        iec = self.iec
+        if iec is not None:
+            now = self._loop.time()
+            iec.handle_timer(now)
+            iec.receive_data(data, now)
+            answer = iec.data_to_send()
+            if answer and self.transport is not None:
+                self.transport.write(answer)  # type: ignore[attr-defined]
+            for event in iec.events():
+                if isinstance(event, LineSettings) and self.transport is not None:
+                    apply_line_settings(self.transport, event)
+            if iec.complete:
+                self.iec = None  # HDLC from now on, at the new baud rate
+            return
         if not self._shaped and self.connection.served is None:
             self.connection.receive_data(data, self._loop.time())
             served = self.connection.served
@@ -419,15 +437,30 @@ class DlmsServer:
         self.address = (str(sockname[0]), int(sockname[1]))
         return self.address
 
-    async def start_serial(self, port: str, baud_rate: int = 9600) -> None:
+    async def start_serial(
+        self, port: str, baud_rate: int = 9600, iec: IecResponderSettings | None = None
+    ) -> None:
         """Also serve on the serial line ``port`` (a device path or a pyserial URL), HDLC,
-        8N1 at ``baud_rate``: the device is chosen by the first frame's address, as on TCP."""
+        8N1 at ``baud_rate``: the device is chosen by the first frame's address, as on TCP.
+
+        With ``iec`` the line behaves like a meter's optical port: it starts at 300 baud and
+        answers the IEC 62056-21 mode E opening (identification, ACK), then switches to the
+        baud rate it offered (``iec.baud_character``) and runs HDLC."""
         if self.config.interface != "hdlc":
             raise ValueError("a serial line carries HDLC: use LinkConfig(interface='hdlc')")
         import serial_asyncio
 
+        factory: Callable[[], _StreamDriver] = self._protocol
+        if iec is not None:
+            settings = iec
+
+            def factory() -> _StreamDriver:
+                driver = self._protocol()
+                driver.iec = ModeEResponder(settings)
+                return driver
+
         transport, _ = await serial_asyncio.create_serial_connection(
-            asyncio.get_running_loop(), self._protocol, port, baudrate=baud_rate
+            asyncio.get_running_loop(), factory, port, baudrate=300 if iec else baud_rate
         )
         self._serial.append(transport)
 

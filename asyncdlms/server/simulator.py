@@ -47,6 +47,7 @@ from ..apdu.enums import ActionResult, DataAccessResult
 from ..apdu.initiate import Conformance
 from ..apdu.notification import DataNotification
 from ..hdlc import HdlcAddress, HdlcParameters
+from ..iec62056_21 import IecResponderSettings
 from ..obis import Obis
 from ..security.counters import CipheringKey, MemoryInvocationCounterStore
 from ..security.hls import Secret
@@ -758,7 +759,9 @@ class Simulator:
       change anything else (e.g. a protection factory for ciphering).
     - ``gbt_window_size``: offer general-block-transfer with this window (0: not offered).
     - ``serial_ports``: serve meter ``i`` on serial line ``serial_ports[i]`` at ``baud_rate``
-      (HDLC) instead of TCP.
+      (HDLC) instead of TCP; with ``iec`` (:class:`IecResponderSettings`) each line is an
+      optical port: IEC 62056-21 mode E opening at 300 baud first, then HDLC at the baud rate
+      of ``iec.baud_character``.
     """
 
     def __init__(
@@ -785,6 +788,7 @@ class Simulator:
         settings_factory: Callable[[int, ServerSettings], ServerSettings] | None = None,
         serial_ports: Sequence[str] = (),
         baud_rate: int = 9600,
+        iec: IecResponderSettings | None = None,
         gbt_window_size: int = 0,
     ) -> None:
         if meters < 1:
@@ -814,6 +818,7 @@ class Simulator:
             raise ValueError("gbt_window_size must be 0 (no GBT) or 1..63")
         self.gbt_window_size = gbt_window_size
         self.baud_rate = baud_rate
+        self.iec = iec
         if self.serial_ports and interface != "hdlc":
             raise ValueError("serial lines carry HDLC: use interface='hdlc'")
         if len(self.serial_ports) > meters:
@@ -842,7 +847,7 @@ class Simulator:
             if self.serial_ports:
                 for index, path in enumerate(self.serial_ports):
                     server = DlmsServer(self._resolver_for(index), self.config)
-                    await server.start_serial(path, self.baud_rate)
+                    await server.start_serial(path, self.baud_rate, self.iec)
                     self.servers.append(server)
                     url = f"serial://{path}?baud={self.baud_rate}"
                     self.targets.append(self._target(index, url, False))

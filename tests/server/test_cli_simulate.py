@@ -94,3 +94,13 @@ def test_bad_options_exit_with_status_2(capsys: pytest.CaptureFixture[str]) -> N
     args = parse("--security", "ae", "--port", "0", "--duration", "0")
     assert args.handler(args) == 2
     assert "block-cipher-key" in capsys.readouterr().err
+
+
+def test_iec_option_makes_serial_lines_optical_ports() -> None:
+    from asyncdlms.iec62056_21 import IecResponderSettings
+
+    simulator = simulator_from_arguments(
+        parse("--interface", "hdlc", "--serial", "/dev/a", "--iec")
+    )
+    assert simulator.iec == IecResponderSettings()
+    assert simulator_from_arguments(parse("--interface", "hdlc", "--serial", "/dev/a")).iec is None
