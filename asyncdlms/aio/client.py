@@ -56,6 +56,7 @@ from ..session.events import (
     RequestFailed,
 )
 from ..session.settings import ClientSecurity, ClientSettings, security_policy
+from ..types.clock import DeviationSign
 from ..wrapper import WrapperConnection
 from .cosem_methods import CosemMethods
 from .driver import Driver, hex_trace_logger, redactor
@@ -100,10 +101,29 @@ class Client(CosemMethods):
         iec: IecSettings | None = None,
         secrets: Sequence[bytes] = (),
         public_session: Callable[[], ClientSession] | None = None,
+        session_factory: Callable[[], ClientSession] | None = None,
+        keep_alive: float | None = None,
+        reconnect: bool = False,
     ) -> None:
+        if keep_alive is not None and keep_alive <= 0:
+            raise ValueError(f"keep_alive must be positive seconds, not {keep_alive}")
+        if reconnect and session_factory is None:
+            raise ValueError("reconnect needs a session_factory (connect() makes one)")
         self.target = target
         self.session = session
         self.timeout = timeout
+        #: Makes a fresh session (link and association state) to associate again after the
+        #: association was lost, when ``reconnect`` is set.
+        self.session_factory = session_factory
+        #: Seconds of idleness after which a keep-alive GET goes out (``None``: never).
+        self.keep_alive = keep_alive
+        #: Associate again, on the next call, after the association was lost.
+        self.reconnect = reconnect
+        #: How many times the client associated again after a loss.
+        self.reconnections = 0
+        self._keep_alive_task: asyncio.Task[None] | None = None
+        self._reopen_lock = asyncio.Lock()
+        self._last_activity = 0.0
         #: Makes the session of the short public association (client 16, no security) on
         #: which the frame counter is read when ``security.read_frame_counter`` is set.
         self.public_session = public_session
@@ -129,17 +149,56 @@ class Client(CosemMethods):
         then fails the way an out-of-sync counter makes it fail (quirk 3: a rejecting AARE,
         an invocation-counter-error, a dropped connection), the counter is read again and
         the association tried once more (behaviour 5)."""
+        await self._associate()
+        loop = asyncio.get_running_loop()
+        self._last_activity = loop.time()
+        if self.keep_alive is not None and self._keep_alive_task is None:
+            self._keep_alive_task = loop.create_task(self._keep_alive_loop())
+        return self
+
+    async def _associate(self) -> None:
         security = self.session.settings.security
         if security is None or not security.read_frame_counter:
-            return await self._open_once()
+            await self._open_once()
+            return
         await self.read_frame_counter()
         try:
-            return await self._open_once()
+            await self._open_once()
+            return
         except (AssociationError, ServiceError) as exc:
             if not _counter_trouble(exc):
                 raise
         await self.read_frame_counter()
-        return await self._open_once()
+        await self._open_once()
+
+    async def _keep_alive_loop(self) -> None:
+        """Keep an idle association alive inside the meter's inactivity timeout: after
+        ``keep_alive`` seconds without a request, GET the current association's logical name
+        (attribute 1 of 0.0.40.0.0.255, readable in every association). With ``reconnect``
+        a lost association is associated again here too."""
+        assert self.keep_alive is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            idle = loop.time() - self._last_activity
+            if idle < self.keep_alive:
+                await asyncio.sleep(self.keep_alive - idle)
+                continue
+            self._last_activity = loop.time()
+            if not self.session.associated and not self.reconnect:
+                return
+            with contextlib.suppress(DlmsError, OSError):
+                await self.get(15, "0.0.40.0.0.255", 1)
+
+    async def _reopen(self) -> None:
+        """Associate again with a fresh session after the association was lost."""
+        async with self._reopen_lock:
+            if self.session.associated and self._driver is not None:
+                return  # another task did it
+            assert self.session_factory is not None
+            self._close_transport()
+            self.session = self.session_factory()
+            await self._associate()
+            self.reconnections += 1
 
     async def read_frame_counter(self) -> int:
         """Read the meter's frame counter ``0.0.43.1.<instance>.255`` on a public
@@ -242,6 +301,11 @@ class Client(CosemMethods):
     async def close(self) -> None:
         """Release the association (RLRQ, link disconnect) and close the transport. Safe to
         call more than once and after errors; it never waits longer than ``timeout``."""
+        task, self._keep_alive_task = self._keep_alive_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, DlmsError, OSError):
+                await task
         if self._driver is None or self._loop is None:
             return
         released = self._released
@@ -322,8 +386,12 @@ class Client(CosemMethods):
 
     async def _request(self, submit: Callable[[float], int], timeout: float | None) -> Any:
         if self._driver is None or self._loop is None or not self.session.associated:
-            raise AssociationError(f"no open association with {self.target}")
+            if not self.reconnect or self._loop is None:
+                raise AssociationError(f"no open association with {self.target}")
+            await self._reopen()
+        assert self._loop is not None
         loop = self._loop
+        self._last_activity = loop.time()
         request_id = submit(loop.time())
         waiter: asyncio.Future[Any] = loop.create_future()
         self._waiters[request_id] = waiter
@@ -498,6 +566,9 @@ def connect(
     frame_counter_instance: int = 0,
     public_client: int = 16,
     allow_repeated_counters: bool = False,
+    keep_alive: float | None = None,
+    reconnect: bool = False,
+    deviation_sign: DeviationSign = DeviationSign.STANDARD,
 ) -> _Connecting:
     """Open an association with the meter at ``url``; use as ``async with`` or ``await``.
 
@@ -529,6 +600,14 @@ def connect(
       read it again and retry once (quirk 3, behaviour 5).
     - ``allow_repeated_counters``: accept answers that repeat the meter's last invocation
       counter (servers that never increment it, quirk 14); off by default.
+    - ``keep_alive``: seconds of idleness after which a cheap GET keeps the association
+      alive (set it below the meter's inactivity timeout: HDLC setup's default is 120 s,
+      TCP's 180 s); ``reconnect``: after the association was lost (dropped link, meter
+      restart, inactivity), associate again on the next call (a call in flight when it was
+      lost still fails: only the caller knows whether it may be repeated).
+    - ``deviation_sign``: the meter's clock deviation convention, for ``read_clock``,
+      ``set_clock`` and profile timestamps (``DeviationSign.INVERTED`` for meters that send
+      it the other way round, QUIRKS.md 4).
     """
     target = parse_target(url)
     mechanism = AUTHENTICATION_NAMES.get(auth.lower()) if isinstance(auth, str) else auth
@@ -597,14 +676,20 @@ def connect(
         secrets.append(active_security.authentication_key.value)
         if active_security.broadcast_key is not None:
             secrets.append(active_security.broadcast_key.value)
-    return _Connecting(
-        Client(
-            target,
-            ClientSession(make_link(client), session_settings),
-            timeout=timeout,
-            trace=trace,
-            iec=iec,
-            secrets=secrets,
-            public_session=public_session if active_security is not None else None,
-        )
+    def make_session() -> ClientSession:
+        return ClientSession(make_link(client), session_settings)
+
+    meter = Client(
+        target,
+        make_session(),
+        timeout=timeout,
+        trace=trace,
+        iec=iec,
+        secrets=secrets,
+        public_session=public_session if active_security is not None else None,
+        session_factory=make_session,
+        keep_alive=keep_alive,
+        reconnect=reconnect,
     )
+    meter.deviation_sign = deviation_sign
+    return _Connecting(meter)
