@@ -42,7 +42,14 @@ def show(result: MeterResult) -> None:
         print(f"cycle {result.cycle} {result.meter}: FAILED at {result.failure.message}")
 
 
-async def poll(meters: list[Meter], plan: ReadPlan) -> None:
+async def poll(
+    meters: list[Meter],
+    plan: ReadPlan,
+    *,
+    cycles: int = 3,
+    interval: float = 3.0,
+    keep_alive: float = 2.0,
+) -> FleetStatistics:
     statistics = FleetStatistics()
     async with FleetPoller(
         meters,
@@ -52,15 +59,16 @@ async def poll(meters: list[Meter], plan: ReadPlan) -> None:
         retry=RetryPolicy(attempts=3, base_delay=0.5),  # back-off 0.5 s, 1 s (with jitter)
         breaker=BreakerPolicy(failure_threshold=3, reset_timeout=60.0),
         keep_open=True,  # keep associations open between cycles...
-        keep_alive=2.0,  # ...with a read after 2 s idle (inside the 5 s inactivity timeout)
+        keep_alive=keep_alive,  # ...with a read after 2 s idle (inside the 5 s inactivity timeout)
         metrics=statistics,
     ) as poller:
-        async for result in poller.run(interval=3.0, cycles=3):  # a cycle every 3 s
+        async for result in poller.run(interval=interval, cycles=cycles):  # every 3 s
             show(result)
         print(f"open associations before shutdown: {poller.open_associations}")
     # leaving the block released every association and closed every socket
     print(f"{statistics.meters_ok} ok, {statistics.meters_failed} failed, "
           f"{statistics.associations_opened} associations opened")  # fmt: skip
+    return statistics
 
 
 async def main() -> None:
