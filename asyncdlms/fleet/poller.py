@@ -259,7 +259,9 @@ class FleetPoller:
     async def poll(self) -> AsyncIterator[MeterResult]:
         """One cycle: every meter's :class:`MeterResult` as soon as it is known, exactly one
         per meter. If the poller is closed meanwhile, the meters not done yet are given as
-        failures at step ``shutdown``."""
+        failures at step ``shutdown``. Leaving the loop early cancels the rest of the cycle
+        when the generator is closed: use ``contextlib.aclosing(poller.poll())`` to have
+        that happen at once."""
         if self._task_group is None or self._closed:
             raise RuntimeError("use the FleetPoller as 'async with' first (and not closed)")
         self._cycles += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 from typing import Any
@@ -365,3 +366,18 @@ async def test_a_meter_deadline_bounds_the_whole_attempt() -> None:
     # associated in about 0.2 s, then out of time during the reads
     assert late.failure.step.startswith("read ") or late.failure.step == Step.ASSOCIATE
     assert "0.5 s" in str(late.failure.error)
+
+
+async def test_leaving_a_cycle_early_cancels_the_rest_and_the_next_cycle_is_whole() -> None:
+    async with Simulator(meters=6, shared_port=True, faults=Faults(latency=0.01)) as sim:
+        before_tasks = asyncio.all_tasks()
+        async with FleetPoller(meters_of(sim), PLAN, concurrency=2) as poller:
+            async with contextlib.aclosing(poller.poll()) as results:
+                async for first in results:
+                    assert first.ok
+                    break
+            again = await collect(poller)
+            assert sorted(again) == [f"m{i}" for i in range(6)]
+            assert all(result.ok and result.cycle == 2 for result in again.values())
+            assert poller.open_associations == 0
+        assert asyncio.all_tasks() == before_tasks
