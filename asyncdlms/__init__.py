@@ -11,6 +11,7 @@ layers, behind the one interface of :mod:`asyncdlms.link`), :mod:`asyncdlms.apdu
 from __future__ import annotations
 
 from . import axdr
+from .aio.bus import Bus
 from .aio.client import Client, connect
 from .cosem import (
     CaptureObject,
@@ -69,6 +70,7 @@ __all__ = [
     "Array",
     "Bcd",
     "BitString",
+    "Bus",
     "CaptureObject",
     "ClassId",
     "Client",

@@ -3,11 +3,13 @@ serial lines with the IEC 62056-21 opening. The awaitable client comes with the 
 
 from __future__ import annotations
 
+from .bus import Bus
 from .driver import Driver, SansIoMachine, Trace, hex_trace_logger, redactor
 from .serial import apply_line_settings, open_serial
 from .url import InvalidTargetError, Scheme, Target, parse_target
 
 __all__ = [
+    "Bus",
     "Driver",
     "InvalidTargetError",
     "SansIoMachine",

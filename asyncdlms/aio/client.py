@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from ..apdu.acse import MechanismName
 from ..apdu.descriptors import (
@@ -77,6 +77,18 @@ AUTHENTICATION_NAMES: dict[str, MechanismName] = {
 """The ``auth=`` names :func:`connect` accepts."""
 
 
+class SharedLine(Protocol):
+    """A transport several clients use in turn (see :class:`asyncdlms.aio.bus.Bus`)."""
+
+    def attach(self, client: Client) -> Driver:
+        """Give the line to ``client``: its session becomes the driven machine."""
+        ...
+
+    def detach(self, driver: Driver) -> None:
+        """Take the line back from the client that used it."""
+        ...
+
+
 class Client(CosemMethods):
     """An open association with one meter. Use :func:`connect` to make one.
 
@@ -122,6 +134,9 @@ class Client(CosemMethods):
         #: How many times the client associated again after a loss.
         self.reconnections = 0
         self._keep_alive_task: asyncio.Task[None] | None = None
+        #: The shared line (a :class:`~asyncdlms.aio.bus.Bus`) this client borrows instead of
+        #: opening its own transport.
+        self.line: SharedLine | None = None
         self._reopen_lock = asyncio.Lock()
         self._last_activity = 0.0
         #: Makes the session of the short public association (client 16, no security) on
@@ -266,6 +281,8 @@ class Client(CosemMethods):
         raise error or AssociationError("the association ended before it was established")
 
     async def _open_transport(self) -> Driver:
+        if self.line is not None:
+            return self.line.attach(self)
         loop = asyncio.get_running_loop()
         target = self.target
 
@@ -323,7 +340,10 @@ class Client(CosemMethods):
     def _close_transport(self) -> None:
         driver, self._driver = self._driver, None
         if driver is not None:
-            driver.close()
+            if self.line is not None:
+                self.line.detach(driver)
+            else:
+                driver.close()
 
     async def __aenter__(self) -> Client:
         return self

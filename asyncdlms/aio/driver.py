@@ -122,6 +122,17 @@ class Driver(asyncio.Protocol, asyncio.DatagramProtocol):
         self.machine = machine
         self.flush()
 
+    def rebind(
+        self,
+        machine: SansIoMachine,
+        on_progress: Callable[[], None],
+        on_connection_lost: Callable[[Exception | None], None] | None,
+    ) -> None:
+        """Hand the transport to another owner (a meter on a shared bus)."""
+        self._on_progress = on_progress
+        self._on_connection_lost = on_connection_lost
+        self.replace_machine(machine)
+
     def flush(self) -> None:
         """Write what the machine has to send and (re)arm its timer."""
         transport = self.transport

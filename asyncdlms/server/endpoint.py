@@ -29,7 +29,14 @@ from typing import Any, Literal
 
 from ..aio.driver import Driver
 from ..aio.serial import apply_line_settings
-from ..hdlc import HdlcAddress, HdlcConnection, HdlcParameters, HdlcSettings, Role
+from ..hdlc import (
+    HdlcAddress,
+    HdlcConnection,
+    HdlcParameters,
+    HdlcSettings,
+    LinkState,
+    Role,
+)
 from ..hdlc.splitter import FrameSplitter
 from ..iec62056_21 import IecResponderSettings, LineSettings, ModeEResponder
 from ..link import Link
@@ -152,6 +159,7 @@ class _Connection:
         "_close",
         "_config",
         "_inactive_at",
+        "_rebind",
         "_resolve",
         "_silent",
         "_statistics",
@@ -173,6 +181,7 @@ class _Connection:
         self._buffer = bytearray()
         self._silent = False
         self._inactive_at: float | None = None
+        self._rebind = False
         self.served: Served | None = None
         self.session: ServerSession | None = None
 
@@ -230,6 +239,12 @@ class _Connection:
             return
         self.session.receive_data(data, now)
         self._take_events()
+        link = self.session.link
+        if isinstance(link, HdlcConnection) and link.state is LinkState.DISCONNECTED:
+            # This station's HDLC link ended (DISC, or never began): once its answer is out,
+            # the line may address another station (an RS-485 bus or a gateway connection
+            # shared by several meters), so the next frame chooses the device again.
+            self._rebind = True
 
     def _take_events(self) -> None:
         assert self.session is not None
@@ -240,7 +255,12 @@ class _Connection:
     def data_to_send(self) -> bytes:
         if self.session is None or self._silent:
             return b""
-        return self.session.data_to_send()
+        data = self.session.data_to_send()
+        if self._rebind:
+            self._rebind = False
+            self.session = None
+            self.served = None
+        return data
 
     def datagrams_to_send(self) -> list[bytes]:
         if self.session is None or self._silent:
