@@ -260,3 +260,14 @@ def test_missing_or_malformed_keys_are_one_line(
                          "--system-title", "41", "--block-cipher-key", "zz",
                          "--auth-key", AUTHENTICATION_KEY)  # fmt: skip
     assert status == 1 and err.count("\n") == 1 and "hexadecimal" in err
+
+
+def test_date_time_attributes_print_as_iso_8601(
+    meter_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run(capsys, "read", meter_url, "8/0.0.1.0.0.255/2", *LOW, "--password",
+                         "Gurux", "--json")  # fmt: skip
+    assert status == 0
+    clock = dt.datetime.fromisoformat(json.loads(out))
+    assert clock.tzinfo is not None
+    assert abs((clock - dt.datetime.now(dt.UTC)).total_seconds()) < 3600

@@ -246,14 +246,36 @@ def _run(args: argparse.Namespace, work: Callable[[Client], Coroutine[Any, Any, 
     return 0
 
 
+def _typed(reference: Reference, value: Any) -> Any:
+    """An attribute the class table types as a date-time, given as its 12-byte octet-string
+    (Clock time, capture times...), becomes a :class:`DateTime` so it prints as one."""
+    from ..cosem.classes import interface_class
+
+    if not isinstance(value, bytes) or len(value) != 12:
+        return value
+    try:
+        definition = interface_class(reference.class_id).attribute(reference.number)
+    except LookupError:
+        return value
+    if "date-time" in definition.data_type and "array" not in definition.data_type:
+        return DateTime.from_bytes(value)
+    return value
+
+
 def _command_read(args: argparse.Namespace) -> int:
     async def work(meter: Client) -> list[str]:
         references: list[Reference] = args.targets
         if len(references) == 1:
-            value = await meter.get(references[0].class_id, references[0].obis,
-                                    references[0].number)  # fmt: skip
-            return [_render(value, args.json)]
-        values = await meter.get_many([(r.class_id, r.obis, r.number) for r in references])
+            r = references[0]
+            return [_render(_typed(r, await meter.get(r.class_id, r.obis, r.number)), args.json)]
+        values = [
+            _typed(r, v)
+            for r, v in zip(
+                references,
+                await meter.get_many([(r.class_id, r.obis, r.number) for r in references]),
+                strict=True,
+            )
+        ]
         if args.json:
             return [
                 json.dumps({str(r): to_json(x) for r, x in zip(references, values, strict=True)})
