@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import shlex
 from pathlib import Path
@@ -51,6 +52,7 @@ def test_python_examples_run() -> None:
     assert blocks
     for block in blocks:
         if block.startswith("# needs a meter"):
-            compile(block, "README.md", "exec")  # at least valid Python
+            # at least valid Python (snippets may await at top level, as in a notebook)
+            compile(block, "README.md", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
             continue
         exec(compile(block, "README.md", "exec"), {})

@@ -83,6 +83,10 @@ async def test_read_write_and_profile(meter_server: Any, iface: str, auth: str) 
         assert isinstance(many[2], DataAccessError) and "object-undefined" in str(many[2])
         with pytest.raises(DataAccessError, match="object-undefined"):
             await meter.get(3, "9.9.9.9.9.9", 2)
+        # ACTION: Register reset (method 1, data index 0), accepted without return data
+        from asyncdlms.types import Integer
+
+        assert await meter.action(3, "1.0.1.8.0.255", 1, Integer(0)) is None
         assert meter.negotiated is not None
 
 
