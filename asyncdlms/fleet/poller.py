@@ -37,6 +37,9 @@ KEEP_ALIVE_READ = ReadAttribute(8, Obis("0.0.1.0.0.255"), 2)
 
 Connect = Callable[..., Awaitable[Any]]
 
+DEFAULT_BREAKER = BreakerPolicy()
+"""Open after 5 failed cycles in a row, half-open after 5 minutes (doubling to 1 hour)."""
+
 
 class _Worker:
     """The state kept for one meter across cycles."""
@@ -108,7 +111,8 @@ class FleetPoller:
       set it); ``deadline``: seconds one attempt on a meter may take in all (default
       ``timeout × (3 + 2 × plan items)``; a meter's ``deadline`` overrides it).
     - ``retry``: tries per cycle and back-off (:class:`RetryPolicy`); ``breaker``: the
-      per-meter circuit breaker (:class:`BreakerPolicy`, ``None`` for none);
+      per-meter circuit breaker (:class:`BreakerPolicy`, ``None`` for none; cycles that
+      fail only because the meter refused an object do not count against it);
       ``random``: the jitter source; ``clock`` (monotonic seconds, for the breaker and
       latencies) and ``sleep`` (the back-off wait) can be replaced in tests.
     - ``keep_open``: keep associations open between cycles (meters on a shared bus are
@@ -134,7 +138,7 @@ class FleetPoller:
         timeout: float = 10.0,
         deadline: float | None = None,
         retry: RetryPolicy | None = None,
-        breaker: BreakerPolicy | None = None,
+        breaker: BreakerPolicy | None = DEFAULT_BREAKER,
         keep_open: bool = False,
         keep_alive: float | None = None,
         keep_alive_item: PlanItem = KEEP_ALIVE_READ,
@@ -155,7 +159,7 @@ class FleetPoller:
         self.timeout = timeout
         self.deadline = deadline
         self.retry = retry or RetryPolicy()
-        self.breaker = breaker if breaker is not None else BreakerPolicy()
+        self.breaker = breaker
         self.keep_open = keep_open
         self.keep_alive = keep_alive if keep_open else None
         self.keep_alive_item = keep_alive_item
@@ -367,8 +371,8 @@ class FleetPoller:
             await self.sleep(delay)
         if breaker is not None:
             before = breaker.state
-            if failure is None:
-                breaker.record_success()
+            if failure is None or isinstance(failure.error, DataAccessError):
+                breaker.record_success()  # a refused object is no sign of a sick meter
             else:
                 breaker.record_failure(self.clock())
             if breaker.state is not before:

@@ -381,3 +381,22 @@ async def test_leaving_a_cycle_early_cancels_the_rest_and_the_next_cycle_is_whol
             assert all(result.ok and result.cycle == 2 for result in again.values())
             assert poller.open_associations == 0
         assert asyncio.all_tasks() == before_tasks
+
+
+async def test_no_breaker_and_refused_objects_do_not_open_it() -> None:
+    gone = Meter(f"tcp://127.0.0.1:{closed_port()}", name="gone")
+    plan = ReadPlan.of("1/0.0.99.99.99.255/2")  # an object the meters do not have
+    policy = BreakerPolicy(failure_threshold=1, reset_timeout=1000.0)
+    async with Simulator(meters=1) as sim:
+        meters = [gone, *meters_of(sim)]
+        async with FleetPoller([gone], PLAN, breaker=None, retry=RetryPolicy(attempts=1)) as p:
+            for _ in range(3):
+                [result] = (await collect(p)).values()
+                assert result.failure is not None and result.failure.step == Step.CONNECT
+        async with FleetPoller(meters, plan, breaker=policy, retry=RetryPolicy(attempts=1)) as p:
+            for _ in range(3):
+                results = await collect(p)
+                refused = results["m0"].failure
+                assert refused is not None and isinstance(refused.error, DataAccessError)
+            assert results["gone"].failure is not None
+            assert results["gone"].failure.step == Step.CIRCUIT_OPEN
