@@ -31,7 +31,7 @@ from .plan import (
     ReadRegister,
     parse_plan_item,
 )
-from .poller import KEEP_ALIVE_READ, FleetPoller, poll_fleet
+from .poller import DEFAULT_BREAKER, KEEP_ALIVE_READ, FleetPoller, poll_fleet
 from .resilience import BreakerPolicy, BreakerState, CircuitBreaker, RetryPolicy, is_retryable
 from .results import (
     CircuitOpenError,
@@ -44,6 +44,7 @@ from .results import (
 )
 
 __all__ = [
+    "DEFAULT_BREAKER",
     "DEFAULT_PLAN",
     "KEEP_ALIVE_READ",
     "BreakerPolicy",
