@@ -580,11 +580,19 @@ class HdlcConnection:
         self._close(FrameRejectedError(f"the peer rejected a frame with FRMR{detail}"))
 
     def _close_timed_out(self) -> None:
+        # An unanswered SNRM cannot be told apart from a wrong address (QUIRKS.md 1): the
+        # message names the likely causes, as the error a user sees first.
+        causes = (
+            ": if the server address (logical or physical) is wrong the meter does not "
+            "answer at all; also check the port, the baud rate, the cable or the optical head"
+            if self.state is LinkState.CONNECTING
+            else ""
+        )
         self._close(
             LinkTimeoutError(
                 f"no answer from {self.settings.server_address} within "
                 f"{self.settings.response_timeout} s after "
-                f"{self.settings.max_retransmissions} retransmissions"
+                f"{self.settings.max_retransmissions} retransmissions{causes}"
             )
         )
 
