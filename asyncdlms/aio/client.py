@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from types import TracebackType
 from typing import Any, Protocol
@@ -376,9 +377,7 @@ class Client(CosemMethods):
             elif isinstance(event, AssociationReleased):
                 if self._released is not None and not self._released.done():
                     self._released.set_result(event.error)
-                self._fail_waiters(
-                    event.error or AssociationError("the association was released")
-                )
+                self._fail_waiters(event.error or AssociationError("the association was released"))
         if self._driver is not None:
             self._driver.flush()
 
@@ -422,9 +421,7 @@ class Client(CosemMethods):
                 return await waiter
         except TimeoutError:
             self._abandon(request_id)
-            raise RequestTimeoutError(
-                f"no answer from {self.target} within {limit} s"
-            ) from None
+            raise RequestTimeoutError(f"no answer from {self.target} within {limit} s") from None
         except asyncio.CancelledError:
             self._abandon(request_id)
             raise
@@ -589,6 +586,9 @@ def connect(
     keep_alive: float | None = None,
     reconnect: bool = False,
     deviation_sign: DeviationSign = DeviationSign.STANDARD,
+    with_list_chunk_size: int | None = None,
+    pdu_size_margin: int | None = None,
+    max_receive_pdu_size: int | None = None,
 ) -> _Connecting:
     """Open an association with the meter at ``url``; use as ``async with`` or ``await``.
 
@@ -628,6 +628,10 @@ def connect(
     - ``deviation_sign``: the meter's clock deviation convention, for ``read_clock``,
       ``set_clock`` and profile timestamps (``DeviationSign.INVERTED`` for meters that send
       it the other way round, QUIRKS.md 4).
+    - ``with_list_chunk_size``: attributes per GET with-list (10; 1 for meters whose with-list
+      is broken, behaviour 10); ``pdu_size_margin``: bytes an APDU may exceed our max receive
+      PDU size (50, behaviour 7); ``max_receive_pdu_size``: the max receive PDU size we
+      propose (65535; 0 means unlimited). These override ``settings`` too.
     """
     target = parse_target(url)
     mechanism = AUTHENTICATION_NAMES.get(auth.lower()) if isinstance(auth, str) else auth
@@ -669,6 +673,17 @@ def connect(
     session_settings = settings or ClientSettings(
         mechanism=mechanism, secret=secret, security=client_security
     )
+    overrides: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("with_list_chunk_size", with_list_chunk_size),
+            ("pdu_size_margin", pdu_size_margin),
+            ("client_max_receive_pdu_size", max_receive_pdu_size),
+        )
+        if value is not None
+    }
+    if overrides:
+        session_settings = dataclasses.replace(session_settings, **overrides)
     active_security = session_settings.security
 
     def make_link(client_address: int) -> Link:
@@ -696,6 +711,7 @@ def connect(
         secrets.append(active_security.authentication_key.value)
         if active_security.broadcast_key is not None:
             secrets.append(active_security.broadcast_key.value)
+
     def make_session() -> ClientSession:
         return ClientSession(make_link(client), session_settings)
 
