@@ -48,6 +48,7 @@ from ..session.object_access import (
     AttributeAccess,
     ShortNameKind,
     ShortNameTarget,
+    action_outcome,
     select_profile_rows,
 )
 from ..types.values import (
@@ -486,16 +487,7 @@ class LogicalDevice:
             return ActionResult.OBJECT_UNDEFINED, None
         if not definition.allowed(context.client_address):
             return ActionResult.READ_WRITE_DENIED, None
-        outcome = definition.handler(self._target(item), context, parameters)
-        if isinstance(outcome, ActionResult):
-            return outcome, None
-        if (
-            isinstance(outcome, tuple)
-            and len(outcome) == 2
-            and isinstance(outcome[0], ActionResult)
-        ):
-            return outcome[0], outcome[1]
-        return ActionResult.SUCCESS, outcome
+        return action_outcome(definition.handler(self._target(item), context, parameters))
 
     def resolve_short_name(
         self, context: AssociationContext, short_name: int

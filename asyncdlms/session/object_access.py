@@ -48,6 +48,7 @@ __all__ = [
     "ObjectTable",
     "ShortNameKind",
     "ShortNameTarget",
+    "action_outcome",
     "select_profile_rows",
 ]
 
@@ -350,22 +351,23 @@ class ObjectTable:
             return ActionResult.OBJECT_UNDEFINED, None
         if not method.allowed(context.client_address):
             return ActionResult.READ_WRITE_DENIED, None
-        outcome = method.handler(context, parameters)
-        if isinstance(outcome, ActionResult):
-            return outcome, None
-        if (
-            isinstance(outcome, tuple)
-            and len(outcome) == 2
-            and isinstance(outcome[0], ActionResult)
-        ):
-            return outcome[0], outcome[1]
-        return ActionResult.SUCCESS, outcome
+        return action_outcome(method.handler(context, parameters))
 
     def resolve_short_name(
         self, context: AssociationContext, short_name: int
     ) -> ShortNameTarget | None:
         """The attribute or method at ``short_name`` (from the objects' base names)."""
         return self._short_names.get(short_name)
+
+
+def action_outcome(outcome: Any) -> tuple[ActionResult, Any]:
+    """What a method handler returned, as (action-result, return value): an
+    :class:`ActionResult` alone, a ``(result, value)`` pair, or a value (success)."""
+    if isinstance(outcome, ActionResult):
+        return outcome, None
+    if isinstance(outcome, tuple) and len(outcome) == 2 and isinstance(outcome[0], ActionResult):
+        return outcome[0], outcome[1]
+    return ActionResult.SUCCESS, outcome
 
 
 # ---------------------------------------------------------------------------------------------
