@@ -1275,11 +1275,7 @@ class ServerSession:
 
     def _send_plain(self, apdu: bytes) -> None:
         """Send without protection (AARE, RLRE, exception-response)."""
-        self._apdus_sent += 1
-        try:
-            self.link.send_apdu(apdu, self._now)
-        except DlmsError:
-            self.send_failures += 1
+        self._send_link(apdu)
 
     def _send(self, apdu: bytes) -> None:
         """Send an xDLMS answer: protect, then General Block Transfer when in use."""
@@ -1288,6 +1284,7 @@ class ServerSession:
             self._send_link(piece)
 
     def _send_link(self, apdu: bytes) -> None:
+        """Hand one APDU to the link (counted; a link that refuses it is counted too)."""
         self._apdus_sent += 1
         try:
             self.link.send_apdu(apdu, self._now)
