@@ -9,6 +9,7 @@ null-data, QUIRKS.md behaviour 9), the association's object list into typed entr
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ..apdu.descriptors import SelectiveAccessDescriptor
@@ -24,11 +25,19 @@ from ..cosem.profile import (
 )
 from ..cosem.units import Quantity, ScalerUnit, register_quantity
 from ..obis import Obis, ObisLike
+from ..security.hls import Secret
+from ..security.keys import (
+    GLOBAL_KEY_TRANSFER_METHOD,
+    SECURITY_SETUP_CLASS_ID,
+    KeyId,
+    global_key_transfer_parameters,
+)
 from ..types.clock import DateTime, DeviationSign
 
 __all__ = ["CosemMethods"]
 
 CLOCK = Obis("0.0.1.0.0.255")
+SECURITY_SETUP = Obis("0.0.43.0.0.255")
 CURRENT_ASSOCIATION = Obis("0.0.40.0.0.255")
 
 
@@ -56,6 +65,16 @@ class _Requests(Protocol):
         *,
         timeout: float | None = None,
     ) -> None: ...
+
+    async def action(
+        self,
+        class_id: int,
+        obis: ObisLike,
+        method: int,
+        parameters: Any = None,
+        *,
+        timeout: float | None = None,
+    ) -> Any: ...
 
 
 class CosemMethods:
@@ -146,6 +165,24 @@ class CosemMethods:
         return settings.parse(
             buffer, scaler_units=scaler_units, deviation_sign=self.deviation_sign
         )
+
+    async def transfer_global_keys(
+        self,
+        master_key: Secret | bytes,
+        keys: Mapping[KeyId, Secret | bytes],
+        *,
+        obis: ObisLike = SECURITY_SETUP,
+        timeout: float | None = None,
+    ) -> None:
+        """Install new global keys in the meter: security setup (64) ``global_key_transfer``
+        (method 2) with each key wrapped by the master key (KEK, RFC 3394). The meter uses
+        them from its next APDU on: associate again with the new keys afterwards (the keys
+        of this association's ciphering context are not changed)."""
+        parameters = global_key_transfer_parameters(master_key, keys)
+        await _requests(self).action(
+            SECURITY_SETUP_CLASS_ID, obis, GLOBAL_KEY_TRANSFER_METHOD, parameters,
+            timeout=timeout,
+        )  # fmt: skip
 
     async def read_object_list(
         self, *, obis: ObisLike = CURRENT_ASSOCIATION, timeout: float | None = None
