@@ -22,7 +22,7 @@ RESPONSE_LLC = b"\xe6\xe7\x00"
 
 async def read_big(meter: Any) -> list[tuple[Any, ...]]:
     rows = await meter.read_profile("1.0.99.1.0.255", entries=(1, 40))
-    return [tuple(row) for row in rows]
+    return [(row.timestamp, row.values) for row in rows]
 
 
 def apdu_rewriter(to_meter: Any = None, to_client: Any = None) -> tuple[Any, Any]:

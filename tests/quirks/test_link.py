@@ -43,7 +43,7 @@ async def read_all(meter: Any) -> tuple[Any, ...]:
     name = await meter.get(1, "0.0.42.0.0.255", 2)
     energy = await meter.get(3, "1.0.1.8.0.255", 2)
     rows = await meter.read_profile("1.0.99.1.0.255", entries=(1, 12))
-    return name, energy, [tuple(row) for row in rows]
+    return name, energy, [(row.timestamp, row.values) for row in rows]
 
 
 async def expected(sim: Simulator, mode: Mode) -> tuple[Any, ...]:
