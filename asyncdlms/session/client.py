@@ -1319,9 +1319,15 @@ class ClientSession:
         self, items: Sequence[CosemAttributeDescriptor | CosemAttributeDescriptorWithSelection]
     ) -> _Transaction:
         results: list[Any] = []
+        negotiated = self.negotiated
+        with_list = negotiated is None or bool(
+            negotiated.conformance & Conformance.MULTIPLE_REFERENCES
+        )
         for chunk in chunk_attribute_list(items, self.settings.with_list_chunk_size):
-            if len(chunk) == 1:
-                results.append((yield from self._get_or_error(chunk[0])))
+            if len(chunk) == 1 or not with_list:
+                # one attribute, or a meter that did not grant multiple-references: single GETs
+                for item in chunk:
+                    results.append((yield from self._get_or_error(item)))
                 continue
             try:
                 results.extend((yield from self._get_chunk(chunk)))

@@ -1716,3 +1716,13 @@ class NoProtectionForTests:
 
     def unprotect(self, apdu: bytes) -> bytes:
         return apdu
+
+
+def test_without_multiple_references_get_with_list_is_single_gets() -> None:
+    """A meter that does not grant multiple-references gets no GET with-list at all."""
+    pair = associated(conformance=SERVER_CONFORMANCE & ~Conformance.MULTIPLE_REFERENCES)
+    values = pair.result(pair.session.get_with_list([REGISTER, NAME]))
+    assert values[0] == 123456 and values[1] == b"ASY0000000001"
+    with_list_tag = bytes((0xC0, 0x03))
+    assert not any(request[:2] == with_list_tag for request in pair.server.requests)
+    assert pair.session.with_list_fallbacks == 0
