@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -41,6 +42,7 @@ from typing import Any
 from .. import axdr
 from ..aio.client import AUTHENTICATION_NAMES, Client, connect
 from ..errors import DlmsError
+from ..iec62056_21 import IecSettings
 from ..obis import Obis
 from ..types import (
     BitString,
@@ -49,6 +51,7 @@ from ..types import (
     Time,
 )
 from ..types import values as v
+from ..types.clock import DeviationSign
 
 __all__ = ["add_meter_commands", "parse_target_reference", "parse_value", "to_json"]
 
@@ -206,6 +209,22 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
                              "on the public association")  # fmt: skip
     parser.add_argument("--allow-repeated-counters", action="store_true",
                         help="accept answers repeating the meter's invocation counter")  # fmt: skip
+    # meters that bend the rules (QUIRKS.md): the meter-specific settings
+    parser.add_argument("--deviation-sign", choices=("standard", "inverted"), default="standard",
+                        help="the meter's clock deviation convention (inverted: the other "
+                             "way round)")  # fmt: skip
+    parser.add_argument("--with-list-chunk-size", type=int, default=None, metavar="N",
+                        help="attributes per GET with-list (default 10)")  # fmt: skip
+    parser.add_argument("--pdu-size-margin", type=int, default=None, metavar="BYTES",
+                        help="accept APDUs this much over our max PDU (default 50)")  # fmt: skip
+    parser.add_argument("--iec-ack-delay", type=float, default=None, metavar="S",
+                        help="serial+iec: pause before the ACK (default 0.2)")  # fmt: skip
+    parser.add_argument("--iec-baud-switch-delay", type=float, default=None, metavar="S",
+                        help="serial+iec: pause after the ACK (default 0.3)")  # fmt: skip
+    parser.add_argument("--iec-baud-character", action="append", default=[],
+                        metavar="CHAR=BAUD",
+                        help="serial+iec: a baud character outside 0-6 and A-F, e.g. "
+                             "9=9600 (repeatable)")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
     parser.add_argument("--trace", action="store_true", help="frames in hex on stderr")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -213,6 +232,26 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
 
 def _trace_to_stderr(direction: str, data: bytes, now: float) -> None:
     print(f"{now:10.3f} {direction} {data.hex(' ')}", file=sys.stderr)
+
+
+def _iec_settings(args: argparse.Namespace) -> IecSettings | None:
+    extra: dict[str, int] = {}
+    for item in args.iec_baud_character:
+        character, _, rate = item.partition("=")
+        if len(character) != 1 or not rate.isdigit():
+            raise ValueError(f"--iec-baud-character wants CHAR=BAUD (e.g. 9=9600), not {item!r}")
+        extra[character] = int(rate)
+    delays = {
+        name: value
+        for name, value in (
+            ("acknowledgement_delay", args.iec_ack_delay),
+            ("baud_switch_delay", args.iec_baud_switch_delay),
+        )
+        if value is not None
+    }
+    if not extra and not delays:
+        return None
+    return IecSettings(extra_baud_characters=extra, **delays)
 
 
 def _open(args: argparse.Namespace) -> Any:
@@ -226,6 +265,9 @@ def _open(args: argparse.Namespace) -> Any:
         read_frame_counter=args.read_frame_counter is not None,
         frame_counter_instance=args.read_frame_counter or 0,
         allow_repeated_counters=args.allow_repeated_counters,
+        deviation_sign=DeviationSign[args.deviation_sign.upper()],
+        with_list_chunk_size=args.with_list_chunk_size,
+        pdu_size_margin=args.pdu_size_margin, iec=_iec_settings(args),
     )  # fmt: skip
 
 
@@ -246,19 +288,22 @@ def _run(args: argparse.Namespace, work: Callable[[Client], Coroutine[Any, Any, 
     return 0
 
 
-def _typed(reference: Reference, value: Any) -> Any:
+def _typed(reference: Reference, value: Any, sign: DeviationSign = DeviationSign.STANDARD) -> Any:
     """An attribute the class table types as a date-time, given as its 12-byte octet-string
-    (Clock time, capture times...), becomes a :class:`DateTime` so it prints as one."""
+    (Clock time, capture times...), becomes a :class:`DateTime` so it prints as one; with
+    ``--deviation-sign inverted`` its deviation is turned the standard way round."""
     from ..cosem.classes import interface_class
 
-    if not isinstance(value, bytes) or len(value) != 12:
-        return value
-    try:
-        definition = interface_class(reference.class_id).attribute(reference.number)
-    except LookupError:
-        return value
-    if "date-time" in definition.data_type and "array" not in definition.data_type:
-        return DateTime.from_bytes(value)
+    if isinstance(value, bytes) and len(value) == 12:
+        try:
+            definition = interface_class(reference.class_id).attribute(reference.number)
+        except LookupError:
+            return value
+        if "date-time" not in definition.data_type or "array" in definition.data_type:
+            return value
+        value = DateTime.from_bytes(value)
+    if isinstance(value, DateTime) and value.deviation is not None and sign < 0:
+        return dataclasses.replace(value, deviation=-value.deviation)
     return value
 
 
@@ -267,9 +312,10 @@ def _command_read(args: argparse.Namespace) -> int:
         references: list[Reference] = args.targets
         if len(references) == 1:
             r = references[0]
-            return [_render(_typed(r, await meter.get(r.class_id, r.obis, r.number)), args.json)]
+            value = await meter.get(r.class_id, r.obis, r.number)
+            return [_render(_typed(r, value, meter.deviation_sign), args.json)]
         values = [
-            _typed(r, v)
+            _typed(r, v, meter.deviation_sign)
             for r, v in zip(
                 references,
                 await meter.get_many([(r.class_id, r.obis, r.number) for r in references]),
