@@ -139,3 +139,47 @@ async def test_behaviour_7_max_pdu_0_means_unlimited(hdlc_meter: Simulator, mode
             assert await read_big(m) == want
             name = await m.get(1, "0.0.42.0.0.255", 2)
             assert await m.get_many([(1, "0.0.42.0.0.255", 2)] * 12) == [name] * 12
+
+
+def conformance_of(aarq: bytes) -> int:
+    """The proposed conformance of a plain AARQ (its InitiateRequest ends with
+    ``5F 1F 04 00 <3 bytes> <max PDU 2 bytes>``)."""
+    return int.from_bytes(aarq[-5:-2], "big")
+
+
+@pytest.mark.parametrize("gbt", [False, True], ids=["no-gbt", "gbt"])
+async def test_behaviour_7_gbt_proposed_only_when_asked_and_read_over_a_bad_line(
+    mode: Mode, gbt: bool
+) -> None:
+    """General-block-transfer is proposed only when the settings ask for it; when they do,
+    a meter with a GBT window of 3 streams the profile through noise, batched frames and an
+    echo, and the rows are those of a clean read."""
+    if mode.name == "gmac-ae":
+        pytest.skip("the AARQ's conformance is ciphered; GBT under ciphering: tests/session")
+    from asyncdlms.apdu.acse import MechanismName
+    from asyncdlms.apdu.initiate import Conformance
+    from asyncdlms.session.settings import ClientSettings
+
+    settings = ClientSettings(
+        mechanism=MechanismName.LOW,
+        secret=mode.client["password"],
+        use_general_block_transfer=gbt,
+        client_max_receive_pdu_size=128,
+    )
+    client = {k: v for k, v in mode.client.items() if k not in ("auth", "password")}
+    async with Simulator(
+        interface="hdlc", time_source=lambda: 1_750_000_000.0, gbt_window_size=3,
+        max_pdu_size=128, **mode.simulator,
+    ) as sim:  # fmt: skip
+        async with sim.connect(0, timeout=10, **mode.client) as meter:
+            want = await read_big(meter)
+        line = MisbehavingLine(sim.urls[0], delivery="batch", noise=b"\x7e\x00\x7e", echo=True)
+        async with line:
+            url = await line.start()
+            async with asyncdlms.connect(url, timeout=20, settings=settings, **client) as m:
+                assert await read_big(m) == want
+        aarqs = [parts(f)[3][3:] for f in line.client_frames if parts(f)[3][3:4] == b"\x60"]
+        proposed = bool(conformance_of(aarqs[0]) & Conformance.GENERAL_BLOCK_TRANSFER)
+        assert proposed is gbt
+        gbt_blocks = [f for f in line.meter_frames if parts(f)[3][3:4] == b"\xe0"]
+        assert bool(gbt_blocks) is gbt
