@@ -1,7 +1,8 @@
 """QUIRKS.md behaviour 7 end to end: block numbers starting at 0 or any value, an APDU a few
 bytes over our max receive PDU size, max PDU 0 meaning unlimited; through a misbehaving line
-in front of the simulator (HDLC, plain and with windows of 3; the line rewrites APDUs, so the
-ciphered run goes through the block transfer without rewriting)."""
+in front of the simulator (HDLC, plain and with windows of 3; the ciphered run of the block
+numbering goes through the block transfer without rewriting here, and
+``test_blocks_ciphered.py`` rewrites ciphered APDUs with the keys)."""
 
 from __future__ import annotations
 
@@ -92,7 +93,7 @@ async def test_behaviour_7_an_apdu_a_few_bytes_over_the_max_pdu(
     """We propose 128 bytes; the meter sends APDUs of up to 168 (the line raises the size in
     the AARQ it forwards): accepted with the default margin of 50, refused with 0."""
     if mode.name == "gmac-ae":
-        pytest.skip("the AARQ's xDLMS initiate request is ciphered: the line cannot change it")
+        pytest.skip("ciphered: see test_blocks_ciphered.py (the line holds the keys there)")
     async with hdlc_meter.connect(0, timeout=10, **mode.client) as meter:
         want = await read_big(meter)
 
@@ -120,7 +121,7 @@ async def test_behaviour_7_max_pdu_0_means_unlimited(hdlc_meter: Simulator, mode
     """A meter answering max PDU 0 in its AARE (the line changes it), and a client proposing
     0: both are unlimited, nothing is refused or split for it."""
     if mode.name == "gmac-ae":
-        pytest.skip("the AARE's xDLMS initiate response is ciphered: the line cannot change it")
+        pytest.skip("ciphered: see test_blocks_ciphered.py (the line holds the keys there)")
     async with hdlc_meter.connect(0, timeout=10, **mode.client) as meter:
         want = await read_big(meter)
 
