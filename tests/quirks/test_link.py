@@ -13,7 +13,7 @@ from asyncdlms.errors import DlmsError
 from asyncdlms.hdlc import HdlcAddress
 from asyncdlms.server import Simulator
 
-from .conftest import Mode
+from .conftest import NOW, Mode
 from .line import NOISE, MisbehavingLine, encode_frame, parts, rebuild
 
 UI = 0x13
@@ -139,7 +139,17 @@ async def test_behaviour_3_ua_and_address_lengths(
     """A UA with no information field (128/128/1/1), parameter values of 1, 2 and 4 bytes,
     and a meter that answers a 2-byte server address with a 1-, 2- or 4-byte one."""
     if ua != "as-sent" and mode.name == "window-3":
-        pytest.skip("a UA of default values would set the window to 1 against a meter of 3")
+        # we propose windows of 3; the meter only does 1 and says so with an empty UA (or
+        # values of 1): a meter of its own, with the default HDLC parameters
+        async with Simulator(interface="hdlc", time_source=lambda: NOW) as plain:
+            await ua_and_address_lengths(plain, mode, ua, answer_length)
+        return
+    await ua_and_address_lengths(hdlc_meter, mode, ua, answer_length)
+
+
+async def ua_and_address_lengths(
+    hdlc_meter: Simulator, mode: Mode, ua: str, answer_length: int
+) -> None:
     want = await expected(hdlc_meter, mode)
     source = HdlcAddress.server(1, 16 if answer_length > 1 else None, answer_length).encode()
     if answer_length == 1:
@@ -172,3 +182,35 @@ async def test_behaviour_3_silence_after_a_wrong_server_address_names_the_cause(
                 **mode.client,
             )  # fmt: skip
     assert "if the server address (logical or physical) is wrong" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["no-user-information", "garbage-and-trailing", "exception"])
+async def test_behaviour_6_rejections_over_hdlc(
+    hdlc_meter: Simulator, mode: Mode, name: str
+) -> None:
+    """The meter's AARE replaced (same I-frame) by a rejecting one without usable
+    user-information, or by an exception-response: a typed error, in every mode."""
+    from asyncdlms.errors import AssociationRejectedError, ServiceError
+
+    from .test_services import AARES
+
+    replacement = b"\xd8\x01\x02" if name == "exception" else AARES[name]
+
+    def from_meter(frame: bytes) -> list[bytes]:
+        information = parts(frame)[3]
+        if information[3:4] == b"\x61":
+            return [rebuild(frame, information=information[:3] + replacement)]
+        return [frame]
+
+    line = MisbehavingLine(hdlc_meter.urls[0], noise=NOISE, from_meter=from_meter)
+    async with line:
+        url = await line.start()
+        with pytest.raises(DlmsError) as caught:
+            await asyncdlms.connect(url, timeout=5, **mode.client)
+    error = caught.value
+    if name == "exception":
+        assert isinstance(error, AssociationRejectedError | ServiceError)
+        assert "exception" in str(error).lower()
+    else:
+        assert isinstance(error, AssociationRejectedError)
+        assert "client address" in str(error)  # the likely causes are named

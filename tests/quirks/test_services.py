@@ -91,6 +91,7 @@ async def test_behaviour_6_a_rejecting_aare_without_usable_user_information(
     assert error.result is not None and int(error.result) == 1
     assert error.diagnostic is not None and int(error.diagnostic) == 13
     assert "authentication" in str(error).lower()
+    assert "client address" in str(error)  # a wrong one gives this error too: named as a cause
 
 
 async def test_behaviour_6_an_exception_response_instead_of_an_aare(
