@@ -37,14 +37,15 @@ def rebuild(
     information: bytes | None = None,
     source: bytes | None = None,
     destination: bytes | None = None,
+    control: int | None = None,
 ) -> bytes:
-    """``frame`` (flags included) with another information field or address fields; the
-    length, HCS and FCS are recomputed."""
-    old_destination, old_source, control, old_information = parts(frame)
+    """``frame`` (flags included) with another information field, address fields or control
+    byte; the length, HCS and FCS are recomputed."""
+    old_destination, old_source, old_control, old_information = parts(frame)
     return encode_frame(
         old_destination if destination is None else destination,
         old_source if source is None else source,
-        control,
+        old_control if control is None else control,
         old_information if information is None else information,
         segmented=bool(frame[1] & 0x08),
     )

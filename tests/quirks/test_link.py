@@ -99,11 +99,13 @@ async def test_behaviour_2_echo_pushes_and_other_addresses(
     want = await expected(hdlc_meter, mode)
     ours = client_address(mode)
     other = HdlcAddress.client(0x66).encode()
+    # a HAN push as an I-frame (N(S) 0, N(R) 0) to another client address
+    i_push = rebuild(push_frame(other, marker=3), control=0x10)
 
     def from_meter(frame: bytes) -> list[bytes]:
         _, _, control, _ = parts(frame)
         if control & 0x01 == 0:  # before every I-frame: a push to us and one to another client
-            return [push_frame(ours, marker=1), push_frame(other, marker=2), frame]
+            return [push_frame(ours, marker=1), push_frame(other, marker=2), i_push, frame]
         return [frame]
 
     line = MisbehavingLine(hdlc_meter.urls[0], echo=True, delivery="batch", from_meter=from_meter)
@@ -115,7 +117,7 @@ async def test_behaviour_2_echo_pushes_and_other_addresses(
             while not meter._notifications.empty():
                 markers.add(meter._notifications.get_nowait().notification.notification_body.value)
     # both pushes (to us, marker 1, and to client 0x66, marker 2) reached the notification path
-    assert markers == {b"\x7e\x7e\x01", b"\x7e\x7e\x02"}
+    assert markers == {b"\x7e\x7e\x01", b"\x7e\x7e\x02", b"\x7e\x7e\x03"}
     assert len(line.client_frames) > 4  # and every frame the client sent came back as echo
 
 

@@ -203,9 +203,10 @@ async def test_behaviour_9_null_timestamps_in_profile_rows(
 # -- behaviour 8: inverted deviation, odd notification date-times -----------------------------
 
 
-def inverted_clock(apdu: bytes) -> bytes:
+def inverted_clock(apdu: bytes, deviation: int = 60, hours: int = 1) -> bytes:
     """The clock's answer as a meter with the inverted deviation sign sends it: local time
-    one hour ahead of UTC and deviation +60 (the Blue Book says -60)."""
+    one hour ahead of UTC and deviation +60 (the Blue Book says -60); or another
+    ``deviation`` (raw 16 bits) with local time ``hours`` ahead."""
     if apdu[:2] != b"\xc4\x01" or apdu[3] != 0:
         return apdu
     if apdu[4:6] == b"\x09\x0c":  # as an octet string
@@ -217,12 +218,12 @@ def inverted_clock(apdu: bytes) -> bytes:
     raw = apdu[start : start + 12]
     year = int.from_bytes(raw[0:2], "big")
     utc = dt.datetime(year, raw[2], raw[3], raw[5], raw[6], raw[7], tzinfo=dt.UTC)
-    local = utc + dt.timedelta(hours=1)
+    local = utc + dt.timedelta(hours=hours)
     value = (
         local.year.to_bytes(2, "big")
         + bytes((local.month, local.day, local.isoweekday(), local.hour, local.minute))
         + bytes((local.second, 0))
-        + (60).to_bytes(2, "big", signed=True)
+        + (deviation & 0xFFFF).to_bytes(2, "big")
         + b"\x00"
     )
     return apdu[:start] + value + apdu[start + 12 :]
@@ -242,6 +243,21 @@ async def test_behaviour_8_inverted_deviation_sign(wrapper_meter: Simulator) -> 
     assert inverted is not None and standard is not None
     assert inverted == want
     assert standard - want == dt.timedelta(hours=2)  # what a client without the setting sees
+
+
+@pytest.mark.parametrize("deviation", [0x8000, 0xFFFF], ids=["0x8000", "-1"])
+async def test_behaviour_8_deviation_not_specified(
+    wrapper_meter: Simulator, deviation: int
+) -> None:
+    """A clock whose deviation is 0x8000 or -1 (0xFFFF): "not specified", a naive local
+    date-time, whatever the sign setting."""
+    line = line_for(wrapper_meter, rewrite=lambda apdu: inverted_clock(apdu, deviation, 2))
+    async with line:
+        url = await line.start()
+        for sign in DeviationSign:
+            async with asyncdlms.connect(url, timeout=5, deviation_sign=sign, **LLS) as meter:
+                clock = await meter.read_clock()
+            assert clock == dt.datetime(2025, 6, 15, 17, 6, 40)  # naive: the meter's local time
 
 
 CLOCK_BYTES = bytes.fromhex("07E9060F01100000 00 8000 00".replace(" ", ""))
