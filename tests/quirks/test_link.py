@@ -4,6 +4,8 @@ authenticated encryption, and with HDLC windows of 3 on both sides."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -46,6 +48,16 @@ async def read_all(meter: Any) -> tuple[Any, ...]:
     return name, energy, [(row.timestamp, row.values) for row in rows]
 
 
+async def received(meter: Any) -> list[Any]:
+    """The notifications received so far (through the public iterator)."""
+    pushes: list[Any] = []
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(0.2):
+            async for event in meter.notifications():
+                pushes.append(event)
+    return pushes
+
+
 async def expected(sim: Simulator, mode: Mode) -> tuple[Any, ...]:
     async with sim.connect(0, timeout=5, **mode.client) as meter:
         return await read_all(meter)
@@ -82,9 +94,7 @@ async def test_behaviour_1_frames_by_length_and_checks_only(
         async with asyncdlms.connect(url, timeout=20, **mode.client) as meter:
             assert await read_all(meter) == want
             answered = len(line.meter_frames)
-            pushes = []
-            while not meter._notifications.empty():
-                pushes.append(meter._notifications.get_nowait())
+            pushes = await received(meter)
     # every frame after the association came with its push (0x7E in FCS and payload)
     assert len(pushes) >= answered - 2
     assert {p.notification.notification_body.value[:2] for p in pushes} == {b"\x7e\x7e"}
@@ -113,9 +123,7 @@ async def test_behaviour_2_echo_pushes_and_other_addresses(
         url = await line.start()
         async with asyncdlms.connect(url, timeout=20, **mode.client) as meter:
             assert await read_all(meter) == want
-            markers = set()
-            while not meter._notifications.empty():
-                markers.add(meter._notifications.get_nowait().notification.notification_body.value)
+            markers = {p.notification.notification_body.value for p in await received(meter)}
     # both pushes (to us, marker 1, and to client 0x66, marker 2) reached the notification path
     assert markers == {b"\x7e\x7e\x01", b"\x7e\x7e\x02", b"\x7e\x7e\x03"}
     assert len(line.client_frames) > 4  # and every frame the client sent came back as echo
