@@ -200,6 +200,32 @@ async def test_behaviour_9_null_timestamps_in_profile_rows(
     assert [row.timestamp_derived for row in got] == [False] + [True] * (len(got) - 1)
 
 
+def lifo(apdu: bytes) -> bytes:
+    """A meter sorting its profile newest first: sort method 2 (LIFO) in the with-list answer
+    of the profile settings, the buffer's rows reversed, then timestamps nulled."""
+    if apdu[:2] == b"\xc4\x03" and apdu.endswith(b"\x00\x16\x01"):
+        return apdu[:-1] + b"\x02"
+    if apdu[:2] != b"\xc4\x01" or len(ROW.findall(apdu)) < 2:
+        return apdu
+    starts = [match.start() for match in ROW.finditer(apdu)]
+    rows = [apdu[a:b] for a, b in zip(starts, [*starts[1:], len(apdu)], strict=True)]
+    return null_timestamps(apdu[: starts[0]] + b"".join(reversed(rows)))
+
+
+async def test_behaviour_9_null_timestamps_newest_first(wrapper_meter: Simulator) -> None:
+    """With sort method LIFO the missing timestamps are the previous row's minus the period."""
+    async with wrapper_meter.connect(0, timeout=5, **LLS) as meter:
+        want = list(reversed(await meter.read_profile("1.0.99.1.0.255", entries=(1, 6))))
+    line = line_for(wrapper_meter, rewrite=lifo)
+    async with line:
+        url = await line.start()
+        async with asyncdlms.connect(url, timeout=5, **LLS) as meter:
+            got = await meter.read_profile("1.0.99.1.0.255", entries=(1, 6))
+    assert [row.timestamp for row in got] == [row.timestamp for row in want]
+    assert [row.values[1:] for row in got] == [row.values[1:] for row in want]
+    assert [row.timestamp_derived for row in got] == [False] + [True] * 5
+
+
 # -- behaviour 8: inverted deviation, odd notification date-times -----------------------------
 
 
