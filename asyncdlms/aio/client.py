@@ -382,8 +382,16 @@ class Client(CosemMethods):
             self._driver.flush()
 
     def _connection_lost(self, exc: Exception | None) -> None:
+        associating = self._established is not None and not self._established.done()
+        causes = (
+            " before the association was established: meters close it for a wrong server "
+            "address (wPort) or client address, an out-of-sync invocation counter, or while "
+            "another client is connected"
+            if associating
+            else ""
+        )
         error = AssociationError(
-            f"the connection to {self.target} was lost" + (f": {exc}" if exc else "")
+            f"the connection to {self.target} was lost{causes}" + (f": {exc}" if exc else "")
         )
         if self._released is not None and not self._released.done():
             self._released.set_result(error)

@@ -329,3 +329,17 @@ async def test_behaviour_8_notification_date_times(wrapper_meter: Simulator) -> 
         assert stamp is not None
         assert stamp.to_datetime() == dt.datetime(2025, 6, 15, 16, 0)
     assert [n.date_time_typed for n in received] == [False, False, False, True]
+
+
+async def test_silence_after_a_wrong_server_address_over_the_wrapper(
+    wrapper_meter: Simulator,
+) -> None:
+    """The simulator drops the connection for an unknown destination wPort (other meters
+    stay silent: the timeout then names the cause, see test_link.py): the error names the
+    likely causes."""
+    line = line_for(wrapper_meter)
+    async with line:
+        url = await line.start()
+        with pytest.raises(DlmsError) as caught:
+            await asyncdlms.connect(url, server=5, timeout=2, client=16)
+    assert "wrong server address (wPort) or client address" in str(caught.value)
