@@ -123,7 +123,8 @@ class LineSettings(IecEvent):
 
 @dataclass(frozen=True, slots=True)
 class IdentificationReceived(IecEvent):
-    """The meter identified itself: ``/XXXZ\\Widentification``."""
+    """The meter identified itself: ``/``, three manufacturer letters, the baud character
+    ``Z``, escape sequences such as ``\\2`` (mode E), the identification."""
 
     manufacturer: str
     baud_character: str
