@@ -60,7 +60,7 @@ from ..apdu.action import (
     ActionResponseWithPblock,
     decode_action_response,
 )
-from ..apdu.block_transfer import BlockReassembler
+from ..apdu.block_transfer import BlockReassembler, split_blocks
 from ..apdu.descriptors import (
     CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
@@ -1413,7 +1413,7 @@ class ClientSession:
         iip: InvokeIdAndPriority,
     ) -> Generator[_Send, bytes, Any]:
         size = self._block_size(header)
-        chunks = [raw[i : i + size] for i in range(0, len(raw), size)] or [b""]
+        chunks = split_blocks(raw, size)
         for number, chunk in enumerate(chunks, start=1):
             last = number == len(chunks)
             block = DataBlockSA(last, number, chunk)
@@ -1485,7 +1485,7 @@ class ClientSession:
             )
             size = self._block_size(header)
             raw = data.raw
-            chunks = [raw[i : i + size] for i in range(0, len(raw), size)]
+            chunks = split_blocks(raw, size)
             answer = b""
             for number, chunk in enumerate(chunks, start=1):
                 last = number == len(chunks)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..apdu.block_transfer import GeneralBlockTransfer
+from ..apdu.block_transfer import GeneralBlockTransfer, split_blocks
 from ..apdu.tags import ApduTag
 from ..errors import BlockTransferError, DecodeError
 
@@ -123,7 +123,7 @@ class GeneralBlockTransferChannel:
         if not self.wants_blocks(apdu, max_pdu_size):
             return [apdu]
         size = len(apdu) if max_pdu_size <= 0 else max(1, max_pdu_size - GBT_OVERHEAD)
-        blocks = [apdu[i : i + size] for i in range(0, len(apdu), size)] or [b""]
+        blocks = split_blocks(apdu, size)
         self._outgoing = _Outgoing(blocks, self.peer_window)
         return self._next_window()
 

@@ -66,6 +66,7 @@ from ..apdu.action import (
     ActionResponseWithPblock,
     decode_action_request,
 )
+from ..apdu.block_transfer import split_blocks
 from ..apdu.descriptors import (
     CosemAttributeDescriptor,
     CosemMethodDescriptor,
@@ -1433,25 +1434,31 @@ class ServerSession:
         if not self._negotiated(Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ):
             self._send(GetResponseNormal(DataAccessResult.OTHER_REASON, iip).encode())
             return
-        size = self._block_payload_size(9)
-        blocks = [raw[i : i + size] for i in range(0, len(raw), size)]
-        self._outgoing = _OutgoingBlocks("get", iip, blocks)
+        self._outgoing = self._outgoing_blocks("get", iip, raw, header=9)
         self._send_get_block()
 
-    def _send_get_block(self) -> None:
+    def _outgoing_blocks(
+        self, kind: str, iip: InvokeIdAndPriority, raw: bytes, *, header: int
+    ) -> _OutgoingBlocks:
+        """A long answer cut into blocks that fit the client's PDU after ``header`` bytes."""
+        return _OutgoingBlocks(kind, iip, split_blocks(raw, self._block_payload_size(header)))
+
+    def _next_block(self) -> tuple[bool, int, bytes, InvokeIdAndPriority]:
+        """The next block of the answer being sent: (last, block number, data, iip); the
+        transfer is forgotten once its last block is out."""
         transfer = self._outgoing
         assert transfer is not None
         index = transfer.sent
         last = index == len(transfer.blocks) - 1
         transfer.sent += 1
         self.blocks_sent += 1
-        self._send(
-            GetResponseWithDatablock(
-                last, index + 1, transfer.blocks[index], transfer.invoke_id_and_priority
-            ).encode()
-        )
         if last:
             self._outgoing = None
+        return last, index + 1, transfer.blocks[index], transfer.invoke_id_and_priority
+
+    def _send_get_block(self) -> None:
+        last, number, data, iip = self._next_block()
+        self._send(GetResponseWithDatablock(last, number, data, iip).encode())
 
     def _get_next(self, request: GetRequestNext) -> None:
         transfer = self._outgoing
@@ -1681,23 +1688,12 @@ class ServerSession:
             failed = ActionResponseWithOptionalData(ActionResult.OTHER_REASON)
             self._send(ActionResponseNormal(failed, iip).encode())
             return
-        raw = parameters.raw
-        size = self._block_payload_size(8)
-        blocks = [raw[i : i + size] for i in range(0, len(raw), size)]
-        self._outgoing = _OutgoingBlocks("action", iip, blocks)
+        self._outgoing = self._outgoing_blocks("action", iip, parameters.raw, header=8)
         self._send_action_block()
 
     def _send_action_block(self) -> None:
-        transfer = self._outgoing
-        assert transfer is not None
-        index = transfer.sent
-        last = index == len(transfer.blocks) - 1
-        transfer.sent += 1
-        self.blocks_sent += 1
-        block = DataBlockSA(last, index + 1, transfer.blocks[index])
-        self._send(ActionResponseWithPblock(block, transfer.invoke_id_and_priority).encode())
-        if last:
-            self._outgoing = None
+        last, number, data, iip = self._next_block()
+        self._send(ActionResponseWithPblock(DataBlockSA(last, number, data), iip).encode())
 
     def _accept_action_block(
         self, block: DataBlockSA, iip: InvokeIdAndPriority, first: bool
@@ -1812,26 +1808,16 @@ class ServerSession:
         if not self._negotiated(Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ):
             self._send(ReadResponse(tuple(DataAccessResult.OTHER_REASON for _ in results)).encode())
             return
-        raw = answer[1:]
-        size = self._block_payload_size(7)
-        blocks = [raw[i : i + size] for i in range(0, len(raw), size)]
-        if len(blocks) > 0xFFFF:
+        outgoing = self._outgoing_blocks("read", _DEFAULT_IIP, answer[1:], header=7)
+        if len(outgoing.blocks) > 0xFFFF:  # SN block numbers are Unsigned16
             self._send(ReadResponse(tuple(DataAccessResult.OTHER_REASON for _ in results)).encode())
             return
-        self._outgoing = _OutgoingBlocks("read", _DEFAULT_IIP, blocks)
+        self._outgoing = outgoing
         self._send_read_block()
 
     def _send_read_block(self) -> None:
-        transfer = self._outgoing
-        assert transfer is not None
-        index = transfer.sent
-        last = index == len(transfer.blocks) - 1
-        transfer.sent += 1
-        self.blocks_sent += 1
-        result = DataBlockResult(last, index + 1, transfer.blocks[index])
-        self._send(ReadResponse((result,)).encode())
-        if last:
-            self._outgoing = None
+        last, number, data, _ = self._next_block()
+        self._send(ReadResponse((DataBlockResult(last, number, data),)).encode())
 
     def _write_one(self, spec: Any, value: Data) -> WriteResult:
         if not isinstance(spec, VariableName):
