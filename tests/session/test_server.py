@@ -350,7 +350,7 @@ def aarq(
 
 def associated(client: int = 16, link: str = "wrapper", **options: Any) -> Harness:
     harness = Harness(client, link=link, **options)
-    aare = harness.associate(aarq(max_pdu=options.pop("max_pdu", 0xFFFF)) if False else aarq())
+    aare = harness.associate(aarq())
     assert aare.accepted
     return harness
 
