@@ -194,7 +194,7 @@ def ciphered_meter_url() -> Iterator[str]:
     server.server_close()
 
 
-GMAC = ("--client", "18", "--auth", "gmac", "--security", "ae", "--allow-repeated-counters")
+GMAC = ("--client", "18", "--auth", "gmac", "--security", "ae")
 
 
 def run_ciphered(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -226,9 +226,10 @@ def test_options_from_the_environment_and_the_dedicated_key(
     monkeypatch.setenv("ASYNCDLMS_SYSTEM_TITLE", b"ASY00002".hex())
     monkeypatch.setenv("ASYNCDLMS_BLOCK_CIPHER_KEY", BLOCK_CIPHER_KEY)
     monkeypatch.setenv("ASYNCDLMS_AUTH_KEY", AUTHENTICATION_KEY)
-    status, out, err = run_ciphered(capsys, "read", ciphered_meter_url, "3/1.0.1.8.0.255/2",
-                           "--client", "18", "--auth", "gmac", "--allow-repeated-counters",
-                           "--dedicated-key", "--json")  # fmt: skip
+    status, out, err = run_ciphered(
+        capsys, "read", ciphered_meter_url, "3/1.0.1.8.0.255/2",
+        "--client", "18", "--auth", "gmac", "--dedicated-key", "--json",
+    )  # fmt: skip
     assert status == 0, err
     assert json.loads(out) == 123456  # one target: the value alone
 

@@ -3,9 +3,10 @@
 encryption, authentication only and encryption only, over the wrapper and HDLC; register,
 clock, logical device name and profile generic by entry; the dedicated key; a wrong key.
 
-That server never increments its invocation counter (every answer carries 0, quirk 14):
-the client is told to accept repeated counters here (``allow_repeated_counters``), and by
-default refuses the second answer as a replay, which a test below shows too.
+That meter advances its invocation counter like a real one, so the client runs with its
+default strict replay checks throughout. Started with ``repeat_counters=True`` it repeats its
+counter after the AARE and in HLS-GMAC pass 4 (unpatched gurux-based meters, quirk 14): the
+client refuses that second answer as a replay, which a test below shows.
 """
 
 from __future__ import annotations
@@ -40,7 +41,13 @@ def gurux_meter() -> ModuleType:
 def meter_server(gurux_meter: ModuleType) -> Iterator[Any]:
     servers: list[Any] = []
 
-    def start(iface: str, security: str, auth: str = "gmac", rows: int = 10) -> int:
+    def start(
+        iface: str,
+        security: str,
+        auth: str = "gmac",
+        rows: int = 10,
+        repeat_counters: bool = False,
+    ) -> int:
         password = None if auth == "gmac" else "Gurux"
         server, port = gurux_meter.serve_in_thread(
             host="127.0.0.1",
@@ -49,6 +56,7 @@ def meter_server(gurux_meter: ModuleType) -> Iterator[Any]:
             password=password,
             security=security,
             rows=rows,
+            repeat_counters=repeat_counters,
         )
         servers.append(server)
         return int(port)
@@ -72,7 +80,6 @@ def _connect(url: str, security: str, **extra: Any) -> Any:
         "system_title": SYSTEM_TITLE,
         "block_cipher_key": BLOCK_CIPHER_KEY,
         "authentication_key": AUTHENTICATION_KEY,
-        "allow_repeated_counters": True,
         "timeout": 10,
     }
     options.update(extra)
@@ -162,9 +169,12 @@ async def test_wrong_authentication_key_is_a_tag_mismatch(meter_server: Any) -> 
 async def test_strict_counters_refuse_the_repeated_counter_of_this_server(
     meter_server: Any,
 ) -> None:
-    """By default a repeated counter is a replay: this server's second answer (pass 4,
-    counter 0 again) is refused with a typed error, never taken as a value."""
-    port = meter_server("WRAPPER", "ae")
+    """By default a repeated counter is a replay: a meter that repeats its counter (pass 4
+    carries the AARE's counter again) is refused with a typed error, never taken as a value;
+    ``allow_repeated_counters=True`` is the opt-in for such meters."""
+    port = meter_server("WRAPPER", "ae", repeat_counters=True)
     with pytest.raises(AuthenticationError, match="replayed"):
-        async with _connect(_url("WRAPPER", port), "ae", allow_repeated_counters=False):
+        async with _connect(_url("WRAPPER", port), "ae"):
             pass
+    async with _connect(_url("WRAPPER", port), "ae", allow_repeated_counters=True) as meter:
+        assert await meter.get(3, "1.0.1.8.0.255", 2) == 123456
