@@ -56,3 +56,19 @@ def load_gurux_meter() -> Any:
         del sys.modules[name]
         raise
     return module
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_counters(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """Each test runs as a fresh process would: a new process-wide invocation counter store
+    (the meters each test starts are new too, and reuse their system titles and keys), and
+    the command line's durable store under a temporary XDG state directory, never the
+    user's."""
+    from asyncdlms.security import set_default_invocation_counter_store
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+    previous = set_default_invocation_counter_store(None)
+    yield
+    set_default_invocation_counter_store(previous)

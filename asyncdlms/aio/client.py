@@ -43,7 +43,7 @@ from ..security.counters import (
     FRAME_COUNTER_ATTRIBUTE,
     FRAME_COUNTER_CLASS_ID,
     InvocationCounterStore,
-    MemoryInvocationCounterStore,
+    default_invocation_counter_store,
     frame_counter_obis,
     next_invocation_counter,
 )
@@ -619,9 +619,12 @@ def connect(
       needs the keys too, even with ``security="none"``.
     - ``dedicated_key``: propose a fresh dedicated key and use the ded- APDUs (needs
       ``enc`` or ``ae``: the key travels in the ciphered InitiateRequest).
-    - ``invocation_counter_store``: where our invocation counters live (in memory by
-      default; :class:`~asyncdlms.security.counters.FileInvocationCounterStore` survives
-      restarts, so no nonce is ever reused).
+    - ``invocation_counter_store``: where our invocation counters live: by default the
+      process's store (:func:`~asyncdlms.security.default_invocation_counter_store`), which
+      every association of the process shares, so two associations with the same keys never
+      use one counter twice; it is in memory unless a durable one was installed (the command
+      line installs a :class:`~asyncdlms.security.counters.FileInvocationCounterStore`, which
+      carries the counters across restarts and between processes).
     - ``read_frame_counter``: first read the meter's frame counter
       ``0.0.43.1.<frame_counter_instance>.255`` over a short public association (client
       ``public_client``, no security), continue from it + 1, and after a counter error
@@ -672,7 +675,11 @@ def connect(
             _key(authentication_key, "authentication_key"),
             policy,
             broadcast_key=None if broadcast_key is None else _key(broadcast_key, "broadcast_key"),
-            counter_store=invocation_counter_store or MemoryInvocationCounterStore(),
+            counter_store=(
+                default_invocation_counter_store()
+                if invocation_counter_store is None
+                else invocation_counter_store
+            ),
             use_dedicated_key=dedicated_key,
             read_frame_counter=read_frame_counter,
             frame_counter_instance=frame_counter_instance,

@@ -44,7 +44,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ..apdu.tags import ApduTag
 from ..axdr import encode_length
 from ..errors import DecodeError, EncodeError
-from .counters import CipheringKey, InvocationCounterStore, MemoryInvocationCounterStore
+from .counters import (
+    CipheringKey,
+    InvocationCounterStore,
+    KeyIdentity,
+    MemoryInvocationCounterStore,
+    key_identity,
+)
 from .exceptions import AuthenticationTagError, DecipheringError, SecurityPolicyError
 from .gmac import gmac_authentication_value, verify_gmac_authentication_value
 from .hls import Secret
@@ -229,6 +235,10 @@ _KEY_NAMES = {
     CipheringKey.GLOBAL_BROADCAST_ENCRYPTION: "global broadcast encryption key",
     CipheringKey.DEDICATED: "dedicated key",
 }
+
+
+_DEDICATED_IDENTITY = KeyIdentity(CipheringKey.DEDICATED, "0" * 16)
+"""The one identity of the dedicated key in its own per-key counter store."""
 
 
 def initialization_vector(system_title: bytes, invocation_counter: int) -> bytes:
@@ -525,8 +535,14 @@ class SecurityContext:
     broadcast encryption key (GBEK, for pushes). ``system_title`` is ours (client: the AARQ
     calling-AP-title); ``peer_system_title`` the other side's (client: the AARE
     responding-AP-title; may be set later, and may stay None for a push listener that takes
-    the title from general-glo-ciphering). Counters come from ``counter_store`` (in memory by
-    default). Nothing here prints a key.
+    the title from general-glo-ciphering). The counters of the global keys come from
+    ``counter_store``, keyed by system title and :class:`KeyIdentity`: give every context of
+    a process the same store (:func:`default_invocation_counter_store`, as
+    :class:`~asyncdlms.session.ClientSecurity` and :class:`~asyncdlms.session.ServerSecurity`
+    do by default), so that two associations never use one counter; the default here is a
+    fresh in-memory store, for tests and one-off tools. The counters of a dedicated key start
+    afresh with each key and live here, since the key is never used again after the
+    association. Nothing here prints a key.
     """
 
     __slots__ = (
@@ -536,7 +552,9 @@ class SecurityContext:
         "_broadcast_notifications",
         "_ciphers",
         "_dedicated",
+        "_dedicated_counters",
         "_form",
+        "_key_identities",
         "_peer_system_title",
         "_policy",
         "_store",
@@ -569,13 +587,22 @@ class SecurityContext:
         self._policy = SecurityPolicy(policy)
         self._form = CipheringForm(form)
         self._authentication_key = _key_bytes(authentication_key, "authentication key")
-        self._unicast = AESGCM(_key_bytes(block_cipher_key, "block cipher key"))
-        self._broadcast = (
-            None
-            if broadcast_key is None
-            else AESGCM(_key_bytes(broadcast_key, "global broadcast encryption key"))
-        )
+        unicast = _key_bytes(block_cipher_key, "block cipher key")
+        self._unicast = AESGCM(unicast)
+        self._key_identities = {
+            CipheringKey.GLOBAL_UNICAST_ENCRYPTION: key_identity(
+                CipheringKey.GLOBAL_UNICAST_ENCRYPTION, unicast
+            )
+        }
+        self._broadcast: AESGCM | None = None
+        if broadcast_key is not None:
+            broadcast = _key_bytes(broadcast_key, "global broadcast encryption key")
+            self._broadcast = AESGCM(broadcast)
+            self._key_identities[CipheringKey.GLOBAL_BROADCAST_ENCRYPTION] = key_identity(
+                CipheringKey.GLOBAL_BROADCAST_ENCRYPTION, broadcast
+            )
         self._dedicated: AESGCM | None = None
+        self._dedicated_counters: MemoryInvocationCounterStore | None = None
         self._ciphers: dict[CipheringKey, AESGCM | None] = {}
         self._store: InvocationCounterStore = (
             MemoryInvocationCounterStore() if counter_store is None else counter_store
@@ -647,8 +674,30 @@ class SecurityContext:
 
     @property
     def counter_store(self) -> InvocationCounterStore:
-        """Where the invocation counters live."""
+        """Where the invocation counters of the global keys live."""
         return self._store
+
+    def key_identity(
+        self, key: CipheringKey = CipheringKey.GLOBAL_UNICAST_ENCRYPTION
+    ) -> KeyIdentity:
+        """The identity the counters of global ``key`` are kept under in
+        :attr:`counter_store`; raises :class:`KeyError` for a key this context does not have
+        (and for the dedicated key, whose counters are never stored)."""
+        return self._key_identities[key]
+
+    def _counters(self, key: CipheringKey) -> tuple[InvocationCounterStore, KeyIdentity]:
+        """Where the counters of ``key`` live and under which identity."""
+        if key is CipheringKey.DEDICATED:
+            if self._dedicated_counters is None:
+                raise EncodeError(
+                    "no dedicated key in this security context (a dedicated key exists only "
+                    "after an association that proposed one)"
+                )
+            return self._dedicated_counters, _DEDICATED_IDENTITY
+        identity = self._key_identities.get(key)
+        if identity is None:
+            raise EncodeError(f"no {_KEY_NAMES[key]} in this security context")
+        return self._store, identity
 
     @property
     def has_dedicated_key(self) -> bool:
@@ -658,6 +707,9 @@ class SecurityContext:
     def set_dedicated_key(self, key: Secret | bytes | None) -> None:
         """Install (or, with None, drop at release) the dedicated key of the association."""
         self._dedicated = None if key is None else AESGCM(_key_bytes(key, "dedicated key"))
+        # a new dedicated key starts counters of its own, both ways (Green Book: the counter
+        # belongs to the key); they go with the key
+        self._dedicated_counters = None if key is None else MemoryInvocationCounterStore()
         self._update_ciphers()
 
     def use_form(self, form: CipheringForm) -> None:
@@ -670,7 +722,8 @@ class SecurityContext:
         self, key: CipheringKey = CipheringKey.GLOBAL_UNICAST_ENCRYPTION
     ) -> int:
         """The counter the next APDU protected with ``key`` will carry."""
-        return self._store.peek_next(self._system_title, key)
+        store, identity = self._counters(key)
+        return store.peek_next(self._system_title, identity)
 
     def advance_invocation_counter(
         self,
@@ -679,7 +732,8 @@ class SecurityContext:
     ) -> None:
         """Continue from at least ``next_counter`` (e.g. the meter's frame counter + 1, or the
         counter an invocation-counter-error exception-response expects); never lowers it."""
-        self._store.advance(self._system_title, key, next_counter)
+        store, identity = self._counters(key)
+        store.advance(self._system_title, identity, next_counter)
 
     # -- protection ---------------------------------------------------------------------------
 
@@ -733,7 +787,8 @@ class SecurityContext:
                     else ""
                 )
             )
-        counter = self._store.next_to_send(self._system_title, key)
+        store, identity = self._counters(key)
+        counter = store.next_to_send(self._system_title, identity)
         sc = int(self._policy) | (_BROADCAST_KEY if broadcast else 0)
         content = _seal(
             sc,
@@ -853,7 +908,8 @@ class SecurityContext:
             raise DecipheringError(
                 f"APDU tag 0x{tag:02x} must contain tag 0x{plain_tag:02x}, found {inner}"
             )
-        self._store.accept_received(title, key, counter)
+        store, identity = self._counters(key)
+        store.accept_received(title, identity, counter)
         return plaintext, sc, counter, title, key
 
     # -- HLS-GMAC (mechanism 5) ---------------------------------------------------------------
@@ -866,7 +922,7 @@ class SecurityContext:
         Server: pass 4, ``hls_gmac(CtoS)``, returned in the action response.
         """
         counter = self._store.next_to_send(
-            self._system_title, CipheringKey.GLOBAL_UNICAST_ENCRYPTION
+            self._system_title, self._key_identities[CipheringKey.GLOBAL_UNICAST_ENCRYPTION]
         )
         return gmac_authentication_value(
             self._unicast, self._authentication_key, self._system_title, counter, challenge

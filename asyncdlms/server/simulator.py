@@ -49,7 +49,7 @@ from ..apdu.notification import DataNotification
 from ..hdlc import HdlcAddress, HdlcParameters
 from ..iec62056_21 import IecResponderSettings
 from ..obis import Obis
-from ..security.counters import CipheringKey, MemoryInvocationCounterStore
+from ..security.counters import KeyIdentity, MemoryInvocationCounterStore
 from ..security.hls import Secret
 from ..session.object_access import AssociationContext, AttributeAccess
 from ..session.server import AssociationPolicy, ServerSettings
@@ -163,8 +163,10 @@ class _Image:
 
 
 class _MeterCounterStore(MemoryInvocationCounterStore):
-    """A meter's counters; remembers the highest counter received from any client, which the
-    frame counter object (0.0.43.1.0.255) shows so a client can continue from it + 1."""
+    """A meter's counters, one store for all its client SAPs (a meter never sends two APDUs
+    with one counter under one key, whichever association they belong to); remembers the
+    highest counter received from any client, which the frame counter object
+    (0.0.43.1.0.255) shows so a client can continue from it + 1."""
 
     __slots__ = ("highest_received",)
 
@@ -172,7 +174,7 @@ class _MeterCounterStore(MemoryInvocationCounterStore):
         super().__init__()
         self.highest_received = 0
 
-    def accept_received(self, system_title: bytes, key: CipheringKey, counter: int) -> None:
+    def accept_received(self, system_title: bytes, key: KeyIdentity, counter: int) -> None:
         super().accept_received(system_title, key, counter)
         self.highest_received = max(self.highest_received, counter)
 
@@ -466,8 +468,8 @@ def _image_activate(state: MeterState, context: AssociationContext, parameters: 
 
 
 def _frame_counter(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    stores = state.simulator._counter_stores.get(state.index, {})
-    return DoubleLongUnsigned(max((s.highest_received for s in stores.values()), default=0))
+    store = state.simulator._counter_stores.get(state.index)
+    return DoubleLongUnsigned(0 if store is None else store.highest_received)
 
 
 # -- push setup (class 40) -------------------------------------------------------------------
@@ -758,6 +760,9 @@ class Simulator:
     - ``settings_factory``: ``(meter index, default ServerSettings) -> ServerSettings`` to
       change anything else (e.g. a protection factory for ciphering).
     - ``gbt_window_size``: offer general-block-transfer with this window (0: not offered).
+    - ``invocation_counter_hint``: a ciphered meter answers a reused or lower client counter
+      with invocation-counter-error and the counter it expects (quirk 3), where by default it
+      rejects the AARQ or drops the APDU, like most meters.
     - ``serial_ports``: serve meter ``i`` on serial line ``serial_ports[i]`` at ``baud_rate``
       (HDLC) instead of TCP; with ``iec`` (:class:`IecResponderSettings`) each line is an
       optical port: IEC 62056-21 mode E opening at 300 baud first, then HDLC at the baud rate
@@ -790,6 +795,7 @@ class Simulator:
         baud_rate: int = 9600,
         iec: IecResponderSettings | None = None,
         gbt_window_size: int = 0,
+        invocation_counter_hint: bool = False,
     ) -> None:
         if meters < 1:
             raise ValueError("meters must be at least 1")
@@ -817,6 +823,7 @@ class Simulator:
         if not 0 <= gbt_window_size <= 63:
             raise ValueError("gbt_window_size must be 0 (no GBT) or 1..63")
         self.gbt_window_size = gbt_window_size
+        self.invocation_counter_hint = invocation_counter_hint
         self.baud_rate = baud_rate
         self.iec = iec
         if self.serial_ports and interface != "hdlc":
@@ -832,7 +839,7 @@ class Simulator:
         )
         self.meters: list[MeterState] = [MeterState(self, i) for i in range(meters)]
         self._faults: dict[int, Faults | None] = {}
-        self._counter_stores: dict[int, dict[int, _MeterCounterStore]] = {}
+        self._counter_stores: dict[int, _MeterCounterStore] = {}
         self.servers: list[DlmsServer] = []
         self.targets: list[MeterTarget] = []
         self.pushes_sent = 0
@@ -949,13 +956,18 @@ class Simulator:
         )
 
     def _policies(self, index: int) -> Mapping[int, AssociationPolicy]:
-        """The policies of meter ``index``: ciphered ones get the meter's own invocation
-        counter store (made on its first connection), so meters never share counters; with
-        ``gbt_window_size`` every policy offers general-block-transfer."""
+        """The policies of meter ``index``: ciphered ones share the meter's own invocation
+        counter store (made on its first connection, kept for the simulator's life), so
+        meters never share counters and a meter never repeats one; with ``gbt_window_size``
+        every policy offers general-block-transfer."""
         ciphered = any(policy.security is not None for policy in self.associations.values())
         if not ciphered and not self.gbt_window_size:
             return self.associations
-        stores = self._counter_stores.setdefault(index, {}) if ciphered else {}
+        store: _MeterCounterStore | None = None
+        if ciphered:
+            store = self._counter_stores.get(index)
+            if store is None:
+                store = self._counter_stores[index] = _MeterCounterStore()
         policies: dict[int, AssociationPolicy] = {}
         for client, policy in self.associations.items():
             if self.gbt_window_size:
@@ -963,11 +975,11 @@ class Simulator:
                     policy, conformance=policy.conformance | Conformance.GENERAL_BLOCK_TRANSFER
                 )
             security = policy.security
-            if security is not None:
-                store = stores.get(client)
-                if store is None:
-                    store = stores[client] = _MeterCounterStore()
-                policy = replace(policy, security=replace(security, counter_store=store))
+            if security is not None and store is not None:
+                security = replace(security, counter_store=store)
+                if self.invocation_counter_hint:
+                    security = replace(security, invocation_counter_hint=True)
+                policy = replace(policy, security=security)
             policies[client] = policy
         return policies
 

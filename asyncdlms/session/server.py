@@ -17,9 +17,11 @@ With ciphering (``AssociationPolicy.security``, a :class:`ServerSecurity`) each 
 gets a fresh :class:`~asyncdlms.security.ciphering.SecurityContext`: the AARQ's
 calling-AP-title is the peer system title, the glo-initiate is deciphered (its dedicated
 key installed), answers go ciphered in the form the request came in; a plain or undecipherable
-request is answered with exception-response deciphering-error, a replayed counter with
-invocation-counter-error and the counter expected (also in place of the AARE); HLS-GMAC
-pass 3 is checked and pass 4 made through the context.
+request is answered with exception-response deciphering-error. A reused or lower invocation
+counter is refused as real meters do: an AARQ carrying one is rejected, any other APDU is
+dropped unanswered; ``ServerSecurity.invocation_counter_hint`` instead answers
+invocation-counter-error with the counter expected (also in place of the AARE), as some meters
+do (quirk 3). HLS-GMAC pass 3 is checked and pass 4 made through the context.
 
 Bytes in through :meth:`ServerSession.receive_data`, bytes out through
 :meth:`~ServerSession.data_to_send`, what happened out of :meth:`~ServerSession.events`;
@@ -143,7 +145,7 @@ from ..security.ciphering import (
 from ..security.counters import (
     CipheringKey,
     InvocationCounterStore,
-    MemoryInvocationCounterStore,
+    default_invocation_counter_store,
 )
 from ..security.hls import (
     MAX_CHALLENGE_LENGTH,
@@ -229,8 +231,12 @@ class ServerSecurity:
       kept as :class:`Secret`.
     - ``counter_store``: our invocation counters and the last counter accepted from each
       client system title; it outlives associations, so a replayed APDU of an earlier
-      association is refused too.
+      association is refused too (the process's store by default).
     - ``system_title``: ours for this SAP; None takes :attr:`ServerSettings.system_title`.
+    - ``invocation_counter_hint``: answer a reused or lower client counter with
+      exception-response invocation-counter-error carrying the counter expected (in place of
+      the AARE too), as some meters do; off by default: the AARQ is rejected and any other
+      such APDU dropped unanswered, as the standard has it.
     """
 
     block_cipher_key: Secret = field(repr=False)
@@ -238,9 +244,10 @@ class ServerSecurity:
     policy: SecurityPolicy | None = SecurityPolicy.AUTHENTICATED_ENCRYPTION
     broadcast_key: Secret | None = field(default=None, repr=False)
     counter_store: InvocationCounterStore = field(
-        default_factory=MemoryInvocationCounterStore, repr=False, compare=False
+        default_factory=default_invocation_counter_store, repr=False, compare=False
     )
     system_title: bytes | None = None
+    invocation_counter_hint: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -566,9 +573,10 @@ class ServerSession:
         self._incoming: _IncomingBlocks | None = None
         self._rejection: Aare | None = None
         self._rejection_apdu: bytes | None = None
+        self._counter_hint = False
         #: Ciphered APDUs refused: a bad tag or header, a plain APDU where the policy wants
-        #: ciphering (answered deciphering-error) or a replayed counter (answered
-        #: invocation-counter-error with the counter expected).
+        #: ciphering (answered deciphering-error) or a replayed counter (dropped, or answered
+        #: invocation-counter-error with the counter expected under invocation_counter_hint).
         self.deciphering_failures = 0
         self.replayed_apdus = 0
 
@@ -745,6 +753,8 @@ class ServerSession:
             except ReplayError as exc:
                 self.malformed_apdus += 1
                 self.replayed_apdus += 1
+                if not self._counter_hint:
+                    return  # dropped unanswered, as the standard has it
                 self._transition(
                     AssociationInput.MALFORMED,
                     apdu=(
@@ -923,7 +933,10 @@ class ServerSession:
         try:
             initiate = InitiateRequest.decode(protection.unprotect(aarq.user_information))
         except ReplayError as exc:
-            # quirk 3, as meters do: the counter the client must continue from
+            self.replayed_apdus += 1
+            if policy.security is None or not policy.security.invocation_counter_hint:
+                return self._rejecting_aare(aarq, diagnostic.NO_REASON_GIVEN)
+            # quirk 3, as some meters do: the counter the client must continue from
             self._rejection_apdu = ExceptionResponse(
                 ExceptionStateError.SERVICE_NOT_ALLOWED,
                 ExceptionServiceError.INVOCATION_COUNTER_ERROR,
@@ -1013,6 +1026,8 @@ class ServerSession:
         )
         self._protection = negotiated.protection
         self._context = negotiated.context
+        security = negotiated.policy.security
+        self._counter_hint = security is not None and security.invocation_counter_hint
         self._gbt = GeneralBlockTransferChannel(
             self.settings.gbt_window_size,
             self.settings.max_request_length,

@@ -16,9 +16,9 @@ from ..apdu.initiate import Conformance
 from ..errors import ReplayError
 from ..security.ciphering import KEY_LENGTH, SYSTEM_TITLE_LENGTH, SecurityContext, SecurityPolicy
 from ..security.counters import (
-    CipheringKey,
     InvocationCounterStore,
-    MemoryInvocationCounterStore,
+    KeyIdentity,
+    default_invocation_counter_store,
 )
 from ..security.hls import MAX_CHALLENGE_LENGTH, MIN_CHALLENGE_LENGTH, HlsFunction, Secret
 from .pipeline import ApduProtection, NoProtection
@@ -79,23 +79,23 @@ class _RepeatTolerantStore:
     def __repr__(self) -> str:
         return f"_RepeatTolerantStore({self._store!r})"
 
-    def next_to_send(self, system_title: bytes, key: CipheringKey) -> int:
+    def next_to_send(self, system_title: bytes, key: KeyIdentity) -> int:
         return self._store.next_to_send(system_title, key)
 
-    def peek_next(self, system_title: bytes, key: CipheringKey) -> int:
+    def peek_next(self, system_title: bytes, key: KeyIdentity) -> int:
         return self._store.peek_next(system_title, key)
 
-    def advance(self, system_title: bytes, key: CipheringKey, next_counter: int) -> None:
+    def advance(self, system_title: bytes, key: KeyIdentity, next_counter: int) -> None:
         self._store.advance(system_title, key, next_counter)
 
-    def accept_received(self, system_title: bytes, key: CipheringKey, counter: int) -> None:
+    def accept_received(self, system_title: bytes, key: KeyIdentity, counter: int) -> None:
         try:
             self._store.accept_received(system_title, key, counter)
         except ReplayError as exc:
             if exc.received != exc.last:
                 raise
 
-    def last_received(self, system_title: bytes, key: CipheringKey) -> int | None:
+    def last_received(self, system_title: bytes, key: KeyIdentity) -> int | None:
         return self._store.last_received(system_title, key)
 
 
@@ -112,9 +112,11 @@ class ClientSecurity:
     - ``block_cipher_key`` (global unicast encryption key), ``authentication_key`` and the
       optional ``broadcast_key``: 16 bytes each, as bytes, hex strings or :class:`Secret`;
       kept as :class:`Secret`, so no repr, log or exception shows them.
-    - ``counter_store``: where our invocation counters live; it outlives associations (use a
-      :class:`~asyncdlms.security.counters.FileInvocationCounterStore` so that a restarted
-      process never reuses a nonce). In memory by default.
+    - ``counter_store``: where our invocation counters live; it outlives associations. By
+      default the process's store (:func:`~asyncdlms.security.default_invocation_counter_store`,
+      shared by every association of the process, in memory unless a durable one was
+      installed); a :class:`~asyncdlms.security.counters.FileInvocationCounterStore` makes a
+      restarted process continue above every counter it used.
     - ``use_dedicated_key``: propose a fresh dedicated key (drawn from the settings' random
       source) in the InitiateRequest and use the ded- APDUs once associated.
     - ``read_frame_counter`` / ``frame_counter_instance``: before associating, read the
@@ -133,7 +135,7 @@ class ClientSecurity:
     policy: SecurityPolicy | None = SecurityPolicy.AUTHENTICATED_ENCRYPTION
     broadcast_key: Secret | None = field(default=None, repr=False)
     counter_store: InvocationCounterStore = field(
-        default_factory=MemoryInvocationCounterStore, repr=False, compare=False
+        default_factory=default_invocation_counter_store, repr=False, compare=False
     )
     use_dedicated_key: bool = False
     read_frame_counter: bool = False
@@ -178,15 +180,16 @@ class ClientSecurity:
 
     def make_context(self) -> SecurityContext:
         """A fresh security context for one association (counters from ``counter_store``)."""
+        store: InvocationCounterStore = self.counter_store
+        if self.allow_repeated_counters:
+            store = _RepeatTolerantStore(store)
         return SecurityContext(
             system_title=self.system_title,
             block_cipher_key=self.block_cipher_key,
             authentication_key=self.authentication_key,
             policy=self.policy or SecurityPolicy.AUTHENTICATED_ENCRYPTION,
             broadcast_key=self.broadcast_key,
-            counter_store=_RepeatTolerantStore(self.counter_store)
-            if self.allow_repeated_counters
-            else self.counter_store,
+            counter_store=store,
         )
 
 

@@ -20,7 +20,7 @@ import pytest
 import asyncdlms
 from asyncdlms.apdu.descriptors import entry_descriptor
 from asyncdlms.errors import AuthenticationError, AuthenticationTagError
-from asyncdlms.security.counters import MemoryInvocationCounterStore
+from asyncdlms.security.counters import CipheringKey, MemoryInvocationCounterStore
 from asyncdlms.types import OctetString
 from tests.conftest import load_gurux_meter
 
@@ -104,13 +104,8 @@ async def test_hls_gmac_with_ciphering(meter_server: Any, iface: str, security: 
             {"ae": "authenticated", "auth": "authentication", "enc": "encryption"}[security]
         )
     # AARQ, pass 3 (GMAC and the ACTION carrying it) and five requests used counters
-    assert store.peek_next(SYSTEM_TITLE, context_key()) >= 8
-
-
-def context_key() -> Any:
-    from asyncdlms.security.counters import CipheringKey
-
-    return CipheringKey.GLOBAL_UNICAST_ENCRYPTION
+    unicast = context.key_identity(CipheringKey.GLOBAL_UNICAST_ENCRYPTION)
+    assert store.peek_next(SYSTEM_TITLE, unicast) >= 8
 
 
 @pytest.mark.parametrize("iface", ["WRAPPER", "HDLC"])

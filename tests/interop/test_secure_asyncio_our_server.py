@@ -26,6 +26,7 @@ from asyncdlms.security.counters import (
     FileInvocationCounterStore,
     MemoryInvocationCounterStore,
     frame_counter_obis,
+    key_identity,
 )
 from asyncdlms.session.object_access import Attribute, AttributeAccess, ObjectTable
 from asyncdlms.session.server import (
@@ -42,6 +43,7 @@ BIG = Obis("0.0.42.0.0.255")
 SERVER_TITLE = b"SRV00001"
 CLIENT_TITLE = b"ASY00001"
 BLOCK_CIPHER_KEY = bytes(range(16))
+UNICAST = key_identity(CipheringKey.GLOBAL_UNICAST_ENCRYPTION, BLOCK_CIPHER_KEY)
 AUTHENTICATION_KEY = bytes(range(0xD0, 0xE0))
 KEYS = {
     "system_title": CLIENT_TITLE,
@@ -57,7 +59,9 @@ POLICIES = {
 
 class Meter:
     """Our ciphered ServerSession per TCP connection; one counter store for all of them
-    (the meter's memory), and a frame counter object that shows the last client counter."""
+    (the meter's memory), and a frame counter object that shows the last client counter. It
+    hints the counter it expects after a reused one (quirk 3) unless ``counter_hint`` is
+    off."""
 
     def __init__(
         self,
@@ -66,13 +70,18 @@ class Meter:
         *,
         stale_reads: int = 0,
         strip_expected_counter: bool = False,
+        counter_hint: bool = True,
     ) -> None:
         self.hdlc = hdlc
         self.stale_reads = stale_reads
         self.strip_expected_counter = strip_expected_counter
         self.store = MemoryInvocationCounterStore()
         self.security = ServerSecurity(
-            BLOCK_CIPHER_KEY, AUTHENTICATION_KEY, policy, counter_store=self.store
+            BLOCK_CIPHER_KEY,
+            AUTHENTICATION_KEY,
+            policy,
+            counter_store=self.store,
+            invocation_counter_hint=counter_hint,
         )
         self.frame_counter_reads = 0
         self.associations = 0
@@ -83,7 +92,7 @@ class Meter:
         self.frame_counter_reads += 1
         if self.frame_counter_reads <= self.stale_reads:
             return 0
-        last = self.store.last_received(CLIENT_TITLE, CipheringKey.GLOBAL_UNICAST_ENCRYPTION)
+        last = self.store.last_received(CLIENT_TITLE, UNICAST)
         return last or 0
 
     def _frame_counter_value(self, context: object, selection: object) -> DoubleLongUnsigned:
@@ -174,7 +183,7 @@ async def test_frame_counter_read_before_associating(hdlc: bool) -> None:
     """Behaviour 5: another head-end took the client counter to 5000; a fresh client reads
     the frame counter on the public association and continues from 5001, no error."""
     meter = Meter(hdlc, SecurityPolicy.AUTHENTICATED_ENCRYPTION)
-    meter.store.accept_received(CLIENT_TITLE, CipheringKey.GLOBAL_UNICAST_ENCRYPTION, 5000)
+    meter.store.accept_received(CLIENT_TITLE, UNICAST, 5000)
 
     async def work(url: str) -> None:
         store = MemoryInvocationCounterStore()
@@ -191,7 +200,7 @@ async def test_frame_counter_read_before_associating(hdlc: bool) -> None:
             assert client.frame_counter == 5000
             assert client.session.invocation_counter_retries == 0
             assert await client.get(3, REGISTER, 2) == 777
-        assert store.peek_next(CLIENT_TITLE, CipheringKey.GLOBAL_UNICAST_ENCRYPTION) > 5001
+        assert store.peek_next(CLIENT_TITLE, UNICAST) > 5001
 
     await serving(meter, work)
     assert meter.frame_counter_reads == 1
@@ -205,7 +214,7 @@ async def test_counter_error_with_the_expected_counter_is_retried_in_the_session
     """Quirk 3 without reading the frame counter: the meter answers the AARQ with an
     invocation-counter-error carrying the counter it expects; the client continues from it."""
     meter = Meter(hdlc, SecurityPolicy.AUTHENTICATED_ENCRYPTION)
-    meter.store.accept_received(CLIENT_TITLE, CipheringKey.GLOBAL_UNICAST_ENCRYPTION, 300)
+    meter.store.accept_received(CLIENT_TITLE, UNICAST, 300)
 
     async def work(url: str) -> None:
         async with asyncdlms.connect(
@@ -226,7 +235,7 @@ async def test_counter_error_without_counter_rereads_the_frame_counter_and_retri
         stale_reads=1,
         strip_expected_counter=True,
     )
-    meter.store.accept_received(CLIENT_TITLE, CipheringKey.GLOBAL_UNICAST_ENCRYPTION, 900)
+    meter.store.accept_received(CLIENT_TITLE, UNICAST, 900)
 
     async def work(url: str) -> None:
         async with asyncdlms.connect(
@@ -252,7 +261,7 @@ async def test_a_counter_error_that_persists_is_raised_after_one_retry() -> None
         stale_reads=10,
         strip_expected_counter=True,
     )
-    meter.store.accept_received(CLIENT_TITLE, CipheringKey.GLOBAL_UNICAST_ENCRYPTION, 900)
+    meter.store.accept_received(CLIENT_TITLE, UNICAST, 900)
 
     async def work(url: str) -> None:
         with pytest.raises((AssociationError, asyncdlms.errors.ServiceError)):

@@ -1,7 +1,8 @@
 """QUIRKS.md behaviour 5 end to end: ``asyncdlms.connect`` with HLS-GMAC and authenticated
 encryption over loopback TCP to the simulator, through a line that answers an AARQ with an
 invocation-counter-error exception-response (with the expected counter in 4 extra bytes, a
-lower one, or none)."""
+lower one, or none); a meter that hints the counter it expects (``invocation_counter_hint``)
+and one that, like most, just rejects a reused counter."""
 
 from __future__ import annotations
 
@@ -11,21 +12,44 @@ from typing import Any
 import pytest
 
 import asyncdlms
-from asyncdlms.security.counters import CipheringKey, MemoryInvocationCounterStore
+from asyncdlms.errors import AssociationRejectedError
+from asyncdlms.security.counters import CipheringKey, MemoryInvocationCounterStore, key_identity
 from asyncdlms.server import Simulator
 
-from .conftest import NOW, modes
+from .conftest import BLOCK_CIPHER_KEY, NOW, modes
 from .line import MisbehavingLine, wrapper_apdu, wrapper_reply
 
 GMAC = next(mode for mode in modes() if mode.name == "gmac-ae")
 TITLE = GMAC.client["system_title"]
-KEY = CipheringKey.GLOBAL_UNICAST_ENCRYPTION
+KEY = key_identity(CipheringKey.GLOBAL_UNICAST_ENCRYPTION, BLOCK_CIPHER_KEY)
 
 
 @pytest.fixture(params=["wrapper", "hdlc"])
 async def ciphered_meter(request: pytest.FixtureRequest) -> AsyncIterator[Simulator]:
-    async with Simulator(interface=request.param, time_source=lambda: NOW, **GMAC.simulator) as sim:
+    async with Simulator(
+        interface=request.param,
+        time_source=lambda: NOW,
+        invocation_counter_hint=True,
+        **GMAC.simulator,
+    ) as sim:
         yield sim
+
+
+@pytest.mark.parametrize("interface", ["wrapper", "hdlc"])
+async def test_a_strict_meter_rejects_a_reused_counter_without_a_hint(interface: str) -> None:
+    """The simulator's default, like most meters: an AARQ with a counter it has seen is
+    rejected (no invocation-counter-error hint); reading the frame counter first works."""
+    async with Simulator(interface=interface, time_source=lambda: NOW, **GMAC.simulator) as sim:
+        await use_counters(sim, 5000)
+        store = MemoryInvocationCounterStore()
+        with pytest.raises(AssociationRejectedError):
+            async with sim.connect(0, timeout=5, invocation_counter_store=store, **GMAC.client):
+                pass
+        async with sim.connect(
+            0, timeout=5, invocation_counter_store=store, read_frame_counter=True, **GMAC.client
+        ) as meter:
+            assert meter.frame_counter >= 5000
+            assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"
 
 
 async def use_counters(sim: Simulator, up_to: int) -> None:

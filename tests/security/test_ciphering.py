@@ -724,7 +724,7 @@ def test_out_of_order_is_refused_but_a_later_one_still_passes() -> None:
         server.unprotect(first)
     assert server.unprotect(third) == PLAIN_APDUS[0xC0]
     assert (
-        server.counter_store.last_received(CLIENT_TITLE, CipheringKey.GLOBAL_UNICAST_ENCRYPTION)
+        server.counter_store.last_received(CLIENT_TITLE, server.key_identity())
         == 3
     )
 
@@ -737,7 +737,7 @@ def test_a_forged_apdu_does_not_move_the_received_counter() -> None:
     with pytest.raises(AuthenticationTagError):
         server.unprotect(bytes(forged))
     assert (
-        server.counter_store.last_received(CLIENT_TITLE, CipheringKey.GLOBAL_UNICAST_ENCRYPTION)
+        server.counter_store.last_received(CLIENT_TITLE, server.key_identity())
         is None
     )
 

@@ -1,9 +1,15 @@
-"""Invocation counter stores: strictly increasing sends, replay refusal, never lowered, the
-file store across restarts (no nonce reused), and the frame counter helpers (behaviour 5)."""
+"""Invocation counter stores: strictly increasing sends, replay refusal, never lowered, keys
+told apart by identity, the file store across restarts, threads and processes (no nonce
+reused), the process's default store, and the frame counter helpers (behaviour 5)."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,22 +22,29 @@ from asyncdlms.security import (
     FRAME_COUNTER_CLASS_ID,
     MAX_INVOCATION_COUNTER,
     CipheredApdu,
+    CipheringForm,
     CipheringKey,
     FileInvocationCounterStore,
     InvocationCounterExhaustedError,
     InvocationCounterStore,
     InvocationCounterStoreError,
+    KeyIdentity,
     MemoryInvocationCounterStore,
     ReplayError,
     SecurityContext,
+    default_invocation_counter_store,
     frame_counter_obis,
+    key_identity,
     next_invocation_counter,
+    set_default_invocation_counter_store,
 )
 
 TITLE = bytes.fromhex("4D4D4D0000000001")
 PEER = bytes.fromhex("4D4D4D0000BC614E")
-UNICAST = CipheringKey.GLOBAL_UNICAST_ENCRYPTION
 KEY = bytes(range(16))
+UNICAST = key_identity(CipheringKey.GLOBAL_UNICAST_ENCRYPTION, KEY)
+BROADCAST = key_identity(CipheringKey.GLOBAL_BROADCAST_ENCRYPTION, KEY)
+REPO = Path(__file__).resolve().parents[2]
 GET = bytes.fromhex("C0010000080000010000FF0200")
 
 
@@ -43,7 +56,7 @@ def test_stores_implement_the_protocol(tmp_path: Path) -> None:
 def test_memory_store_counts_per_title_and_key() -> None:
     store = MemoryInvocationCounterStore()
     assert [store.next_to_send(TITLE, UNICAST) for _ in range(3)] == [1, 2, 3]
-    assert store.next_to_send(TITLE, CipheringKey.DEDICATED) == 1
+    assert store.next_to_send(TITLE, BROADCAST) == 1
     assert store.next_to_send(PEER, UNICAST) == 1
     assert store.peek_next(TITLE, UNICAST) == 4
     store.advance(TITLE, UNICAST, 100)
@@ -60,7 +73,7 @@ def test_memory_store_received() -> None:
     store = MemoryInvocationCounterStore()
     assert store.last_received(PEER, UNICAST) is None
     store.accept_received(PEER, UNICAST, 5)
-    store.accept_received(PEER, CipheringKey.DEDICATED, 1)  # its own sequence
+    store.accept_received(PEER, BROADCAST, 1)  # its own sequence
     with pytest.raises(ReplayError) as raised:
         store.accept_received(PEER, UNICAST, 5)
     assert (raised.value.received, raised.value.last) == (5, 5)
@@ -104,8 +117,9 @@ def test_file_store_survives_restarts_without_reuse(tmp_path: Path) -> None:
     assert used == sorted(set(used))
     assert used[0] == 1 and len(used) == 35
     document = json.loads(path.read_text())
-    assert document["version"] == 1
-    assert f"{TITLE.hex()}/global-unicast-encryption" in document["send"]
+    assert document["version"] == 2
+    assert document["send"] == {f"{TITLE.hex()}/{UNICAST}": 51}  # five blocks of ten
+    assert KEY.hex() not in path.read_text()
     assert not list(path.parent.glob("*.tmp"))
 
 
@@ -129,16 +143,17 @@ def test_file_store_never_reuses_across_restarts(
 def test_file_store_advance_and_received(tmp_path: Path) -> None:
     path = tmp_path / "ic.json"
     store = FileInvocationCounterStore(path)
-    store.advance(TITLE, UNICAST, 1000)  # e.g. frame counter + 1: persisted at once
+    store.advance(TITLE, UNICAST, 1000)  # e.g. frame counter + 1: reserved at once
+    assert store.next_to_send(TITLE, UNICAST) == 1000
     store.accept_received(PEER, UNICAST, 77)
     store.close()
     again = FileInvocationCounterStore(path)
-    assert again.next_to_send(TITLE, UNICAST) == 1000
+    assert again.next_to_send(TITLE, UNICAST) == 1100  # above the block reserved at 1000
     assert again.last_received(PEER, UNICAST) == 77
     with pytest.raises(ReplayError):
         again.accept_received(PEER, UNICAST, 77)
     again.advance(TITLE, UNICAST, 5)
-    assert again.peek_next(TITLE, UNICAST) == 1001
+    assert again.peek_next(TITLE, UNICAST) == 1101
     assert "ic.json" in repr(again) and again.path == path
 
 
@@ -146,7 +161,9 @@ def test_file_store_refuses_a_damaged_file(tmp_path: Path) -> None:
     path = tmp_path / "ic.json"
     for text in (
         "{not json",
-        '{"version": 2, "send": {}, "received": {}}',
+        '{"version": 3, "send": {}, "received": {}}',
+        '{"version": 2, "send": {"00/global-unicast-encryption": 5}, "received": {}}',
+        '{"version": 2, "send": {"00/dedicated:zz": 5}, "received": {}}',
         '{"version": 1, "send": {"zz/global-unicast-encryption": 5}, "received": {}}',
         '{"version": 1, "send": {"00/other": 5}, "received": {}}',
         '{"version": 1, "send": {"00/dedicated": -5}, "received": {}}',
@@ -164,29 +181,181 @@ def test_file_store_unwritable(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     store = FileInvocationCounterStore(blocker / "ic.json", lock=False)  # no file: empty
     blocker.write_text("")  # now the parent is a file
-    with pytest.raises(InvocationCounterStoreError, match="cannot write"):
-        store.next_to_send(TITLE, UNICAST)
+    with pytest.raises(InvocationCounterStoreError, match="cannot read"):
+        store.next_to_send(TITLE, UNICAST)  # every reservation reads the file first
     with pytest.raises(InvocationCounterStoreError, match="cannot read"):
         FileInvocationCounterStore(blocker / "ic.json", lock=False)
     with pytest.raises(InvocationCounterStoreError, match="cannot open the lock file"):
         FileInvocationCounterStore(blocker / "ic.json")
 
 
-def test_file_store_is_for_one_store_at_a_time(tmp_path: Path) -> None:
+def test_two_stores_on_one_file_hand_out_disjoint_blocks(tmp_path: Path) -> None:
+    """Two stores (as two processes would) share one file: the lock and the re-read at every
+    reservation keep their blocks apart, and each continues above the other's."""
     path = tmp_path / "ic.json"
-    with FileInvocationCounterStore(path) as store:
-        assert store.next_to_send(TITLE, UNICAST) == 1
-        store.accept_received(PEER, UNICAST, 9)
-        with pytest.raises(InvocationCounterStoreError, match="in use by another store"):
-            FileInvocationCounterStore(path)
-    with FileInvocationCounterStore(path) as again:  # closed: free again, state kept
-        assert again.next_to_send(TITLE, UNICAST) == 101
+    first = FileInvocationCounterStore(path, reserve=5)
+    second = FileInvocationCounterStore(path, reserve=5)
+    used = []
+    for _ in range(23):
+        used.append(first.next_to_send(TITLE, UNICAST))
+        used.append(second.next_to_send(TITLE, UNICAST))
+        used.append(second.next_to_send(TITLE, UNICAST))
+    assert len(used) == len(set(used))
+    first.accept_received(PEER, UNICAST, 9)
+    first.close()
+    second.close()
+    with FileInvocationCounterStore(path) as again:  # above both, received merged
+        assert again.next_to_send(TITLE, UNICAST) > max(used)
         assert again.last_received(PEER, UNICAST) == 9
     path.write_text("{damaged")
     with pytest.raises(InvocationCounterStoreError, match="damaged"):
         FileInvocationCounterStore(path)
-    path.unlink()
-    FileInvocationCounterStore(path).close()  # the failed one released its lock
+
+
+def test_keys_are_told_apart_by_identity(tmp_path: Path) -> None:
+    """A changed key gets counters of its own (the old key's are kept); the identity shows a
+    fingerprint, never the key."""
+    other = key_identity(CipheringKey.GLOBAL_UNICAST_ENCRYPTION, bytes(16))
+    assert other != UNICAST and other.kind is UNICAST.kind
+    assert key_identity(CipheringKey.GLOBAL_UNICAST_ENCRYPTION, KEY) == UNICAST
+    assert KEY.hex() not in str(UNICAST) and KEY.hex() not in repr(UNICAST)
+    assert KeyIdentity.parse(str(UNICAST)) == UNICAST
+    for bad in ("global-unicast-encryption", "dedicated:12", "other:0011223344556677"):
+        with pytest.raises(ValueError):
+            KeyIdentity.parse(bad)
+    with FileInvocationCounterStore(tmp_path / "ic.json") as store:
+        store.advance(TITLE, UNICAST, 500)
+        assert store.next_to_send(TITLE, other) == 1
+        store.accept_received(PEER, UNICAST, 40)
+        store.accept_received(PEER, other, 2)  # a meter with a new key starts over
+        assert store.next_to_send(TITLE, UNICAST) == 500
+
+
+def test_a_version_1_file_is_a_floor_for_every_key(tmp_path: Path) -> None:
+    """Files written before keys were told apart hold one bound per system title and role:
+    every key of that role continues above it."""
+    path = tmp_path / "ic.json"
+    path.write_text(json.dumps({
+        "version": 1,
+        "send": {f"{TITLE.hex()}/global-unicast-encryption": 700},
+        "received": {f"{PEER.hex()}/global-unicast-encryption": 3},
+    }))  # fmt: skip
+    with FileInvocationCounterStore(path) as store:
+        assert store.peek_next(TITLE, UNICAST) == 700
+        assert store.next_to_send(TITLE, UNICAST) == 700
+        assert store.next_to_send(TITLE, BROADCAST) == 1  # another role
+    with FileInvocationCounterStore(path) as store:  # rewritten as version 2, floor kept
+        assert json.loads(path.read_text())["version"] == 2
+        other = key_identity(CipheringKey.GLOBAL_UNICAST_ENCRYPTION, bytes(16))
+        assert store.next_to_send(TITLE, other) >= 700
+
+
+@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_threads_never_get_one_counter_twice(tmp_path: Path, kind: str) -> None:
+    store = (
+        MemoryInvocationCounterStore()
+        if kind == "memory"
+        else FileInvocationCounterStore(tmp_path / "ic.json", reserve=13)
+    )
+    results: list[list[int]] = [[] for _ in range(8)]
+
+    def take(out: list[int]) -> None:
+        for _ in range(400):
+            out.append(store.next_to_send(TITLE, UNICAST))
+
+    threads = [threading.Thread(target=take, args=(out,)) for out in results]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    used = [counter for out in results for counter in out]
+    assert len(used) == 3200 == len(set(used))
+    assert all(out == sorted(out) for out in results)
+
+
+_TAKER = """
+import sys
+from asyncdlms.security import CipheringKey, FileInvocationCounterStore, key_identity
+store = FileInvocationCounterStore(sys.argv[1], reserve=int(sys.argv[3]))
+key = key_identity(CipheringKey.GLOBAL_UNICAST_ENCRYPTION, bytes(range(16)))
+for _ in range(int(sys.argv[2])):
+    print(store.next_to_send(bytes.fromhex("4D4D4D0000000001"), key), flush=True)
+"""
+
+
+def _taker(path: Path, count: int, reserve: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-c", _TAKER, str(path), str(count), str(reserve)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def test_processes_sharing_one_file_never_hand_out_one_counter_twice(tmp_path: Path) -> None:
+    path = tmp_path / "ic.json"
+    takers = [_taker(path, 300, 7) for _ in range(4)]
+    used: list[int] = []
+    for taker in takers:
+        out, _ = taker.communicate(timeout=120)
+        assert taker.returncode == 0
+        used += [int(line) for line in out.split()]
+    assert len(used) == 1200 == len(set(used))
+    later = _taker(path, 1, 7)  # a process started afterwards continues above them all
+    out, _ = later.communicate(timeout=60)
+    assert int(out) > max(used)
+
+
+def test_a_killed_process_leaves_nothing_to_reuse(tmp_path: Path) -> None:
+    """SIGKILL in the middle of handing out counters: the next process continues above every
+    counter the killed one used (reserved ahead, fsynced before use)."""
+    path = tmp_path / "ic.json"
+    taker = _taker(path, 10_000_000, 50)
+    assert taker.stdout is not None
+    used = [int(taker.stdout.readline()) for _ in range(777)]
+    taker.send_signal(signal.SIGKILL)
+    rest, _ = taker.communicate(timeout=60)
+    used += [int(line) for line in rest.split()]  # whatever it printed before dying
+    later = _taker(path, 1, 50)
+    out, _ = later.communicate(timeout=60)
+    assert int(out) > max(used)
+
+
+def test_the_process_store_is_one_object_until_replaced() -> None:
+    store = default_invocation_counter_store()
+    assert default_invocation_counter_store() is store
+    mine = MemoryInvocationCounterStore()
+    assert set_default_invocation_counter_store(mine) is store
+    assert default_invocation_counter_store() is mine
+    set_default_invocation_counter_store(None)
+    assert default_invocation_counter_store() not in (store, mine)
+
+
+def test_a_dedicated_key_counts_on_its_own_and_is_never_stored() -> None:
+    """Green Book: the counter belongs to the key. Each new dedicated key starts at 1 (both
+    ways), nothing of it reaches the store, and the global key's counter goes on."""
+    store = MemoryInvocationCounterStore()
+    client = SecurityContext(
+        system_title=TITLE, block_cipher_key=KEY, authentication_key=KEY, counter_store=store
+    )
+    server = SecurityContext(
+        system_title=PEER, peer_system_title=TITLE, block_cipher_key=KEY, authentication_key=KEY
+    )
+    client.protect(GET)
+    for dedicated in (bytes(range(0x40, 0x50)), bytes(range(0x50, 0x60))):
+        client.set_dedicated_key(dedicated)
+        server.set_dedicated_key(dedicated)
+        client.use_form(CipheringForm.DEDICATED)
+        counters = [CipheredApdu.decode(client.protect(GET)).invocation_counter for _ in range(3)]
+        assert counters == [1, 2, 3]
+        replayed = client.protect(GET)
+        server.unprotect(replayed)
+        with pytest.raises(ReplayError):
+            server.unprotect(replayed)
+        client.use_form(CipheringForm.GLOBAL)
+    assert CipheredApdu.decode(client.protect(GET)).invocation_counter == 2
+    assert all(identity.kind is not CipheringKey.DEDICATED for _, identity in store._next)
 
 
 def test_context_counters_survive_a_restart(tmp_path: Path) -> None:

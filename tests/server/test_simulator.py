@@ -406,10 +406,15 @@ async def test_hls_gmac_with_authenticated_encryption(fake_time: FakeTime, inter
             counter = int(await public.get(1, "0.0.43.1.0.255", 2))
         assert counter > 0
         # a client that lost its counters continues from the frame counter + 1
-        from asyncdlms.security.counters import CipheringKey, MemoryInvocationCounterStore
+        from asyncdlms.security.counters import (
+            CipheringKey,
+            MemoryInvocationCounterStore,
+            key_identity,
+        )
 
         store = MemoryInvocationCounterStore()
-        store.advance(b"CLI00001", CipheringKey.GLOBAL_UNICAST_ENCRYPTION, counter + 1)
+        unicast = key_identity(CipheringKey.GLOBAL_UNICAST_ENCRYPTION, BLOCK_CIPHER_KEY)
+        store.advance(b"CLI00001", unicast, counter + 1)
         fresh = ClientSettings(
             mechanism=MechanismName.HIGH_GMAC,
             secret=Secret(HLS_SECRET),

@@ -32,6 +32,7 @@ from asyncdlms.security.ciphering import SecurityContext, SecurityPolicy
 from asyncdlms.security.counters import (
     CipheringKey,
     MemoryInvocationCounterStore,
+    key_identity,
     next_invocation_counter,
 )
 from asyncdlms.security.hls import Secret
@@ -48,6 +49,7 @@ from asyncdlms.types.values import DoubleLongUnsigned, OctetString, Unsigned
 from tests.session.test_end_to_end import DATA, METHOD_OWNER, REGISTER, Pair, table
 
 BLOCK_CIPHER_KEY = bytes(range(16))
+UNICAST = key_identity(CipheringKey.GLOBAL_UNICAST_ENCRYPTION, BLOCK_CIPHER_KEY)
 AUTHENTICATION_KEY = bytes(range(0xD0, 0xE0))
 CLIENT_TITLE = b"ASY00001"
 SERVER_TITLE = b"SRV00001"
@@ -67,13 +69,16 @@ CONFORMANCE = DEFAULT_SERVER_CONFORMANCE | Conformance.GENERAL_BLOCK_TRANSFER
 
 
 def server_security(
-    policy: SecurityPolicy | None, store: MemoryInvocationCounterStore | None = None
+    policy: SecurityPolicy | None,
+    store: MemoryInvocationCounterStore | None = None,
+    hint: bool = False,
 ) -> ServerSecurity:
     return ServerSecurity(
         BLOCK_CIPHER_KEY,
         AUTHENTICATION_KEY,
         policy,
         counter_store=store or MemoryInvocationCounterStore(),
+        invocation_counter_hint=hint,
     )
 
 
@@ -83,8 +88,9 @@ def ciphered_server(
     secret: bytes | None = None,
     max_pdu: int = 1024,
     store: MemoryInvocationCounterStore | None = None,
+    hint: bool = False,
 ) -> ServerSettings:
-    security = server_security(policy, store)
+    security = server_security(policy, store, hint)
     return ServerSettings(
         policies={
             16: AssociationPolicy(conformance=CONFORMANCE),
@@ -139,12 +145,13 @@ def ciphered_pair(
     mechanism: str = "gmac",
     size: int = 300,
     dedicated: bool = False,
+    hint: bool = False,
 ) -> Pair:
     name, secret = MECHANISMS[mechanism]
     pair = Pair(
         interface,
         ciphered_client(name, secret, client_security(policy, dedicated=dedicated)),
-        ciphered_server(POLICIES[policy], name, secret),
+        ciphered_server(POLICIES[policy], name, secret, hint=hint),
         table(size),
         client_address=18,
     )
@@ -461,8 +468,25 @@ class WrapperHeader:
         return bytes((0, 1, 0, 18, 0, 1, 0, 0))
 
 
-def test_replayed_request_is_refused_with_the_expected_counter() -> None:
+def test_replayed_request_is_dropped_unanswered() -> None:
+    """The standard's way, and the server's default: a replayed request gets no answer."""
     pair = ciphered_pair("wrapper", "ae")
+    request_id = pair.client.get(CosemAttributeDescriptor(3, REGISTER, 2))
+    out = pair.client.data_to_send()
+    pair.server.receive_data(out, 0.0)
+    pair.client.receive_data(pair.server.data_to_send(), 0.0)
+    assert pair.result(request_id) == 42
+    served = pair.server.requests_served
+    pair.server.receive_data(out, 0.0)  # the same bytes again: a replay
+    assert pair.server.data_to_send() == b""
+    assert pair.server.replayed_apdus == 1
+    assert pair.server.requests_served == served
+
+
+def test_replayed_request_is_refused_with_the_expected_counter_when_hinting() -> None:
+    """A meter with invocation_counter_hint answers invocation-counter-error and the counter
+    it expects (quirk 3)."""
+    pair = ciphered_pair("wrapper", "ae", hint=True)
     request_id = pair.client.get(CosemAttributeDescriptor(3, REGISTER, 2))
     out = pair.client.data_to_send()
     pair.server.receive_data(out, 0.0)
@@ -497,17 +521,36 @@ def test_replayed_answer_is_refused_by_the_client() -> None:
 # -- invocation counters ----------------------------------------------------------------------
 
 
-def test_invocation_counter_error_on_the_aarq_advances_and_retries_once() -> None:
-    """A restarted client (fresh memory store) behind the meter's last counter: the meter
-    answers the AARQ with invocation-counter-error and the counter it expects; the client
-    continues from it and associates."""
+def test_a_reused_counter_on_the_aarq_is_rejected_without_a_hint() -> None:
+    """A restarted client (fresh memory store) behind the meter's last counter: a strict
+    meter (the default) rejects the AARQ and says nothing of the counter it expects."""
     server_store = MemoryInvocationCounterStore()
     server = ciphered_server(SecurityPolicy.AUTHENTICATED_ENCRYPTION, store=server_store)
     first = Pair("wrapper", ciphered_client(), server, table(), client_address=18)
     first.associate()
+    assert first.result(first.client.get(CosemAttributeDescriptor(3, REGISTER, 2))) == 42
+    restarted = Pair("wrapper", ciphered_client(), server, table(), client_address=18)
+    restarted.client.associate(0.0)
+    restarted.run()
+    released = [e for e in restarted.client_events if isinstance(e, AssociationReleased)]
+    assert released and isinstance(released[0].error, AssociationRejectedError)
+    assert restarted.client.invocation_counter_retries == 0
+    assert restarted.server.replayed_apdus == 1
+
+
+def test_invocation_counter_error_on_the_aarq_advances_and_retries_once() -> None:
+    """A restarted client (fresh memory store) behind the meter's last counter: a hinting
+    meter answers the AARQ with invocation-counter-error and the counter it expects; the
+    client continues from it and associates."""
+    server_store = MemoryInvocationCounterStore()
+    server = ciphered_server(
+        SecurityPolicy.AUTHENTICATED_ENCRYPTION, store=server_store, hint=True
+    )
+    first = Pair("wrapper", ciphered_client(), server, table(), client_address=18)
+    first.associate()
     for _ in range(5):
         assert first.result(first.client.get(CosemAttributeDescriptor(3, REGISTER, 2))) == 42
-    last = server_store.last_received(CLIENT_TITLE, CipheringKey.GLOBAL_UNICAST_ENCRYPTION)
+    last = server_store.last_received(CLIENT_TITLE, UNICAST)
     assert last is not None and last > 5
     restarted = Pair("wrapper", ciphered_client(), server, table(), client_address=18)
     restarted.associate()
@@ -553,8 +596,6 @@ def test_a_second_invocation_counter_error_is_the_callers() -> None:
 def test_repeated_counters_only_when_allowed() -> None:
     """Quirk 14 (servers that never increment): an equal counter is accepted only with
     allow_repeated_counters, a lower one never."""
-    from asyncdlms.security.counters import CipheringKey as Key
-
     for allowed in (False, True):
         security = ClientSecurity(
             CLIENT_TITLE,
@@ -578,7 +619,7 @@ def test_repeated_counters_only_when_allowed() -> None:
             with pytest.raises(ReplayError):
                 receiving.unprotect(answer)
         store = security.counter_store
-        assert store.last_received(SERVER_TITLE, Key.GLOBAL_UNICAST_ENCRYPTION) == 5
+        assert store.last_received(SERVER_TITLE, receiving.key_identity()) == 5
         older = SecurityContext(
             system_title=SERVER_TITLE,
             block_cipher_key=BLOCK_CIPHER_KEY,
@@ -604,9 +645,9 @@ def test_frame_counter_read_on_the_public_association_then_continue() -> None:
     from asyncdlms.security.counters import frame_counter_obis
 
     server_store = MemoryInvocationCounterStore()
-    server_store.advance(SERVER_TITLE, CipheringKey.GLOBAL_UNICAST_ENCRYPTION, 7)
+    server_store.advance(SERVER_TITLE, UNICAST, 7)
     # the meter has seen client counters up to 4000 (another head-end before us)
-    server_store.accept_received(CLIENT_TITLE, CipheringKey.GLOBAL_UNICAST_ENCRYPTION, 4000)
+    server_store.accept_received(CLIENT_TITLE, UNICAST, 4000)
     objects = table()
     objects.add(1, frame_counter_obis(0), {2: DoubleLongUnsigned(4000)})
     server = ciphered_server(SecurityPolicy.AUTHENTICATED_ENCRYPTION, store=server_store)
