@@ -52,6 +52,7 @@ from ..types import (
 )
 from ..types import values as v
 from ..types.clock import DeviationSign
+from .counters import add_counter_store_option, counter_store
 
 __all__ = ["add_meter_commands", "parse_target_reference", "parse_value", "to_json"]
 
@@ -209,6 +210,7 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
                              "on the public association")  # fmt: skip
     parser.add_argument("--allow-repeated-counters", action="store_true",
                         help="accept answers repeating the meter's invocation counter")  # fmt: skip
+    add_counter_store_option(parser)
     # meters that bend the rules (QUIRKS.md): the meter-specific settings
     parser.add_argument("--deviation-sign", choices=("standard", "inverted"), default="standard",
                         help="the meter's clock deviation convention (inverted: the other "
@@ -277,7 +279,8 @@ def _run(args: argparse.Namespace, work: Callable[[Client], Coroutine[Any, Any, 
             return await work(meter)
 
     try:
-        lines = asyncio.run(session())
+        with counter_store(args):
+            lines = asyncio.run(session())
     except (DlmsError, OSError) as exc:
         print(f"asyncdlms {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

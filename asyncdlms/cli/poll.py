@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from ..cosem.profile import ProfileRow
 from ..cosem.units import Quantity
+from ..errors import InvocationCounterStoreError
 from ..fleet import (
     DEFAULT_PLAN,
     BreakerPolicy,
@@ -39,6 +40,7 @@ from ..fleet import (
     RetryPolicy,
     load_fleet,
 )
+from .counters import add_counter_store_option, counter_store
 from .meter import to_json
 
 __all__ = ["add_poll_command", "result_to_json"]
@@ -201,10 +203,11 @@ def _command_poll(args: argparse.Namespace) -> int:
         return 2
     meters: list[Meter] | None = None
     plan = DEFAULT_PLAN
+    fleet_store: str | None = None
     try:
         if args.fleet is not None:
             fleet = load_fleet(args.fleet)
-            meters, plan = list(fleet.meters), fleet.plan
+            meters, plan, fleet_store = list(fleet.meters), fleet.plan, fleet.counter_store
         elif args.simulate < 1:
             raise FleetFileError("--simulate needs at least 1 meter")
         if args.read:
@@ -213,10 +216,11 @@ def _command_poll(args: argparse.Namespace) -> int:
         print(f"asyncdlms poll: {exc}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(_poll(args, meters, plan))
+        with counter_store(args, fleet_store):
+            return asyncio.run(_poll(args, meters, plan))
     except KeyboardInterrupt:
         return 130
-    except OSError as exc:  # the CSV file, the simulator's ports
+    except (OSError, InvocationCounterStoreError) as exc:  # CSV file, ports, counter store
         print(f"asyncdlms poll: {exc}", file=sys.stderr)
         return 2
 
@@ -257,4 +261,5 @@ def add_poll_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
     poll.add_argument("--csv", metavar="FILE", help="write one row per value to FILE")
     poll.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                       help="progress bar on stderr (default: if stderr is a terminal)")  # fmt: skip
+    add_counter_store_option(poll)
     poll.set_defaults(handler=_command_poll)

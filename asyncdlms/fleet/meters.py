@@ -9,6 +9,9 @@ TOML::
     password_env = "METER_PASSWORD"   # KEY_env: the value from that environment variable
     timeout = 10               # seconds per request
 
+    counter_store = "counters.json"   # optional: the invocation counter store of this
+                               # fleet (relative to the file), for `asyncdlms poll`
+
     [plan]                     # optional: what to read (see asyncdlms.fleet.plan)
     read = ["register:1.0.1.8.0.255", "clock", "profile:1.0.99.1.0.255"]
 
@@ -36,7 +39,7 @@ import json
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -106,10 +109,13 @@ class FleetFileError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class FleetFile:
-    """What a fleet file gives: the meters and the read plan (its own or the default)."""
+    """What a fleet file gives: the meters, the read plan (its own or the default) and the
+    invocation counter store it names, if any (a path; relative ones are resolved against
+    the file's folder by :func:`load_fleet`)."""
 
     meters: tuple[Meter, ...]
     plan: ReadPlan
+    counter_store: str | None = None
 
 
 def load_fleet(
@@ -121,7 +127,11 @@ def load_fleet(
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise FleetFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return parse_fleet(text, path.suffix.lstrip(".").lower(), name=str(path), environ=environ)
+    fleet = parse_fleet(text, path.suffix.lstrip(".").lower(), name=str(path), environ=environ)
+    store = fleet.counter_store
+    if store is not None and store != "memory" and not Path(store).expanduser().is_absolute():
+        fleet = replace(fleet, counter_store=str(path.parent / store))
+    return fleet
 
 
 def parse_fleet(
@@ -175,7 +185,10 @@ def _from_document(
             plan = ReadPlan(tuple(parse_plan_item(item) for item in items))
         except ValueError as exc:
             raise FleetFileError(f"{name}: plan.read: {exc}") from None
-    return FleetFile(tuple(meters), plan)
+    store = document.get("counter_store")
+    if store is not None and not isinstance(store, str):
+        raise FleetFileError(f"{name}: counter_store must be a path (a string) or 'memory'")
+    return FleetFile(tuple(meters), plan, store)
 
 
 def _from_csv(text: str, name: str, environ: Mapping[str, str]) -> Iterable[Meter]:

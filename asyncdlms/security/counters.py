@@ -266,12 +266,14 @@ class FileInvocationCounterStore:
     disjoint blocks, and a process that restarts (or crashed) continues above every block any
     earlier process reserved: up to ``reserve - 1`` values are skipped, none is reused.
     Received counters are kept in memory, merged with the file's (the highest wins) at every
-    write and by :meth:`flush` / :meth:`close`. A missing file starts empty (at ``initial``);
+    write and by :meth:`flush` / :meth:`close`. Nothing is created before the first
+    reservation or received counter. A missing file starts empty (at ``initial``);
     an unreadable or damaged one raises :class:`InvocationCounterStoreError` rather than
     start over. ``lock=False`` skips the file lock (one process only, or no POSIX ``flock``).
     """
 
     __slots__ = (
+        "_dirty",
         "_document",
         "_initial",
         "_limit",
@@ -302,8 +304,8 @@ class FileInvocationCounterStore:
         self._next: dict[_Slot, int] = {}
         self._limit: dict[_Slot, int] = {}
         self._received: dict[_Slot, int] = {}
-        with self._file_locked():
-            self._document = self._read()
+        self._dirty = False
+        self._document = self._read()  # a rename replaces the file whole: no lock to read
         self._received.update(self._document.received)
 
     def __enter__(self) -> FileInvocationCounterStore:
@@ -325,10 +327,14 @@ class FileInvocationCounterStore:
         self.flush()
 
     def flush(self) -> None:
-        """Merge this store's counters into the file now."""
-        with self._lock, self._file_locked():
-            self._document = self._read()
-            self._write()
+        """Merge this store's received counters into the file now (nothing is written when
+        nothing was received since the last write)."""
+        with self._lock:
+            if not self._dirty:
+                return
+            with self._file_locked():
+                self._document = self._read()
+                self._write()
 
     # -- the file -------------------------------------------------------------------------
 
@@ -435,6 +441,7 @@ class FileInvocationCounterStore:
             raise InvocationCounterStoreError(
                 f"cannot write the invocation counter file {self._path}: {error.strerror}"
             ) from error
+        self._dirty = False
 
     def _file_bound(self, slot: _Slot) -> int:
         """The lowest counter no process has reserved under ``slot``, as last read."""
@@ -505,6 +512,7 @@ class FileInvocationCounterStore:
             if last is not None and counter <= last:
                 raise _replay(system_title, key, counter, last)
             self._received[slot] = counter
+            self._dirty = True
 
     def last_received(self, system_title: bytes, key: KeyIdentity) -> int | None:
         """See :meth:`InvocationCounterStore.last_received`."""

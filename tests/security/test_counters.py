@@ -185,8 +185,14 @@ def test_file_store_unwritable(tmp_path: Path) -> None:
         store.next_to_send(TITLE, UNICAST)  # every reservation reads the file first
     with pytest.raises(InvocationCounterStoreError, match="cannot read"):
         FileInvocationCounterStore(blocker / "ic.json", lock=False)
+    blocker.unlink()
+    blocker.mkdir()
+    (blocker / "ic.json.lock").mkdir()  # the lock file cannot be opened
     with pytest.raises(InvocationCounterStoreError, match="cannot open the lock file"):
-        FileInvocationCounterStore(blocker / "ic.json")
+        FileInvocationCounterStore(blocker / "ic.json").next_to_send(TITLE, UNICAST)
+    untouched = tmp_path / "untouched" / "ic.json"
+    FileInvocationCounterStore(untouched).close()  # nothing used: nothing created
+    assert not untouched.parent.exists()
 
 
 def test_two_stores_on_one_file_hand_out_disjoint_blocks(tmp_path: Path) -> None:
