@@ -90,6 +90,13 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
     )
     add("--block-cipher-key", help="global unicast encryption key, 32 hex digits")
     add("--authentication-key", help="authentication key, 32 hex digits")
+    add(
+        "--counter-hint",
+        action="store_true",
+        help="answer a reused or lower client invocation counter with invocation-counter-error "
+        "and the counter expected (some meters do); default: reject the association or drop "
+        "the APDU, like most meters",
+    )
     add("--gbt-window", type=int, default=0, help="offer general block transfer (0: off)")
     add("--max-pdu", type=int, default=1024, help="server max receive PDU size (default 1024)")
     add("--max-info-length", type=int, default=128, help="HDLC max info field (default 128)")
@@ -208,6 +215,7 @@ def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
         baud_rate=args.serial_baud,
         iec=IecResponderSettings() if args.iec else None,
         gbt_window_size=args.gbt_window,
+        invocation_counter_hint=args.counter_hint,
     )
     for index in args.silent:
         simulator.set_faults(index, Faults(silent=True))

@@ -132,8 +132,11 @@ class InvocationCounterStore(Protocol):
     Send side (keyed by our own system title and the key): :meth:`next_to_send` reserves a
     counter — it must never hand the same one out twice, whatever the concurrency (threads,
     tasks, other processes sharing the store) — :meth:`peek_next` shows it, :meth:`advance`
-    moves it forward (never back). Receive side (keyed by the peer's system title and the
-    key): :meth:`accept_received` checks and records. A store for a database implements the
+    moves it forward (never back). A key used for the first time starts above every
+    counter sent under any other key of the same role and system title: changing keys never
+    needs a reset, and meters that keep one frame counter across key changes accept it.
+    Receive side (keyed by the peer's system title and the key): :meth:`accept_received`
+    checks and records; a peer's new key has a sequence of its own. A store for a database implements the
     same five methods, each one atomic; a store that persists must persist a counter before
     handing it out (or reserve ahead), so that no restart ever hands it out again.
     """
@@ -188,11 +191,25 @@ class MemoryInvocationCounterStore:
             f"MemoryInvocationCounterStore({len(self._next)} send, {len(self._received)} received)"
         )
 
+    def _start(self, system_title: bytes, key: KeyIdentity) -> int:
+        """Where a key not used yet starts: above every counter of its role under this
+        system title (see :class:`InvocationCounterStore`)."""
+        return max(
+            (
+                counter
+                for (title, identity), counter in self._next.items()
+                if title == system_title and identity.kind is key.kind
+            ),
+            default=self._initial,
+        )
+
     def next_to_send(self, system_title: bytes, key: KeyIdentity) -> int:
         """See :meth:`InvocationCounterStore.next_to_send`."""
         slot = (system_title, key)
         with self._lock:
-            counter = self._next.get(slot, self._initial)
+            counter = self._next.get(slot)
+            if counter is None:
+                counter = self._start(system_title, key)
             if counter > MAX_INVOCATION_COUNTER:
                 raise _exhausted(system_title, key)
             self._next[slot] = counter + 1
@@ -200,7 +217,9 @@ class MemoryInvocationCounterStore:
 
     def peek_next(self, system_title: bytes, key: KeyIdentity) -> int:
         """See :meth:`InvocationCounterStore.peek_next`."""
-        return self._next.get((system_title, key), self._initial)
+        with self._lock:
+            counter = self._next.get((system_title, key))
+            return self._start(system_title, key) if counter is None else counter
 
     def advance(self, system_title: bytes, key: KeyIdentity, next_counter: int) -> None:
         """See :meth:`InvocationCounterStore.advance`."""
@@ -208,7 +227,8 @@ class MemoryInvocationCounterStore:
             raise ValueError("an invocation counter is not negative")
         slot = (system_title, key)
         with self._lock:
-            if next_counter > self._next.get(slot, self._initial):
+            counter = self._next.get(slot)
+            if next_counter > (self._start(system_title, key) if counter is None else counter):
                 self._next[slot] = next_counter
 
     def accept_received(self, system_title: bytes, key: KeyIdentity, counter: int) -> None:
@@ -444,11 +464,21 @@ class FileInvocationCounterStore:
         self._dirty = False
 
     def _file_bound(self, slot: _Slot) -> int:
-        """The lowest counter no process has reserved under ``slot``, as last read."""
+        """The lowest counter no process has reserved under ``slot`` as last read: above
+        every block of its role under its system title, whichever the key (see
+        :class:`InvocationCounterStore`)."""
         document = self._document
+        title, key = slot
         return max(
-            document.send.get(slot, self._initial),
-            document.floors.get((slot[0], slot[1].kind), self._initial),
+            max(
+                (
+                    bound
+                    for (other_title, other), bound in document.send.items()
+                    if other_title == title and other.kind is key.kind
+                ),
+                default=self._initial,
+            ),
+            document.floors.get((title, key.kind), self._initial),
             self._initial,
         )
 

@@ -136,3 +136,21 @@ def test_meter_defaults() -> None:
     meter = Meter("tcp://h:4059", {"server": 3})
     assert meter.name == "tcp://h:4059/3" and meter.bus_key is None
     assert Meter("serial:///dev/ttyS1").bus_key == "serial:/dev/ttyS1"
+
+
+def test_a_fleet_file_names_its_counter_store(tmp_path: Path) -> None:
+    """``counter_store`` at the top of a TOML/JSON fleet: relative to the file's folder,
+    ``memory`` as it is, anything but a string refused."""
+    path = tmp_path / "fleet.toml"
+    path.write_text('counter_store = "state/counters.json"\n[[meter]]\nurl = "tcp://h:4059"\n')
+    assert load_fleet(path).counter_store == str(tmp_path / "state" / "counters.json")
+    path.write_text('counter_store = "memory"\n[[meter]]\nurl = "tcp://h:4059"\n')
+    assert load_fleet(path).counter_store == "memory"
+    absolute = tmp_path / "elsewhere.json"
+    fleet = parse_fleet(
+        f'{{"counter_store": "{absolute}", "meters": [{{"url": "tcp://h:4059"}}]}}', "json"
+    )
+    assert fleet.counter_store == str(absolute)
+    assert parse_fleet('[[meter]]\nurl = "tcp://h:4059"\n', "toml").counter_store is None
+    with pytest.raises(FleetFileError, match="counter_store must be a path"):
+        parse_fleet('counter_store = 5\n[[meter]]\nurl = "tcp://h:4059"\n', "toml")

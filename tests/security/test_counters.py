@@ -219,8 +219,9 @@ def test_two_stores_on_one_file_hand_out_disjoint_blocks(tmp_path: Path) -> None
 
 
 def test_keys_are_told_apart_by_identity(tmp_path: Path) -> None:
-    """A changed key gets counters of its own (the old key's are kept); the identity shows a
-    fingerprint, never the key."""
+    """A changed key gets counters of its own, starting above the old key's (meters that keep
+    one frame counter across key changes accept them); a peer's new key may start over. The
+    identity shows a fingerprint, never the key."""
     other = key_identity(CipheringKey.GLOBAL_UNICAST_ENCRYPTION, bytes(16))
     assert other != UNICAST and other.kind is UNICAST.kind
     assert key_identity(CipheringKey.GLOBAL_UNICAST_ENCRYPTION, KEY) == UNICAST
@@ -231,10 +232,15 @@ def test_keys_are_told_apart_by_identity(tmp_path: Path) -> None:
             KeyIdentity.parse(bad)
     with FileInvocationCounterStore(tmp_path / "ic.json") as store:
         store.advance(TITLE, UNICAST, 500)
-        assert store.next_to_send(TITLE, other) == 1
+        assert store.next_to_send(TITLE, other) == 600  # above the block reserved at 500
         store.accept_received(PEER, UNICAST, 40)
         store.accept_received(PEER, other, 2)  # a meter with a new key starts over
         assert store.next_to_send(TITLE, UNICAST) == 500
+        assert store.next_to_send(TITLE, BROADCAST) == 1  # another role
+    memory = MemoryInvocationCounterStore()
+    memory.advance(TITLE, UNICAST, 77)
+    assert memory.peek_next(TITLE, other) == 77 == memory.next_to_send(TITLE, other)
+    assert memory.next_to_send(TITLE, UNICAST) == 77  # each key never repeats itself
 
 
 def test_a_version_1_file_is_a_floor_for_every_key(tmp_path: Path) -> None:

@@ -204,3 +204,31 @@ async def test_cli_counter_store_option_and_memory_warning(
     assert status == 1 and "rejected" in err
     status, out, _ = await run_cli("read", "--help")
     assert str(default_counter_store_path()) in "".join(out.split())  # help wraps lines
+
+
+async def test_poll_twice_with_the_fleet_files_counter_store(
+    tapped: tuple[Simulator, WireTap], tmp_path: Path
+) -> None:
+    """``asyncdlms poll`` draws from the store its fleet file names (relative to the file),
+    so a second run continues above the first."""
+    _, tap = tapped
+    keys = "\n".join(
+        f'{name} = "{value}"'
+        for name, value in (
+            ("auth", "gmac"), ("security", "ae"), ("system_title", SYSTEM_TITLE.hex()),
+            ("block_cipher_key", BLOCK_CIPHER_KEY.hex()),
+            ("authentication_key", AUTHENTICATION_KEY.hex()),
+        )
+    )  # fmt: skip
+    meters = "".join(f'[[meter]]\nurl = "{tap.url}"\nserver = {2 + i}\n' for i in range(3))
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text(
+        f'counter_store = "counters.json"\n[defaults]\nclient = 1\n{keys}\n'
+        f'[plan]\nread = ["1/0.0.42.0.0.255/2"]\n{meters}'
+    )
+    for _ in range(2):
+        status, _, err = await run_cli("poll", str(fleet), "--json-lines")
+        assert status == 0, err
+    assert (tmp_path / "counters.json").is_file()
+    assert not default_counter_store_path().exists()
+    assert_no_nonce_twice(tap, at_least=6 * 4)

@@ -104,3 +104,16 @@ def test_iec_option_makes_serial_lines_optical_ports() -> None:
     )
     assert simulator.iec == IecResponderSettings()
     assert simulator_from_arguments(parse("--interface", "hdlc", "--serial", "/dev/a")).iec is None
+
+
+def test_counter_hint_is_opt_in() -> None:
+    """Strict by default, like most meters; --counter-hint answers invocation-counter-error
+    with the counter expected, on every ciphered client SAP."""
+    keys = ("--security", "ae", "--block-cipher-key", "00" * 16,
+            "--authentication-key", "11" * 16)  # fmt: skip
+    assert not simulator_from_arguments(parse(*keys)).invocation_counter_hint
+    hinting = simulator_from_arguments(parse(*keys, "--counter-hint"))
+    assert hinting.invocation_counter_hint
+    policies = hinting._policies(0)
+    securities = [p.security for p in policies.values() if p.security is not None]
+    assert securities and all(s.invocation_counter_hint for s in securities)
