@@ -136,9 +136,10 @@ class InvocationCounterStore(Protocol):
     counter sent under any other key of the same role and system title: changing keys never
     needs a reset, and meters that keep one frame counter across key changes accept it.
     Receive side (keyed by the peer's system title and the key): :meth:`accept_received`
-    checks and records; a peer's new key has a sequence of its own. A store for a database implements the
-    same five methods, each one atomic; a store that persists must persist a counter before
-    handing it out (or reserve ahead), so that no restart ever hands it out again.
+    checks and records; a peer's new key has a sequence of its own. A store for a database
+    implements the same five methods, each one atomic; a store that persists must persist a
+    counter before handing it out (or reserve ahead), so that no restart ever hands it out
+    again.
     """
 
     def next_to_send(self, system_title: bytes, key: KeyIdentity) -> int:
