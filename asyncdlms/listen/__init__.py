@@ -1,0 +1,79 @@
+"""Receive what meters send: the sans-IO push receiver and its parts.
+
+* :class:`PushReceiver` (:mod:`.receiver`) — bytes in (wrapper, HDLC, M-Bus or bare APDUs),
+  events out, time passed in, no IO; the core under every asyncio listener;
+* :class:`Notification`, :class:`PushRejected`, :class:`PushIgnored` (:mod:`.notification`)
+  — its events;
+* :class:`KeyStore`, :class:`KeySet`, :class:`MemoryKeyStore`, :class:`TomlKeyStore`
+  (:mod:`.keys`) — keys by sender system title;
+* :func:`readings`, :class:`Reading`, :class:`PositionalLayout`, :data:`POSITIONAL_LAYOUTS`
+  (:mod:`.readings`) — OBIS code → value for the layouts met in the field;
+* :class:`MBusFrame`, :class:`MBusSplitter` (:mod:`.mbus`) — M-Bus long frames.
+
+See docs/receiving-pushes.md.
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    KeyStoreError,
+    MBusFrameError,
+    NotANotificationError,
+    ReassemblyTimeoutError,
+    UnknownSenderError,
+    UnsupportedSecuritySuiteError,
+)
+from .keys import KeySet, KeyStore, MemoryKeyStore, TomlKeyStore, parse_system_title
+from .mbus import MBusFrame, MBusSplitter, mbus_segments
+from .notification import (
+    AppliedSecurity,
+    LinkAddress,
+    Notification,
+    NotificationApdu,
+    PushEvent,
+    PushIgnored,
+    PushRejected,
+)
+from .readings import (
+    POSITIONAL_LAYOUTS,
+    PositionalColumn,
+    PositionalLayout,
+    Reading,
+    push_object_list_readings,
+    readings,
+    tagged_readings,
+)
+from .receiver import Framing, PushReceiver
+
+__all__ = [
+    "POSITIONAL_LAYOUTS",
+    "AppliedSecurity",
+    "Framing",
+    "KeySet",
+    "KeyStore",
+    "KeyStoreError",
+    "LinkAddress",
+    "MBusFrame",
+    "MBusFrameError",
+    "MBusSplitter",
+    "MemoryKeyStore",
+    "NotANotificationError",
+    "Notification",
+    "NotificationApdu",
+    "PositionalColumn",
+    "PositionalLayout",
+    "PushEvent",
+    "PushIgnored",
+    "PushReceiver",
+    "PushRejected",
+    "Reading",
+    "ReassemblyTimeoutError",
+    "TomlKeyStore",
+    "UnknownSenderError",
+    "UnsupportedSecuritySuiteError",
+    "mbus_segments",
+    "parse_system_title",
+    "push_object_list_readings",
+    "readings",
+    "tagged_readings",
+]
