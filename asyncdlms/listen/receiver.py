@@ -314,7 +314,11 @@ class PushReceiver:
         starts = [
             partial.started_at
             for stream in self._streams.values()
-            for partial in (*stream.segments.values(), *stream.transfers.values())
+            for partial in stream.segments.values()
+        ] + [
+            transfer.started_at
+            for stream in self._streams.values()
+            for transfer in stream.transfers.values()
         ]
         return min(starts) + self.reassembly_timeout if starts else None
 
