@@ -238,6 +238,8 @@ class PushReceiver:
         self._streams: dict[object, _Stream] = {}
         self._events: list[PushEvent] = []
         self._warned_unverified: set[bytes] = set()
+        # when the oldest partial APDU started (may be stale-early: expire() recomputes it)
+        self._oldest_partial: float | None = None
         if unsafe_skip_tag_check:
             logger.warning(
                 "push receiver made with unsafe_skip_tag_check=True: authenticated pushes of "
@@ -258,7 +260,11 @@ class PushReceiver:
         for :meth:`events`. Never raises for bad input."""
         data = bytes(data)
         stream = self._stream(source)
-        self.expire(now)
+        if (
+            self._oldest_partial is not None
+            and self._oldest_partial < now - self.reassembly_timeout
+        ):
+            self.expire(now)
         if self.framing == "apdu":
             if data:
                 self._receive_apdu(data, stream, source, LinkAddress("apdu"), ("apdu",), now)
@@ -278,9 +284,12 @@ class PushReceiver:
         """Drop partial APDUs older than ``reassembly_timeout`` (each reported as a
         :class:`PushRejected` with a :class:`ReassemblyTimeoutError`)."""
         limit = now - self.reassembly_timeout
+        self._oldest_partial = None
         for source, stream in self._streams.items():
             for key, partial in list(stream.segments.items()):
-                if partial.started_at < limit:
+                if partial.started_at >= limit:
+                    self._note_partial(partial.started_at)
+                else:
                     del stream.segments[key]
                     self._reject(
                         ReassemblyTimeoutError(
@@ -294,7 +303,9 @@ class PushReceiver:
                         now,
                     )
             for key, transfer in list(stream.transfers.items()):
-                if transfer.started_at < limit:
+                if transfer.started_at >= limit:
+                    self._note_partial(transfer.started_at)
+                else:
                     del stream.transfers[key]
                     self._reject(
                         ReassemblyTimeoutError(
@@ -308,6 +319,14 @@ class PushReceiver:
                         b"",
                         now,
                     )
+
+    def _note_partial(self, started_at: float) -> None:
+        oldest = self._oldest_partial
+        self._oldest_partial = started_at if oldest is None else min(oldest, started_at)
+
+    def _new_segments(self, now: float) -> _Segments:
+        self._note_partial(now)
+        return _Segments(now)
 
     def next_deadline(self) -> float | None:
         """When :meth:`expire` next has something to drop (``None``: nothing pending)."""
@@ -386,7 +405,7 @@ class PushReceiver:
                 except DecodeError as exc:
                     self._reject(exc, source, address, None, frame.information, now)
                     continue
-                partial = _Segments(now)
+                partial = self._new_segments(now)
             else:
                 information = frame.information
             partial.parts.append(information)
@@ -491,7 +510,7 @@ class PushReceiver:
                     now,
                 )
                 return
-            partial = _Segments(now)
+            partial = self._new_segments(now)
         partial.parts.append(frame.data[2:])
         partial.size += len(frame.data) - 2
         partial.next_sequence = (sequence + 1) & 0x0F
@@ -642,6 +661,7 @@ class PushReceiver:
             if not block.block_data and block.last_block:
                 return None  # an acknowledgement with nothing to reassemble
             transfer = stream.transfers[key] = _BlockTransfer(now)
+            self._note_partial(now)
         number = block.block_number
         if number in transfer.blocks:
             return None  # a duplicate
@@ -761,7 +781,7 @@ class PushReceiver:
                 )
             plaintext = self._open_unverified(content, sc, title, cipher_key, suite)
             tag_verified = False
-            if title not in self._warned_unverified:
+            if title not in self._warned_unverified and len(self._warned_unverified) < 10_000:
                 self._warned_unverified.add(title)
                 logger.warning(
                     "pushes of %s accepted WITHOUT checking their authentication tag "

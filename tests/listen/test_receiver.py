@@ -20,6 +20,7 @@ from asyncdlms.errors import (
     DlmsError,
     ReplayError,
     SecurityPolicyError,
+    WrapperError,
 )
 from asyncdlms.listen import (
     KeySet,
@@ -423,3 +424,34 @@ def test_mbus_bad_checksum_is_reported() -> None:
     frame[-2] ^= 0xFF
     (event,) = feed(receiver("mbus"), bytes(frame))
     assert isinstance(event, PushRejected)
+
+
+def test_hdlc_segments_whose_rest_never_comes_expire_on_the_next_data() -> None:
+    rx = receiver("hdlc", reassembly_timeout=10.0)
+    first, *_rest = hdlc_frames(notification(5), size=20)
+    assert feed(rx, first, now=0.0) == []
+    events = feed(rx, b"".join(hdlc_frames(notification(6))), now=20.0)
+    assert isinstance(events[0], PushRejected)
+    assert isinstance(events[0].cause, ReassemblyTimeoutError)
+    assert energy(events[1]) == 6
+    assert rx.next_deadline() is None
+
+
+def test_a_thousand_meters_nothing_lost_and_old_sources_forgotten() -> None:
+    rx = receiver("wrapper", max_sources=100)
+    pushes = {n: wrapper_frame(notification(n)) for n in range(1000)}
+    for n, push in pushes.items():  # every meter's push in two halves, interleaved in pairs
+        rx.receive_data(push[:10], now=0.0, source=("meter", n))
+    for n in reversed(range(1000)):  # the kept ones first: hearing them keeps them
+        rx.receive_data(pushes[n][10:], now=0.0, source=("meter", n))
+    events = rx.events()
+    # only the 100 most recent sources were kept: the others' first halves were forgotten,
+    # so their second halves are refused as streams that do not start with a header
+    notifications = [e for e in events if isinstance(e, Notification)]
+    assert sorted(energy(e) for e in notifications) == list(range(900, 1000))
+    rejected = [e for e in events if isinstance(e, PushRejected)]
+    assert len(rejected) == 900 and all(isinstance(e.cause, WrapperError) for e in rejected)
+    rx = receiver("wrapper")
+    for n, push in pushes.items():
+        rx.receive_data(push, now=0.0, source=("meter", n))
+    assert sorted(energy(e) for e in rx.events()) == list(range(1000))
