@@ -8,7 +8,10 @@
   (:mod:`.keys`) — keys by sender system title;
 * :func:`readings`, :class:`Reading`, :class:`PositionalLayout`, :data:`POSITIONAL_LAYOUTS`
   (:mod:`.readings`) — OBIS code → value for the layouts met in the field;
-* :class:`MBusFrame`, :class:`MBusSplitter` (:mod:`.mbus`) — M-Bus long frames.
+* :class:`MBusFrame`, :class:`MBusSplitter` (:mod:`.mbus`) — M-Bus long frames;
+* :func:`listen`, :class:`Listener`, :class:`MeterConnection` (:mod:`.listener`) — the asyncio
+  listener on a URL (:mod:`.url`): TCP, UDP, HAN serial and M-Bus lines, files, stdin, and
+  meters that call home.
 
 See docs/receiving-pushes.md.
 """
@@ -24,6 +27,7 @@ from .errors import (
     UnsupportedSecuritySuiteError,
 )
 from .keys import KeySet, KeyStore, MemoryKeyStore, TomlKeyStore, parse_system_title
+from .listener import Listener, ListenerStatistics, MeterConnection, listen
 from .mbus import MBusFrame, MBusSplitter, mbus_segments
 from .notification import (
     AppliedSecurity,
@@ -44,6 +48,7 @@ from .readings import (
     tagged_readings,
 )
 from .receiver import Framing, PushReceiver
+from .url import ListenTarget, parse_listen_url
 
 __all__ = [
     "POSITIONAL_LAYOUTS",
@@ -53,10 +58,14 @@ __all__ = [
     "KeyStore",
     "KeyStoreError",
     "LinkAddress",
+    "ListenTarget",
+    "Listener",
+    "ListenerStatistics",
     "MBusFrame",
     "MBusFrameError",
     "MBusSplitter",
     "MemoryKeyStore",
+    "MeterConnection",
     "NotANotificationError",
     "Notification",
     "NotificationApdu",
@@ -71,7 +80,9 @@ __all__ = [
     "TomlKeyStore",
     "UnknownSenderError",
     "UnsupportedSecuritySuiteError",
+    "listen",
     "mbus_segments",
+    "parse_listen_url",
     "parse_system_title",
     "push_object_list_readings",
     "readings",
