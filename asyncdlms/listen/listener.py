@@ -224,7 +224,7 @@ class Listener:
         *,
         keys: KeyStore | KeySet | Mapping[bytes | str, KeySet] | None = None,
         counter_store: InvocationCounterStore | None = None,
-        system_titles: Mapping[object, bytes | str] | None = None,
+        system_titles: Mapping[object, bytes | str] | bytes | str | None = None,
         require_ciphering: bool = False,
         unsafe_skip_tag_check: bool = False,
         reassembly_timeout: float = 30.0,

@@ -187,7 +187,8 @@ class PushReceiver:
     come from (default: none, so every ciphered push is rejected as from an unknown
     sender). ``counter_store``: the received invocation counters, for replay rejection
     (default: the process's store). ``system_titles``: the system title of a source, for
-    senders whose ciphered pushes do not carry it (glo-/ded-ciphering) — otherwise the
+    senders whose ciphered pushes do not carry it (glo-/ded-ciphering; one title, bytes or
+    hex, for every source) — otherwise the
     title seen in an earlier general-glo-ciphered push from the same source is used.
     ``require_ciphering``: reject plain pushes. ``reassembly_timeout``: seconds a partial
     APDU (segments, GBT blocks) may wait for its rest. ``max_apdu_length``: the largest APDU
@@ -208,7 +209,7 @@ class PushReceiver:
         *,
         keys: KeyStore | None = None,
         counter_store: InvocationCounterStore | None = None,
-        system_titles: Mapping[object, bytes | str] | None = None,
+        system_titles: Mapping[object, bytes | str] | bytes | str | None = None,
         require_ciphering: bool = False,
         unsafe_skip_tag_check: bool = False,
         reassembly_timeout: float = 30.0,
@@ -231,6 +232,10 @@ class PushReceiver:
         self.reassembly_timeout = float(reassembly_timeout)
         self.max_apdu_length = max_apdu_length
         self.max_sources = max_sources
+        self._default_title: bytes | None = None
+        if isinstance(system_titles, bytes | str):  # one title for every source
+            self._default_title = parse_system_title(system_titles)
+            system_titles = None
         self._configured_titles = {
             source: parse_system_title(title) for source, title in (system_titles or {}).items()
         }
@@ -340,6 +345,12 @@ class PushReceiver:
             for transfer in stream.transfers.values()
         ]
         return min(starts) + self.reassembly_timeout if starts else None
+
+    def _title_of(self, source: object) -> bytes | None:
+        """The system title configured for ``source``, else the one learned from it."""
+        return self._configured_titles.get(source, self._default_title) or (
+            self._learned_titles.get(source)
+        )
 
     def close_source(self, source: object) -> None:
         """Forget everything kept for ``source`` (its connection closed): partial frames and
@@ -587,7 +598,7 @@ class PushReceiver:
             title = deciphered.system_title
             security = deciphered.security
         else:
-            title = self._configured_titles.get(source)
+            title = self._configured_titles.get(source, self._default_title)
             if self.require_ciphering:
                 self._reject(
                     SecurityPolicyError(
@@ -706,7 +717,7 @@ class PushReceiver:
             and apdu[1] == SYSTEM_TITLE_LENGTH
         ):
             return apdu[2 : 2 + SYSTEM_TITLE_LENGTH]
-        return self._configured_titles.get(source) or self._learned_titles.get(source)
+        return self._title_of(source)
 
     def _decipher(self, apdu: bytes, source: object) -> _Deciphered:
         ciphered = CipheredApdu.decode(apdu)
@@ -720,7 +731,7 @@ class PushReceiver:
             form = "ded" if ciphered.dedicated else "glo"
         title = ciphered.system_title or None
         if title is None:
-            title = self._configured_titles.get(source) or self._learned_titles.get(source)
+            title = self._title_of(source)
         if title is None:
             raise UnknownSenderError(
                 f"{_tag_name(tag)} from {source!r} carries no system title and none is known "
