@@ -14,6 +14,7 @@ import pytest
 from asyncdlms import axdr
 from asyncdlms.cli import build_parser, main
 from asyncdlms.hdlc import Frame, FrameType, HdlcAddress
+from asyncdlms.security.ciphering import cipher
 from asyncdlms.types import DoubleLongUnsigned, OctetString, Structure, Unsigned
 from tests.conftest import vector
 
@@ -286,3 +287,32 @@ def test_decode_glo_ciphered_apdu_needs_the_senders_system_title(
 def test_decode_bad_key_options_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run(capsys, "decode", "0f00", "--block-cipher-key", "0011")
     assert status == 2 and "--block-cipher-key must be 16 bytes" in err
+
+
+@pytest.mark.parametrize("general", [False, True], ids=["ded", "general-ded"])
+def test_decode_dedicated_ciphering_checks_the_tag_inside(
+    general: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ded-get-response (0xD4) must carry a get-response; general-ded carries any APDU."""
+    title, key, auth = bytes.fromhex("4d4d4d0000bc614e"), bytes(range(16)), bytes(range(16, 32))
+
+    def ded(plain: bytes) -> str:
+        content = cipher(
+            plain, security_control=0x30, system_title=title, invocation_counter=7,
+            block_cipher_key=key, authentication_key=auth,
+        )  # fmt: skip
+        if general:
+            return (b"\xdc\x08" + title + bytes((len(content),)) + content).hex()
+        return (b"\xd4" + bytes((len(content),)) + content).hex()
+
+    get_response = b"\xc4\x01\xc1\x00" + axdr.encode(DoubleLongUnsigned(5009))
+    options = ("--block-cipher-key", key.hex(), "--auth-key", auth.hex())
+    extra = () if general else ("--system-title", title.hex())
+    status, out, _ = run(capsys, "decode", ded(get_response), *options, *extra)
+    assert status == 0
+    assert ("general-ded-ciphering" if general else "ded-get-response") in out
+    assert "double-long-unsigned 5009" in out
+    status, out, err = run(capsys, "decode", ded(b"\x0e\x06\x01"), *options, *extra)
+    assert ("tag 0x0e" in out) and (status == (0 if general else 1))
+    if not general:
+        assert "ded-get-response must carry an APDU with tag 0xc4, not 0x0e" in err
