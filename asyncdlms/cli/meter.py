@@ -6,9 +6,10 @@
     asyncdlms write URL CLASS/OBIS/ATTRIBUTE VALUE    VALUE as TYPE:TEXT (see parse_value)
     asyncdlms action URL CLASS/OBIS/METHOD [VALUE]
 
-Common options (each also from an environment variable, so secrets need not be typed on a
-command line): ``--client`` (ASYNCDLMS_CLIENT), ``--server`` (ASYNCDLMS_SERVER),
-``--physical`` (ASYNCDLMS_PHYSICAL), ``--auth`` (ASYNCDLMS_AUTH), ``--password``
+Common options, the same for ``objects``, ``profile`` and ``poll``
+(:func:`add_association_options`; each also from an environment variable, so secrets need
+not be typed on a command line): ``--client`` (ASYNCDLMS_CLIENT), ``--server``
+(ASYNCDLMS_SERVER), ``--physical`` (ASYNCDLMS_PHYSICAL), ``--auth`` (ASYNCDLMS_AUTH), ``--password``
 (ASYNCDLMS_PASSWORD), ``--timeout``, ``--trace`` (frames in hex on standard error, the
 password masked), ``--json``.
 
@@ -207,15 +208,16 @@ def add_association_options(parser: argparse.ArgumentParser, *, fleet: bool = Fa
     title = "association" + (" (where the fleet file says nothing else)" if fleet else "")
     group = parser.add_argument_group(title)
     add = group.add_argument
+    simulated = "; poll --simulate: 17 with low, 18 with HLS" if fleet else ""
     add("--client", type=int, default=default("ASYNCDLMS_CLIENT", 16, int),
-        help="client SAP (default 16, public; env ASYNCDLMS_CLIENT)")  # fmt: skip
+        help=f"client SAP (default 16, public{simulated}; env ASYNCDLMS_CLIENT)")  # fmt: skip
     add("--server", type=int, default=default("ASYNCDLMS_SERVER", 1, int),
         help="server logical address (default 1; env ASYNCDLMS_SERVER)")  # fmt: skip
     add("--physical", type=int, default=default("ASYNCDLMS_PHYSICAL", None, int),
         help="HDLC physical (lower) server address (env ASYNCDLMS_PHYSICAL)")  # fmt: skip
     add("--auth", choices=sorted(AUTHENTICATION_NAMES), default=default("ASYNCDLMS_AUTH", "none"),
-        help="authentication (default none; env ASYNCDLMS_AUTH); sha256 needs "
-             "--system-title")  # fmt: skip
+        help=f"authentication (default none{'; poll --simulate: low' if fleet else ''}; "
+             "env ASYNCDLMS_AUTH); sha256 needs --system-title")  # fmt: skip
     add("--password", default=default("ASYNCDLMS_PASSWORD", None),
         help="LLS password or HLS secret (better: env ASYNCDLMS_PASSWORD)")  # fmt: skip
     add("--security", choices=("none", "auth", "enc", "ae"),
