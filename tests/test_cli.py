@@ -316,3 +316,19 @@ def test_decode_dedicated_ciphering_checks_the_tag_inside(
     assert ("tag 0x0e" in out) and (status == (0 if general else 1))
     if not general:
         assert "ded-get-response must carry an APDU with tag 0xc4, not 0x0e" in err
+
+
+def test_decode_ciphered_text_telegram(capsys: pytest.CaptureFixture[str]) -> None:
+    """Luxembourg Smarty P1: general-glo-ciphering around a DSMR text telegram."""
+    case = capture("athombv-luxembourg-smarty-p1")
+    keys, expect = case["keys"], case["expect"]
+    status, out, _ = run(capsys, "decode", case["hex"],
+                         "--block-cipher-key", keys["block_cipher_key"],
+                         "--auth-key", keys["authentication_key"])  # fmt: skip
+    assert status == 0
+    lines = out.splitlines()
+    assert f"    invocation counter: {expect['ciphered']['invocation_counter']}" in lines
+    assert f"      APDU ({expect['plaintext_len']} bytes, tag 0x2f): " in out
+    text = lines.index("        text:")
+    first_lines = expect["plaintext_text_startswith"].splitlines()
+    assert [line.strip() for line in lines[text + 1 : text + len(first_lines)]] == first_lines[:-1]

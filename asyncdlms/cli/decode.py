@@ -173,6 +173,10 @@ class _Decoder:
             pdu = decode_apdu(apdu)
         except DlmsError as exc:
             lines.append(f"{indent}  not decoded: {exc}")
+            if _is_text(apdu):  # e.g. a DSMR telegram in general-glo-ciphering (Smarty P1)
+                lines.append(f"{indent}  text:")
+                text = apdu.decode("ascii")
+                lines.extend(f"{indent}    {line}" for line in text.splitlines())
             return lines
         _describe_pdu(pdu, indent + "  ", lines)
         return lines
@@ -229,6 +233,10 @@ class _Decoder:
             self.failures.append(problem)
         lines += self.describe_apdu(plaintext, indent + "    ")
         return lines
+
+
+def _is_text(data: bytes) -> bool:
+    return all(32 <= byte < 127 or byte in (9, 10, 13) for byte in data)
 
 
 def _describe_pdu(pdu: object, indent: str, lines: list[str], label: str = "") -> None:
