@@ -788,11 +788,11 @@ class Simulator:
         push_destination: str = "127.0.0.1:4059",
         short_names: bool = False,
         settings_factory: Callable[[int, ServerSettings], ServerSettings] | None = None,
+        system_title: bytes | None = None,
         serial_ports: Sequence[str] = (),
         baud_rate: int = 9600,
         iec: IecResponderSettings | None = None,
         gbt_window_size: int = 0,
-        system_title: bytes | None = None,
     ) -> None:
         if meters < 1:
             raise ValueError("meters must be at least 1")
@@ -816,13 +816,13 @@ class Simulator:
         self.first_serial = first_serial
         self.push_destination = push_destination
         self.settings_factory = settings_factory
+        if system_title is not None and len(system_title) != 8:
+            raise ValueError(f"a system title is 8 bytes long, not {len(system_title)}")
+        self.system_title = system_title
         self.serial_ports = tuple(serial_ports)
         if not 0 <= gbt_window_size <= 63:
             raise ValueError("gbt_window_size must be 0 (no GBT) or 1..63")
         self.gbt_window_size = gbt_window_size
-        if system_title is not None and len(system_title) != 8:
-            raise ValueError(f"a system title is 8 bytes long, not {len(system_title)}")
-        self.system_title = system_title
         self.baud_rate = baud_rate
         self.iec = iec
         if self.serial_ports and interface != "hdlc":
