@@ -605,7 +605,9 @@ def connect(
       ``physical_address`` for HDLC (lower address; ``None`` for a 1-byte server address).
       A wrong client address gives an authentication error; a wrong server address, silence.
     - ``auth``: ``none``, ``low`` (``password``), ``md5``, ``sha1``, ``sha256`` or ``high``
-      (HLS secret in ``password``); ``settings`` overrides everything of the session.
+      (HLS secret in ``password``); ``sha256`` also needs our ``system_title``, sent as
+      calling-AP-title with or without ciphering; ``settings`` overrides everything of the
+      session.
     - ``timeout``: seconds for the association and for each call (a call can pass its own);
       ``response_timeout`` and ``retries``: HDLC retransmission; ``inactivity_timeout``: HDLC
       link inactivity; ``iec``: IEC 62056-21 settings for ``serial+iec://``.
@@ -685,8 +687,18 @@ def connect(
             frame_counter_instance=frame_counter_instance,
             allow_repeated_counters=allow_repeated_counters,
         )
+    # without ciphering the system title still goes out as calling-AP-title: HLS-SHA256
+    # hashes it (and a meter may check it)
+    plain_title = None
+    if settings is None and mechanism is MechanismName.HIGH_SHA256 and system_title is None:
+        raise ValueError("HLS-SHA256 (auth='sha256') needs our system_title (8 bytes)")
+    if client_security is None and system_title is not None:
+        plain_title = _hex_or_bytes(system_title, "system_title")
     session_settings = settings or ClientSettings(
-        mechanism=mechanism, secret=secret, security=client_security
+        mechanism=mechanism,
+        secret=secret,
+        security=client_security,
+        client_system_title=plain_title,
     )
     overrides: dict[str, Any] = {
         name: value

@@ -6,9 +6,10 @@
     asyncdlms write URL CLASS/OBIS/ATTRIBUTE VALUE    VALUE as TYPE:TEXT (see parse_value)
     asyncdlms action URL CLASS/OBIS/METHOD [VALUE]
 
-Common options (each also from an environment variable, so secrets need not be typed on a
-command line): ``--client`` (ASYNCDLMS_CLIENT), ``--server`` (ASYNCDLMS_SERVER),
-``--physical`` (ASYNCDLMS_PHYSICAL), ``--auth`` (ASYNCDLMS_AUTH), ``--password``
+Common options, the same for ``objects``, ``profile`` and ``poll``
+(:func:`add_association_options`; each also from an environment variable, so secrets need
+not be typed on a command line): ``--client`` (ASYNCDLMS_CLIENT), ``--server``
+(ASYNCDLMS_SERVER), ``--physical`` (ASYNCDLMS_PHYSICAL), ``--auth`` (ASYNCDLMS_AUTH), ``--password``
 (ASYNCDLMS_PASSWORD), ``--timeout``, ``--trace`` (frames in hex on standard error, the
 password masked), ``--json``.
 
@@ -54,7 +55,14 @@ from ..types import values as v
 from ..types.clock import DeviationSign
 from .counters import add_counter_store_option, counter_store
 
-__all__ = ["add_meter_commands", "parse_target_reference", "parse_value", "to_json"]
+__all__ = [
+    "add_association_options",
+    "add_meter_commands",
+    "connect_options",
+    "parse_target_reference",
+    "parse_value",
+    "to_json",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,60 +184,110 @@ def _render(value: Any, as_json: bool) -> str:
 
 
 def _add_common_options(parser: argparse.ArgumentParser) -> None:
-    env = os.environ.get
     parser.add_argument(
         "url", help="tcp://HOST:PORT, hdlc+tcp://, udp://, serial://, serial+iec://"
     )
-    parser.add_argument("--client", type=int, default=int(env("ASYNCDLMS_CLIENT", "16")),
-                        help="client SAP (default 16, public)")  # fmt: skip
-    parser.add_argument("--server", type=int, default=int(env("ASYNCDLMS_SERVER", "1")),
-                        help="server logical address (default 1)")  # fmt: skip
-    physical = env("ASYNCDLMS_PHYSICAL")
-    parser.add_argument("--physical", type=int, default=int(physical) if physical else None,
-                        help="HDLC physical (lower) server address")  # fmt: skip
-    parser.add_argument("--auth", choices=sorted(AUTHENTICATION_NAMES),
-                        default=env("ASYNCDLMS_AUTH", "none"))  # fmt: skip
-    parser.add_argument("--password", default=env("ASYNCDLMS_PASSWORD"),
-                        help="LLS password or HLS secret (better: ASYNCDLMS_PASSWORD)")  # fmt: skip
-    parser.add_argument("--security", choices=("none", "auth", "enc", "ae"),
-                        default=env("ASYNCDLMS_SECURITY", "none"),
-                        help="ciphering: authentication, encryption or both (ae)")  # fmt: skip
-    parser.add_argument("--system-title", default=env("ASYNCDLMS_SYSTEM_TITLE"),
-                        help="our system title, 16 hex digits")  # fmt: skip
-    parser.add_argument("--block-cipher-key", default=env("ASYNCDLMS_BLOCK_CIPHER_KEY"),
-                        help="global unicast encryption key, 32 hex digits "
-                             "(better: ASYNCDLMS_BLOCK_CIPHER_KEY)")  # fmt: skip
-    parser.add_argument("--auth-key", default=env("ASYNCDLMS_AUTH_KEY"),
-                        help="authentication key, 32 hex digits "
-                             "(better: ASYNCDLMS_AUTH_KEY)")  # fmt: skip
-    parser.add_argument("--dedicated-key", action="store_true",
-                        help="propose a dedicated key (security enc or ae)")  # fmt: skip
-    parser.add_argument("--read-frame-counter", type=int, nargs="?", const=0, default=None,
-                        metavar="INSTANCE",
-                        help="first read the frame counter 0.0.43.1.INSTANCE.255 (default 0) "
-                             "on the public association")  # fmt: skip
-    parser.add_argument("--allow-repeated-counters", action="store_true",
-                        help="accept answers repeating the meter's invocation counter")  # fmt: skip
-    add_counter_store_option(parser)
-    # meters that bend the rules (QUIRKS.md): the meter-specific settings
-    parser.add_argument("--deviation-sign", choices=("standard", "inverted"), default="standard",
-                        help="the meter's clock deviation convention (inverted: the other "
-                             "way round)")  # fmt: skip
-    parser.add_argument("--with-list-chunk-size", type=int, default=None, metavar="N",
-                        help="attributes per GET with-list (default 10)")  # fmt: skip
-    parser.add_argument("--pdu-size-margin", type=int, default=None, metavar="BYTES",
-                        help="accept APDUs this much over our max PDU (default 50)")  # fmt: skip
-    parser.add_argument("--iec-ack-delay", type=float, default=None, metavar="S",
-                        help="serial+iec: pause before the ACK (default 0.2)")  # fmt: skip
-    parser.add_argument("--iec-baud-switch-delay", type=float, default=None, metavar="S",
-                        help="serial+iec: pause after the ACK (default 0.3)")  # fmt: skip
-    parser.add_argument("--iec-baud-character", action="append", default=[],
-                        metavar="CHAR=BAUD",
-                        help="serial+iec: a baud character outside 0-6 and A-F, e.g. "
-                             "9=9600 (repeatable)")  # fmt: skip
+    add_association_options(parser)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
-    parser.add_argument("--trace", action="store_true", help="frames in hex on stderr")
     parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def add_association_options(parser: argparse.ArgumentParser, *, fleet: bool = False) -> None:
+    """The options saying how to associate with a meter, one spelling for every command
+    (``read``, ``write``, ``action``, ``objects``, ``profile``, ``poll``); each default from
+    an ``ASYNCDLMS_*`` environment variable where one is named. With ``fleet`` (``poll``)
+    an option not given is left out (None), so each meter keeps its fleet file's value or
+    :func:`asyncdlms.connect`'s default; :func:`connect_options` turns them into keywords."""
+    env = os.environ.get
+
+    def default(variable: str | None, value: Any, kind: Callable[[str], Any] = str) -> Any:
+        text = env(variable) if variable else None
+        if text is not None:
+            return kind(text)
+        return None if fleet else value
+
+    title = "association" + (" (where the fleet file says nothing else)" if fleet else "")
+    group = parser.add_argument_group(title)
+    add = group.add_argument
+    simulated = "; poll --simulate: 17 with low, 18 with HLS" if fleet else ""
+    add("--client", type=int, default=default("ASYNCDLMS_CLIENT", 16, int),
+        help=f"client SAP (default 16, public{simulated}; env ASYNCDLMS_CLIENT)")  # fmt: skip
+    add("--server", type=int, default=default("ASYNCDLMS_SERVER", 1, int),
+        help="server logical address (default 1; env ASYNCDLMS_SERVER)")  # fmt: skip
+    add("--physical", type=int, default=default("ASYNCDLMS_PHYSICAL", None, int),
+        help="HDLC physical (lower) server address (env ASYNCDLMS_PHYSICAL)")  # fmt: skip
+    add("--auth", choices=sorted(AUTHENTICATION_NAMES), default=default("ASYNCDLMS_AUTH", "none"),
+        help=f"authentication (default none{'; poll --simulate: low' if fleet else ''}; "
+             "env ASYNCDLMS_AUTH); sha256 needs --system-title")  # fmt: skip
+    add("--password", default=default("ASYNCDLMS_PASSWORD", None),
+        help="LLS password or HLS secret (better: env ASYNCDLMS_PASSWORD)")  # fmt: skip
+    add("--security", choices=("none", "auth", "enc", "ae"),
+        default=default("ASYNCDLMS_SECURITY", "none"),
+        help="ciphering: authentication, encryption or both (ae; env "
+             "ASYNCDLMS_SECURITY)")  # fmt: skip
+    add("--system-title", default=default("ASYNCDLMS_SYSTEM_TITLE", None), metavar="HEX",
+        help="our system title, 16 hex digits (env ASYNCDLMS_SYSTEM_TITLE)")  # fmt: skip
+    add("--block-cipher-key", default=default("ASYNCDLMS_BLOCK_CIPHER_KEY", None), metavar="HEX",
+        help="global unicast encryption key, 32 hex digits "
+             "(better: env ASYNCDLMS_BLOCK_CIPHER_KEY)")  # fmt: skip
+    add("--auth-key", metavar="HEX",
+        default=default("ASYNCDLMS_AUTH_KEY", None),
+        help="authentication key, 32 hex digits (better: env ASYNCDLMS_AUTH_KEY)")  # fmt: skip
+    add("--dedicated-key", action="store_true",
+        help="propose a dedicated key (security enc or ae)")  # fmt: skip
+    add("--read-frame-counter", type=int, nargs="?", const=0, default=None, metavar="INSTANCE",
+        help="first read the frame counter 0.0.43.1.INSTANCE.255 (default 0) "
+             "on the public association")  # fmt: skip
+    add("--allow-repeated-counters", action="store_true",
+        help="accept answers repeating the meter's invocation counter")  # fmt: skip
+    add_counter_store_option(group)
+    # meters that bend the rules (QUIRKS.md): the meter-specific settings
+    add("--deviation-sign", choices=("standard", "inverted"), default=None if fleet else "standard",
+        help="the meter's clock deviation convention (inverted: the other "
+             "way round)")  # fmt: skip
+    add("--with-list-chunk-size", type=int, default=None, metavar="N",
+        help="attributes per GET with-list (default 10)")  # fmt: skip
+    add("--pdu-size-margin", type=int, default=None, metavar="BYTES",
+        help="accept APDUs this much over our max PDU (default 50)")  # fmt: skip
+    add("--iec-ack-delay", type=float, default=None, metavar="S",
+        help="serial+iec: pause before the ACK (default 0.2)")  # fmt: skip
+    add("--iec-baud-switch-delay", type=float, default=None, metavar="S",
+        help="serial+iec: pause after the ACK (default 0.3)")  # fmt: skip
+    add("--iec-baud-character", action="append", default=[], metavar="CHAR=BAUD",
+        help="serial+iec: a baud character outside 0-6 and A-F, e.g. "
+             "9=9600 (repeatable)")  # fmt: skip
+    add("--trace", action="store_true", help="frames in hex on stderr")
+
+
+def connect_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The :func:`asyncdlms.connect` keywords of :func:`add_association_options`' options
+    (without the URL and the timeout); options left out (None) are not in it."""
+    options: dict[str, Any] = {
+        "client": args.client,
+        "server": args.server,
+        "physical_address": args.physical,
+        "auth": args.auth,
+        "password": args.password,
+        "security": args.security,
+        "system_title": args.system_title,
+        "block_cipher_key": args.block_cipher_key,
+        "authentication_key": args.auth_key,
+        "with_list_chunk_size": args.with_list_chunk_size,
+        "pdu_size_margin": args.pdu_size_margin,
+        "iec": _iec_settings(args),
+    }
+    if args.deviation_sign is not None:
+        options["deviation_sign"] = DeviationSign[args.deviation_sign.upper()]
+    if args.dedicated_key:
+        options["dedicated_key"] = True
+    if args.read_frame_counter is not None:
+        options["read_frame_counter"] = True
+        options["frame_counter_instance"] = args.read_frame_counter
+    if args.allow_repeated_counters:
+        options["allow_repeated_counters"] = True
+    if args.trace:
+        options["trace"] = _trace_to_stderr
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def _trace_to_stderr(direction: str, data: bytes, now: float) -> None:
@@ -257,20 +315,7 @@ def _iec_settings(args: argparse.Namespace) -> IecSettings | None:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    return connect(
-        args.url, client=args.client, server=args.server, physical_address=args.physical,
-        auth=args.auth, password=args.password, timeout=args.timeout,
-        trace=_trace_to_stderr if args.trace else False,
-        security=args.security, system_title=args.system_title,
-        block_cipher_key=args.block_cipher_key, authentication_key=args.auth_key,
-        dedicated_key=args.dedicated_key,
-        read_frame_counter=args.read_frame_counter is not None,
-        frame_counter_instance=args.read_frame_counter or 0,
-        allow_repeated_counters=args.allow_repeated_counters,
-        deviation_sign=DeviationSign[args.deviation_sign.upper()],
-        with_list_chunk_size=args.with_list_chunk_size,
-        pdu_size_margin=args.pdu_size_margin, iec=_iec_settings(args),
-    )  # fmt: skip
+    return connect(args.url, timeout=args.timeout, **connect_options(args))
 
 
 def _run(args: argparse.Namespace, work: Callable[[Client], Coroutine[Any, Any, list[str]]]) -> int:

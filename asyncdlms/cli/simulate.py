@@ -11,8 +11,17 @@
 
 Associations: client 16 public (no authentication), 17 LLS (``--password``), and the
 management client ``--client`` (18) with ``--auth`` (HLS MD5 by default) and ``--secret``;
-``--security`` with ``--block-cipher-key`` and ``--authentication-key`` ciphers it (HLS-GMAC
-needs the keys).
+``--security`` with ``--block-cipher-key`` and ``--auth-key`` ciphers it (HLS-GMAC needs the
+keys; ``--authentication-key`` is the old spelling of ``--auth-key``). ``--system-title`` is
+the meters' own (meter i: + i), which HLS-SHA256 hashes together with the client's
+calling-AP-title, whatever the client's is::
+
+    asyncdlms simulate --auth sha256 --secret S --system-title 4D4D4D0000BC614E
+    asyncdlms read tcp://127.0.0.1:4059 3/1.0.1.8.0.255/2 --client 18 --auth sha256
+                   --password S --system-title 4D4D4D0000000001    (one line)
+
+The options are spelt as the client's (``read``, ``poll``...) where they mean the same
+thing; ``--password`` is client 17's LLS password and ``--secret`` the management client's.
 """
 
 from __future__ import annotations
@@ -31,7 +40,12 @@ from ..security.hls import Secret
 from ..server import DEFAULT_HLS_SECRET, DEFAULT_PASSWORD, Faults, Simulator
 from ..session.server import AssociationPolicy
 
-__all__ = ["add_simulate_command", "associations_from_arguments", "simulator_from_arguments"]
+__all__ = [
+    "add_simulate_command",
+    "associations_from_arguments",
+    "simulated_associations",
+    "simulator_from_arguments",
+]
 
 _SECURITY_NAMES = ("none", "auth", "enc", "ae")
 
@@ -88,8 +102,15 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
         default="none",
         help="ciphering of the management client's APDUs (needs the keys)",
     )
-    add("--block-cipher-key", help="global unicast encryption key, 32 hex digits")
-    add("--authentication-key", help="authentication key, 32 hex digits")
+    add("--block-cipher-key", metavar="HEX", help="global unicast encryption key, 32 hex digits")
+    add("--auth-key", metavar="HEX", help="authentication key, 32 hex digits")
+    add("--authentication-key", dest="auth_key", help=argparse.SUPPRESS)  # the old spelling
+    add(
+        "--system-title",
+        metavar="HEX",
+        help="the meters' system title, 16 hex digits (meter i: this + i; default 'ADS' and "
+        "the serial number); HLS-SHA256 and ciphering use it",
+    )
     add(
         "--counter-hint",
         action="store_true",
@@ -153,15 +174,38 @@ def _key(text: str | None, what: str) -> Secret:
     return Secret(value)
 
 
-def associations_from_arguments(args: argparse.Namespace) -> dict[int, AssociationPolicy]:
-    """Client 16 public, 17 LLS and the management client as the options say."""
-    mechanism = AUTHENTICATION_NAMES[args.auth]
+def _system_title(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        raise ValueError("--system-title must be 16 hex digits") from None
+    if len(value) != 8:
+        raise ValueError("--system-title must be 8 bytes (16 hex digits)")
+    return value
+
+
+def simulated_associations(
+    *,
+    client: int = 18,
+    auth: str = "md5",
+    secret: str | None = DEFAULT_HLS_SECRET.decode(),
+    lls_password: str = DEFAULT_PASSWORD.decode(),
+    security: str = "none",
+    block_cipher_key: str | None = None,
+    auth_key: str | None = None,
+) -> dict[int, AssociationPolicy]:
+    """Client 16 public, 17 LLS (``lls_password``) and ``client`` with ``auth`` and
+    ``secret``, ciphered as ``security`` says with the keys (hex); ``client`` may be 16 or
+    17 too, replacing the default association of that SAP."""
+    mechanism = AUTHENTICATION_NAMES[auth]
     policies: dict[int, AssociationPolicy] = {
         16: AssociationPolicy(),
-        17: AssociationPolicy(MechanismName.LOW, Secret(args.password)),
+        17: AssociationPolicy(MechanismName.LOW, Secret(lls_password)),
     }
-    security: Any = None
-    if args.security != "none" or mechanism == MechanismName.HIGH_GMAC:
+    server_security: Any = None
+    if security != "none" or mechanism == MechanismName.HIGH_GMAC:
         from ..security.ciphering import SecurityPolicy
         from ..session.server import ServerSecurity
 
@@ -170,18 +214,29 @@ def associations_from_arguments(args: argparse.Namespace) -> dict[int, Associati
             "auth": SecurityPolicy.AUTHENTICATION_ONLY,
             "enc": SecurityPolicy.ENCRYPTION_ONLY,
             "ae": SecurityPolicy.AUTHENTICATED_ENCRYPTION,
-        }[args.security]
-        security = ServerSecurity(
-            _key(args.block_cipher_key, "block-cipher-key"),
-            _key(args.authentication_key, "authentication-key"),
-            policy,
+        }[security]
+        server_security = ServerSecurity(
+            _key(block_cipher_key, "block-cipher-key"), _key(auth_key, "auth-key"), policy
         )
-    secret = None if mechanism == MechanismName.LOWEST else Secret(args.secret)
-    if security is None:
-        policies[args.client] = AssociationPolicy(mechanism, secret)
-    else:
-        policies[args.client] = AssociationPolicy(mechanism, secret, security=security)
+    needs_secret = mechanism not in (MechanismName.LOWEST, MechanismName.HIGH_GMAC)
+    if needs_secret and secret is None:
+        raise ValueError(f"--auth {auth} needs a secret (password)")
+    key = Secret(secret) if secret is not None and mechanism != MechanismName.LOWEST else None
+    policies[client] = AssociationPolicy(mechanism, key, security=server_security)
     return policies
+
+
+def associations_from_arguments(args: argparse.Namespace) -> dict[int, AssociationPolicy]:
+    """Client 16 public, 17 LLS and the management client as the options say."""
+    return simulated_associations(
+        client=args.client,
+        auth=args.auth,
+        secret=args.secret,
+        lls_password=args.password,
+        security=args.security,
+        block_cipher_key=args.block_cipher_key,
+        auth_key=args.auth_key,
+    )
 
 
 def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
@@ -216,6 +271,7 @@ def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
         iec=IecResponderSettings() if args.iec else None,
         gbt_window_size=args.gbt_window,
         invocation_counter_hint=args.counter_hint,
+        system_title=_system_title(args.system_title),
     )
     for index in args.silent:
         simulator.set_faults(index, Faults(silent=True))

@@ -750,7 +750,9 @@ class Simulator:
       physical ``16 + index``), else one port each (``port + index`` when ``port`` is set).
     - ``associations``: client SAP -> :class:`AssociationPolicy` (default
       :func:`default_associations`); ``system_title`` of each meter is ``b"ADS"`` and the
-      last 5 bytes of its serial number.
+      last 5 bytes of its serial number, or ``system_title`` + its index when given (8
+      bytes; :meth:`meter_system_title`). A client's system title (calling-AP-title) is
+      accepted whatever it is; HLS-SHA256 and ciphering use it.
     - ``max_pdu_size``: the server max receive PDU size; ``hdlc_parameters``: the HDLC
       proposal (max info length, window); ``inactivity_timeout``: seconds.
     - ``load_profile_days`` / ``billing_days``: profile history.
@@ -791,6 +793,7 @@ class Simulator:
         push_destination: str = "127.0.0.1:4059",
         short_names: bool = False,
         settings_factory: Callable[[int, ServerSettings], ServerSettings] | None = None,
+        system_title: bytes | None = None,
         serial_ports: Sequence[str] = (),
         baud_rate: int = 9600,
         iec: IecResponderSettings | None = None,
@@ -819,6 +822,9 @@ class Simulator:
         self.first_serial = first_serial
         self.push_destination = push_destination
         self.settings_factory = settings_factory
+        if system_title is not None and len(system_title) != 8:
+            raise ValueError(f"a system title is 8 bytes long, not {len(system_title)}")
+        self.system_title = system_title
         self.serial_ports = tuple(serial_ports)
         if not 0 <= gbt_window_size <= 63:
             raise ValueError("gbt_window_size must be 0 (no GBT) or 1..63")
@@ -938,11 +944,10 @@ class Simulator:
     def _served(self, index: int) -> Served:
         refused = self.refuse_associations
         refuses = refused is True or (not isinstance(refused, bool) and index in refused)
-        serial = self.meters[index].serial_number
         settings = ServerSettings(
             policies={} if refuses else self._policies(index),
             server_max_receive_pdu_size=self.max_pdu_size,
-            system_title=b"ADS" + (serial & 0xFFFFFFFFFF).to_bytes(5, "big"),
+            system_title=self.meter_system_title(index),
             gbt_window_size=max(self.gbt_window_size, 1),
         )
         if self.settings_factory is not None:
@@ -954,6 +959,16 @@ class Simulator:
             faults,
             lambda: self._faults.get(index, self.faults),
         )
+
+    def meter_system_title(self, index: int) -> bytes:
+        """The system title of meter ``index`` (its responding-AP-title, used by HLS-SHA256
+        and ciphering): ``system_title`` + ``index`` when one was given, else ``b"ADS"`` and
+        the last 5 bytes of its serial number."""
+        if self.system_title is not None:
+            number = (int.from_bytes(self.system_title, "big") + index) % (1 << 64)
+            return number.to_bytes(8, "big")
+        serial = self.meters[index].serial_number
+        return b"ADS" + (serial & 0xFFFFFFFFFF).to_bytes(5, "big")
 
     def _policies(self, index: int) -> Mapping[int, AssociationPolicy]:
         """The policies of meter ``index``: ciphered ones share the meter's own invocation
