@@ -256,7 +256,7 @@ async def test_action_by_obis_is_a_parameterized_read(sim: Simulator) -> None:
         spec
         for r in wire.reads()
         for spec in r.variable_access_specification
-        if isinstance(spec, ParameterizedAccess) and spec.variable_name >= base + 0x20
+        if isinstance(spec, ParameterizedAccess) and base + 0x20 <= spec.variable_name < base + 0x30
     ]
     assert [m.variable_name for m in methods] == [base + 0x20, base + 0x28]
 
