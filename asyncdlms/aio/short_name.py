@@ -206,6 +206,20 @@ class ShortNameMethods:
             lambda now: host.session.unconfirmed_write(short_name, value, now=now), timeout
         )
 
+    async def invoke(
+        self, short_name: int, parameters: Any = None, *, timeout: float | None = None
+    ) -> Any:
+        """Invoke the method at ``short_name``: a ReadRequest with parameterized access
+        (selector 0, ``parameters`` as its parameter) that returns the method's data, or,
+        when the meter did not grant parameterized-access, a WriteRequest of the parameters
+        (then ``None``)."""
+        self._require_sn("invoke(short_name)")
+        negotiated = _host(self).session.negotiated
+        if negotiated is not None and not negotiated.conformance & Conformance.PARAMETERIZED_ACCESS:
+            await self.write(short_name, parameters, timeout=timeout)
+            return None
+        return await self.read(short_name, selector=0, parameter=parameters, timeout=timeout)
+
     # -- the object list ---------------------------------------------------------------------
 
     async def read_short_name_object_list(self, *, timeout: float | None = None) -> ShortNameMap:
@@ -310,8 +324,4 @@ class ShortNameMethods:
         self, class_id: int, obis: ObisLike, method: int, parameters: Any, timeout: float | None
     ) -> Any:
         name = (await self.short_names(timeout=timeout)).method(class_id, obis, method)
-        negotiated = _host(self).session.negotiated
-        if negotiated is not None and not negotiated.conformance & Conformance.PARAMETERIZED_ACCESS:
-            await self.write(name, parameters, timeout=timeout)
-            return None
-        return await self.read(name, selector=0, parameter=parameters, timeout=timeout)
+        return await self.invoke(name, parameters, timeout=timeout)
