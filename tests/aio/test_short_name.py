@@ -289,3 +289,39 @@ def test_parse_short_name() -> None:
     for bad in ("0x10000", "-1", "sn"):
         with pytest.raises(ValueError):
             parse_short_name(bad)
+
+
+async def test_a_ciphered_sn_association_with_hls_gmac() -> None:
+    """Short names with authenticated encryption and HLS-GMAC (reply_to_HLS_authentication is
+    Association SN method 8, a parameterized read of 0xFA38), every APDU ciphered."""
+    from asyncdlms.security.ciphering import SecurityPolicy
+    from asyncdlms.session.server import ServerSecurity
+
+    block_cipher_key, authentication_key = bytes(range(16)), bytes(range(16, 32))
+    policy = AssociationPolicy(
+        MechanismName.HIGH_GMAC,
+        security=ServerSecurity(
+            Secret(block_cipher_key),
+            Secret(authentication_key),
+            SecurityPolicy.AUTHENTICATED_ENCRYPTION,
+        ),
+        application_context_name=ApplicationContextName.SHORT_NAME,
+        conformance=SN_SERVER_CONFORMANCE,
+    )
+    assert policy.application_context_name is ApplicationContextName.SHORT_NAME_WITH_CIPHERING
+    async with Simulator(
+        short_names=True, associations={1: policy}, time_source=START.timestamp
+    ) as sim:
+        wire = Wire()
+        async with sim.connect(
+            0, client=1, referencing="sn", auth="gmac", security="ae",
+            system_title=b"CLI00001", block_cipher_key=block_cipher_key,
+            authentication_key=authentication_key, trace=wire,
+        ) as meter:  # fmt: skip
+            assert await meter.read_register(ENERGY) == await meter.read_register(ENERGY)
+            assert (await meter.read_register(ENERGY)).value == sim.meters[0].energy(0)
+            await meter.action(70, DISCONNECT, 1, 0)
+        assert sim.meters[0].disconnected_since is not None
+    # nothing went out as a plain ReadRequest or WriteRequest: every xDLMS APDU was ciphered
+    assert not wire.of(ApduTag.READ_REQUEST) and not wire.of(ApduTag.WRITE_REQUEST)
+    assert len(wire.of(ApduTag.GLO_READ_REQUEST)) >= 5  # list, 3 registers, HLS, the method
