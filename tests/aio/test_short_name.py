@@ -325,3 +325,43 @@ async def test_a_ciphered_sn_association_with_hls_gmac() -> None:
     # nothing went out as a plain ReadRequest or WriteRequest: every xDLMS APDU was ciphered
     assert not wire.of(ApduTag.READ_REQUEST) and not wire.of(ApduTag.WRITE_REQUEST)
     assert len(wire.of(ApduTag.GLO_READ_REQUEST)) >= 5  # list, 3 registers, HLS, the method
+
+
+async def test_several_names_answered_in_blocks() -> None:
+    """A ReadRequest of several variables whose answer exceeds our max receive PDU comes in
+    data-block-results; the joined blocks are the list of Read-Results."""
+    async with Simulator(short_names=True, time_source=START.timestamp) as sim:
+        names = base_names(sim)
+        buffer = names[(7, LOAD_PROFILE)] + 8
+        wire = Wire()
+        async with sim.connect(
+            0, referencing="sn", max_receive_pdu_size=256, trace=wire, **LLS
+        ) as meter:
+            whole, ldn, missing = await meter.read([buffer, names[(1, LDN)] + 8, 0x7770])
+            rows = await meter.read_profile(LOAD_PROFILE)
+    assert len(whole) == len(rows) == 10 * 96
+    assert [list(r) for r in whole[:3]] == [list(r.raw) for r in rows[:3]]
+    assert ldn == await_ldn(sim.meters[0])
+    assert isinstance(missing, ShortNameError) and missing.short_name == 0x7770
+    asked = (VariableName(buffer), VariableName(names[(1, LDN)] + 8), VariableName(0x7770))
+    assert sum(1 for r in wire.reads() if r.variable_access_specification == asked) == 1
+    assert len(wire.reads()) > 2 * 40  # the block-number requests of both transfers
+
+
+async def test_single_reads_when_multiple_references_are_not_granted() -> None:
+    policy = AssociationPolicy(
+        application_context_name=ApplicationContextName.SHORT_NAME,
+        conformance=Conformance(SN_SERVER_CONFORMANCE & ~Conformance.MULTIPLE_REFERENCES),
+    )
+    async with Simulator(
+        short_names=True, associations={16: policy}, time_source=START.timestamp
+    ) as sim:
+        names = base_names(sim)
+        wire = Wire()
+        async with sim.connect(0, referencing="sn", trace=wire) as meter:
+            values = await meter.read([names[(1, LDN)] + 8, names[(3, ENERGY)] + 8])
+            quantity = await meter.read_register(ENERGY)
+    assert values == [await_ldn(sim.meters[0]), sim.meters[0].energy(0)]
+    assert quantity.value == sim.meters[0].energy(0)
+    assert all(len(r.variable_access_specification) == 1 for r in wire.reads())
+    assert len(wire.reads()) == 2 + 1 + 2  # two names, the object list, value and scaler
