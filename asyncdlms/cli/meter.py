@@ -5,6 +5,7 @@
     asyncdlms read URL CLASS/OBIS/ATTRIBUTE...        e.g. 3/1.0.1.8.0.255/2
     asyncdlms write URL CLASS/OBIS/ATTRIBUTE VALUE    VALUE as TYPE:TEXT (see parse_value)
     asyncdlms action URL CLASS/OBIS/METHOD [VALUE]
+    asyncdlms read URL sn:0x0108 --referencing sn     a short name (SN meters)
 
 Common options, the same for ``objects``, ``profile`` and ``poll``
 (:func:`add_association_options`; each also from an environment variable, so secrets need
@@ -20,6 +21,12 @@ Ciphering: ``--security none|auth|enc|ae`` (ASYNCDLMS_SECURITY), ``--system-titl
 ``--allow-repeated-counters`` (servers that never increment their counter). ``--auth gmac``
 needs the keys too. Keys are never printed; a wrong key fails with "authentication tag
 mismatch — check the authentication key / block cipher key / system title".
+
+Short-name meters: ``--referencing sn`` (ASYNCDLMS_REFERENCING) associates with short-name
+referencing; ``CLASS/OBIS/NUMBER`` targets are then mapped to short names from the meter's
+object list (read first), and a target may name a short name directly as ``sn:0x0108``
+(hex or decimal: an attribute to read or write, a method to invoke). ``write --unconfirmed``
+sends an UnconfirmedWriteRequest (no answer).
 
 Output is a readable tree by default; ``--json`` prints JSON: integers and floats as numbers,
 octet strings as hex, date-times as ISO 8601, structures and arrays as lists, bit strings as
@@ -42,6 +49,8 @@ from typing import Any
 
 from .. import axdr
 from ..aio.client import AUTHENTICATION_NAMES, Client, connect
+from ..aio.short_name import REFERENCING_NAMES
+from ..cosem.short_names import format_short_name, parse_short_name
 from ..errors import DlmsError
 from ..iec62056_21 import IecSettings
 from ..obis import Obis
@@ -56,6 +65,7 @@ from ..types.clock import DeviationSign
 from .counters import add_counter_store_option, counter_store
 
 __all__ = [
+    "ShortNameReference",
     "add_association_options",
     "add_meter_commands",
     "connect_options",
@@ -77,12 +87,28 @@ class Reference:
         return f"{self.class_id}/{self.obis}/{self.number}"
 
 
-def parse_target_reference(text: str) -> Reference:
-    """Parse ``CLASS/OBIS/NUMBER`` (e.g. ``3/1.0.1.8.0.255/2``)."""
+@dataclass(frozen=True, slots=True)
+class ShortNameReference:
+    """``sn:0x0108``: a short name (SN referencing), an attribute or a method."""
+
+    short_name: int
+
+    def __str__(self) -> str:
+        return f"sn:{format_short_name(self.short_name)}"
+
+
+def parse_target_reference(text: str) -> Reference | ShortNameReference:
+    """Parse ``CLASS/OBIS/NUMBER`` (e.g. ``3/1.0.1.8.0.255/2``) or ``sn:SHORT_NAME`` (e.g.
+    ``sn:0xFA08``, SN referencing)."""
+    if text.lower().startswith("sn:"):
+        try:
+            return ShortNameReference(parse_short_name(text[3:]))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
     parts = text.split("/")
     if len(parts) != 3:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not CLASS/OBIS/NUMBER (e.g. 3/1.0.1.8.0.255/2)"
+            f"{text!r} is not CLASS/OBIS/NUMBER (e.g. 3/1.0.1.8.0.255/2) or sn:SHORT_NAME"
         )
     try:
         return Reference(int(parts[0]), Obis(parts[1]), int(parts[2]))
@@ -256,6 +282,10 @@ def add_association_options(parser: argparse.ArgumentParser, *, fleet: bool = Fa
     add("--iec-baud-character", action="append", default=[], metavar="CHAR=BAUD",
         help="serial+iec: a baud character outside 0-6 and A-F, e.g. "
              "9=9600 (repeatable)")  # fmt: skip
+    add("--referencing", choices=REFERENCING_NAMES,
+        default=default("ASYNCDLMS_REFERENCING", "ln"),
+        help="ln: logical names (default); sn: short names, targets by OBIS mapped from the "
+             "object list, or sn:0x0108 (env ASYNCDLMS_REFERENCING)")  # fmt: skip
     add("--trace", action="store_true", help="frames in hex on stderr")
 
 
@@ -275,6 +305,7 @@ def connect_options(args: argparse.Namespace) -> dict[str, Any]:
         "with_list_chunk_size": args.with_list_chunk_size,
         "pdu_size_margin": args.pdu_size_margin,
         "iec": _iec_settings(args),
+        "referencing": args.referencing,
     }
     if args.deviation_sign is not None:
         options["deviation_sign"] = DeviationSign[args.deviation_sign.upper()]
@@ -336,13 +367,17 @@ def _run(args: argparse.Namespace, work: Callable[[Client], Coroutine[Any, Any, 
     return 0
 
 
-def _typed(reference: Reference, value: Any, sign: DeviationSign = DeviationSign.STANDARD) -> Any:
+def _typed(
+    reference: Reference | ShortNameReference,
+    value: Any,
+    sign: DeviationSign = DeviationSign.STANDARD,
+) -> Any:
     """An attribute the class table types as a date-time, given as its 12-byte octet-string
     (Clock time, capture times...), becomes a :class:`DateTime` so it prints as one; with
     ``--deviation-sign inverted`` its deviation is turned the standard way round."""
     from ..cosem.classes import interface_class
 
-    if isinstance(value, bytes) and len(value) == 12:
+    if isinstance(value, bytes) and len(value) == 12 and isinstance(reference, Reference):
         try:
             definition = interface_class(reference.class_id).attribute(reference.number)
         except LookupError:
@@ -357,18 +392,17 @@ def _typed(reference: Reference, value: Any, sign: DeviationSign = DeviationSign
 
 def _command_read(args: argparse.Namespace) -> int:
     async def work(meter: Client) -> list[str]:
-        references: list[Reference] = args.targets
+        references: list[Reference | ShortNameReference] = args.targets
         if len(references) == 1:
             r = references[0]
-            value = await meter.get(r.class_id, r.obis, r.number)
+            if isinstance(r, ShortNameReference):
+                value = await meter.read(r.short_name)
+            else:
+                value = await meter.get(r.class_id, r.obis, r.number)
             return [_render(_typed(r, value, meter.deviation_sign), args.json)]
         values = [
             _typed(r, v, meter.deviation_sign)
-            for r, v in zip(
-                references,
-                await meter.get_many([(r.class_id, r.obis, r.number) for r in references]),
-                strict=True,
-            )
+            for r, v in zip(references, await _read_many(meter, references), strict=True)
         ]
         if args.json:
             return [
@@ -383,10 +417,33 @@ def _command_read(args: argparse.Namespace) -> int:
     return _run(args, work)
 
 
+async def _read_many(meter: Client, references: list[Reference | ShortNameReference]) -> list[Any]:
+    """Values (or errors) of several targets: by OBIS in one GET with-list (or, on an SN
+    meter, one ReadRequest), short names in one ReadRequest."""
+    by_obis = [r for r in references if isinstance(r, Reference)]
+    by_name = [r for r in references if isinstance(r, ShortNameReference)]
+    found: dict[int, Any] = {}
+    if by_obis:
+        values = await meter.get_many([(r.class_id, r.obis, r.number) for r in by_obis])
+        found.update((id(r), v) for r, v in zip(by_obis, values, strict=True))
+    if by_name:
+        values = await meter.read([r.short_name for r in by_name])
+        found.update((id(r), v) for r, v in zip(by_name, values, strict=True))
+    return [found[id(r)] for r in references]
+
+
 def _command_write(args: argparse.Namespace) -> int:
     async def work(meter: Client) -> list[str]:
-        r: Reference = args.target
-        await meter.set(r.class_id, r.obis, r.number, args.value)
+        r: Reference | ShortNameReference = args.target
+        if isinstance(r, ShortNameReference):
+            if args.unconfirmed:
+                await meter.unconfirmed_write(r.short_name, args.value)
+            else:
+                await meter.write(r.short_name, args.value)
+        elif args.unconfirmed:
+            raise ValueError("--unconfirmed writes a short name: give the target as sn:0x...")
+        else:
+            await meter.set(r.class_id, r.obis, r.number, args.value)
         return [json.dumps({"written": str(r)}) if args.json else f"{r}: written"]
 
     return _run(args, work)
@@ -394,8 +451,11 @@ def _command_write(args: argparse.Namespace) -> int:
 
 def _command_action(args: argparse.Namespace) -> int:
     async def work(meter: Client) -> list[str]:
-        r: Reference = args.target
-        result = await meter.action(r.class_id, r.obis, r.number, args.value)
+        r: Reference | ShortNameReference = args.target
+        if isinstance(r, ShortNameReference):
+            result = await meter.invoke(r.short_name, args.value)
+        else:
+            result = await meter.action(r.class_id, r.obis, r.number, args.value)
         if args.json:
             return [json.dumps({"result": to_json(result)})]
         return [f"{r}: done" + ("" if result is None else "\n" + _render(result, False))]
@@ -405,19 +465,28 @@ def _command_action(args: argparse.Namespace) -> int:
 
 def add_meter_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``read``, ``write`` and ``action`` to the command line."""
-    read = commands.add_parser("read", help="read attributes: CLASS/OBIS/ATTRIBUTE...")
+    read = commands.add_parser(
+        "read", help="read attributes: CLASS/OBIS/ATTRIBUTE... (or sn:SHORT_NAME)"
+    )
     _add_common_options(read)
-    read.add_argument("targets", nargs="+", type=parse_target_reference, metavar="CLASS/OBIS/ATTR")
+    read.add_argument("targets", nargs="+", type=parse_target_reference, metavar="CLASS/OBIS/ATTR",
+                      help="e.g. 3/1.0.1.8.0.255/2; with --referencing sn also a short name "
+                           "sn:0x0108 (hex or decimal)")  # fmt: skip
     read.set_defaults(handler=_command_read)
     write = commands.add_parser(
         "write", help="write one attribute: CLASS/OBIS/ATTRIBUTE TYPE:VALUE"
     )
     _add_common_options(write)
-    write.add_argument("target", type=parse_target_reference, metavar="CLASS/OBIS/ATTR")
+    write.add_argument("target", type=parse_target_reference, metavar="CLASS/OBIS/ATTR",
+                       help="e.g. 8/0.0.1.0.0.255/2, or sn:0x0408 (--referencing sn)")  # fmt: skip
     write.add_argument("value", type=parse_value, metavar="TYPE:VALUE")
+    write.add_argument("--unconfirmed", action="store_true",
+                       help="an UnconfirmedWriteRequest of an sn: target (no answer)")  # fmt: skip
     write.set_defaults(handler=_command_write)
     action = commands.add_parser("action", help="invoke a method: CLASS/OBIS/METHOD [TYPE:VALUE]")
     _add_common_options(action)
-    action.add_argument("target", type=parse_target_reference, metavar="CLASS/OBIS/METHOD")
+    action.add_argument("target", type=parse_target_reference, metavar="CLASS/OBIS/METHOD",
+                        help="e.g. 70/0.0.96.3.10.255/1, or the method's short name sn:0x0F20 "
+                             "(--referencing sn)")  # fmt: skip
     action.add_argument("value", type=parse_value, nargs="?", default=None, metavar="TYPE:VALUE")
     action.set_defaults(handler=_command_action)

@@ -38,6 +38,7 @@ from ..hdlc import HdlcParameters
 from ..iec62056_21 import IecResponderSettings
 from ..security.hls import Secret
 from ..server import DEFAULT_HLS_SECRET, DEFAULT_PASSWORD, Faults, Simulator
+from ..server.simulator import short_name_associations
 from ..session.server import AssociationPolicy
 
 __all__ = [
@@ -128,6 +129,9 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
         default=120.0,
         help="seconds without traffic before a connection is closed (default 120; 0: never)",
     )
+    add("--referencing", choices=("ln", "sn"), default="ln",
+        help="sn: a short-name meter (base names from 0x0100, Association SN at 0xFA00; "
+             "every association SN)")  # fmt: skip
     add("--load-profile-days", type=int, default=10, help="15-minute profile history (days)")
     add("--billing-days", type=int, default=31, help="daily billing profile history (days)")
     faults = parser.add_argument_group("faults (for testing clients)")
@@ -237,6 +241,9 @@ def associations_from_arguments(args: argparse.Namespace) -> dict[int, Associati
         block_cipher_key=args.block_cipher_key,
         auth_key=args.auth_key,
     )
+def _sn(args: argparse.Namespace, policies: dict[int, AssociationPolicy]) -> Any:
+    """The associations with short-name referencing when ``--referencing sn``."""
+    return short_name_associations(policies) if args.referencing == "sn" else policies
 
 
 def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
@@ -256,7 +263,8 @@ def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
         host=args.host,
         port=args.port,
         shared_port=args.shared_port,
-        associations=associations_from_arguments(args),
+        associations=_sn(args, associations_from_arguments(args)),
+        short_names=args.referencing == "sn",
         max_pdu_size=args.max_pdu,
         hdlc_parameters=HdlcParameters(
             args.max_info_length, args.max_info_length, args.window, args.window

@@ -41,7 +41,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from ..apdu.acse import MechanismName
+from ..apdu.acse import ApplicationContextName, MechanismName
 from ..apdu.descriptors import CosemAttributeDescriptor, Data
 from ..apdu.enums import ActionResult, DataAccessResult
 from ..apdu.initiate import Conformance
@@ -83,11 +83,13 @@ from .model import (
 __all__ = [
     "DEFAULT_HLS_SECRET",
     "DEFAULT_PASSWORD",
+    "SN_SERVER_CONFORMANCE",
     "MeterState",
     "MeterTarget",
     "Simulator",
     "default_associations",
     "meter_model",
+    "short_name_associations",
 ]
 
 DEFAULT_PASSWORD = b"12345678"
@@ -134,6 +136,35 @@ def default_associations(
         16: AssociationPolicy(),
         17: AssociationPolicy(MechanismName.LOW, Secret(password)),
         18: AssociationPolicy(hls_mechanism, Secret(hls_secret)),
+    }
+
+
+SN_SERVER_CONFORMANCE = Conformance(
+    Conformance.READ
+    | Conformance.WRITE
+    | Conformance.UNCONFIRMED_WRITE
+    | Conformance.PARAMETERIZED_ACCESS
+    | Conformance.MULTIPLE_REFERENCES
+    | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
+    | Conformance.INFORMATION_REPORT
+)
+"""What a short-name association of the simulator offers."""
+
+
+def short_name_associations(
+    associations: Mapping[int, AssociationPolicy],
+) -> dict[int, AssociationPolicy]:
+    """The same associations with short-name referencing, as an SN meter has them: the
+    short-name application context (its ciphered form with ciphering) and
+    :data:`SN_SERVER_CONFORMANCE`. ``Simulator(short_names=True)`` uses it on
+    :func:`default_associations` when no associations are given."""
+    return {
+        client: replace(
+            policy,
+            application_context_name=ApplicationContextName.SHORT_NAME,
+            conformance=SN_SERVER_CONFORMANCE,
+        )
+        for client, policy in associations.items()
     }
 
 
@@ -765,6 +796,10 @@ class Simulator:
     - ``invocation_counter_hint``: a ciphered meter answers a reused or lower client counter
       with invocation-counter-error and the counter it expects (quirk 3), where by default it
       rejects the AARQ or drops the APDU, like most meters.
+    - ``short_names``: an SN meter: every object gets a base name (from 0x0100, 0x100
+      apart), the Association SN object (base name 0xFA00) lists them, and, unless
+      ``associations`` are given, every association uses short-name referencing
+      (:func:`short_name_associations`; connect with ``referencing="sn"``).
     - ``serial_ports``: serve meter ``i`` on serial line ``serial_ports[i]`` at ``baud_rate``
       (HDLC) instead of TCP; with ``iec`` (:class:`IecResponderSettings`) each line is an
       optical port: IEC 62056-21 mode E opening at 300 baud first, then HDLC at the baud rate
@@ -813,6 +848,8 @@ class Simulator:
         self.port = port
         self.shared_port = shared_port
         self.associations = dict(associations or default_associations())
+        if short_names and associations is None:  # an SN meter: every association SN
+            self.associations = short_name_associations(self.associations)
         self.max_pdu_size = max_pdu_size
         self.load_profile_days = load_profile_days
         self.billing_days = billing_days

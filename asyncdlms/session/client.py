@@ -385,6 +385,27 @@ def _read_blocks_value(raw: bytes) -> Any:
         return Data.from_raw(raw).value
 
 
+def _read_results(raw: bytes) -> tuple[Data | DataAccessResult, ...]:
+    """The Read-Results of an SN read of several variables answered in data-block-results:
+    the raw-data joined is the count, then CHOICE data [0] / data-access-error [1] each."""
+    reader = Reader(raw)
+    count = reader.count("read-response result", 2)
+    results: list[Data | DataAccessResult] = []
+    for _ in range(count):
+        pos = reader.pos
+        choice = reader.u8("the Read-Result CHOICE tag")
+        if choice == 0:
+            results.append(reader.value())
+        elif choice == 1:
+            results.append(
+                DataAccessResult.decode_value(reader.u8("data-access-error"), reader.pos)
+            )
+        else:
+            raise DecodeError(f"Read-Result CHOICE {choice} inside blocks", pos)
+    reader.finish("read-response blocks")
+    return tuple(results)
+
+
 class ClientSession:
     """One association in the client role over ``link``.
 
@@ -737,6 +758,18 @@ class ClientSession:
         else:
             spec = ParameterizedAccess(short_name, selector, Data.of(parameter))
         return self._submit(self._read_transaction(spec), now)
+
+    def read_list(
+        self,
+        items: Sequence[VariableName | ParameterizedAccess],
+        *,
+        now: float | None = None,
+    ) -> int:
+        """SN ReadRequest of several variables (multiple-references), in chunks of
+        ``with_list_chunk_size``; a chunk the meter refuses is read again one variable at a
+        time (as GET with-list, behaviour 10). The result has one entry per item: its value or
+        its :class:`DataAccessError`."""
+        return self._submit(self._read_list_transaction(tuple(items)), now)
 
     def write(self, short_name: int, value: Any, *, now: float | None = None) -> int:
         """SN WriteRequest of one variable."""
@@ -1583,6 +1616,65 @@ class ClientSession:
             number = reassembler.last_block_number
             assert number is not None
             answer = yield _Send(ReadRequest((BlockNumberAccess(number),)).encode(), None)
+
+    def _read_list_transaction(
+        self, items: tuple[VariableName | ParameterizedAccess, ...]
+    ) -> _Transaction:
+        results: list[Any] = []
+        negotiated = self.negotiated
+        multiple = negotiated is None or bool(
+            negotiated.conformance & Conformance.MULTIPLE_REFERENCES
+        )
+        size = self.settings.with_list_chunk_size
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
+            if len(chunk) > 1 and multiple:
+                try:
+                    results.extend((yield from self._read_chunk(chunk)))
+                    continue
+                except DlmsError as exc:
+                    if not _falls_back(exc):
+                        raise
+                    self.with_list_fallbacks += 1
+            for item in chunk:
+                try:
+                    results.append((yield from self._read_transaction(item)))
+                except DataAccessError as exc:
+                    results.append(exc)
+        return results
+
+    def _read_chunk(self, chunk: tuple[VariableName | ParameterizedAccess, ...]) -> _Transaction:
+        answer = yield _Send(ReadRequest(chunk).encode(), None)
+        reassembler: BlockReassembler | None = None
+        while True:
+            pdu = _decode_response(answer, ApduTag.READ_RESPONSE, ReadResponse.decode)
+            block = pdu.results[0] if len(pdu.results) == 1 else None
+            if not isinstance(block, DataBlockResult):
+                if reassembler is not None:
+                    raise BlockTransferError("results came in the middle of a read block transfer")
+                results = pdu.results
+                break
+            if reassembler is None:
+                reassembler = BlockReassembler(max_length=self.settings.max_response_length)
+            if reassembler.add(block.block_number, block.raw_data, block.last_block):
+                results = _read_results(reassembler.data)
+                break
+            number = reassembler.last_block_number
+            assert number is not None
+            answer = yield _Send(ReadRequest((BlockNumberAccess(number),)).encode(), None)
+        if len(results) != len(chunk):
+            raise _FallBack(f"{len(results)} results answered {len(chunk)} variables")
+        if all(r == DataAccessResult.SCOPE_OF_ACCESS_VIOLATED for r in results):
+            raise _FallBack("every variable of the list: scope-of-access-violated")
+        values: list[Any] = []
+        for result in results:
+            if isinstance(result, DataAccessResult):
+                values.append(data_access_error(result))
+            elif isinstance(result, Data):
+                values.append(result.value)
+            else:
+                raise UnexpectedApduError("a block-number answered a read of several variables")
+        return values
 
     def _write_transaction(self, short_name: int, value: Any) -> _Transaction:
         request = WriteRequest((VariableName(short_name),), (Data.of(value),))
