@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +13,7 @@ import pytest
 
 from asyncdlms.cli import main
 from asyncdlms.cli.meter import ShortNameReference, parse_target_reference
+from tests.simulate_process import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 SN = ("--referencing", "sn")
@@ -26,32 +23,8 @@ HLS = ("--client", "18", "--auth", "md5", "--password", "Gurux1234567890!")
 
 @pytest.fixture(scope="module")
 def meter_url() -> Iterator[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "asyncdlms", "simulate", "--referencing", "sn", "--port", "0",
-         "--duration", "300"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-    lines: list[str] = []
-    ready = threading.Event()
-
-    def read_lines() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            if line.startswith("serving"):
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=read_lines, daemon=True).start()
-    try:
-        assert ready.wait(60), "asyncdlms simulate did not start"
-        found = [m for m in (re.search(r"(tcp://\S+)", x) for x in lines) if m]
-        assert found, f"no meter URL in {lines!r}"
-        yield found[0].group(1)
-    finally:
-        process.terminate()
-        process.wait(10)
+    with simulate("--referencing", "sn") as url:
+        yield url
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +21,7 @@ from asyncdlms.cli import main
 from asyncdlms.server import Simulator
 from asyncdlms.server.simulator import default_associations
 from tests.conftest import vector
+from tests.simulate_process import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "SHA256-secret-16"
@@ -94,21 +92,11 @@ async def test_connect_sha256_without_a_system_title_says_so() -> None:
 @pytest.fixture(scope="module")
 def simulate_sha256(titles: tuple[bytes, bytes]) -> Iterator[str]:
     """``asyncdlms simulate`` configured for HLS-SHA256 with its own system title; its URL."""
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "asyncdlms", "simulate", "--port", "0", "--duration", "60",
-         "--client", "18", "--auth", "sha256", "--secret", SECRET,
-         "--system-title", titles[1].hex()],
-        stdout=subprocess.PIPE, text=True, env=environment,
-    )  # fmt: skip
-    assert process.stdout is not None
-    try:
-        line = process.stdout.readline()
-        assert line.startswith("meter 0: tcp://"), line
-        yield line.split()[2]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with simulate(
+        "--client", "18", "--auth", "sha256", "--secret", SECRET,
+        "--system-title", titles[1].hex(), duration=60,
+    ) as url:  # fmt: skip
+        yield url
 
 
 def test_cli_read_with_sha256(

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from asyncdlms.cli import main
+from tests.simulate_process import simulate
 
 from .helpers import closed_port
 
@@ -143,20 +141,8 @@ def test_poll_simulated_meters_accept_the_association_options(
 def simulated_port() -> Iterator[str]:
     """``asyncdlms simulate`` with 3 meters on one port (wPort 1..3), LLS password
     'fleet-password' for client 17; its URL."""
-    root = Path(__file__).resolve().parents[2]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "asyncdlms", "simulate", "--meters", "3", "--port", "0",
-         "--shared-port", "--duration", "60", "--password", "fleet-password"],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(root)},
-    )  # fmt: skip
-    assert process.stdout is not None
-    try:
-        line = process.stdout.readline()
-        assert line.startswith("meter 0: tcp://"), line
-        yield line.split()[2]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with simulate("--meters", "3", "--shared-port", "--password", "fleet-password") as url:
+        yield url
 
 
 def test_poll_fleet_file_takes_the_association_options_where_it_says_nothing(
