@@ -69,6 +69,7 @@ from ..types.values import (
 )
 from ..wrapper.frames import WrapperFrame
 from .endpoint import Address, DlmsServer, Faults, LinkConfig, Served
+from .limits import ServerLimits
 from .model import (
     AttributeDef,
     DeviceState,
@@ -758,6 +759,8 @@ class Simulator:
     - ``settings_factory``: ``(meter index, default ServerSettings) -> ServerSettings`` to
       change anything else (e.g. a protection factory for ciphering).
     - ``gbt_window_size``: offer general-block-transfer with this window (0: not offered).
+    - ``limits``: what the servers tolerate from their peers (:class:`~.limits.ServerLimits`;
+      ``None``: the defaults).
     - ``serial_ports``: serve meter ``i`` on serial line ``serial_ports[i]`` at ``baud_rate``
       (HDLC) instead of TCP; with ``iec`` (:class:`IecResponderSettings`) each line is an
       optical port: IEC 62056-21 mode E opening at 300 baud first, then HDLC at the baud rate
@@ -790,6 +793,7 @@ class Simulator:
         baud_rate: int = 9600,
         iec: IecResponderSettings | None = None,
         gbt_window_size: int = 0,
+        limits: ServerLimits | None = None,
     ) -> None:
         if meters < 1:
             raise ValueError("meters must be at least 1")
@@ -817,6 +821,7 @@ class Simulator:
         if not 0 <= gbt_window_size <= 63:
             raise ValueError("gbt_window_size must be 0 (no GBT) or 1..63")
         self.gbt_window_size = gbt_window_size
+        self.limits = limits
         self.baud_rate = baud_rate
         self.iec = iec
         if self.serial_ports and interface != "hdlc":
@@ -846,20 +851,20 @@ class Simulator:
         try:
             if self.serial_ports:
                 for index, path in enumerate(self.serial_ports):
-                    server = DlmsServer(self._resolver_for(index), self.config)
+                    server = DlmsServer(self._resolver_for(index), self.config, self.limits)
                     await server.start_serial(path, self.baud_rate, self.iec)
                     self.servers.append(server)
                     url = f"serial://{path}?baud={self.baud_rate}"
                     self.targets.append(self._target(index, url, False))
             elif self.shared_port:
-                server = DlmsServer(self._resolve_shared, self.config)
+                server = DlmsServer(self._resolve_shared, self.config, self.limits)
                 host, port = await server.start(self.host, self.port)
                 self.servers.append(server)
                 for index in range(len(self.meters)):
                     self.targets.append(self._target(index, f"{scheme}://{host}:{port}", True))
             else:
                 for index in range(len(self.meters)):
-                    server = DlmsServer(self._resolver_for(index), self.config)
+                    server = DlmsServer(self._resolver_for(index), self.config, self.limits)
                     port = self.port + index if self.port else 0
                     host, bound = await server.start(self.host, port)
                     self.servers.append(server)
