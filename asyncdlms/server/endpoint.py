@@ -180,6 +180,12 @@ def _noop() -> None:
     return
 
 
+def _hdlc_begun(buffered: int) -> int:
+    """Bytes of an HDLC frame begun: the splitter keeps a frame's closing flag (it may open
+    the next one), a lone flag is no frame yet."""
+    return buffered if buffered > 1 else 0
+
+
 class _Connection:
     """The sans-IO machine of one connection: picks the device from the first frame, then
     runs its ServerSession; applies the :class:`ServerLimits` (timeouts of the first byte,
@@ -295,7 +301,7 @@ class _Connection:
                 if len(self._buffer) > _BIND_BUFFER:
                     # keep only the frame begun (the splitter holds the stream's tail)
                     del self._buffer[: len(self._buffer) - splitter.buffered]
-                self._track_frame(splitter.buffered, splitter.frames, now)
+                self._track_frame(_hdlc_begun(splitter.buffered), splitter.frames, now)
                 return False
             address = frames[0].destination
         else:
@@ -405,7 +411,9 @@ class _Connection:
 
     @staticmethod
     def _buffered(link: Link) -> int:
-        if isinstance(link, HdlcConnection | WrapperConnection):
+        if isinstance(link, HdlcConnection):
+            return _hdlc_begun(link.buffered_bytes)
+        if isinstance(link, WrapperConnection):
             return link.buffered_bytes
         return 0
 
