@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import time
 import tracemalloc
 import weakref
@@ -318,7 +319,10 @@ def test_a_serial_line_is_never_cut_for_line_noise() -> None:
 # -- connection caps -------------------------------------------------------------------------
 
 
-async def test_connections_over_the_global_cap_are_refused_at_once() -> None:
+async def test_connections_over_the_global_cap_are_refused_at_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, "asyncdlms.server.endpoint")
     async with serving(max_connections=3, first_byte_timeout=None) as sim:
         host, port = address(sim)
         admitted = [await asyncio.open_connection(host, port) for _ in range(3)]
@@ -328,6 +332,7 @@ async def test_connections_over_the_global_cap_are_refused_at_once() -> None:
         assert await closed_by_server(reader) == b""
         writer.close()
         assert sim.servers[0].statistics.refused_connections == 1
+        assert "refused a connection from 127.0.0.1: 3 connections open" in caplog.text
         for admitted_reader, _ in admitted:
             assert await still_open(admitted_reader, 0.05)
         # one leaves: a new one is admitted
@@ -410,6 +415,22 @@ async def test_a_held_client_answer_waits_for_the_hold_even_with_the_right_passw
         right_writer.close()
 
 
+async def test_udp_answers_are_held_too() -> None:
+    async with Simulator(
+        1,
+        transport="udp",
+        associations=ASSOCIATIONS,
+        limits=ServerLimits(password_backoff=0.2, password_backoff_max=0.2),
+    ) as sim:
+        with pytest.raises(AssociationError):
+            async with sim.connect(0, client=17, auth="low", password=b"wrong!!!", timeout=5):
+                pass
+        async with sim.connect(0, client=17, auth="low", password=PASSWORD, timeout=5) as meter:
+            assert meter is not None
+        statistics = sim.servers[0].statistics
+        assert statistics.authentication_failures == 1 and statistics.held_answers >= 1
+
+
 async def test_the_backoff_can_be_switched_off() -> None:
     async with serving(password_backoff=None) as sim:
         assert sim.servers[0].backoff is None
@@ -484,3 +505,39 @@ def _ours(snapshot: tracemalloc.Snapshot) -> int:
     """Bytes still allocated by asyncdlms code (any frame of the allocation's traceback)."""
     traces = snapshot.filter_traces([tracemalloc.Filter(True, _PACKAGE, all_frames=True)])
     return sum(stat.size for stat in traces.statistics("filename"))
+
+
+# -- fair scheduling --------------------------------------------------------------------------
+
+
+async def test_a_big_read_is_handled_a_chunk_per_loop_turn_and_reading_pauses() -> None:
+    """A read of 300 KiB (as a flooding peer gets from the kernel at once) is not handled in
+    one callback: one chunk now, one per turn of the loop after, and beyond max_queued
+    waiting bytes the transport stops reading until the queue has drained."""
+    chunk, queued = 4096, 65536
+    async with serving(
+        "hdlc", work_chunk=chunk, max_queued=queued, max_protocol_errors=None
+    ) as sim:
+        server = sim.servers[0]
+        reader, writer = await asyncio.open_connection(*address(sim))
+        while not server._drivers:
+            await asyncio.sleep(0.001)
+        driver = next(iter(server._drivers))
+        transport = driver.transport
+        assert isinstance(transport, asyncio.Transport)
+        # frames for another station: no protocol error, no answer, just work
+        other = Frame(FrameType.SNRM, HdlcAddress.server(1, 99), CLIENT).encode()
+        flood = other * (300 * 1024 // len(other))
+        driver.data_received(flood)
+        assert len(driver._pending) == len(flood) - chunk
+        assert not transport.is_reading()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert len(driver._pending) < len(flood) - chunk  # a turn handled one more chunk
+        while driver._pending:
+            await asyncio.sleep(0)
+        assert transport.is_reading()
+        # and the connection still works
+        writer.write(snrm())
+        assert (await asyncio.wait_for(reader.read(64), WAIT))[:1] == b"\x7e"
+        writer.close()
