@@ -165,7 +165,7 @@ def _add_limits_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-connections",
         type=int,
         default=defaults.max_connections,
-        help="concurrent TCP connections per listening port (default %(default)s)",
+        help="concurrent TCP connections in all (default %(default)s)",
     )
     add(
         "--max-connections-per-peer",

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 from .endpoint import Address, DlmsServer, Faults, LinkConfig, Served, ServerStatistics
-from .limits import FailureBackoff, ServerLimits
+from .limits import ConnectionBudget, FailureBackoff, ServerLimits
 from .model import (
     ASSOCIATION_LN,
     AttributeDef,
@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_PASSWORD",
     "Address",
     "AttributeDef",
+    "ConnectionBudget",
     "DeviceState",
     "DlmsServer",
     "FailureBackoff",

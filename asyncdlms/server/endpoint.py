@@ -46,7 +46,7 @@ from ..session.events import AssociationEstablished
 from ..session.object_access import ObjectAccess
 from ..session.server import AssociationState, ServerSession, ServerSettings
 from ..wrapper import WrapperConnection, WrapperState
-from .limits import FailureBackoff, ServerLimits
+from .limits import ConnectionBudget, FailureBackoff, ServerLimits
 
 __all__ = ["Address", "DlmsServer", "Faults", "LinkConfig", "Served", "ServerStatistics"]
 
@@ -621,13 +621,13 @@ class _StreamDriver(Driver):
         server = self._server
         if self._kind == "tcp":
             self._peer = _peer_host(transport)
-            refusal = server._refusal(self._peer)
+            refusal = server.budget.refusal(self._peer, server.limits)
             if refusal is not None:
                 server.statistics.refused_connections += 1
                 server._log_refusal(self._peer, refusal)
                 transport.close()
                 return
-            server._admit(self._peer)
+            server.budget.admit(self._peer)
         self._admitted = True
         server._drivers.add(self)
         server.statistics.connections += 1
@@ -745,7 +745,8 @@ class _StreamDriver(Driver):
         if self._admitted:
             self._admitted = False
             server._drivers.discard(self)
-            server._release(self._peer)
+            if self._kind == "tcp":
+                server.budget.release(self._peer)
         # Break every reference back to this driver (the connection's close function, the
         # bound methods kept as callbacks) so that it is freed at once, not by the cyclic GC.
         self._pending = bytearray()
@@ -833,6 +834,7 @@ class DlmsServer:
         resolve: Resolve,
         config: LinkConfig | None = None,
         limits: ServerLimits | None = None,
+        budget: ConnectionBudget | None = None,
     ) -> None:
         self.resolve = resolve
         self.config = config or LinkConfig()
@@ -841,7 +843,8 @@ class DlmsServer:
         #: the password back-off shared by every connection of this server (None: off)
         self.backoff: FailureBackoff | None = self.limits.backoff()
         self.statistics = ServerStatistics()
-        self._per_peer: dict[str | None, int] = {}
+        #: the open connections counted for the caps (shared with other servers when given)
+        self.budget = budget if budget is not None else ConnectionBudget()
         self._refusals_logged_at = -1e9
         self._refusals_unlogged = 0
         self._server: asyncio.AbstractServer | None = None
@@ -907,30 +910,6 @@ class DlmsServer:
         return driver
 
     # -- connection caps ----------------------------------------------------------------------
-
-    def _refusal(self, peer: str | None) -> str | None:
-        """Why a new connection from ``peer`` is refused (``None``: it is admitted)."""
-        limits = self.limits
-        total = limits.max_connections
-        if total is not None and len(self._drivers) >= total:
-            return f"{len(self._drivers)} connections open (max_connections {total})"
-        per_peer = limits.max_connections_per_peer
-        if per_peer is not None and self._per_peer.get(peer, 0) >= per_peer:
-            return (
-                f"{self._per_peer[peer]} connections open from this address "
-                f"(max_connections_per_peer {per_peer})"
-            )
-        return None
-
-    def _admit(self, peer: str | None) -> None:
-        self._per_peer[peer] = self._per_peer.get(peer, 0) + 1
-
-    def _release(self, peer: str | None) -> None:
-        count = self._per_peer.get(peer, 0) - 1
-        if count > 0:
-            self._per_peer[peer] = count
-        else:
-            self._per_peer.pop(peer, None)
 
     def _log_refusal(self, peer: str | None, reason: str) -> None:
         """Log refusals, at most one line a second (a flood must not flood the log)."""

@@ -16,7 +16,9 @@
   margin (ciphering headers); a longer length in a wrapper header closes the connection before
   a byte of the APDU is buffered (64);
 - ``max_connections`` and ``max_connections_per_peer``: concurrent TCP connections, in all and
-  from one peer address; a connection over the cap is closed at once and logged (4096, 256);
+  from one peer address; a connection over the cap is closed at once and logged (4096, 256).
+  The count is a :class:`ConnectionBudget`, one per server or shared by several (the
+  simulator's ports share one);
 - ``work_chunk`` and ``max_queued``: fair scheduling. A connection has at most ``work_chunk``
   bytes handled per turn of the event loop, the rest waits its turn; beyond ``max_queued``
   waiting bytes the connection stops being read until it has caught up (4 KiB, 64 KiB);
@@ -35,7 +37,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
-__all__ = ["FailureBackoff", "ServerLimits"]
+__all__ = ["ConnectionBudget", "FailureBackoff", "ServerLimits"]
 
 
 def _positive(name: str, value: float | None) -> None:
@@ -158,3 +160,46 @@ class FailureBackoff:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class ConnectionBudget:
+    """Open TCP connections, in all and per peer address, counted for the connection caps;
+    servers that share one share the caps (the :class:`~asyncdlms.server.Simulator` gives
+    one to all its ports)."""
+
+    __slots__ = ("_per_peer", "open")
+
+    def __init__(self) -> None:
+        self.open = 0
+        self._per_peer: dict[str | None, int] = {}
+
+    def from_peer(self, peer: str | None) -> int:
+        """Connections open from ``peer``."""
+        return self._per_peer.get(peer, 0)
+
+    def refusal(self, peer: str | None, limits: ServerLimits) -> str | None:
+        """Why one more connection from ``peer`` is refused (``None``: it is admitted)."""
+        total = limits.max_connections
+        if total is not None and self.open >= total:
+            return f"{self.open} connections open (max_connections {total})"
+        per_peer = limits.max_connections_per_peer
+        if per_peer is not None and self.from_peer(peer) >= per_peer:
+            return (
+                f"{self.from_peer(peer)} connections open from this address "
+                f"(max_connections_per_peer {per_peer})"
+            )
+        return None
+
+    def admit(self, peer: str | None) -> None:
+        """Count a connection from ``peer``."""
+        self.open += 1
+        self._per_peer[peer] = self._per_peer.get(peer, 0) + 1
+
+    def release(self, peer: str | None) -> None:
+        """A connection from ``peer`` closed."""
+        self.open -= 1
+        count = self._per_peer.get(peer, 0) - 1
+        if count > 0:
+            self._per_peer[peer] = count
+        else:
+            self._per_peer.pop(peer, None)

@@ -69,7 +69,7 @@ from ..types.values import (
 )
 from ..wrapper.frames import WrapperFrame
 from .endpoint import Address, DlmsServer, Faults, LinkConfig, Served
-from .limits import ServerLimits
+from .limits import ConnectionBudget, ServerLimits
 from .model import (
     AttributeDef,
     DeviceState,
@@ -822,6 +822,7 @@ class Simulator:
             raise ValueError("gbt_window_size must be 0 (no GBT) or 1..63")
         self.gbt_window_size = gbt_window_size
         self.limits = limits
+        self._budget = ConnectionBudget()  # the connection caps count all ports together
         self.baud_rate = baud_rate
         self.iec = iec
         if self.serial_ports and interface != "hdlc":
@@ -851,20 +852,24 @@ class Simulator:
         try:
             if self.serial_ports:
                 for index, path in enumerate(self.serial_ports):
-                    server = DlmsServer(self._resolver_for(index), self.config, self.limits)
+                    server = DlmsServer(
+                        self._resolver_for(index), self.config, self.limits, self._budget
+                    )
                     await server.start_serial(path, self.baud_rate, self.iec)
                     self.servers.append(server)
                     url = f"serial://{path}?baud={self.baud_rate}"
                     self.targets.append(self._target(index, url, False))
             elif self.shared_port:
-                server = DlmsServer(self._resolve_shared, self.config, self.limits)
+                server = DlmsServer(self._resolve_shared, self.config, self.limits, self._budget)
                 host, port = await server.start(self.host, self.port)
                 self.servers.append(server)
                 for index in range(len(self.meters)):
                     self.targets.append(self._target(index, f"{scheme}://{host}:{port}", True))
             else:
                 for index in range(len(self.meters)):
-                    server = DlmsServer(self._resolver_for(index), self.config, self.limits)
+                    server = DlmsServer(
+                        self._resolver_for(index), self.config, self.limits, self._budget
+                    )
                     port = self.port + index if self.port else 0
                     host, bound = await server.start(self.host, port)
                     self.servers.append(server)
