@@ -16,6 +16,13 @@ address, and N ports one device each.
 (``baud_rate``: 10 bits per byte), dropped or corrupted writes, and a silent device that
 reads everything and never answers. Refusing associations is a matter of the session
 settings (a client SAP without a policy is rejected).
+
+:class:`~asyncdlms.server.limits.ServerLimits` says what the server tolerates from its peers:
+timeouts for the first byte and for a frame once begun, protocol errors in a row and wrapper
+stream errors that close a TCP connection, the APDU size checked from the wrapper header,
+connection caps (in all and per peer address), bounded work per turn of the event loop, and a
+back-off on wrong passwords. A closed connection breaks its reference cycles, so its memory
+is freed at once, not by the cyclic garbage collector.
 """
 
 from __future__ import annotations
@@ -120,8 +127,10 @@ class LinkConfig:
 
     ``interface`` ``"wrapper"`` or ``"hdlc"``; ``transport`` ``"tcp"`` or ``"udp"`` (the
     wrapper only); ``hdlc_parameters`` the server's HDLC proposal (max info length, window);
-    ``inactivity_timeout`` seconds without a byte received after which the connection is
-    closed (``None``: never).
+    ``inactivity_timeout`` seconds without a complete frame received after which a TCP
+    connection is closed (``None``: never); bytes that make no frame do not count, so a
+    trickle of noise does not keep a connection open. (On HDLC the link's own inactivity
+    timer drops the link too, serial lines included.)
     """
 
     interface: Literal["wrapper", "hdlc"] = "wrapper"
@@ -259,7 +268,7 @@ class _Connection:
         self._first_byte_at = now + timeout if cut and timeout is not None else None
         self._frame_at: float | None = None
         self._inactive_at: float | None = None
-        if kind != "serial" and config.inactivity_timeout is not None:
+        if cut and config.inactivity_timeout is not None:
             self._inactive_at = now + config.inactivity_timeout
 
     def set_close(self, close: Callable[[], None]) -> None:
@@ -514,12 +523,9 @@ class _Connection:
 
     def next_deadline(self) -> float | None:
         deadline = self.session.next_deadline() if self.session is not None else None
-        for own in (
-            self._first_byte_at,
-            self._frame_at,
-            self._inactive_at,
-            self.hold_until,
-        ):
+        # While answers are held the connection is not read: its frame cannot progress.
+        frame_at = self._frame_at if self.hold_until is None else None
+        for own in (self._first_byte_at, frame_at, self._inactive_at, self.hold_until):
             if own is not None and (deadline is None or own < deadline):
                 deadline = own
         return deadline
@@ -527,12 +533,14 @@ class _Connection:
     def handle_timer(self, now: float) -> None:
         if self.hold_until is not None and now >= self.hold_until:
             self.hold_until = None  # data_to_send lets the held answers out
+            if self._frame_at is not None and self._limits.frame_timeout is not None:
+                self._frame_at = now + self._limits.frame_timeout  # reading resumes now
         if self._first_byte_at is not None and now >= self._first_byte_at:
             self._first_byte_at = None
             self._statistics.first_byte_closes += 1
             self._cut("no byte received in time")
             return
-        if self._frame_at is not None and now >= self._frame_at:
+        if self._frame_at is not None and now >= self._frame_at and self.hold_until is None:
             self._frame_at = None
             self._statistics.frame_timeout_closes += 1
             self._cut("a frame was not complete in time")
