@@ -541,3 +541,44 @@ async def test_a_big_read_is_handled_a_chunk_per_loop_turn_and_reading_pauses() 
         writer.write(snrm())
         assert (await asyncio.wait_for(reader.read(64), WAIT))[:1] == b"\x7e"
         writer.close()
+
+
+# -- asyncdlms simulate ----------------------------------------------------------------------
+
+
+def _simulate_arguments(*argv: str) -> Any:
+    import argparse
+
+    from asyncdlms.cli.simulate import add_simulate_command
+
+    parser = argparse.ArgumentParser()
+    add_simulate_command(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["simulate", *argv])
+
+
+def test_simulate_uses_the_default_limits() -> None:
+    from asyncdlms.cli.simulate import simulator_from_arguments
+
+    assert simulator_from_arguments(_simulate_arguments()).limits == ServerLimits()
+
+
+def test_simulate_options_set_every_limit_and_zero_switches_off() -> None:
+    from asyncdlms.cli.simulate import simulator_from_arguments
+
+    arguments = _simulate_arguments(
+        "--first-byte-timeout", "5", "--frame-timeout", "0", "--max-protocol-errors", "3",
+        "--apdu-margin", "10", "--max-connections", "100", "--max-connections-per-peer", "0",
+        "--password-backoff", "0.5", "--password-backoff-max", "4",
+    )  # fmt: skip
+    assert simulator_from_arguments(arguments).limits == ServerLimits(
+        first_byte_timeout=5.0,
+        frame_timeout=None,
+        max_protocol_errors=3,
+        apdu_margin=10,
+        max_connections=100,
+        max_connections_per_peer=None,
+        password_backoff=0.5,
+        password_backoff_max=4.0,
+    )
+    off = simulator_from_arguments(_simulate_arguments("--password-backoff", "0")).limits
+    assert off is not None and off.password_backoff is None and off.backoff() is None
