@@ -18,7 +18,7 @@ async def test_a_short_soak_leaves_nothing_behind() -> None:
     if not tracing:
         tracemalloc.start()
     try:
-        baseline, after, result = await soak(1000, 100, wave=250)
+        baseline, after, result = await soak(1000, 100, 250, inactivity=4.0, keep_alive=1.5)
     finally:
         if not tracing:
             tracemalloc.stop()
