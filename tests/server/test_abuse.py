@@ -103,7 +103,8 @@ class _Attack:
                 reader, writer = await self.open(source)
                 self.count(f"{kind} connections")
                 await body(reader, writer)
-                self.count(f"{kind} cut by the server")
+                if reader.at_eof():
+                    self.count(f"{kind} cut by the server")
             except (OSError, TimeoutError, asyncio.IncompleteReadError):
                 self.count(f"{kind} cut by the server")
                 await asyncio.sleep(0.05)
