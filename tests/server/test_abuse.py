@@ -47,6 +47,7 @@ GUESS = 1000
 WARM_UP = 40
 SAMPLES = 300
 RATIO = 5.0
+STARTUP = 120.0  # seconds at most for a process to start (or the attackers to connect)
 DURING = 6.0  # seconds at least: the slow and idle connections meet their timeouts
 
 
@@ -222,6 +223,12 @@ async def _measure(url: str, samples: int, seconds: float = 0.0) -> list[float]:
     return values
 
 
+async def _line(process: subprocess.Popen[str]) -> str:
+    """The next line the process prints (a test never hangs: at most STARTUP seconds)."""
+    assert process.stdout is not None
+    return await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), STARTUP)
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -261,7 +268,7 @@ async def test_the_simulator_keeps_serving_a_client_during_an_attack() -> None:
     attackers: subprocess.Popen[str] | None = None
     try:
         assert server.stdout is not None
-        line = server.stdout.readline()
+        line = await _line(server)
         url = line.split()[2]  # "meter 0: hdlc+tcp://127.0.0.1:PORT physical address ..."
         host, port = url.rsplit("/", 1)[1].split(":")
         await _measure(url, WARM_UP)
@@ -276,13 +283,13 @@ async def test_the_simulator_keeps_serving_a_client_during_an_attack() -> None:
             cwd=ROOT,
         )
         assert attackers.stdout is not None and attackers.stdin is not None
-        ready = await asyncio.to_thread(attackers.stdout.readline)
+        ready = await _line(attackers)
         assert ready.strip() == "ready", ready
         await asyncio.sleep(1.0)
         during = await _measure(url, SAMPLES, seconds=DURING)
         attackers.stdin.close()
-        report = await asyncio.to_thread(attackers.stdout.readline)
-        await asyncio.to_thread(attackers.wait, 60)
+        report = await _line(attackers)
+        await asyncio.to_thread(attackers.wait, STARTUP)
         counts = json.loads(report)
 
         await asyncio.sleep(1.0)
