@@ -207,6 +207,7 @@ class _Connection:
         "_bind_splitter",
         "_buffer",
         "_close",
+        "_closed",
         "_config",
         "_device",
         "_errors_in_row",
@@ -245,6 +246,7 @@ class _Connection:
         self._config = config
         self._statistics = statistics
         self._close = close
+        self._closed = False
         self._limits = limits or ServerLimits.off()
         self._backoff = backoff
         self._kind: Kind = kind
@@ -289,6 +291,7 @@ class _Connection:
 
     def _cut(self, reason: str) -> None:
         _log.info("closing the connection from %s: %s", self._peer or "?", reason)
+        self._closed = True
         close, self._close = self._close, _noop
         close()
 
@@ -306,6 +309,8 @@ class _Connection:
             frames = splitter.feed(data)
             errors = splitter.dropped_frames + splitter.discarded_bytes // _NOISE_PER_ERROR
             self._count_errors(errors - before, bool(frames))
+            if self._closed:
+                return False
             if not frames:
                 if len(self._buffer) > _BIND_BUFFER:
                     # keep only the frame begun (the splitter holds the stream's tail)
@@ -358,7 +363,7 @@ class _Connection:
     # -- input ------------------------------------------------------------------------------
 
     def receive_data(self, data: bytes, now: float) -> None:
-        if not data:
+        if not data or self._closed:
             return
         self._first_byte_at = None
         bound_now = False
@@ -384,6 +389,8 @@ class _Connection:
         established = self._take_events()
         frames = self._frames(link)
         self._count_errors(errors - errors_before, frames > self._frames_seen)
+        if self._closed:
+            return
         if (
             isinstance(link, WrapperConnection)
             and link.state is WrapperState.CLOSED
@@ -522,6 +529,8 @@ class _Connection:
     # -- timers -----------------------------------------------------------------------------
 
     def next_deadline(self) -> float | None:
+        if self._closed:
+            return None
         deadline = self.session.next_deadline() if self.session is not None else None
         # While answers are held the connection is not read: its frame cannot progress.
         frame_at = self._frame_at if self.hold_until is None else None
@@ -531,6 +540,8 @@ class _Connection:
         return deadline
 
     def handle_timer(self, now: float) -> None:
+        if self._closed:
+            return
         if self.hold_until is not None and now >= self.hold_until:
             self.hold_until = None  # data_to_send lets the held answers out
             if self._frame_at is not None and self._limits.frame_timeout is not None:
