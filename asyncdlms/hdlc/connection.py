@@ -264,6 +264,11 @@ class HdlcConnection:
         return self._splitter.dropped_frames
 
     @property
+    def peer_address(self) -> HdlcAddress | None:
+        """The peer station: a server's client once its SNRM bound the link (else ``None``)."""
+        return self._peer_client
+
+    @property
     def received_frames(self) -> int:
         """Verified frames received so far (whatever they were)."""
         return self._splitter.frames

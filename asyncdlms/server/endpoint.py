@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 from ..aio.driver import Driver
 from ..aio.serial import apply_line_settings
+from ..apdu.acse import MechanismName
 from ..hdlc import (
     HdlcAddress,
     HdlcConnection,
@@ -382,8 +383,7 @@ class _Connection:
         # The link errors in the bytes that chose the device were counted by _bind already.
         count_link = not bound_now
         errors_before = session.malformed_apdus + (self._link_errors(link) if count_link else 0)
-        aarqs = session.aarqs_received
-        failures = session.authentication_failures
+        rejected = session.rejected_associations
         session.receive_data(data, now)
         errors = session.malformed_apdus + (self._link_errors(link) if count_link else 0)
         established = self._take_events()
@@ -401,12 +401,8 @@ class _Connection:
             self._cut(f"wrapper stream error: {link.last_error}")
             return
         self._track_frame(self._buffered(link), frames, now)
-        if self._backoff is not None and (
-            session.aarqs_received != aarqs or session.authentication_failures != failures
-        ):
-            self._apply_backoff(session, session.authentication_failures - failures, now)
-        elif self._backoff is not None and established:
-            self._backoff.succeeded(self._backoff_keys(session))
+        if self._backoff is not None and (established or session.rejected_associations != rejected):
+            self._apply_backoff(session, session.rejected_associations - rejected, now)
         if isinstance(link, HdlcConnection) and link.state is LinkState.DISCONNECTED:
             # This station's HDLC link ended (DISC, or never began): once its answer is out,
             # the line may address another station (an RS-485 bus or a gateway connection
@@ -463,25 +459,43 @@ class _Connection:
 
     # -- the password back-off ------------------------------------------------------------
 
-    def _backoff_keys(self, session: ServerSession) -> tuple[tuple[Any, ...], ...]:
-        client = session.last_aarq_source
-        if client is None:
-            client = session.client_address
+    def _client_address(self, session: ServerSession) -> int | None:
+        """The client SAP this connection's association attempts come from."""
+        if session.client_address is not None:
+            return session.client_address
+        link = session.link
+        if isinstance(link, WrapperConnection):
+            return link.remote_wport
+        if isinstance(link, HdlcConnection) and link.peer_address is not None:
+            return link.peer_address.logical
+        return None
+
+    def _backoff_keys(self, client: int | None) -> tuple[tuple[Any, ...], ...]:
         keys: tuple[tuple[Any, ...], ...] = (("client", self._device, client),)
         if self._peer is not None:
             keys += (("peer", self._peer),)
         return keys
 
-    def _apply_backoff(self, session: ServerSession, failures: int, now: float) -> None:
-        """An association attempt was answered: hold the answer while its client address
-        or peer is held, longer after a wrong secret; reset after a success."""
+    def _apply_backoff(self, session: ServerSession, rejected: int, now: float) -> None:
+        """An association attempt was answered (accepted, or rejected ``rejected`` times):
+        hold the answer while its client address or peer is held; a rejection for a client
+        SAP that needs a secret (LLS, HLS) is a failure that holds longer, a success resets.
+        (A client SAP with no policy, or the public one, is no password guess.)"""
         assert self._backoff is not None
-        keys = self._backoff_keys(session)
+        client = self._client_address(session)
+        keys = self._backoff_keys(client)
         until = self._backoff.held_until(keys, now)
-        for _ in range(failures):
-            self._statistics.authentication_failures += 1
-            until = max(until, self._backoff.failed(keys, now))
-        if not failures and session.state is AssociationState.ASSOCIATED:
+        policy = (
+            self.served.settings.policies.get(client)
+            if self.served and client is not None
+            else None
+        )
+        guarded = policy is not None and policy.mechanism != MechanismName.LOWEST
+        if rejected and guarded:
+            for _ in range(rejected):
+                self._statistics.authentication_failures += 1
+                until = max(until, self._backoff.failed(keys, now))
+        elif not rejected and session.state is AssociationState.ASSOCIATED:
             self._backoff.succeeded(keys)
         if until > now:
             self._statistics.held_answers += 1

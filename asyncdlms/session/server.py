@@ -571,11 +571,6 @@ class ServerSession:
         #: invocation-counter-error with the counter expected).
         self.deciphering_failures = 0
         self.replayed_apdus = 0
-        #: AARQs received, the client address of the last one, and the attempts that failed
-        #: on a wrong secret (LLS password, HLS pass 3): what a password back-off watches.
-        self.aarqs_received = 0
-        self.last_aarq_source: int | None = None
-        self.authentication_failures = 0
 
     # -- sans-IO surface ------------------------------------------------------------------
 
@@ -841,8 +836,6 @@ class ServerSession:
     # -- association ----------------------------------------------------------------------
 
     def _on_aarq(self, raw: bytes, source: int | None) -> None:
-        self.aarqs_received += 1
-        self.last_aarq_source = source
         try:
             aarq = Aarq.decode(raw)
         except DlmsError:
@@ -896,7 +889,6 @@ class ServerSession:
             assert policy.secret is not None
             password = aarq.calling_authentication_value or b""
             if not hmac.compare_digest(password, policy.secret.value):
-                self.authentication_failures += 1
                 return self._rejecting_aare(aarq, diagnostic.AUTHENTICATION_FAILURE)
         elif policy.mechanism.high_level:
             client_challenge = aarq.calling_authentication_value or b""
@@ -1169,7 +1161,6 @@ class ServerSession:
 
     def _deny_pass3(self, request: Any) -> None:
         self.rejected_associations += 1
-        self.authentication_failures += 1
         self._answer_hls(request, None, DataAccessResult.READ_WRITE_DENIED)
         self._forget()
         self._events.append(
