@@ -22,10 +22,11 @@
 - ``work_chunk`` and ``max_queued``: fair scheduling. A connection has at most ``work_chunk``
   bytes handled per turn of the event loop, the rest waits its turn; beyond ``max_queued``
   waiting bytes the connection stops being read until it has caught up (4 KiB, 64 KiB);
-- ``password_backoff`` and ``password_backoff_max``: after a wrong secret (LLS password,
-  HLS pass 3) the answers to the next association attempts of that client address on that
-  device, and of that peer address, are held back: 0.1 s after the first failure, doubling
-  with each failure in a row up to 10 s, reset by a success (see :class:`FailureBackoff`).
+- ``password_backoff`` and ``password_backoff_max``: after a rejected association of a client
+  SAP that needs a secret (a wrong LLS password, a failed HLS pass 3) the answers to the next
+  association attempts of that client address on that device, and of that peer address, are
+  held back: 0.1 s after the first failure, doubling with each failure in a row up to 10 s,
+  reset by a success (see :class:`FailureBackoff`).
 
 A serial line is never closed by these limits (line noise is normal there), but its work
 per turn of the event loop is bounded all the same.
