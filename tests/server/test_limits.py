@@ -35,6 +35,7 @@ PASSWORD = b"12345678"
 ASSOCIATIONS = {
     16: AssociationPolicy(),
     17: AssociationPolicy(MechanismName.LOW, Secret(PASSWORD)),
+    18: AssociationPolicy(MechanismName.HIGH_MD5, Secret(b"Gurux1234567890!")),
 }
 CONFORMANCE = Conformance(0x7E1F)
 WAIT = 10.0  # generous: a cut that never comes fails the test, a slow machine does not
@@ -413,6 +414,21 @@ async def test_a_held_client_answer_waits_for_the_hold_even_with_the_right_passw
         assert sim.servers[0].statistics.associations == 1
         writer.close()
         right_writer.close()
+
+
+async def test_a_failed_hls_pass_3_counts_an_unknown_client_sap_does_not() -> None:
+    async with serving(password_backoff=0.01, password_backoff_max=0.01) as sim:
+        with pytest.raises(DlmsError):
+            async with sim.connect(0, client=18, auth="md5", password=b"not the secret!!"):
+                pass
+        statistics = sim.servers[0].statistics
+        assert statistics.authentication_failures == 1
+        with pytest.raises(AssociationError):
+            async with sim.connect(0, client=99, timeout=5):  # no policy: rejected, no guess
+                pass
+        assert statistics.authentication_failures == 1
+        backoff = sim.servers[0].backoff
+        assert backoff is not None and backoff.failures(("client", 1, 99)) == 0
 
 
 async def test_udp_answers_are_held_too() -> None:
