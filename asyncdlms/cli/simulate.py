@@ -37,13 +37,14 @@ from ..apdu.acse import MechanismName
 from ..hdlc import HdlcParameters
 from ..iec62056_21 import IecResponderSettings
 from ..security.hls import Secret
-from ..server import DEFAULT_HLS_SECRET, DEFAULT_PASSWORD, Faults, Simulator
+from ..server import DEFAULT_HLS_SECRET, DEFAULT_PASSWORD, Faults, ServerLimits, Simulator
 from ..server.simulator import short_name_associations
 from ..session.server import AssociationPolicy
 
 __all__ = [
     "add_simulate_command",
     "associations_from_arguments",
+    "limits_from_arguments",
     "simulated_associations",
     "simulator_from_arguments",
 ]
@@ -154,7 +155,79 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
     )
     faults.add_argument("--seed", type=int, default=None, help="seed of the random faults")
     add("--duration", type=float, default=None, help="stop after this many seconds")
+    _add_limits_arguments(parser)
     parser.set_defaults(handler=_command_simulate)
+
+
+def _add_limits_arguments(parser: argparse.ArgumentParser) -> None:
+    """The "limits" group: what the simulated meters tolerate from their peers
+    (asyncdlms.server.ServerLimits; 0 switches a limit off)."""
+    defaults = ServerLimits()
+    limits = parser.add_argument_group("limits (defence against bad peers; 0: off)")
+    add = limits.add_argument
+    add(
+        "--first-byte-timeout",
+        type=float,
+        default=defaults.first_byte_timeout,
+        help="seconds a new TCP connection has to send its first byte (default %(default)s)",
+    )
+    add(
+        "--frame-timeout",
+        type=float,
+        default=defaults.frame_timeout,
+        help="seconds a frame has, from its first byte, to be complete (default %(default)s)",
+    )
+    add(
+        "--max-protocol-errors",
+        type=int,
+        default=defaults.max_protocol_errors,
+        help="protocol errors in a row that close a TCP connection (default %(default)s)",
+    )
+    add(
+        "--apdu-margin",
+        type=int,
+        default=defaults.apdu_margin,
+        help="bytes a wrapper APDU may exceed --max-pdu by (default %(default)s)",
+    )
+    add(
+        "--max-connections",
+        type=int,
+        default=defaults.max_connections,
+        help="concurrent TCP connections in all (default %(default)s)",
+    )
+    add(
+        "--max-connections-per-peer",
+        type=int,
+        default=defaults.max_connections_per_peer,
+        help="concurrent TCP connections from one address (default %(default)s)",
+    )
+    add(
+        "--password-backoff",
+        type=float,
+        default=defaults.password_backoff,
+        help="seconds answers are held after a wrong password, doubling per failure in a "
+        "row (default %(default)s)",
+    )
+    add(
+        "--password-backoff-max",
+        type=float,
+        default=defaults.password_backoff_max,
+        help="longest hold after wrong passwords (default %(default)s)",
+    )
+
+
+def limits_from_arguments(args: argparse.Namespace) -> ServerLimits:
+    """The :class:`ServerLimits` of the "limits" options (0 switches a limit off)."""
+    return ServerLimits(
+        first_byte_timeout=args.first_byte_timeout or None,
+        frame_timeout=args.frame_timeout or None,
+        max_protocol_errors=args.max_protocol_errors or None,
+        apdu_margin=args.apdu_margin,
+        max_connections=args.max_connections or None,
+        max_connections_per_peer=args.max_connections_per_peer or None,
+        password_backoff=args.password_backoff or None,
+        password_backoff_max=max(args.password_backoff_max, args.password_backoff or 0),
+    )
 
 
 def _indexes(text: str) -> tuple[int, ...]:
@@ -280,6 +353,7 @@ def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
         gbt_window_size=args.gbt_window,
         invocation_counter_hint=args.counter_hint,
         system_title=_system_title(args.system_title),
+        limits=limits_from_arguments(args),
     )
     for index in args.silent:
         simulator.set_faults(index, Faults(silent=True))

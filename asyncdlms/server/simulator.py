@@ -69,6 +69,7 @@ from ..types.values import (
 )
 from ..wrapper.frames import WrapperFrame
 from .endpoint import Address, DlmsServer, Faults, LinkConfig, Served
+from .limits import ConnectionBudget, ServerLimits
 from .model import (
     AttributeDef,
     DeviceState,
@@ -800,6 +801,8 @@ class Simulator:
       apart), the Association SN object (base name 0xFA00) lists them, and, unless
       ``associations`` are given, every association uses short-name referencing
       (:func:`short_name_associations`; connect with ``referencing="sn"``).
+    - ``limits``: what the servers tolerate from their peers (:class:`~.limits.ServerLimits`;
+      ``None``: the defaults).
     - ``serial_ports``: serve meter ``i`` on serial line ``serial_ports[i]`` at ``baud_rate``
       (HDLC) instead of TCP; with ``iec`` (:class:`IecResponderSettings`) each line is an
       optical port: IEC 62056-21 mode E opening at 300 baud first, then HDLC at the baud rate
@@ -834,6 +837,7 @@ class Simulator:
         iec: IecResponderSettings | None = None,
         gbt_window_size: int = 0,
         invocation_counter_hint: bool = False,
+        limits: ServerLimits | None = None,
     ) -> None:
         if meters < 1:
             raise ValueError("meters must be at least 1")
@@ -867,6 +871,8 @@ class Simulator:
             raise ValueError("gbt_window_size must be 0 (no GBT) or 1..63")
         self.gbt_window_size = gbt_window_size
         self.invocation_counter_hint = invocation_counter_hint
+        self.limits = limits
+        self._budget = ConnectionBudget()  # the connection caps count all ports together
         self.baud_rate = baud_rate
         self.iec = iec
         if self.serial_ports and interface != "hdlc":
@@ -896,20 +902,24 @@ class Simulator:
         try:
             if self.serial_ports:
                 for index, path in enumerate(self.serial_ports):
-                    server = DlmsServer(self._resolver_for(index), self.config)
+                    server = DlmsServer(
+                        self._resolver_for(index), self.config, self.limits, self._budget
+                    )
                     await server.start_serial(path, self.baud_rate, self.iec)
                     self.servers.append(server)
                     url = f"serial://{path}?baud={self.baud_rate}"
                     self.targets.append(self._target(index, url, False))
             elif self.shared_port:
-                server = DlmsServer(self._resolve_shared, self.config)
+                server = DlmsServer(self._resolve_shared, self.config, self.limits, self._budget)
                 host, port = await server.start(self.host, self.port)
                 self.servers.append(server)
                 for index in range(len(self.meters)):
                     self.targets.append(self._target(index, f"{scheme}://{host}:{port}", True))
             else:
                 for index in range(len(self.meters)):
-                    server = DlmsServer(self._resolver_for(index), self.config)
+                    server = DlmsServer(
+                        self._resolver_for(index), self.config, self.limits, self._budget
+                    )
                     port = self.port + index if self.port else 0
                     host, bound = await server.start(self.host, port)
                     self.servers.append(server)
