@@ -33,6 +33,7 @@ __all__ = [
     "SecurityPolicyError",
     "SequenceError",
     "ServiceError",
+    "ShortNameError",
     "UnexpectedApduError",
     "WrapperError",
 ]
@@ -150,6 +151,17 @@ class ActionError(ApplicationError):
     def __init__(self, message: str, result: object = None) -> None:
         super().__init__(message)
         self.result = result
+
+
+class ShortNameError(DataAccessError):
+    """A short-name (SN) access failed: the meter answered a data-access-result other than
+    success for ``short_name`` (``result``), or an object addressed by class and logical name
+    has no short name in the association's object list (``short_name`` None, ``result``
+    object-undefined). The message names the short name, the object and the result."""
+
+    def __init__(self, message: str, result: object = None, short_name: int | None = None) -> None:
+        super().__init__(message, result)
+        self.short_name = short_name
 
 
 class RequestTimeoutError(DlmsError, TimeoutError):

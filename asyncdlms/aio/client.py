@@ -62,6 +62,7 @@ from ..wrapper import WrapperConnection
 from .cosem_methods import CosemMethods
 from .driver import Driver, hex_trace_logger, redactor
 from .serial import open_serial
+from .short_name import ShortNameMethods, short_name_settings
 from .url import Scheme, Target, parse_target
 
 __all__ = ["AUTHENTICATION_NAMES", "Client", "connect"]
@@ -90,8 +91,12 @@ class SharedLine(Protocol):
         ...
 
 
-class Client(CosemMethods):
+class Client(ShortNameMethods, CosemMethods):
     """An open association with one meter. Use :func:`connect` to make one.
+
+    With short-name referencing (``connect(..., referencing="sn")``) it reads and writes
+    short names (:meth:`read`, :meth:`write`, :meth:`unconfirmed_write`) and maps
+    GET/SET/ACTION to them (:class:`~asyncdlms.aio.short_name.ShortNameMethods`).
 
     Besides GET/SET/ACTION it reads common interface classes as typed values
     (:meth:`read_register`, :meth:`read_clock`, :meth:`set_clock`, :meth:`read_profile`,
@@ -451,6 +456,8 @@ class Client(CosemMethods):
         timeout: float | None = None,
     ) -> Any:
         """GET one attribute; returns its decoded value (block transfer as needed)."""
+        if self.short_name_referencing:  # SN: mapped to its short name (aio/short_name.py)
+            return await self._sn_get(class_id, obis, attribute, selective_access, timeout)
         descriptor = CosemAttributeDescriptor(class_id, Obis(obis), attribute)
         return await self._request(
             lambda now: self.session.get(descriptor, selective_access, now=now), timeout
@@ -462,6 +469,8 @@ class Client(CosemMethods):
         """GET several attributes with GET with-list (in chunks, falling back to single
         GETs where the meter refuses, QUIRKS.md behaviour 10). One entry per item: its value
         or its :class:`~asyncdlms.errors.DataAccessError` (returned, not raised)."""
+        if self.short_name_referencing:
+            return await self._sn_get_many(items, timeout)
         descriptors = [CosemAttributeDescriptor(c, Obis(o), a) for c, o, a in items]
         result = await self._request(
             lambda now: self.session.get_with_list(descriptors, now=now), timeout
@@ -478,6 +487,8 @@ class Client(CosemMethods):
         timeout: float | None = None,
     ) -> None:
         """SET one attribute to ``value`` (an A-XDR value: typed or plain, see axdr.encode)."""
+        if self.short_name_referencing:
+            return await self._sn_set(class_id, obis, attribute, value, timeout)
         descriptor = CosemAttributeDescriptor(class_id, Obis(obis), attribute)
         await self._request(lambda now: self.session.set(descriptor, value, now=now), timeout)
 
@@ -485,6 +496,8 @@ class Client(CosemMethods):
         self, items: Sequence[tuple[int, ObisLike, int, Any]], *, timeout: float | None = None
     ) -> list[Any]:
         """SET several attributes in one request; one entry per item: ``None`` or its error."""
+        if self.short_name_referencing:
+            return await self._sn_set_many(items, timeout)
         pairs = [(CosemAttributeDescriptor(c, Obis(o), a), v) for c, o, a, v in items]
         result = await self._request(
             lambda now: self.session.set_with_list(pairs, now=now), timeout
@@ -501,6 +514,8 @@ class Client(CosemMethods):
         timeout: float | None = None,
     ) -> Any:
         """Invoke a method; returns its return parameters (``None`` when it has none)."""
+        if self.short_name_referencing:
+            return await self._sn_action(class_id, obis, method, parameters, timeout)
         descriptor = CosemMethodDescriptor(class_id, Obis(obis), method)
         return await self._request(
             lambda now: self.session.action(descriptor, parameters, now=now), timeout
@@ -597,6 +612,7 @@ def connect(
     with_list_chunk_size: int | None = None,
     pdu_size_margin: int | None = None,
     max_receive_pdu_size: int | None = None,
+    referencing: str | None = None,
 ) -> _Connecting:
     """Open an association with the meter at ``url``; use as ``async with`` or ``await``.
 
@@ -605,7 +621,9 @@ def connect(
       ``physical_address`` for HDLC (lower address; ``None`` for a 1-byte server address).
       A wrong client address gives an authentication error; a wrong server address, silence.
     - ``auth``: ``none``, ``low`` (``password``), ``md5``, ``sha1``, ``sha256`` or ``high``
-      (HLS secret in ``password``); ``settings`` overrides everything of the session.
+      (HLS secret in ``password``); ``sha256`` also needs our ``system_title``, sent as
+      calling-AP-title with or without ciphering; ``settings`` overrides everything of the
+      session.
     - ``timeout``: seconds for the association and for each call (a call can pass its own);
       ``response_timeout`` and ``retries``: HDLC retransmission; ``inactivity_timeout``: HDLC
       link inactivity; ``iec``: IEC 62056-21 settings for ``serial+iec://``.
@@ -643,6 +661,11 @@ def connect(
       is broken, behaviour 10); ``pdu_size_margin``: bytes an APDU may exceed our max receive
       PDU size (50, behaviour 7); ``max_receive_pdu_size``: the max receive PDU size we
       propose (65535; 0 means unlimited). These override ``settings`` too.
+    - ``referencing``: ``"ln"`` (logical names, the default) or ``"sn"`` (short names: the
+      short-name application context, read/write/unconfirmed-write with parameterized access,
+      multiple references and block transfer with read; ``read``/``write`` by short name,
+      and ``get``/``set``/``action`` mapped to short names from the object list, see
+      :mod:`asyncdlms.aio.short_name`). Overrides ``settings`` too.
     """
     target = parse_target(url)
     mechanism = AUTHENTICATION_NAMES.get(auth.lower()) if isinstance(auth, str) else auth
@@ -685,8 +708,18 @@ def connect(
             frame_counter_instance=frame_counter_instance,
             allow_repeated_counters=allow_repeated_counters,
         )
+    # without ciphering the system title still goes out as calling-AP-title: HLS-SHA256
+    # hashes it (and a meter may check it)
+    plain_title = None
+    if settings is None and mechanism is MechanismName.HIGH_SHA256 and system_title is None:
+        raise ValueError("HLS-SHA256 (auth='sha256') needs our system_title (8 bytes)")
+    if client_security is None and system_title is not None:
+        plain_title = _hex_or_bytes(system_title, "system_title")
     session_settings = settings or ClientSettings(
-        mechanism=mechanism, secret=secret, security=client_security
+        mechanism=mechanism,
+        secret=secret,
+        security=client_security,
+        client_system_title=plain_title,
     )
     overrides: dict[str, Any] = {
         name: value
@@ -697,6 +730,7 @@ def connect(
         )
         if value is not None
     }
+    overrides.update(short_name_settings(referencing, session_settings))
     if overrides:
         session_settings = dataclasses.replace(session_settings, **overrides)
     active_security = session_settings.security
@@ -718,7 +752,9 @@ def connect(
         return WrapperConnection(client_address, server, "tcp")
 
     def public_session() -> ClientSession:
-        return ClientSession(make_link(public_client), ClientSettings())
+        public = ClientSettings()
+        public = dataclasses.replace(public, **short_name_settings(referencing, public))
+        return ClientSession(make_link(public_client), public)
 
     secrets = [secret.value] if secret is not None and mechanism is MechanismName.LOW else []
     if active_security is not None:  # never in a trace, should they ever reach the wire

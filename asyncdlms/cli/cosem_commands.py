@@ -6,9 +6,11 @@
     asyncdlms profile URL OBIS [--from ISO] [--to ISO] [--entries FIRST:LAST]
 
 Both take the common options of ``read`` (``--client``, ``--auth``, ``--json``...).
-``objects`` prints class id, version, class name and logical name; ``profile`` prints one row
-per entry, the columns named by their capture objects (``CLASS/OBIS/ATTRIBUTE``), with the
-timestamp as ISO 8601 (derived from the capture period where the meter sends null-data).
+``objects`` prints class id, version, class name and logical name (with
+``--referencing sn`` the base name first: the Association SN object list); ``profile``
+prints one row per entry, the columns named by their capture objects
+(``CLASS/OBIS/ATTRIBUTE``), with the timestamp as ISO 8601 (derived from the capture period
+where the meter sends null-data).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from ..aio.client import Client
 from ..cosem.classes import interface_class
+from ..cosem.short_names import format_short_name
 from .meter import _add_common_options, _run, to_json
 
 __all__ = ["add_cosem_commands"]
@@ -45,6 +48,8 @@ def _parse_entries(text: str) -> tuple[int, int]:
 
 def _command_objects(args: argparse.Namespace) -> int:
     async def work(meter: Client) -> list[str]:
+        if meter.short_name_referencing:
+            return await _short_name_objects(meter, args.json)
         objects = await meter.read_object_list()
         rows: list[dict[str, Any]] = []
         for entry in objects.entries:
@@ -65,6 +70,28 @@ def _command_objects(args: argparse.Namespace) -> int:
         return lines
 
     return _run(args, work)
+
+
+async def _short_name_objects(meter: Client, as_json: bool) -> list[str]:
+    """``objects --referencing sn``: the Association SN object list, with base names."""
+    names = await meter.read_short_name_object_list()
+    rows = [
+        {
+            "base_name": format_short_name(item.base_name),
+            "class_id": item.class_id,
+            "version": item.version,
+            "class": interface_class(item.class_id, item.version).name,
+            "logical_name": str(item.logical_name),
+        }
+        for item in names
+    ]
+    if as_json:
+        return [json.dumps({"objects": rows, "skipped": names.skipped})]
+    lines = [f"{r['base_name']} {r['class_id']:>5} v{r['version']:<2} {r['class']:<32} "
+             f"{r['logical_name']}" for r in rows]  # fmt: skip
+    if names.skipped:
+        lines.append(f"({names.skipped} unreadable entries skipped)")
+    return lines
 
 
 def _command_profile(args: argparse.Namespace) -> int:

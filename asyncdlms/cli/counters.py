@@ -37,7 +37,9 @@ _MEMORY_WARNING = (
 )
 
 
-def add_counter_store_option(parser: argparse.ArgumentParser) -> None:
+def add_counter_store_option(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+) -> None:
     """Add ``--counter-store`` (its help names where the store is now)."""
     parser.add_argument(
         "--counter-store",

@@ -5,10 +5,12 @@
     asyncdlms read URL CLASS/OBIS/ATTRIBUTE...        e.g. 3/1.0.1.8.0.255/2
     asyncdlms write URL CLASS/OBIS/ATTRIBUTE VALUE    VALUE as TYPE:TEXT (see parse_value)
     asyncdlms action URL CLASS/OBIS/METHOD [VALUE]
+    asyncdlms read URL sn:0x0108 --referencing sn     a short name (SN meters)
 
-Common options (each also from an environment variable, so secrets need not be typed on a
-command line): ``--client`` (ASYNCDLMS_CLIENT), ``--server`` (ASYNCDLMS_SERVER),
-``--physical`` (ASYNCDLMS_PHYSICAL), ``--auth`` (ASYNCDLMS_AUTH), ``--password``
+Common options, the same for ``objects``, ``profile`` and ``poll``
+(:func:`add_association_options`; each also from an environment variable, so secrets need
+not be typed on a command line): ``--client`` (ASYNCDLMS_CLIENT), ``--server``
+(ASYNCDLMS_SERVER), ``--physical`` (ASYNCDLMS_PHYSICAL), ``--auth`` (ASYNCDLMS_AUTH), ``--password``
 (ASYNCDLMS_PASSWORD), ``--timeout``, ``--trace`` (frames in hex on standard error, the
 password masked), ``--json``.
 
@@ -19,6 +21,12 @@ Ciphering: ``--security none|auth|enc|ae`` (ASYNCDLMS_SECURITY), ``--system-titl
 ``--allow-repeated-counters`` (servers that never increment their counter). ``--auth gmac``
 needs the keys too. Keys are never printed; a wrong key fails with "authentication tag
 mismatch — check the authentication key / block cipher key / system title".
+
+Short-name meters: ``--referencing sn`` (ASYNCDLMS_REFERENCING) associates with short-name
+referencing; ``CLASS/OBIS/NUMBER`` targets are then mapped to short names from the meter's
+object list (read first), and a target may name a short name directly as ``sn:0x0108``
+(hex or decimal: an attribute to read or write, a method to invoke). ``write --unconfirmed``
+sends an UnconfirmedWriteRequest (no answer).
 
 Output is a readable tree by default; ``--json`` prints JSON: integers and floats as numbers,
 octet strings as hex, date-times as ISO 8601, structures and arrays as lists, bit strings as
@@ -42,6 +50,8 @@ from typing import Any
 
 from .. import axdr
 from ..aio.client import AUTHENTICATION_NAMES, Client, connect
+from ..aio.short_name import REFERENCING_NAMES
+from ..cosem.short_names import format_short_name, parse_short_name
 from ..errors import DlmsError
 from ..iec62056_21 import IecSettings
 from ..obis import Obis
@@ -55,7 +65,15 @@ from ..types import values as v
 from ..types.clock import DeviationSign
 from .counters import add_counter_store_option, counter_store
 
-__all__ = ["add_meter_commands", "parse_target_reference", "parse_value", "to_json"]
+__all__ = [
+    "ShortNameReference",
+    "add_association_options",
+    "add_meter_commands",
+    "connect_options",
+    "parse_target_reference",
+    "parse_value",
+    "to_json",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +88,28 @@ class Reference:
         return f"{self.class_id}/{self.obis}/{self.number}"
 
 
-def parse_target_reference(text: str) -> Reference:
-    """Parse ``CLASS/OBIS/NUMBER`` (e.g. ``3/1.0.1.8.0.255/2``)."""
+@dataclass(frozen=True, slots=True)
+class ShortNameReference:
+    """``sn:0x0108``: a short name (SN referencing), an attribute or a method."""
+
+    short_name: int
+
+    def __str__(self) -> str:
+        return f"sn:{format_short_name(self.short_name)}"
+
+
+def parse_target_reference(text: str) -> Reference | ShortNameReference:
+    """Parse ``CLASS/OBIS/NUMBER`` (e.g. ``3/1.0.1.8.0.255/2``) or ``sn:SHORT_NAME`` (e.g.
+    ``sn:0xFA08``, SN referencing)."""
+    if text.lower().startswith("sn:"):
+        try:
+            return ShortNameReference(parse_short_name(text[3:]))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
     parts = text.split("/")
     if len(parts) != 3:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not CLASS/OBIS/NUMBER (e.g. 3/1.0.1.8.0.255/2)"
+            f"{text!r} is not CLASS/OBIS/NUMBER (e.g. 3/1.0.1.8.0.255/2) or sn:SHORT_NAME"
         )
     try:
         return Reference(int(parts[0]), Obis(parts[1]), int(parts[2]))
@@ -179,60 +213,115 @@ def _render(value: Any, as_json: bool) -> str:
 
 
 def _add_common_options(parser: argparse.ArgumentParser) -> None:
-    env = os.environ.get
     parser.add_argument(
         "url", help="tcp://HOST:PORT, hdlc+tcp://, udp://, serial://, serial+iec://"
     )
-    parser.add_argument("--client", type=int, default=int(env("ASYNCDLMS_CLIENT", "16")),
-                        help="client SAP (default 16, public)")  # fmt: skip
-    parser.add_argument("--server", type=int, default=int(env("ASYNCDLMS_SERVER", "1")),
-                        help="server logical address (default 1)")  # fmt: skip
-    physical = env("ASYNCDLMS_PHYSICAL")
-    parser.add_argument("--physical", type=int, default=int(physical) if physical else None,
-                        help="HDLC physical (lower) server address")  # fmt: skip
-    parser.add_argument("--auth", choices=sorted(AUTHENTICATION_NAMES),
-                        default=env("ASYNCDLMS_AUTH", "none"))  # fmt: skip
-    parser.add_argument("--password", default=env("ASYNCDLMS_PASSWORD"),
-                        help="LLS password or HLS secret (better: ASYNCDLMS_PASSWORD)")  # fmt: skip
-    parser.add_argument("--security", choices=("none", "auth", "enc", "ae"),
-                        default=env("ASYNCDLMS_SECURITY", "none"),
-                        help="ciphering: authentication, encryption or both (ae)")  # fmt: skip
-    parser.add_argument("--system-title", default=env("ASYNCDLMS_SYSTEM_TITLE"),
-                        help="our system title, 16 hex digits")  # fmt: skip
-    parser.add_argument("--block-cipher-key", default=env("ASYNCDLMS_BLOCK_CIPHER_KEY"),
-                        help="global unicast encryption key, 32 hex digits "
-                             "(better: ASYNCDLMS_BLOCK_CIPHER_KEY)")  # fmt: skip
-    parser.add_argument("--auth-key", default=env("ASYNCDLMS_AUTH_KEY"),
-                        help="authentication key, 32 hex digits "
-                             "(better: ASYNCDLMS_AUTH_KEY)")  # fmt: skip
-    parser.add_argument("--dedicated-key", action="store_true",
-                        help="propose a dedicated key (security enc or ae)")  # fmt: skip
-    parser.add_argument("--read-frame-counter", type=int, nargs="?", const=0, default=None,
-                        metavar="INSTANCE",
-                        help="first read the frame counter 0.0.43.1.INSTANCE.255 (default 0) "
-                             "on the public association")  # fmt: skip
-    parser.add_argument("--allow-repeated-counters", action="store_true",
-                        help="accept answers repeating the meter's invocation counter")  # fmt: skip
-    add_counter_store_option(parser)
-    # meters that bend the rules (QUIRKS.md): the meter-specific settings
-    parser.add_argument("--deviation-sign", choices=("standard", "inverted"), default="standard",
-                        help="the meter's clock deviation convention (inverted: the other "
-                             "way round)")  # fmt: skip
-    parser.add_argument("--with-list-chunk-size", type=int, default=None, metavar="N",
-                        help="attributes per GET with-list (default 10)")  # fmt: skip
-    parser.add_argument("--pdu-size-margin", type=int, default=None, metavar="BYTES",
-                        help="accept APDUs this much over our max PDU (default 50)")  # fmt: skip
-    parser.add_argument("--iec-ack-delay", type=float, default=None, metavar="S",
-                        help="serial+iec: pause before the ACK (default 0.2)")  # fmt: skip
-    parser.add_argument("--iec-baud-switch-delay", type=float, default=None, metavar="S",
-                        help="serial+iec: pause after the ACK (default 0.3)")  # fmt: skip
-    parser.add_argument("--iec-baud-character", action="append", default=[],
-                        metavar="CHAR=BAUD",
-                        help="serial+iec: a baud character outside 0-6 and A-F, e.g. "
-                             "9=9600 (repeatable)")  # fmt: skip
+    add_association_options(parser)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
-    parser.add_argument("--trace", action="store_true", help="frames in hex on stderr")
     parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def add_association_options(parser: argparse.ArgumentParser, *, fleet: bool = False) -> None:
+    """The options saying how to associate with a meter, one spelling for every command
+    (``read``, ``write``, ``action``, ``objects``, ``profile``, ``poll``); each default from
+    an ``ASYNCDLMS_*`` environment variable where one is named. With ``fleet`` (``poll``)
+    an option not given is left out (None), so each meter keeps its fleet file's value or
+    :func:`asyncdlms.connect`'s default; :func:`connect_options` turns them into keywords."""
+    env = os.environ.get
+
+    def default(variable: str | None, value: Any, kind: Callable[[str], Any] = str) -> Any:
+        text = env(variable) if variable else None
+        if text is not None:
+            return kind(text)
+        return None if fleet else value
+
+    title = "association" + (" (where the fleet file says nothing else)" if fleet else "")
+    group = parser.add_argument_group(title)
+    add = group.add_argument
+    simulated = "; poll --simulate: 17 with low, 18 with HLS" if fleet else ""
+    add("--client", type=int, default=default("ASYNCDLMS_CLIENT", 16, int),
+        help=f"client SAP (default 16, public{simulated}; env ASYNCDLMS_CLIENT)")  # fmt: skip
+    add("--server", type=int, default=default("ASYNCDLMS_SERVER", 1, int),
+        help="server logical address (default 1; env ASYNCDLMS_SERVER)")  # fmt: skip
+    add("--physical", type=int, default=default("ASYNCDLMS_PHYSICAL", None, int),
+        help="HDLC physical (lower) server address (env ASYNCDLMS_PHYSICAL)")  # fmt: skip
+    add("--auth", choices=sorted(AUTHENTICATION_NAMES), default=default("ASYNCDLMS_AUTH", "none"),
+        help=f"authentication (default none{'; poll --simulate: low' if fleet else ''}; "
+             "env ASYNCDLMS_AUTH); sha256 needs --system-title")  # fmt: skip
+    add("--password", default=default("ASYNCDLMS_PASSWORD", None),
+        help="LLS password or HLS secret (better: env ASYNCDLMS_PASSWORD)")  # fmt: skip
+    add("--security", choices=("none", "auth", "enc", "ae"),
+        default=default("ASYNCDLMS_SECURITY", "none"),
+        help="ciphering: authentication, encryption or both (ae; env "
+             "ASYNCDLMS_SECURITY)")  # fmt: skip
+    add("--system-title", default=default("ASYNCDLMS_SYSTEM_TITLE", None), metavar="HEX",
+        help="our system title, 16 hex digits (env ASYNCDLMS_SYSTEM_TITLE)")  # fmt: skip
+    add("--block-cipher-key", default=default("ASYNCDLMS_BLOCK_CIPHER_KEY", None), metavar="HEX",
+        help="global unicast encryption key, 32 hex digits "
+             "(better: env ASYNCDLMS_BLOCK_CIPHER_KEY)")  # fmt: skip
+    add("--auth-key", metavar="HEX",
+        default=default("ASYNCDLMS_AUTH_KEY", None),
+        help="authentication key, 32 hex digits (better: env ASYNCDLMS_AUTH_KEY)")  # fmt: skip
+    add("--dedicated-key", action="store_true",
+        help="propose a dedicated key (security enc or ae)")  # fmt: skip
+    add("--read-frame-counter", type=int, nargs="?", const=0, default=None, metavar="INSTANCE",
+        help="first read the frame counter 0.0.43.1.INSTANCE.255 (default 0) "
+             "on the public association")  # fmt: skip
+    add("--allow-repeated-counters", action="store_true",
+        help="accept answers repeating the meter's invocation counter")  # fmt: skip
+    add_counter_store_option(group)
+    # meters that bend the rules (QUIRKS.md): the meter-specific settings
+    add("--deviation-sign", choices=("standard", "inverted"), default=None if fleet else "standard",
+        help="the meter's clock deviation convention (inverted: the other "
+             "way round)")  # fmt: skip
+    add("--with-list-chunk-size", type=int, default=None, metavar="N",
+        help="attributes per GET with-list (default 10)")  # fmt: skip
+    add("--pdu-size-margin", type=int, default=None, metavar="BYTES",
+        help="accept APDUs this much over our max PDU (default 50)")  # fmt: skip
+    add("--iec-ack-delay", type=float, default=None, metavar="S",
+        help="serial+iec: pause before the ACK (default 0.2)")  # fmt: skip
+    add("--iec-baud-switch-delay", type=float, default=None, metavar="S",
+        help="serial+iec: pause after the ACK (default 0.3)")  # fmt: skip
+    add("--iec-baud-character", action="append", default=[], metavar="CHAR=BAUD",
+        help="serial+iec: a baud character outside 0-6 and A-F, e.g. "
+             "9=9600 (repeatable)")  # fmt: skip
+    add("--referencing", choices=REFERENCING_NAMES,
+        default=default("ASYNCDLMS_REFERENCING", "ln"),
+        help="ln: logical names (default); sn: short names, targets by OBIS mapped from the "
+             "object list, or sn:0x0108 (env ASYNCDLMS_REFERENCING)")  # fmt: skip
+    add("--trace", action="store_true", help="frames in hex on stderr")
+
+
+def connect_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The :func:`asyncdlms.connect` keywords of :func:`add_association_options`' options
+    (without the URL and the timeout); options left out (None) are not in it."""
+    options: dict[str, Any] = {
+        "client": args.client,
+        "server": args.server,
+        "physical_address": args.physical,
+        "auth": args.auth,
+        "password": args.password,
+        "security": args.security,
+        "system_title": args.system_title,
+        "block_cipher_key": args.block_cipher_key,
+        "authentication_key": args.auth_key,
+        "with_list_chunk_size": args.with_list_chunk_size,
+        "pdu_size_margin": args.pdu_size_margin,
+        "iec": _iec_settings(args),
+        "referencing": args.referencing,
+    }
+    if args.deviation_sign is not None:
+        options["deviation_sign"] = DeviationSign[args.deviation_sign.upper()]
+    if args.dedicated_key:
+        options["dedicated_key"] = True
+    if args.read_frame_counter is not None:
+        options["read_frame_counter"] = True
+        options["frame_counter_instance"] = args.read_frame_counter
+    if args.allow_repeated_counters:
+        options["allow_repeated_counters"] = True
+    if args.trace:
+        options["trace"] = _trace_to_stderr
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def _trace_to_stderr(direction: str, data: bytes, now: float) -> None:
@@ -260,20 +349,7 @@ def _iec_settings(args: argparse.Namespace) -> IecSettings | None:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    return connect(
-        args.url, client=args.client, server=args.server, physical_address=args.physical,
-        auth=args.auth, password=args.password, timeout=args.timeout,
-        trace=_trace_to_stderr if args.trace else False,
-        security=args.security, system_title=args.system_title,
-        block_cipher_key=args.block_cipher_key, authentication_key=args.auth_key,
-        dedicated_key=args.dedicated_key,
-        read_frame_counter=args.read_frame_counter is not None,
-        frame_counter_instance=args.read_frame_counter or 0,
-        allow_repeated_counters=args.allow_repeated_counters,
-        deviation_sign=DeviationSign[args.deviation_sign.upper()],
-        with_list_chunk_size=args.with_list_chunk_size,
-        pdu_size_margin=args.pdu_size_margin, iec=_iec_settings(args),
-    )  # fmt: skip
+    return connect(args.url, timeout=args.timeout, **connect_options(args))
 
 
 def _run(args: argparse.Namespace, work: Callable[[Client], Coroutine[Any, Any, list[str]]]) -> int:
@@ -294,13 +370,17 @@ def _run(args: argparse.Namespace, work: Callable[[Client], Coroutine[Any, Any, 
     return 0
 
 
-def _typed(reference: Reference, value: Any, sign: DeviationSign = DeviationSign.STANDARD) -> Any:
+def _typed(
+    reference: Reference | ShortNameReference,
+    value: Any,
+    sign: DeviationSign = DeviationSign.STANDARD,
+) -> Any:
     """An attribute the class table types as a date-time, given as its 12-byte octet-string
     (Clock time, capture times...), becomes a :class:`DateTime` so it prints as one; with
     ``--deviation-sign inverted`` its deviation is turned the standard way round."""
     from ..cosem.classes import interface_class
 
-    if isinstance(value, bytes) and len(value) == 12:
+    if isinstance(value, bytes) and len(value) == 12 and isinstance(reference, Reference):
         try:
             definition = interface_class(reference.class_id).attribute(reference.number)
         except LookupError:
@@ -315,18 +395,17 @@ def _typed(reference: Reference, value: Any, sign: DeviationSign = DeviationSign
 
 def _command_read(args: argparse.Namespace) -> int:
     async def work(meter: Client) -> list[str]:
-        references: list[Reference] = args.targets
+        references: list[Reference | ShortNameReference] = args.targets
         if len(references) == 1:
             r = references[0]
-            value = await meter.get(r.class_id, r.obis, r.number)
+            if isinstance(r, ShortNameReference):
+                value = await meter.read(r.short_name)
+            else:
+                value = await meter.get(r.class_id, r.obis, r.number)
             return [_render(_typed(r, value, meter.deviation_sign), args.json)]
         values = [
             _typed(r, v, meter.deviation_sign)
-            for r, v in zip(
-                references,
-                await meter.get_many([(r.class_id, r.obis, r.number) for r in references]),
-                strict=True,
-            )
+            for r, v in zip(references, await _read_many(meter, references), strict=True)
         ]
         if args.json:
             return [
@@ -341,10 +420,33 @@ def _command_read(args: argparse.Namespace) -> int:
     return _run(args, work)
 
 
+async def _read_many(meter: Client, references: list[Reference | ShortNameReference]) -> list[Any]:
+    """Values (or errors) of several targets: by OBIS in one GET with-list (or, on an SN
+    meter, one ReadRequest), short names in one ReadRequest."""
+    by_obis = [r for r in references if isinstance(r, Reference)]
+    by_name = [r for r in references if isinstance(r, ShortNameReference)]
+    found: dict[int, Any] = {}
+    if by_obis:
+        values = await meter.get_many([(r.class_id, r.obis, r.number) for r in by_obis])
+        found.update((id(r), v) for r, v in zip(by_obis, values, strict=True))
+    if by_name:
+        values = await meter.read([r.short_name for r in by_name])
+        found.update((id(r), v) for r, v in zip(by_name, values, strict=True))
+    return [found[id(r)] for r in references]
+
+
 def _command_write(args: argparse.Namespace) -> int:
     async def work(meter: Client) -> list[str]:
-        r: Reference = args.target
-        await meter.set(r.class_id, r.obis, r.number, args.value)
+        r: Reference | ShortNameReference = args.target
+        if isinstance(r, ShortNameReference):
+            if args.unconfirmed:
+                await meter.unconfirmed_write(r.short_name, args.value)
+            else:
+                await meter.write(r.short_name, args.value)
+        elif args.unconfirmed:
+            raise ValueError("--unconfirmed writes a short name: give the target as sn:0x...")
+        else:
+            await meter.set(r.class_id, r.obis, r.number, args.value)
         return [json.dumps({"written": str(r)}) if args.json else f"{r}: written"]
 
     return _run(args, work)
@@ -352,8 +454,11 @@ def _command_write(args: argparse.Namespace) -> int:
 
 def _command_action(args: argparse.Namespace) -> int:
     async def work(meter: Client) -> list[str]:
-        r: Reference = args.target
-        result = await meter.action(r.class_id, r.obis, r.number, args.value)
+        r: Reference | ShortNameReference = args.target
+        if isinstance(r, ShortNameReference):
+            result = await meter.invoke(r.short_name, args.value)
+        else:
+            result = await meter.action(r.class_id, r.obis, r.number, args.value)
         if args.json:
             return [json.dumps({"result": to_json(result)})]
         return [f"{r}: done" + ("" if result is None else "\n" + _render(result, False))]
@@ -363,19 +468,28 @@ def _command_action(args: argparse.Namespace) -> int:
 
 def add_meter_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``read``, ``write`` and ``action`` to the command line."""
-    read = commands.add_parser("read", help="read attributes: CLASS/OBIS/ATTRIBUTE...")
+    read = commands.add_parser(
+        "read", help="read attributes: CLASS/OBIS/ATTRIBUTE... (or sn:SHORT_NAME)"
+    )
     _add_common_options(read)
-    read.add_argument("targets", nargs="+", type=parse_target_reference, metavar="CLASS/OBIS/ATTR")
+    read.add_argument("targets", nargs="+", type=parse_target_reference, metavar="CLASS/OBIS/ATTR",
+                      help="e.g. 3/1.0.1.8.0.255/2; with --referencing sn also a short name "
+                           "sn:0x0108 (hex or decimal)")  # fmt: skip
     read.set_defaults(handler=_command_read)
     write = commands.add_parser(
         "write", help="write one attribute: CLASS/OBIS/ATTRIBUTE TYPE:VALUE"
     )
     _add_common_options(write)
-    write.add_argument("target", type=parse_target_reference, metavar="CLASS/OBIS/ATTR")
+    write.add_argument("target", type=parse_target_reference, metavar="CLASS/OBIS/ATTR",
+                       help="e.g. 8/0.0.1.0.0.255/2, or sn:0x0408 (--referencing sn)")  # fmt: skip
     write.add_argument("value", type=parse_value, metavar="TYPE:VALUE")
+    write.add_argument("--unconfirmed", action="store_true",
+                       help="an UnconfirmedWriteRequest of an sn: target (no answer)")  # fmt: skip
     write.set_defaults(handler=_command_write)
     action = commands.add_parser("action", help="invoke a method: CLASS/OBIS/METHOD [TYPE:VALUE]")
     _add_common_options(action)
-    action.add_argument("target", type=parse_target_reference, metavar="CLASS/OBIS/METHOD")
+    action.add_argument("target", type=parse_target_reference, metavar="CLASS/OBIS/METHOD",
+                        help="e.g. 70/0.0.96.3.10.255/1, or the method's short name sn:0x0F20 "
+                             "(--referencing sn)")  # fmt: skip
     action.add_argument("value", type=parse_value, nargs="?", default=None, metavar="TYPE:VALUE")
     action.set_defaults(handler=_command_action)

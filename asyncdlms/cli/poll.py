@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import dataclasses
 import json
 import sys
 import time
@@ -40,10 +41,10 @@ from ..fleet import (
     RetryPolicy,
     load_fleet,
 )
-from .counters import add_counter_store_option, counter_store
-from .meter import to_json
+from .counters import counter_store
+from .meter import add_association_options, connect_options, to_json
 
-__all__ = ["add_poll_command", "result_to_json"]
+__all__ = ["add_poll_command", "result_to_json", "simulated_association", "with_options"]
 
 
 def _value_to_json(value: Any) -> Any:
@@ -150,18 +151,30 @@ async def _poll(args: argparse.Namespace, meters: list[Meter] | None, plan: Read
         if meters is None:
             from ..server.simulator import Simulator
 
+            associations, options = simulated_association(args)
             simulator = await stack.enter_async_context(
-                Simulator(meters=args.simulate, interface=args.interface, shared_port=True)
+                Simulator(
+                    meters=args.simulate,
+                    interface=args.interface,
+                    shared_port=True,
+                    associations=associations,
+                )
             )
             meters = [
                 Meter(
                     target.url,
-                    {"server": target.server, "physical_address": target.physical_address},
+                    {
+                        **options,
+                        "server": target.server,
+                        "physical_address": target.physical_address,
+                    },
                     name=f"simulated-{target.index + 1}",
                     bus=False,  # one port serving many connections, not a shared line
                 )
                 for target in simulator.targets
             ]
+        else:
+            meters = with_options(meters, connect_options(args))
         csv_output: _CsvOutput | None = None
         if args.csv:
             csv_file = stack.enter_context(open(args.csv, "w", newline="", encoding="utf-8"))  # noqa: SIM115
@@ -197,6 +210,62 @@ async def _poll(args: argparse.Namespace, meters: list[Meter] | None, plan: Read
     return 0 if statistics.meters_failed == 0 else 1
 
 
+def with_options(meters: list[Meter], options: dict[str, Any]) -> list[Meter]:
+    """The meters with the command line's association ``options`` where their fleet file
+    gives none of their own."""
+    if not options:
+        return meters
+    return [dataclasses.replace(meter, options={**options, **meter.options}) for meter in meters]
+
+
+SIMULATED_CLIENT_SYSTEM_TITLE = bytes.fromhex("4153594e43000001")
+"""Our system title towards simulated meters when ``--system-title`` is not given and the
+association needs one (HLS-SHA256, ciphering): ``"ASYNC"`` and 1."""
+
+
+def simulated_association(
+    args: argparse.Namespace,
+) -> tuple[dict[int, Any], dict[str, Any]]:
+    """``poll --simulate``: the associations of the simulated meters and the
+    :func:`asyncdlms.connect` keywords to read them, from the association options.
+
+    With none, client 17 with LLS and the simulator's password (it may read every object,
+    profiles included). Otherwise the meters accept what the options describe: ``--client``
+    (16 without authentication, 17 with ``low``, else 18 by default) with ``--auth``
+    (``none`` for 16, ``low`` for 17, else HLS-MD5 by default), ``--password`` (the
+    simulator's by default), ``--security`` and the keys."""
+    from ..server import DEFAULT_HLS_SECRET, DEFAULT_PASSWORD
+    from .simulate import simulated_associations
+
+    options = connect_options(args)
+    client: int | None = args.client
+    auth: str | None = args.auth
+    if client is None:
+        client = {None: 17, "none": 16, "low": 17}.get(auth, 18)
+    if auth is None:
+        auth = {16: "none", 17: "low"}.get(client, "md5")
+    password: str | None = args.password
+    if password is None and auth not in ("none", "gmac"):
+        password = (DEFAULT_PASSWORD if auth == "low" else DEFAULT_HLS_SECRET).decode()
+    security: str = args.security or "none"
+    associations = simulated_associations(
+        client=client,
+        auth=auth,
+        secret=password,
+        lls_password=password if client == 17 and password else DEFAULT_PASSWORD.decode(),
+        security=security,
+        block_cipher_key=args.block_cipher_key,
+        auth_key=args.auth_key,
+    )
+    options.update(client=client, auth=auth)
+    if password is not None:
+        options["password"] = password
+    needs_title = auth in ("sha256", "gmac") or security != "none"
+    if needs_title and args.system_title is None:
+        options["system_title"] = SIMULATED_CLIENT_SYSTEM_TITLE
+    return associations, options
+
+
 def _command_poll(args: argparse.Namespace) -> int:
     if (args.fleet is None) == (args.simulate is None):
         print("asyncdlms poll: give a FLEET_FILE or --simulate N (one of them)", file=sys.stderr)
@@ -210,6 +279,8 @@ def _command_poll(args: argparse.Namespace) -> int:
             meters, plan, fleet_store = list(fleet.meters), fleet.plan, fleet.counter_store
         elif args.simulate < 1:
             raise FleetFileError("--simulate needs at least 1 meter")
+        else:
+            simulated_association(args)  # options the simulated meters cannot accept
         if args.read:
             plan = ReadPlan.parse(args.read)
     except (FleetFileError, ValueError) as exc:
@@ -261,5 +332,5 @@ def add_poll_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
     poll.add_argument("--csv", metavar="FILE", help="write one row per value to FILE")
     poll.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                       help="progress bar on stderr (default: if stderr is a terminal)")  # fmt: skip
-    add_counter_store_option(poll)
+    add_association_options(poll, fleet=True)
     poll.set_defaults(handler=_command_poll)

@@ -11,8 +11,17 @@
 
 Associations: client 16 public (no authentication), 17 LLS (``--password``), and the
 management client ``--client`` (18) with ``--auth`` (HLS MD5 by default) and ``--secret``;
-``--security`` with ``--block-cipher-key`` and ``--authentication-key`` ciphers it (HLS-GMAC
-needs the keys).
+``--security`` with ``--block-cipher-key`` and ``--auth-key`` ciphers it (HLS-GMAC needs the
+keys; ``--authentication-key`` is the old spelling of ``--auth-key``). ``--system-title`` is
+the meters' own (meter i: + i), which HLS-SHA256 hashes together with the client's
+calling-AP-title, whatever the client's is::
+
+    asyncdlms simulate --auth sha256 --secret S --system-title 4D4D4D0000BC614E
+    asyncdlms read tcp://127.0.0.1:4059 3/1.0.1.8.0.255/2 --client 18 --auth sha256
+                   --password S --system-title 4D4D4D0000000001    (one line)
+
+The options are spelt as the client's (``read``, ``poll``...) where they mean the same
+thing; ``--password`` is client 17's LLS password and ``--secret`` the management client's.
 """
 
 from __future__ import annotations
@@ -28,10 +37,17 @@ from ..apdu.acse import MechanismName
 from ..hdlc import HdlcParameters
 from ..iec62056_21 import IecResponderSettings
 from ..security.hls import Secret
-from ..server import DEFAULT_HLS_SECRET, DEFAULT_PASSWORD, Faults, Simulator
+from ..server import DEFAULT_HLS_SECRET, DEFAULT_PASSWORD, Faults, ServerLimits, Simulator
+from ..server.simulator import short_name_associations
 from ..session.server import AssociationPolicy
 
-__all__ = ["add_simulate_command", "associations_from_arguments", "simulator_from_arguments"]
+__all__ = [
+    "add_simulate_command",
+    "associations_from_arguments",
+    "limits_from_arguments",
+    "simulated_associations",
+    "simulator_from_arguments",
+]
 
 _SECURITY_NAMES = ("none", "auth", "enc", "ae")
 
@@ -88,8 +104,15 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
         default="none",
         help="ciphering of the management client's APDUs (needs the keys)",
     )
-    add("--block-cipher-key", help="global unicast encryption key, 32 hex digits")
-    add("--authentication-key", help="authentication key, 32 hex digits")
+    add("--block-cipher-key", metavar="HEX", help="global unicast encryption key, 32 hex digits")
+    add("--auth-key", metavar="HEX", help="authentication key, 32 hex digits")
+    add("--authentication-key", dest="auth_key", help=argparse.SUPPRESS)  # the old spelling
+    add(
+        "--system-title",
+        metavar="HEX",
+        help="the meters' system title, 16 hex digits (meter i: this + i; default 'ADS' and "
+        "the serial number); HLS-SHA256 and ciphering use it",
+    )
     add(
         "--counter-hint",
         action="store_true",
@@ -107,6 +130,9 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
         default=120.0,
         help="seconds without traffic before a connection is closed (default 120; 0: never)",
     )
+    add("--referencing", choices=("ln", "sn"), default="ln",
+        help="sn: a short-name meter (base names from 0x0100, Association SN at 0xFA00; "
+             "every association SN)")  # fmt: skip
     add("--load-profile-days", type=int, default=10, help="15-minute profile history (days)")
     add("--billing-days", type=int, default=31, help="daily billing profile history (days)")
     faults = parser.add_argument_group("faults (for testing clients)")
@@ -129,7 +155,79 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
     )
     faults.add_argument("--seed", type=int, default=None, help="seed of the random faults")
     add("--duration", type=float, default=None, help="stop after this many seconds")
+    _add_limits_arguments(parser)
     parser.set_defaults(handler=_command_simulate)
+
+
+def _add_limits_arguments(parser: argparse.ArgumentParser) -> None:
+    """The "limits" group: what the simulated meters tolerate from their peers
+    (asyncdlms.server.ServerLimits; 0 switches a limit off)."""
+    defaults = ServerLimits()
+    limits = parser.add_argument_group("limits (defence against bad peers; 0: off)")
+    add = limits.add_argument
+    add(
+        "--first-byte-timeout",
+        type=float,
+        default=defaults.first_byte_timeout,
+        help="seconds a new TCP connection has to send its first byte (default %(default)s)",
+    )
+    add(
+        "--frame-timeout",
+        type=float,
+        default=defaults.frame_timeout,
+        help="seconds a frame has, from its first byte, to be complete (default %(default)s)",
+    )
+    add(
+        "--max-protocol-errors",
+        type=int,
+        default=defaults.max_protocol_errors,
+        help="protocol errors in a row that close a TCP connection (default %(default)s)",
+    )
+    add(
+        "--apdu-margin",
+        type=int,
+        default=defaults.apdu_margin,
+        help="bytes a wrapper APDU may exceed --max-pdu by (default %(default)s)",
+    )
+    add(
+        "--max-connections",
+        type=int,
+        default=defaults.max_connections,
+        help="concurrent TCP connections in all (default %(default)s)",
+    )
+    add(
+        "--max-connections-per-peer",
+        type=int,
+        default=defaults.max_connections_per_peer,
+        help="concurrent TCP connections from one address (default %(default)s)",
+    )
+    add(
+        "--password-backoff",
+        type=float,
+        default=defaults.password_backoff,
+        help="seconds answers are held after a wrong password, doubling per failure in a "
+        "row (default %(default)s)",
+    )
+    add(
+        "--password-backoff-max",
+        type=float,
+        default=defaults.password_backoff_max,
+        help="longest hold after wrong passwords (default %(default)s)",
+    )
+
+
+def limits_from_arguments(args: argparse.Namespace) -> ServerLimits:
+    """The :class:`ServerLimits` of the "limits" options (0 switches a limit off)."""
+    return ServerLimits(
+        first_byte_timeout=args.first_byte_timeout or None,
+        frame_timeout=args.frame_timeout or None,
+        max_protocol_errors=args.max_protocol_errors or None,
+        apdu_margin=args.apdu_margin,
+        max_connections=args.max_connections or None,
+        max_connections_per_peer=args.max_connections_per_peer or None,
+        password_backoff=args.password_backoff or None,
+        password_backoff_max=max(args.password_backoff_max, args.password_backoff or 0),
+    )
 
 
 def _indexes(text: str) -> tuple[int, ...]:
@@ -153,15 +251,38 @@ def _key(text: str | None, what: str) -> Secret:
     return Secret(value)
 
 
-def associations_from_arguments(args: argparse.Namespace) -> dict[int, AssociationPolicy]:
-    """Client 16 public, 17 LLS and the management client as the options say."""
-    mechanism = AUTHENTICATION_NAMES[args.auth]
+def _system_title(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        raise ValueError("--system-title must be 16 hex digits") from None
+    if len(value) != 8:
+        raise ValueError("--system-title must be 8 bytes (16 hex digits)")
+    return value
+
+
+def simulated_associations(
+    *,
+    client: int = 18,
+    auth: str = "md5",
+    secret: str | None = DEFAULT_HLS_SECRET.decode(),
+    lls_password: str = DEFAULT_PASSWORD.decode(),
+    security: str = "none",
+    block_cipher_key: str | None = None,
+    auth_key: str | None = None,
+) -> dict[int, AssociationPolicy]:
+    """Client 16 public, 17 LLS (``lls_password``) and ``client`` with ``auth`` and
+    ``secret``, ciphered as ``security`` says with the keys (hex); ``client`` may be 16 or
+    17 too, replacing the default association of that SAP."""
+    mechanism = AUTHENTICATION_NAMES[auth]
     policies: dict[int, AssociationPolicy] = {
         16: AssociationPolicy(),
-        17: AssociationPolicy(MechanismName.LOW, Secret(args.password)),
+        17: AssociationPolicy(MechanismName.LOW, Secret(lls_password)),
     }
-    security: Any = None
-    if args.security != "none" or mechanism == MechanismName.HIGH_GMAC:
+    server_security: Any = None
+    if security != "none" or mechanism == MechanismName.HIGH_GMAC:
         from ..security.ciphering import SecurityPolicy
         from ..session.server import ServerSecurity
 
@@ -170,18 +291,32 @@ def associations_from_arguments(args: argparse.Namespace) -> dict[int, Associati
             "auth": SecurityPolicy.AUTHENTICATION_ONLY,
             "enc": SecurityPolicy.ENCRYPTION_ONLY,
             "ae": SecurityPolicy.AUTHENTICATED_ENCRYPTION,
-        }[args.security]
-        security = ServerSecurity(
-            _key(args.block_cipher_key, "block-cipher-key"),
-            _key(args.authentication_key, "authentication-key"),
-            policy,
+        }[security]
+        server_security = ServerSecurity(
+            _key(block_cipher_key, "block-cipher-key"), _key(auth_key, "auth-key"), policy
         )
-    secret = None if mechanism == MechanismName.LOWEST else Secret(args.secret)
-    if security is None:
-        policies[args.client] = AssociationPolicy(mechanism, secret)
-    else:
-        policies[args.client] = AssociationPolicy(mechanism, secret, security=security)
+    needs_secret = mechanism not in (MechanismName.LOWEST, MechanismName.HIGH_GMAC)
+    if needs_secret and secret is None:
+        raise ValueError(f"--auth {auth} needs a secret (password)")
+    key = Secret(secret) if secret is not None and mechanism != MechanismName.LOWEST else None
+    policies[client] = AssociationPolicy(mechanism, key, security=server_security)
     return policies
+
+
+def associations_from_arguments(args: argparse.Namespace) -> dict[int, AssociationPolicy]:
+    """Client 16 public, 17 LLS and the management client as the options say."""
+    return simulated_associations(
+        client=args.client,
+        auth=args.auth,
+        secret=args.secret,
+        lls_password=args.password,
+        security=args.security,
+        block_cipher_key=args.block_cipher_key,
+        auth_key=args.auth_key,
+    )
+def _sn(args: argparse.Namespace, policies: dict[int, AssociationPolicy]) -> Any:
+    """The associations with short-name referencing when ``--referencing sn``."""
+    return short_name_associations(policies) if args.referencing == "sn" else policies
 
 
 def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
@@ -201,7 +336,8 @@ def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
         host=args.host,
         port=args.port,
         shared_port=args.shared_port,
-        associations=associations_from_arguments(args),
+        associations=_sn(args, associations_from_arguments(args)),
+        short_names=args.referencing == "sn",
         max_pdu_size=args.max_pdu,
         hdlc_parameters=HdlcParameters(
             args.max_info_length, args.max_info_length, args.window, args.window
@@ -216,6 +352,8 @@ def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
         iec=IecResponderSettings() if args.iec else None,
         gbt_window_size=args.gbt_window,
         invocation_counter_hint=args.counter_hint,
+        system_title=_system_title(args.system_title),
+        limits=limits_from_arguments(args),
     )
     for index in args.silent:
         simulator.set_faults(index, Faults(silent=True))

@@ -24,6 +24,10 @@ TOML::
     physical_address = 17      # meters on one gateway are read one at a time
     bus = "rs485-line-3"       # or name the bus yourself (false: not on a shared bus)
 
+    [[meter]]
+    url = "tcp://10.0.0.9:4059"
+    referencing = "sn"         # a short-name meter: OBIS items mapped from its object list
+
 JSON: the same as an object (``{"defaults": {...}, "plan": {...}, "meters": [...]}``) or
 just the list of meters. CSV: a header row naming the fields (``url`` required; ``name``,
 ``client``, ``server``, ``physical_address``, ``auth``, ``password_env``, ``timeout``,
@@ -44,6 +48,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ..aio.short_name import REFERENCING_NAMES
 from ..aio.url import InvalidTargetError, Scheme, parse_target
 from .plan import DEFAULT_PLAN, ReadPlan, parse_plan_item
 
@@ -54,6 +59,7 @@ _INTEGERS = {"client", "server", "physical_address", "retries", "frame_counter_i
 _FLOATS = {"timeout", "inactivity_timeout", "response_timeout", "deadline"}
 _BOOLEANS = {"dedicated_key", "read_frame_counter"}
 _OWN = {"url", "name", "bus", "deadline"}
+_CHOICES = {"referencing": REFERENCING_NAMES}  # short-name meters: referencing = "sn"
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +231,9 @@ def _convert(key: str, value: Any, where: str) -> Any:
     except ValueError:
         kind = "an integer" if key in _INTEGERS else "a number" if key in _FLOATS else "true/false"
         raise FleetFileError(f"{where}, field {key!r}: {value!r} is not {kind}") from None
+    if key in _CHOICES and str(value).lower() not in _CHOICES[key]:
+        choices = " or ".join(repr(c) for c in _CHOICES[key])
+        raise FleetFileError(f"{where}, field {key!r}: {value!r} is not {choices}")
     if isinstance(value, bool) and (key in _INTEGERS or key in _FLOATS):
         raise FleetFileError(f"{where}, field {key!r}: {value!r} is not a number")
     return value

@@ -8,7 +8,10 @@ Items are written as text in fleet files and on the command line:
   scaler-unit in one GET with-list); ``register:4/OBIS`` for an Extended register;
 - ``clock`` (or ``clock:OBIS``) — the Clock's time as an aware ``datetime``;
 - ``profile:OBIS`` — the rows of a Profile generic (7) since the last read (the first read
-  goes back ``profile_history``, one day by default).
+  goes back ``profile_history``, one day by default);
+- ``sn:SHORT_NAME`` — a variable of a short-name meter by its short name (``sn:0x0108``,
+  hex or decimal), raw value. A meter with ``referencing = "sn"`` reads every other item
+  too: class/OBIS/attribute is mapped to short names from its object list.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import DlmsError
+from ..cosem.short_names import format_short_name, parse_short_name
+from ..errors import DlmsError, ShortNameError
 from ..obis import Obis
 
 __all__ = [
@@ -29,6 +33,7 @@ __all__ = [
     "ReadPlan",
     "ReadProfile",
     "ReadRegister",
+    "ReadShortName",
     "parse_plan_item",
 ]
 
@@ -111,7 +116,28 @@ class ReadProfile:
         return fresh
 
 
-PlanItem = ReadAttribute | ReadRegister | ReadClock | ReadProfile
+@dataclass(frozen=True, slots=True)
+class ReadShortName:
+    """One variable of a short-name (SN) meter by its short name, its raw value."""
+
+    short_name: int
+
+    @property
+    def key(self) -> str:
+        return f"sn:{format_short_name(self.short_name)}"
+
+    async def read(self, client: Any, memory: dict[str, Any]) -> Any:
+        if not client.short_name_referencing:
+            raise ShortNameError(
+                f"{self.key}: this meter is associated with logical names; give it "
+                "referencing = \"sn\" to read short names",
+                None,
+                self.short_name,
+            )
+        return await client.read(self.short_name)
+
+
+PlanItem = ReadAttribute | ReadRegister | ReadClock | ReadProfile | ReadShortName
 
 
 def parse_plan_item(text: str) -> PlanItem:
@@ -129,14 +155,16 @@ def parse_plan_item(text: str) -> PlanItem:
             return ReadRegister(Obis(obis_text), int(class_text) if slash else 3)
         if colon and kind == "profile":
             return ReadProfile(Obis(rest))
+        if colon and kind.lower() == "sn":
+            return ReadShortName(parse_short_name(rest))
         parts = text.split("/")
         if len(parts) == 3:
             return ReadAttribute(int(parts[0]), Obis(parts[1]), int(parts[2]))
     except (ValueError, DlmsError) as exc:
         raise ValueError(f"{text!r}: {exc}") from None
     raise ValueError(
-        f"{text!r} is not a plan item: use CLASS/OBIS/ATTRIBUTE, register:OBIS, clock or "
-        "profile:OBIS"
+        f"{text!r} is not a plan item: use CLASS/OBIS/ATTRIBUTE, register:OBIS, clock, "
+        "profile:OBIS or sn:SHORT_NAME"
     )
 
 

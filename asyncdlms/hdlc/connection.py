@@ -264,6 +264,26 @@ class HdlcConnection:
         return self._splitter.dropped_frames
 
     @property
+    def peer_address(self) -> HdlcAddress | None:
+        """The peer station: a server's client once its SNRM bound the link (else ``None``)."""
+        return self._peer_client
+
+    @property
+    def received_frames(self) -> int:
+        """Verified frames received so far (whatever they were)."""
+        return self._splitter.frames
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes of a frame begun and not yet complete (0 between frames)."""
+        return self._splitter.buffered
+
+    @property
+    def discarded_bytes(self) -> int:
+        """Received bytes that belonged to no frame (line noise, bad frames)."""
+        return self._splitter.discarded_bytes
+
+    @property
     def max_info_length_tx(self) -> int:
         """The negotiated largest information field this station sends."""
         return self.negotiated.max_info_length_tx

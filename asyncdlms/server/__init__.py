@@ -8,12 +8,16 @@
 - :mod:`~asyncdlms.server.endpoint`: :class:`DlmsServer`, the asyncio listener (TCP wrapper,
   TCP HDLC, UDP wrapper) that runs a ServerSession per connection, devices selected by
   address, with optional :class:`Faults`;
+- :mod:`~asyncdlms.server.limits`: :class:`ServerLimits`, what a server tolerates from its
+  peers (timeouts, protocol errors, APDU size, connection caps, fair scheduling, password
+  back-off);
 - :mod:`~asyncdlms.server.simulator`: :class:`Simulator`, N virtual meters in one process.
 """
 
 from __future__ import annotations
 
 from .endpoint import Address, DlmsServer, Faults, LinkConfig, Served, ServerStatistics
+from .limits import ConnectionBudget, FailureBackoff, ServerLimits
 from .model import (
     ASSOCIATION_LN,
     AttributeDef,
@@ -44,8 +48,10 @@ __all__ = [
     "DEFAULT_PASSWORD",
     "Address",
     "AttributeDef",
+    "ConnectionBudget",
     "DeviceState",
     "DlmsServer",
+    "FailureBackoff",
     "Faults",
     "LinkConfig",
     "LogicalDevice",
@@ -56,6 +62,7 @@ __all__ = [
     "ObjectModel",
     "ProfileRows",
     "Served",
+    "ServerLimits",
     "ServerStatistics",
     "Simulator",
     "attribute",

@@ -41,7 +41,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from ..apdu.acse import MechanismName
+from ..apdu.acse import ApplicationContextName, MechanismName
 from ..apdu.descriptors import CosemAttributeDescriptor, Data
 from ..apdu.enums import ActionResult, DataAccessResult
 from ..apdu.initiate import Conformance
@@ -69,6 +69,7 @@ from ..types.values import (
 )
 from ..wrapper.frames import WrapperFrame
 from .endpoint import Address, DlmsServer, Faults, LinkConfig, Served
+from .limits import ConnectionBudget, ServerLimits
 from .model import (
     AttributeDef,
     DeviceState,
@@ -83,11 +84,13 @@ from .model import (
 __all__ = [
     "DEFAULT_HLS_SECRET",
     "DEFAULT_PASSWORD",
+    "SN_SERVER_CONFORMANCE",
     "MeterState",
     "MeterTarget",
     "Simulator",
     "default_associations",
     "meter_model",
+    "short_name_associations",
 ]
 
 DEFAULT_PASSWORD = b"12345678"
@@ -134,6 +137,35 @@ def default_associations(
         16: AssociationPolicy(),
         17: AssociationPolicy(MechanismName.LOW, Secret(password)),
         18: AssociationPolicy(hls_mechanism, Secret(hls_secret)),
+    }
+
+
+SN_SERVER_CONFORMANCE = Conformance(
+    Conformance.READ
+    | Conformance.WRITE
+    | Conformance.UNCONFIRMED_WRITE
+    | Conformance.PARAMETERIZED_ACCESS
+    | Conformance.MULTIPLE_REFERENCES
+    | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
+    | Conformance.INFORMATION_REPORT
+)
+"""What a short-name association of the simulator offers."""
+
+
+def short_name_associations(
+    associations: Mapping[int, AssociationPolicy],
+) -> dict[int, AssociationPolicy]:
+    """The same associations with short-name referencing, as an SN meter has them: the
+    short-name application context (its ciphered form with ciphering) and
+    :data:`SN_SERVER_CONFORMANCE`. ``Simulator(short_names=True)`` uses it on
+    :func:`default_associations` when no associations are given."""
+    return {
+        client: replace(
+            policy,
+            application_context_name=ApplicationContextName.SHORT_NAME,
+            conformance=SN_SERVER_CONFORMANCE,
+        )
+        for client, policy in associations.items()
     }
 
 
@@ -750,7 +782,9 @@ class Simulator:
       physical ``16 + index``), else one port each (``port + index`` when ``port`` is set).
     - ``associations``: client SAP -> :class:`AssociationPolicy` (default
       :func:`default_associations`); ``system_title`` of each meter is ``b"ADS"`` and the
-      last 5 bytes of its serial number.
+      last 5 bytes of its serial number, or ``system_title`` + its index when given (8
+      bytes; :meth:`meter_system_title`). A client's system title (calling-AP-title) is
+      accepted whatever it is; HLS-SHA256 and ciphering use it.
     - ``max_pdu_size``: the server max receive PDU size; ``hdlc_parameters``: the HDLC
       proposal (max info length, window); ``inactivity_timeout``: seconds.
     - ``load_profile_days`` / ``billing_days``: profile history.
@@ -763,6 +797,12 @@ class Simulator:
     - ``invocation_counter_hint``: a ciphered meter answers a reused or lower client counter
       with invocation-counter-error and the counter it expects (quirk 3), where by default it
       rejects the AARQ or drops the APDU, like most meters.
+    - ``short_names``: an SN meter: every object gets a base name (from 0x0100, 0x100
+      apart), the Association SN object (base name 0xFA00) lists them, and, unless
+      ``associations`` are given, every association uses short-name referencing
+      (:func:`short_name_associations`; connect with ``referencing="sn"``).
+    - ``limits``: what the servers tolerate from their peers (:class:`~.limits.ServerLimits`;
+      ``None``: the defaults).
     - ``serial_ports``: serve meter ``i`` on serial line ``serial_ports[i]`` at ``baud_rate``
       (HDLC) instead of TCP; with ``iec`` (:class:`IecResponderSettings`) each line is an
       optical port: IEC 62056-21 mode E opening at 300 baud first, then HDLC at the baud rate
@@ -791,11 +831,13 @@ class Simulator:
         push_destination: str = "127.0.0.1:4059",
         short_names: bool = False,
         settings_factory: Callable[[int, ServerSettings], ServerSettings] | None = None,
+        system_title: bytes | None = None,
         serial_ports: Sequence[str] = (),
         baud_rate: int = 9600,
         iec: IecResponderSettings | None = None,
         gbt_window_size: int = 0,
         invocation_counter_hint: bool = False,
+        limits: ServerLimits | None = None,
     ) -> None:
         if meters < 1:
             raise ValueError("meters must be at least 1")
@@ -810,6 +852,8 @@ class Simulator:
         self.port = port
         self.shared_port = shared_port
         self.associations = dict(associations or default_associations())
+        if short_names and associations is None:  # an SN meter: every association SN
+            self.associations = short_name_associations(self.associations)
         self.max_pdu_size = max_pdu_size
         self.load_profile_days = load_profile_days
         self.billing_days = billing_days
@@ -819,11 +863,16 @@ class Simulator:
         self.first_serial = first_serial
         self.push_destination = push_destination
         self.settings_factory = settings_factory
+        if system_title is not None and len(system_title) != 8:
+            raise ValueError(f"a system title is 8 bytes long, not {len(system_title)}")
+        self.system_title = system_title
         self.serial_ports = tuple(serial_ports)
         if not 0 <= gbt_window_size <= 63:
             raise ValueError("gbt_window_size must be 0 (no GBT) or 1..63")
         self.gbt_window_size = gbt_window_size
         self.invocation_counter_hint = invocation_counter_hint
+        self.limits = limits
+        self._budget = ConnectionBudget()  # the connection caps count all ports together
         self.baud_rate = baud_rate
         self.iec = iec
         if self.serial_ports and interface != "hdlc":
@@ -853,20 +902,24 @@ class Simulator:
         try:
             if self.serial_ports:
                 for index, path in enumerate(self.serial_ports):
-                    server = DlmsServer(self._resolver_for(index), self.config)
+                    server = DlmsServer(
+                        self._resolver_for(index), self.config, self.limits, self._budget
+                    )
                     await server.start_serial(path, self.baud_rate, self.iec)
                     self.servers.append(server)
                     url = f"serial://{path}?baud={self.baud_rate}"
                     self.targets.append(self._target(index, url, False))
             elif self.shared_port:
-                server = DlmsServer(self._resolve_shared, self.config)
+                server = DlmsServer(self._resolve_shared, self.config, self.limits, self._budget)
                 host, port = await server.start(self.host, self.port)
                 self.servers.append(server)
                 for index in range(len(self.meters)):
                     self.targets.append(self._target(index, f"{scheme}://{host}:{port}", True))
             else:
                 for index in range(len(self.meters)):
-                    server = DlmsServer(self._resolver_for(index), self.config)
+                    server = DlmsServer(
+                        self._resolver_for(index), self.config, self.limits, self._budget
+                    )
                     port = self.port + index if self.port else 0
                     host, bound = await server.start(self.host, port)
                     self.servers.append(server)
@@ -938,11 +991,10 @@ class Simulator:
     def _served(self, index: int) -> Served:
         refused = self.refuse_associations
         refuses = refused is True or (not isinstance(refused, bool) and index in refused)
-        serial = self.meters[index].serial_number
         settings = ServerSettings(
             policies={} if refuses else self._policies(index),
             server_max_receive_pdu_size=self.max_pdu_size,
-            system_title=b"ADS" + (serial & 0xFFFFFFFFFF).to_bytes(5, "big"),
+            system_title=self.meter_system_title(index),
             gbt_window_size=max(self.gbt_window_size, 1),
         )
         if self.settings_factory is not None:
@@ -954,6 +1006,16 @@ class Simulator:
             faults,
             lambda: self._faults.get(index, self.faults),
         )
+
+    def meter_system_title(self, index: int) -> bytes:
+        """The system title of meter ``index`` (its responding-AP-title, used by HLS-SHA256
+        and ciphering): ``system_title`` + ``index`` when one was given, else ``b"ADS"`` and
+        the last 5 bytes of its serial number."""
+        if self.system_title is not None:
+            number = (int.from_bytes(self.system_title, "big") + index) % (1 << 64)
+            return number.to_bytes(8, "big")
+        serial = self.meters[index].serial_number
+        return b"ADS" + (serial & 0xFFFFFFFFFF).to_bytes(5, "big")
 
     def _policies(self, index: int) -> Mapping[int, AssociationPolicy]:
         """The policies of meter ``index``: ciphered ones share the meter's own invocation

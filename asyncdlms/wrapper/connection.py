@@ -177,6 +177,18 @@ class WrapperConnection:
     def handle_timer(self, now: float) -> None:
         """Nothing to do: the wrapper has no timers."""
 
+    # -- diagnostics ----------------------------------------------------------------------
+
+    @property
+    def received_frames(self) -> int:
+        """Frames received so far on a TCP stream."""
+        return self._splitter.frames
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes of a TCP frame begun and not yet complete (0 between frames)."""
+        return self._splitter.buffered
+
     # -- internals ------------------------------------------------------------------------
 
     def _deliver(self, frame: WrapperFrame) -> None:

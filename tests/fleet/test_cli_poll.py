@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from asyncdlms.cli import main
+from tests.simulate_process import simulate
 
 from .helpers import closed_port
 
@@ -74,6 +76,9 @@ def test_poll_csv_rows_per_value(tmp_path: Path, capsys: pytest.CaptureFixture[s
         (["poll", "/nonexistent/fleet.toml"], "cannot read"),
         (["poll", "--simulate", "0"], "at least 1"),
         (["poll", "--simulate", "2", "--read", "bogus"], "not a plan item"),
+        (["poll", "--simulate", "2", "--security", "ae"], "need --block-cipher-key"),
+        (["poll", "--simulate", "2", "--auth", "gmac", "--block-cipher-key", "00" * 16],
+         "need --auth-key"),
     ],
 )
 def test_poll_bad_input_exits_2(
@@ -82,3 +87,80 @@ def test_poll_bad_input_exits_2(
     status, _, err = run(capsys, *argv)
     assert status == 2
     assert message in err
+
+
+PROFILE = "profile:1.0.99.1.0.255"
+KEYS = ("--block-cipher-key", "000102030405060708090A0B0C0D0E0F",
+        "--auth-key", "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")  # fmt: skip
+
+
+def profile_rows(out: str) -> dict[str, list[dict[str, object]]]:
+    """Meter name -> the profile rows it gave (every meter ok)."""
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert all(line["ok"] for line in lines), [line.get("failure") for line in lines]
+    return {line["meter"]: line["values"][PROFILE] for line in lines}
+
+
+def test_poll_simulated_profile_reads_rows_for_every_meter(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 12, defect 3: the public client may not read the profile; --simulate reads as a
+    client that may."""
+    status, out, err = run(capsys, "poll", "--simulate", "5", "--read", PROFILE, "--json-lines")
+    assert status == 0, err
+    rows = profile_rows(out)
+    assert sorted(rows) == [f"simulated-{i}" for i in range(1, 6)]
+    for meter_rows in rows.values():
+        assert len(meter_rows) > 1
+        assert all(len(row["values"]) == 5 for row in meter_rows)  # type: ignore[arg-type]
+        stamps = [row["timestamp"] for row in meter_rows]
+        assert stamps == sorted(stamps)
+
+
+@pytest.mark.parametrize(
+    "association",
+    [
+        ("--auth", "low", "--password", "an-LLS-password"),
+        ("--client", "18", "--auth", "sha1", "--password", "a 16-byte secret"),
+        ("--auth", "sha256", "--password", "a 16-byte secret", "--system-title",
+         "4D4D4D0000000001"),
+        ("--auth", "gmac", "--security", "ae", "--system-title", "4D4D4D0000000001", *KEYS),
+    ],
+    ids=["low", "sha1", "sha256", "gmac-ae"],
+)
+def test_poll_simulated_meters_accept_the_association_options(
+    capsys: pytest.CaptureFixture[str], association: tuple[str, ...]
+) -> None:
+    status, out, err = run(capsys, "poll", "--simulate", "3", "--read", PROFILE,
+                           "--json-lines", *association)  # fmt: skip
+    assert status == 0, err
+    assert len(profile_rows(out)) == 3
+
+
+@pytest.fixture(scope="module")
+def simulated_port() -> Iterator[str]:
+    """``asyncdlms simulate`` with 3 meters on one port (wPort 1..3), LLS password
+    'fleet-password' for client 17; its URL."""
+    with simulate("--meters", "3", "--shared-port", "--password", "fleet-password") as url:
+        yield url
+
+
+def test_poll_fleet_file_takes_the_association_options_where_it_says_nothing(
+    simulated_port: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fleet = tmp_path / "fleet.csv"
+    fleet.write_text(
+        "name,url,server,client,auth\n"
+        f"one,{simulated_port},1,,\n"
+        f"two,{simulated_port},2,,\n"
+        f"public,{simulated_port},3,16,none\n"  # says otherwise: the public client
+    )
+    status, out, _ = run(capsys, "poll", str(fleet), "--read", PROFILE, "--json-lines",
+                         "--attempts", "1", "--client", "17", "--auth", "low",
+                         "--password", "fleet-password")  # fmt: skip
+    results = {line["meter"]: line for line in map(json.loads, out.splitlines())}
+    assert status == 1
+    assert results["one"]["ok"] and results["two"]["ok"]
+    assert len(results["one"]["values"][PROFILE]) > 1
+    public = results["public"]
+    assert not public["ok"] and public["failure"]["step"] == f"read {PROFILE}"

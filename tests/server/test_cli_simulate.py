@@ -117,3 +117,31 @@ def test_counter_hint_is_opt_in() -> None:
     policies = hinting._policies(0)
     securities = [p.security for p in policies.values() if p.security is not None]
     assert securities and all(s.invocation_counter_hint for s in securities)
+
+
+def test_auth_key_is_spelt_as_the_clients_and_the_old_spelling_still_works(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    keys = ("--auth", "gmac", "--security", "ae", "--block-cipher-key", "00" * 16)
+    for spelling in ("--auth-key", "--authentication-key"):
+        policies = associations_from_arguments(parse(*keys, spelling, "11" * 16))
+        security = policies[18].security
+        assert security is not None and security.authentication_key.value == b"\x11" * 16
+    with pytest.raises(SystemExit):
+        parse("--help")
+    help_text = capsys.readouterr().out
+    assert "[--auth-key HEX]" in help_text  # the old spelling: documented, not listed
+    assert "[--authentication-key" not in help_text and "old spelling" in help_text
+
+
+def test_system_title_of_the_meters() -> None:
+    simulator = simulator_from_arguments(
+        parse("--meters", "3", "--system-title", "4D4D4D0000BC614E")
+    )
+    assert [simulator.meter_system_title(i).hex() for i in range(3)] == [
+        "4d4d4d0000bc614e", "4d4d4d0000bc614f", "4d4d4d0000bc6150"]  # fmt: skip
+    default = simulator_from_arguments(parse("--meters", "2"))
+    assert default.meter_system_title(1) == b"ADS" + (10_000_001).to_bytes(5, "big")
+    for bad in ("4D4D4D", "not-hex!"):
+        with pytest.raises(ValueError, match="--system-title"):
+            simulator_from_arguments(parse("--system-title", bad))

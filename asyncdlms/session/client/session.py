@@ -1,0 +1,210 @@
+"""One association in the client role: :class:`ClientSession` puts the services together and
+classifies what arrives (answers, notifications, ACSE)."""
+
+from __future__ import annotations
+
+from ...errors import (
+    BlockTransferError,
+    DecodeError,
+    DlmsError,
+)
+from ...link import ApduReceived, LinkClosed, LinkEstablished
+from ..events import (
+    NotificationReceived,
+    SessionEvent,
+)
+from ._core import _ACSE_TAGS, _INVOKE_ID_TAGS, _NOTIFICATION_TAGS
+from ._state import AssociationInput, AssociationState
+from .action import _ActionService
+from .association import _AssociationService
+from .get import _GetService
+from .set import _SetService
+from .short_name import _ShortNameService
+
+__all__ = ["ClientSession"]
+
+
+class ClientSession(
+    _AssociationService, _GetService, _SetService, _ActionService, _ShortNameService
+):
+    """One association in the client role over ``link``.
+
+    Call :meth:`associate`, then make requests (each returns a request id; the answer comes
+    as :class:`RequestCompleted` or :class:`RequestFailed` with that id), then
+    :meth:`release`. Feed received bytes to :meth:`receive_data`, write what
+    :meth:`data_to_send` (or :meth:`datagrams_to_send`) returns, call :meth:`handle_timer`
+    at :meth:`next_deadline`.
+
+    Results: GET gives the decoded value; GET/SET/ACTION with-list give one entry per item
+    (a value, ``None`` for a successful SET, or the :class:`DataAccessError` /
+    :class:`ActionError` of that item); SET gives ``None``; ACTION the returned value or
+    ``None``.
+
+    Counters: ``late_responses`` (answers to cancelled requests, swallowed),
+    ``invoke_id_mismatches`` (answers with another invoke-id than the request's and not
+    one of a cancelled request: taken as the answer unless ``strict_invoke_id``),
+    ``duplicate_responses`` (byte-exact repeats of the previous request's answer, dropped),
+    ``unexpected_apdus`` (APDUs when nothing was asked, dropped), ``dropped_apdus``
+    (undecodable or oversized, dropped), ``with_list_fallbacks`` (with-list chunks retried
+    as single GETs), ``ignored_inputs`` (association inputs the table does not expect).
+    """
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Feed bytes received from the transport, in any slicing."""
+        self._now = now
+        self.link.receive_data(data, now)
+        self._pump()
+
+    def data_to_send(self) -> bytes:
+        """Return (and forget) the bytes the transport must write now."""
+        return self.link.data_to_send()
+
+    def datagrams_to_send(self) -> list[bytes]:
+        """Return (and forget) what to write, one element per frame or datagram."""
+        return self.link.datagrams_to_send()
+
+    def events(self) -> list[SessionEvent]:
+        """Return (and forget) the events since the last call."""
+        events, self._events = self._events, []
+        return events
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`handle_timer` must be called next (link timers included)."""
+        deadlines = [
+            d
+            for d in (self.link.next_deadline(), self._release_deadline, self._gbt_deadline)
+            if d is not None
+        ]
+        request = self._in_flight
+        if request is not None and request.cancelled and request.cancelled_at is not None:
+            deadlines.append(request.cancelled_at + self.settings.late_response_timeout)
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> None:
+        """Let the timers that expired by ``now`` act (link retransmissions, release timeout,
+        the wait for a cancelled request's late answer)."""
+        self._now = now
+        self.link.handle_timer(now)
+        self._pump()
+        if self._gbt_deadline is not None and now >= self._gbt_deadline:
+            self._gbt_timer_expired()
+        if self._release_deadline is not None and now >= self._release_deadline:
+            self._release_deadline = None
+            self._handle(AssociationInput.RELEASE_UNANSWERED)
+        request = self._in_flight
+        if (
+            request is not None
+            and request.cancelled
+            and request.cancelled_at is not None
+            and now >= request.cancelled_at + self.settings.late_response_timeout
+        ):
+            self._in_flight = None
+            self._gbt.reset()
+            self._after_request()
+
+    def _pump(self) -> None:
+        """Act on what the link reported."""
+        for event in self.link.events():
+            if isinstance(event, LinkEstablished):
+                self._handle(AssociationInput.LINK_UP)
+            elif isinstance(event, ApduReceived):
+                if event.unsolicited:
+                    self._notification(event.apdu, event.source, event.destination)
+                else:
+                    self._on_link_apdu(event.apdu, event.source, event.destination)
+            elif isinstance(event, LinkClosed):
+                self._handle(AssociationInput.LINK_DOWN, event.error)
+
+    def _notification(self, apdu: bytes, source: int | None, destination: int | None) -> None:
+        from ...apdu import decode_apdu
+
+        try:
+            plain = apdu
+            if apdu and apdu[0] not in _NOTIFICATION_TAGS:
+                plain = self._protection.unprotect(apdu)
+            notification = decode_apdu(plain)
+        except DlmsError:
+            self.dropped_apdus += 1
+            return
+        self._events.append(NotificationReceived(notification, source, destination))
+
+    def _on_link_apdu(self, apdu: bytes, source: int | None, destination: int | None) -> None:
+        limit = self.settings.client_max_receive_pdu_size
+        if limit and len(apdu) > limit + self.settings.pdu_size_margin:
+            self.dropped_apdus += 1
+            self._fail_in_flight(
+                DecodeError(
+                    f"an APDU of {len(apdu)} bytes exceeds our max receive PDU size {limit}"
+                )
+            )
+            return
+        try:
+            received = self._gbt.receive(apdu)
+        except BlockTransferError as exc:
+            self._fail_in_flight(exc)
+            return
+        for piece in received.to_send:
+            self._link_send(piece)
+        self._arm_gbt_timer(progress=True)
+        if received.apdu is None:
+            return
+        apdu = received.apdu
+        if apdu and apdu[0] in _NOTIFICATION_TAGS:
+            self._notification(apdu, source, destination)
+            return
+        if apdu and apdu[0] not in _ACSE_TAGS:
+            try:
+                apdu = self._protection.unprotect(apdu)
+            except DlmsError as exc:
+                self.dropped_apdus += 1
+                self._fail_in_flight(exc)
+                return
+            if apdu and apdu[0] in _NOTIFICATION_TAGS:
+                self._notification(apdu, source, destination)
+                return
+        state = self.state
+        if state is AssociationState.AARQ_SENT:
+            self._on_association_response(apdu)
+        elif state is AssociationState.RELEASE_PENDING:
+            self._on_release_response(apdu)
+        elif state in (AssociationState.ASSOCIATED, AssociationState.HLS_PENDING):
+            self._on_response(apdu)
+        else:
+            self.unexpected_apdus += 1
+
+    def _on_response(self, apdu: bytes) -> None:
+        request = self._in_flight
+        invoke = apdu[2] & 0x0F if len(apdu) > 2 and apdu[0] in _INVOKE_ID_TAGS else None
+        if request is None:
+            if invoke is not None and invoke in self._cancelled_invoke_ids:
+                self.late_responses += 1
+            else:
+                self.unexpected_apdus += 1
+            return
+        if request.cancelled:
+            self.late_responses += 1
+            self._in_flight = None
+            self._gbt.reset()
+            self._after_request()
+            return
+        if invoke is not None and request.invoke_id is not None and invoke != request.invoke_id:
+            if invoke in self._cancelled_invoke_ids:
+                self.late_responses += 1
+                return
+            if self._last_answer == (invoke, apdu):
+                # a byte-exact repeat of the previous request's answer (a duplicated
+                # datagram): never the answer to this request
+                self.duplicate_responses += 1
+                return
+            self.invoke_id_mismatches += 1
+            if self.settings.strict_invoke_id:
+                return
+            # Not the late answer of a cancelled request, not a repeat of the previous
+            # answer, and only one request is in flight: it is this request's answer from a
+            # meter that does not echo the invoke-id (servers built on gurux-dlms answer
+            # errors with invoke-id 1).
+        if request.invoke_id is not None:
+            self._last_answer = (request.invoke_id, apdu)
+        if self._retry_after_counter_error(request, apdu):
+            return
+        self._advance(request, apdu)
