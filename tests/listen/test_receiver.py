@@ -89,15 +89,20 @@ def energy(event: Any) -> Any:
 
 
 def _stream(framing: str, count: int) -> bytes:
+    """``count`` pushes; every third one ciphered and sent as GBT blocks."""
     out = bytearray()
+    meter = context()
     for n in range(count):
-        apdu = notification(1000 + n, invoke_id=n)
-        if framing == "hdlc":
-            out += b"\x00\x11" + b"".join(hdlc_frames(apdu, size=40))
-        elif framing == "mbus":
-            out += b"\xe5" + b"".join(f.encode() for f in mbus_segments(apdu, max_data=30))
-        else:
-            out += wrapper_frame(apdu)
+        apdus = [notification(1000 + n, invoke_id=n)]
+        if n % 3 == 2:
+            apdus = gbt_blocks(meter.protect(apdus[0]), 25)
+        for apdu in apdus:
+            if framing == "hdlc":
+                out += b"\x00\x11" + b"".join(hdlc_frames(apdu, size=40))
+            elif framing == "mbus":
+                out += b"\xe5" + b"".join(f.encode() for f in mbus_segments(apdu, max_data=30))
+            else:
+                out += wrapper_frame(apdu)
     return bytes(out)
 
 
@@ -455,3 +460,34 @@ def test_a_thousand_meters_nothing_lost_and_old_sources_forgotten() -> None:
     for n, push in pushes.items():
         rx.receive_data(push, now=0.0, source=("meter", n))
     assert sorted(energy(e) for e in rx.events()) == list(range(1000))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    order=st.permutations(list(range(7))),
+    duplicates=st.lists(st.integers(min_value=0, max_value=6), max_size=5),
+    ciphered=st.booleans(),
+)
+def test_gbt_blocks_in_any_order_with_duplicates(
+    order: list[int], duplicates: list[int], ciphered: bool
+) -> None:
+    apdu = notification(2024)
+    if ciphered:
+        apdu = context().protect(apdu)
+    blocks = gbt_blocks(apdu, -(-len(apdu) // 7))
+    assert len(blocks) == 7
+    sequence = [blocks[i] for i in order]
+    for position, index in enumerate(duplicates):  # a few blocks twice, anywhere
+        sequence.insert(min(position * 2, len(sequence)), blocks[index])
+    events = feed(receiver("apdu"), *sequence)
+    notifications = [e for e in events if isinstance(e, Notification)]
+    assert [energy(e) for e in notifications] == [2024]
+
+
+def test_information_report_push() -> None:
+    from asyncdlms.apdu.notification import InformationReportRequest
+    from asyncdlms.apdu.short_name import VariableName
+
+    apdu = InformationReportRequest((VariableName(0x0100),), (7,)).encode()
+    (event,) = feed(receiver("wrapper"), wrapper_frame(apdu))
+    assert isinstance(event, Notification) and event.body == (7,)
