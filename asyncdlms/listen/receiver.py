@@ -124,6 +124,7 @@ _DEDICATED_FORMS = frozenset(DEDICATED_TAGS.values())
 _GENERAL_GLO = int(ApduTag.GENERAL_GLO_CIPHERING)
 _GENERAL_DED = int(ApduTag.GENERAL_DED_CIPHERING)
 _GBT = int(ApduTag.GENERAL_BLOCK_TRANSFER)
+_CIPHERED_TAGS = _GLOBAL_FORMS | _DEDICATED_FORMS | {_GENERAL_GLO, _GENERAL_DED}
 _SUPPORTED_SUITES = (0, 1)  # both cipher APDUs with AES-GCM-128
 _AUTHENTICATION = 0x10
 _ENCRYPTION = 0x20
@@ -555,7 +556,17 @@ class PushReceiver:
                 return
             if complete is None:
                 return
-            if complete[:1] == bytes((_GBT,)):
+            if not complete:
+                self._reject(
+                    BlockTransferError("general-block-transfer blocks carrying no data"),
+                    source,
+                    address,
+                    None,
+                    b"",
+                    now,
+                )
+                return
+            if complete[0] == _GBT:
                 self._reject(
                     BlockTransferError("a general-block-transfer inside general-block-transfer"),
                     source,
@@ -569,15 +580,7 @@ class PushReceiver:
         title: bytes | None = None
         security: AppliedSecurity | None = None
         plaintext = apdu
-        if (
-            apdu[0] in _GLOBAL_FORMS
-            or apdu[0] in _DEDICATED_FORMS
-            or apdu[0]
-            in (
-                _GENERAL_GLO,
-                _GENERAL_DED,
-            )
-        ):
+        if apdu[0] in _CIPHERED_TAGS:
             try:
                 deciphered = self._decipher(apdu, source)
             except DlmsError as exc:

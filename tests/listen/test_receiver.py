@@ -491,3 +491,20 @@ def test_information_report_push() -> None:
     apdu = InformationReportRequest((VariableName(0x0100),), (7,)).encode()
     (event,) = feed(receiver("wrapper"), wrapper_frame(apdu))
     assert isinstance(event, Notification) and event.body == (7,)
+
+
+def test_gbt_blocks_without_data_are_rejected() -> None:
+    from asyncdlms.apdu.block_transfer import GeneralBlockTransfer
+    from asyncdlms.errors import BlockTransferError
+
+    blocks = [
+        GeneralBlockTransfer(1, b"", last_block=False).encode(),
+        GeneralBlockTransfer(2, b"", last_block=True).encode(),
+    ]
+    (event,) = feed(receiver("apdu"), *blocks)
+    assert isinstance(event, PushRejected) and isinstance(event.cause, BlockTransferError)
+
+
+def test_link_address_text() -> None:
+    (event,) = feed(receiver("mbus"), b"".join(f.encode() for f in mbus_segments(notification())))
+    assert str(event.link_address) == "mbus 255 (TSAP 1->103)"
