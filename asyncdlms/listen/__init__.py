@@ -35,6 +35,7 @@ from .notification import (
     PushRejected,
 )
 from .readings import (
+    LIST_SCALERS,
     POSITIONAL_LAYOUTS,
     PositionalColumn,
     PositionalLayout,
@@ -46,6 +47,7 @@ from .readings import (
 from .receiver import Framing, PushReceiver
 
 __all__ = [
+    "LIST_SCALERS",
     "POSITIONAL_LAYOUTS",
     "AppliedSecurity",
     "Framing",

@@ -180,3 +180,14 @@ def test_austrian_mbus_triplets_are_scaled() -> None:
     assert str(voltage.value) == "233.7 V"  # 0x0921 = 2337, scaler -1
     assert notification.date_time is not None
     assert notification.security is not None and notification.security.tag_verified is False
+
+
+def test_kamstrup_pairs_get_the_list_scalers() -> None:
+    (notification,) = _receive(_by_id("hassams-kamstrup-list3"))
+    readings = notification.readings()
+    # the source: 2690 W, 155232.51 kWh (Kamstrup counts 10 Wh)
+    assert str(readings[Obis("1.1.1.7.0.255")].value) == "2690 W"
+    assert float(readings[Obis("1.1.1.8.0.255")].scaled) == 155232510.0  # type: ignore[arg-type]
+    assert str(readings[Obis("1.1.31.7.0.255")].value) == "2.84 A"
+    assert str(readings[Obis("1.1.32.7.0.255")].value) == "238 V"
+    assert readings[Obis("1.1.0.0.5.255")].value == "5706567271589419"
