@@ -35,7 +35,9 @@ accepted from that sender and key (``counter_store``, by default the process's
 :func:`~asyncdlms.security.default_invocation_counter_store`), and the APDU is decoded.
 
 Guarantees: the same bytes fed in any chunking give the same events (for the ``"apdu"``
-framing a chunk is an APDU by definition); bytes from different sources (and, within a
+framing a chunk is an APDU by definition; a wrapper stream cannot resynchronise after a bad
+header, so there the bytes buffered are dropped, reported, and the next chunk starts afresh —
+a TCP listener should close such a connection); bytes from different sources (and, within a
 source, from different link addresses) are never mixed; malformed input never raises —
 it becomes a :class:`~asyncdlms.listen.notification.PushRejected` event — and memory is
 bounded (``max_apdu_length``, ``max_sources``, one partial APDU per link address).
