@@ -8,7 +8,8 @@
   (:mod:`.keys`) — keys by sender system title;
 * :func:`readings`, :class:`Reading`, :class:`PositionalLayout`, :data:`POSITIONAL_LAYOUTS`
   (:mod:`.readings`) — OBIS code → value for the layouts met in the field;
-* :class:`MBusFrame`, :class:`MBusSplitter` (:mod:`.mbus`) — M-Bus long frames.
+* :class:`MBusFrame`, :class:`MBusSplitter` (:mod:`.mbus`) — M-Bus long frames;
+* :func:`decode_pushes`, :func:`detect_framing` (:mod:`.offline`) — a capture in one call.
 
 See docs/receiving-pushes.md.
 """
@@ -34,6 +35,7 @@ from .notification import (
     PushIgnored,
     PushRejected,
 )
+from .offline import decode_pushes, detect_framing
 from .readings import (
     LIST_SCALERS,
     POSITIONAL_LAYOUTS,
@@ -73,6 +75,8 @@ __all__ = [
     "TomlKeyStore",
     "UnknownSenderError",
     "UnsupportedSecuritySuiteError",
+    "decode_pushes",
+    "detect_framing",
     "mbus_segments",
     "parse_system_title",
     "push_object_list_readings",

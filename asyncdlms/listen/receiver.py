@@ -19,7 +19,9 @@ Framings (one per receiver):
 * ``"wrapper"`` — IEC 62056-47 wrapper frames (TCP stream or UDP datagrams);
 * ``"hdlc"`` — HDLC frames received only (a HAN port: no SNRM, no acknowledgements); the
   segments of one APDU (segmentation bit) are joined per pair of addresses, the LLC header
-  ``E6 E7 00`` (or ``E6 E6 00``) is removed;
+  ``E6 E7 00`` (or ``E6 E6 00``) is removed; a frame starting with an LLC header while
+  segments are pending starts a new APDU (the incomplete one is reported: a segment was
+  lost);
 * ``"mbus"`` — M-Bus long frames carrying the DLMS/COSEM transport layer's segmentation
   (:mod:`asyncdlms.listen.mbus`), segments joined per M-Bus address;
 * ``"apdu"`` — every :meth:`~PushReceiver.receive_data` call is one whole APDU (a datagram,
@@ -70,7 +72,7 @@ from ..errors import (
     WrapperError,
 )
 from ..hdlc import FrameSplitter, FrameType
-from ..hdlc.frames import strip_llc_header
+from ..hdlc.frames import LLC_REQUEST, LLC_RESPONSE, strip_llc_header
 from ..security.ciphering import (
     AUTHENTICATION_TAG_LENGTH,
     DEDICATED_TAGS,
@@ -402,6 +404,22 @@ class PushReceiver:
             address = LinkAddress("hdlc", frame.source, frame.destination)
             key = ("hdlc", frame.source, frame.destination)
             partial = stream.segments.get(key)
+            if partial is not None and frame.information[:3] in (LLC_RESPONSE, LLC_REQUEST):
+                # a new APDU starts (LLC header) while segments of the last one are missing:
+                # the meter moved on (one segment was lost); report the incomplete one
+                del stream.segments[key]
+                self._reject(
+                    BlockTransferError(
+                        f"{len(partial.parts)} HDLC segments ({partial.size} bytes) of an APDU "
+                        "dropped: a new APDU started before its last segment"
+                    ),
+                    source,
+                    address,
+                    None,
+                    b"",
+                    now,
+                )
+                partial = None
             if partial is None:
                 try:
                     information = strip_llc_header(frame.information)

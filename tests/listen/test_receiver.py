@@ -508,3 +508,23 @@ def test_gbt_blocks_without_data_are_rejected() -> None:
 def test_link_address_text() -> None:
     (event,) = feed(receiver("mbus"), b"".join(f.encode() for f in mbus_segments(notification())))
     assert str(event.link_address) == "mbus 255 (TSAP 1->103)"
+
+
+def test_decode_pushes_reports_what_is_left_incomplete() -> None:
+    from asyncdlms.listen import decode_pushes
+
+    frames = hdlc_frames(notification(3), source=30, size=20)
+    events = decode_pushes(b"".join(frames[:-1]) + b"".join(hdlc_frames(notification(4))))
+    assert energy(events[0]) == 4
+    assert isinstance(events[1], PushRejected)
+    assert isinstance(events[1].cause, ReassemblyTimeoutError)
+
+
+def test_a_lost_hdlc_segment_does_not_spoil_the_next_push() -> None:
+    from asyncdlms.errors import BlockTransferError
+
+    frames = hdlc_frames(notification(3), size=20)
+    events = feed(receiver("hdlc"), *frames[:-1], *hdlc_frames(notification(4), size=20))
+    assert isinstance(events[0], PushRejected)
+    assert isinstance(events[0].cause, BlockTransferError)
+    assert energy(events[1]) == 4
