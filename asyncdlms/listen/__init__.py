@@ -9,6 +9,7 @@
 * :func:`readings`, :class:`Reading`, :class:`PositionalLayout`, :data:`POSITIONAL_LAYOUTS`
   (:mod:`.readings`) — OBIS code → value for the layouts met in the field;
 * :class:`MBusFrame`, :class:`MBusSplitter` (:mod:`.mbus`) — M-Bus long frames;
+* :func:`decode_pushes`, :func:`detect_framing` (:mod:`.offline`) — a capture in one call;
 * :func:`listen`, :class:`Listener`, :class:`MeterConnection` (:mod:`.listener`) — the asyncio
   listener on a URL (:mod:`.url`): TCP, UDP, HAN serial and M-Bus lines, files, stdin, and
   meters that call home.
@@ -38,7 +39,9 @@ from .notification import (
     PushIgnored,
     PushRejected,
 )
+from .offline import decode_pushes, detect_framing
 from .readings import (
+    LIST_SCALERS,
     POSITIONAL_LAYOUTS,
     PositionalColumn,
     PositionalLayout,
@@ -51,6 +54,7 @@ from .receiver import Framing, PushReceiver
 from .url import ListenTarget, parse_listen_url
 
 __all__ = [
+    "LIST_SCALERS",
     "POSITIONAL_LAYOUTS",
     "AppliedSecurity",
     "Framing",
@@ -80,6 +84,8 @@ __all__ = [
     "TomlKeyStore",
     "UnknownSenderError",
     "UnsupportedSecuritySuiteError",
+    "decode_pushes",
+    "detect_framing",
     "listen",
     "mbus_segments",
     "parse_listen_url",

@@ -62,7 +62,7 @@ def _secret(value: Secret | bytes | None, what: str) -> Secret | None:
     return secret
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@dataclass(frozen=True, slots=True, repr=False, init=False)
 class KeySet:
     """The keys of one sender.
 
@@ -78,10 +78,16 @@ class KeySet:
     broadcast_key: Secret | None = None
     dedicated_key: Secret | None = None
 
-    def __post_init__(self) -> None:
-        for name in _KEY_NAMES:
-            what = name.replace("_", " ")
-            object.__setattr__(self, name, _secret(getattr(self, name), what))
+    def __init__(
+        self,
+        block_cipher_key: Secret | bytes | None = None,
+        authentication_key: Secret | bytes | None = None,
+        broadcast_key: Secret | bytes | None = None,
+        dedicated_key: Secret | bytes | None = None,
+    ) -> None:
+        given = (block_cipher_key, authentication_key, broadcast_key, dedicated_key)
+        for name, value in zip(_KEY_NAMES, given, strict=True):
+            object.__setattr__(self, name, _secret(value, name.replace("_", " ")))
 
     def __repr__(self) -> str:
         present = [name for name in _KEY_NAMES if getattr(self, name) is not None]
@@ -146,12 +152,7 @@ class MemoryKeyStore:
     ) -> MemoryKeyStore:
         """One key set for every sender (e.g. a HAN port and the keys its operator gave)."""
         return cls(
-            default=KeySet(
-                _secret(block_cipher_key, "block cipher key"),
-                _secret(authentication_key, "authentication key"),
-                _secret(broadcast_key, "broadcast key"),
-                _secret(dedicated_key, "dedicated key"),
-            )
+            default=KeySet(block_cipher_key, authentication_key, broadcast_key, dedicated_key)
         )
 
     def add(self, system_title: bytes | str, key_set: KeySet) -> None:

@@ -16,6 +16,9 @@ unknown sender, a bad tag, a replay, a corrupted frame; an ignored APDU) is logg
 ``asyncdlms.listen`` logger, counted in :attr:`Listener.statistics` and given by
 :meth:`Listener.events` to whoever wants it; it never stops the listener.
 
+A TCP connection whose wrapper stream breaks (a header that is no wrapper header: the stream
+cannot resynchronise) is closed; the meter reconnects.
+
 Meters that call home: on a ``tcp://`` or ``hdlc+tcp://`` listener every connection a meter
 opens is also offered by :meth:`Listener.connections`, and ``connection.associate(...)``
 gives the same :class:`~asyncdlms.aio.client.Client` as :func:`asyncdlms.connect` on that
@@ -37,7 +40,7 @@ from typing import IO, Any
 from ..aio.client import Client, connect
 from ..aio.driver import Driver
 from ..aio.serial import open_serial
-from ..errors import AssociationError
+from ..errors import AssociationError, WrapperError
 from ..security.counters import InvocationCounterStore
 from .keys import KeySet, KeyStore, MemoryKeyStore
 from .notification import Notification, PushEvent, PushIgnored, PushRejected
@@ -415,6 +418,9 @@ class Listener:
                 cause = type(event.cause).__name__
                 statistics.rejected_by_cause[cause] = statistics.rejected_by_cause.get(cause, 0) + 1
                 logger.warning("%s", event)
+                if isinstance(event.cause, WrapperError) and event.source in self._drivers:
+                    # a wrapper stream cannot resynchronise after a bad header: hang up
+                    self._drivers[event.source].close()
             elif isinstance(event, PushIgnored):
                 statistics.ignored += 1
                 logger.info("%s", event)

@@ -66,7 +66,13 @@ class LinkAddress:
     def __str__(self) -> str:
         if self.source is None:
             return self.framing
-        return f"{self.framing} {self.source}->{self.destination}"
+        if self.destination is None:
+            text = f"{self.framing} {self.source}"
+        else:
+            text = f"{self.framing} {self.source}->{self.destination}"
+        if self.source_tsap is not None:
+            text += f" (TSAP {self.source_tsap}->{self.destination_tsap})"
+        return text
 
 
 @dataclass(frozen=True, slots=True)

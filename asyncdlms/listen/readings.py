@@ -13,6 +13,8 @@ setup object that sent it. Four shapes are common:
    capture object of the list (class, OBIS, attribute), which the user gives (read from the
    meter, or from its documentation); a register's scaler_unit comes from a column of its
    attribute 3 in the same list, or from ``scalers``;
+   Pair lists that carry no scalers get them from :data:`LIST_SCALERS` by the list
+   identifier they start with (Kamstrup);
 4. **positional lists** — values only, the OBIS codes implied by the list's definition
    (Norwegian HAN lists of Kaifa meters). These go through a small, extensible table of
    :class:`PositionalLayout` (:data:`POSITIONAL_LAYOUTS`), recognised by the number of
@@ -36,6 +38,7 @@ from ..errors import DlmsError
 from ..obis import Obis, ObisLike
 
 __all__ = [
+    "LIST_SCALERS",
     "POSITIONAL_LAYOUTS",
     "PositionalColumn",
     "PositionalLayout",
@@ -337,6 +340,37 @@ POSITIONAL_LAYOUTS: list[PositionalLayout] = [
 :func:`readings`). The first layout that :meth:`~PositionalLayout.matches` is used."""
 
 
+# Kamstrup Omnipower HAN lists ("Kamstrup_V0001"): OBIS/value pairs without scalers. Source:
+# Kamstrup's OMNIPOWER HAN (NVE) interface description, as exercised by the test data of
+# turbokongen/hass-AMS (MIT, commit 8a47b3e, tests/test_parser_kamstrup.py): power in W/var,
+# currents in 0.01 A, voltages in V, energies in 10 Wh / 10 varh (the capture of a list 3
+# gives 15523251 for 155232.51 kWh).
+_KAMSTRUP_SCALERS = {
+    **{Obis(f"1.1.{c}.7.0.255"): ScalerUnit(0, _W) for c in (1, 2)},
+    **{Obis(f"1.1.{c}.7.0.255"): ScalerUnit(0, _VAR) for c in (3, 4)},
+    **{Obis(f"1.1.{c}.7.0.255"): ScalerUnit(-2, _A) for c in (31, 51, 71)},
+    **{Obis(f"1.1.{c}.7.0.255"): ScalerUnit(0, _V) for c in (32, 52, 72)},
+    **{Obis(f"1.1.{c}.8.0.255"): ScalerUnit(1, _WH) for c in (1, 2)},
+    **{Obis(f"1.1.{c}.8.0.255"): ScalerUnit(1, _VARH) for c in (3, 4)},
+}
+
+LIST_SCALERS: dict[str, Mapping[Obis, ScalerUnit]] = {"Kamstrup_V0001": _KAMSTRUP_SCALERS}
+"""Scalers and units of OBIS/value-pair lists that carry none, by the list identifier the
+body starts with (e.g. ``"Kamstrup_V0001"``); add your own. Scalers given to
+:func:`readings` take precedence."""
+
+
+def _list_identifier(body: object) -> str | None:
+    if not isinstance(body, tuple) or not body:
+        return None
+    first = body[0]
+    if isinstance(first, str):
+        return first
+    if isinstance(first, bytes) and len(first) != _OBIS_LENGTH:
+        return first.decode("latin-1")
+    return None
+
+
 def readings(
     body: object,
     *,
@@ -354,6 +388,9 @@ def readings(
         return push_object_list_readings(body, push_object_list, scalers)
     tagged = tagged_readings(body)
     if tagged:
+        identifier = _list_identifier(body)
+        if identifier in LIST_SCALERS:
+            scalers = {**LIST_SCALERS[identifier], **(scalers or {})}
         if scalers:
             for obis, reading in list(tagged.items()):
                 if reading.scaler_unit is None and obis in scalers:

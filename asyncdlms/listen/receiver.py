@@ -19,7 +19,9 @@ Framings (one per receiver):
 * ``"wrapper"`` — IEC 62056-47 wrapper frames (TCP stream or UDP datagrams);
 * ``"hdlc"`` — HDLC frames received only (a HAN port: no SNRM, no acknowledgements); the
   segments of one APDU (segmentation bit) are joined per pair of addresses, the LLC header
-  ``E6 E7 00`` (or ``E6 E6 00``) is removed;
+  ``E6 E7 00`` (or ``E6 E6 00``) is removed; a frame starting with an LLC header while
+  segments are pending starts a new APDU (the incomplete one is reported: a segment was
+  lost);
 * ``"mbus"`` — M-Bus long frames carrying the DLMS/COSEM transport layer's segmentation
   (:mod:`asyncdlms.listen.mbus`), segments joined per M-Bus address;
 * ``"apdu"`` — every :meth:`~PushReceiver.receive_data` call is one whole APDU (a datagram,
@@ -35,7 +37,9 @@ accepted from that sender and key (``counter_store``, by default the process's
 :func:`~asyncdlms.security.default_invocation_counter_store`), and the APDU is decoded.
 
 Guarantees: the same bytes fed in any chunking give the same events (for the ``"apdu"``
-framing a chunk is an APDU by definition); bytes from different sources (and, within a
+framing a chunk is an APDU by definition; a wrapper stream cannot resynchronise after a bad
+header, so there the bytes buffered are dropped, reported, and the next chunk starts afresh —
+a TCP listener should close such a connection); bytes from different sources (and, within a
 source, from different link addresses) are never mixed; malformed input never raises —
 it becomes a :class:`~asyncdlms.listen.notification.PushRejected` event — and memory is
 bounded (``max_apdu_length``, ``max_sources``, one partial APDU per link address).
@@ -68,7 +72,7 @@ from ..errors import (
     WrapperError,
 )
 from ..hdlc import FrameSplitter, FrameType
-from ..hdlc.frames import strip_llc_header
+from ..hdlc.frames import LLC_REQUEST, LLC_RESPONSE, strip_llc_header
 from ..security.ciphering import (
     AUTHENTICATION_TAG_LENGTH,
     DEDICATED_TAGS,
@@ -124,6 +128,7 @@ _DEDICATED_FORMS = frozenset(DEDICATED_TAGS.values())
 _GENERAL_GLO = int(ApduTag.GENERAL_GLO_CIPHERING)
 _GENERAL_DED = int(ApduTag.GENERAL_DED_CIPHERING)
 _GBT = int(ApduTag.GENERAL_BLOCK_TRANSFER)
+_CIPHERED_TAGS = _GLOBAL_FORMS | _DEDICATED_FORMS | {_GENERAL_GLO, _GENERAL_DED}
 _SUPPORTED_SUITES = (0, 1)  # both cipher APDUs with AES-GCM-128
 _AUTHENTICATION = 0x10
 _ENCRYPTION = 0x20
@@ -410,6 +415,22 @@ class PushReceiver:
             address = LinkAddress("hdlc", frame.source, frame.destination)
             key = ("hdlc", frame.source, frame.destination)
             partial = stream.segments.get(key)
+            if partial is not None and frame.information[:3] in (LLC_RESPONSE, LLC_REQUEST):
+                # a new APDU starts (LLC header) while segments of the last one are missing:
+                # the meter moved on (one segment was lost); report the incomplete one
+                del stream.segments[key]
+                self._reject(
+                    BlockTransferError(
+                        f"{len(partial.parts)} HDLC segments ({partial.size} bytes) of an APDU "
+                        "dropped: a new APDU started before its last segment"
+                    ),
+                    source,
+                    address,
+                    None,
+                    b"",
+                    now,
+                )
+                partial = None
             if partial is None:
                 try:
                     information = strip_llc_header(frame.information)
@@ -566,7 +587,17 @@ class PushReceiver:
                 return
             if complete is None:
                 return
-            if complete[:1] == bytes((_GBT,)):
+            if not complete:
+                self._reject(
+                    BlockTransferError("general-block-transfer blocks carrying no data"),
+                    source,
+                    address,
+                    None,
+                    b"",
+                    now,
+                )
+                return
+            if complete[0] == _GBT:
                 self._reject(
                     BlockTransferError("a general-block-transfer inside general-block-transfer"),
                     source,
@@ -580,15 +611,7 @@ class PushReceiver:
         title: bytes | None = None
         security: AppliedSecurity | None = None
         plaintext = apdu
-        if (
-            apdu[0] in _GLOBAL_FORMS
-            or apdu[0] in _DEDICATED_FORMS
-            or apdu[0]
-            in (
-                _GENERAL_GLO,
-                _GENERAL_DED,
-            )
-        ):
+        if apdu[0] in _CIPHERED_TAGS:
             try:
                 deciphered = self._decipher(apdu, source)
             except DlmsError as exc:

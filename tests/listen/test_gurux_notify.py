@@ -141,3 +141,46 @@ def test_gurux_pushes_replayed_and_in_order() -> None:
     events = _receive("wrapper", first, second, first)
     assert [type(e) for e in events] == [Notification, Notification, PushRejected]
     assert type(events[2].cause).__name__ == "ReplayError"
+
+
+def _gurux_long_push(interface: int, security: int, *, gbt: bool) -> list[bytes]:
+    from gurux_dlms.enums import Conformance
+
+    from asyncdlms import axdr
+    from asyncdlms.types import Array, OctetString
+
+    body = axdr.encode(Array(tuple(OctetString(bytes([i]) * 20) for i in range(30))))
+    notify = GXDLMSSecureNotify(True, 16, 1, interface)
+    notify.settings.negotiatedConformance |= Conformance.GENERAL_BLOCK_TRANSFER
+    if gbt:
+        notify.settings.maxPduSize = 128
+    notify.ciphering.security = security
+    notify.ciphering.systemTitle = TITLE
+    notify.ciphering.blockCipherKey = GUEK
+    notify.ciphering.authenticationKey = GAK
+    notify.ciphering.invocationCounter = 5
+    messages = notify.generateDataNotificationMessages(None, GXByteBuffer(body))
+    return [_bytes(m) for m in messages]
+
+
+@pytest.mark.parametrize(
+    "security", [Security.NONE, Security.AUTHENTICATION_ENCRYPTION], ids=["plain", "ciphered"]
+)
+@pytest.mark.parametrize("how", ["hdlc-segments", "gbt", "gbt-reversed"])
+def test_gurux_long_push(security: int, how: str) -> None:
+    """A push longer than one frame / PDU: gurux segments it in HDLC, or cuts it into
+    general-block-transfer blocks (with the wrapper and a max PDU of 128)."""
+    if how == "hdlc-segments":
+        messages = _gurux_long_push(InterfaceType.HDLC, security, gbt=False)
+        framing = "hdlc"
+    else:
+        messages = _gurux_long_push(InterfaceType.WRAPPER, security, gbt=True)
+        assert all(m[8] == 0xE0 for m in messages)  # general-block-transfer
+        framing = "wrapper"
+        if how == "gbt-reversed":
+            messages.reverse()
+    assert len(messages) > 3
+    (event,) = _receive(framing, *messages)
+    assert isinstance(event, Notification)
+    assert event.body == tuple(bytes([i]) * 20 for i in range(30))
+    assert (event.security is None) is (security == Security.NONE)

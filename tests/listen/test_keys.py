@@ -15,7 +15,7 @@ AUTH = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
 
 
 def test_memory_store_by_title_and_default() -> None:
-    key_set = KeySet(bytes.fromhex(KEY))  # type: ignore[arg-type]
+    key_set = KeySet(bytes.fromhex(KEY))
     store = MemoryKeyStore({TITLE: key_set})
     assert isinstance(store, KeyStore)
     assert store.keys_for(bytes.fromhex(TITLE)) is key_set
@@ -35,7 +35,7 @@ def test_keys_are_never_shown() -> None:
 
 def test_a_key_of_the_wrong_length_is_refused() -> None:
     with pytest.raises(KeyStoreError, match="16 bytes"):
-        KeySet(bytes(15))  # type: ignore[arg-type]
+        KeySet(bytes(15))
 
 
 def test_toml_store(tmp_path: Path) -> None:

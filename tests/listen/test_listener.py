@@ -294,3 +294,18 @@ async def test_too_many_connections_are_refused() -> None:
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
+
+
+async def test_a_broken_wrapper_stream_is_hung_up_and_others_go_on() -> None:
+    async with listen("tcp://127.0.0.1:0") as listener:
+        assert listener.address is not None
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.address[1])
+        writer.write(b"\x00\x07junk-that-is-no-wrapper-header")
+        await writer.drain()
+        async with asyncio.timeout(10):
+            assert await reader.read() == b""  # the listener hung up
+        await send_tcp(listener.address[1], wrapped(notification(12)))
+        (push,) = await take(listener, 1)
+        assert push.readings()[ENERGY].raw == 12
+        assert listener.statistics.rejected >= 1
+        writer.close()

@@ -89,15 +89,20 @@ def energy(event: Any) -> Any:
 
 
 def _stream(framing: str, count: int) -> bytes:
+    """``count`` pushes; every third one ciphered and sent as GBT blocks."""
     out = bytearray()
+    meter = context()
     for n in range(count):
-        apdu = notification(1000 + n, invoke_id=n)
-        if framing == "hdlc":
-            out += b"\x00\x11" + b"".join(hdlc_frames(apdu, size=40))
-        elif framing == "mbus":
-            out += b"\xe5" + b"".join(f.encode() for f in mbus_segments(apdu, max_data=30))
-        else:
-            out += wrapper_frame(apdu)
+        apdus = [notification(1000 + n, invoke_id=n)]
+        if n % 3 == 2:
+            apdus = gbt_blocks(meter.protect(apdus[0]), 25)
+        for apdu in apdus:
+            if framing == "hdlc":
+                out += b"\x00\x11" + b"".join(hdlc_frames(apdu, size=40))
+            elif framing == "mbus":
+                out += b"\xe5" + b"".join(f.encode() for f in mbus_segments(apdu, max_data=30))
+            else:
+                out += wrapper_frame(apdu)
     return bytes(out)
 
 
@@ -455,3 +460,71 @@ def test_a_thousand_meters_nothing_lost_and_old_sources_forgotten() -> None:
     for n, push in pushes.items():
         rx.receive_data(push, now=0.0, source=("meter", n))
     assert sorted(energy(e) for e in rx.events()) == list(range(1000))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    order=st.permutations(list(range(7))),
+    duplicates=st.lists(st.integers(min_value=0, max_value=6), max_size=5),
+    ciphered=st.booleans(),
+)
+def test_gbt_blocks_in_any_order_with_duplicates(
+    order: list[int], duplicates: list[int], ciphered: bool
+) -> None:
+    apdu = notification(2024)
+    if ciphered:
+        apdu = context().protect(apdu)
+    blocks = gbt_blocks(apdu, -(-len(apdu) // 7))
+    assert len(blocks) == 7
+    sequence = [blocks[i] for i in order]
+    for position, index in enumerate(duplicates):  # a few blocks twice, anywhere
+        sequence.insert(min(position * 2, len(sequence)), blocks[index])
+    events = feed(receiver("apdu"), *sequence)
+    notifications = [e for e in events if isinstance(e, Notification)]
+    assert [energy(e) for e in notifications] == [2024]
+
+
+def test_information_report_push() -> None:
+    from asyncdlms.apdu.notification import InformationReportRequest
+    from asyncdlms.apdu.short_name import VariableName
+
+    apdu = InformationReportRequest((VariableName(0x0100),), (7,)).encode()
+    (event,) = feed(receiver("wrapper"), wrapper_frame(apdu))
+    assert isinstance(event, Notification) and event.body == (7,)
+
+
+def test_gbt_blocks_without_data_are_rejected() -> None:
+    from asyncdlms.apdu.block_transfer import GeneralBlockTransfer
+    from asyncdlms.errors import BlockTransferError
+
+    blocks = [
+        GeneralBlockTransfer(1, b"", last_block=False).encode(),
+        GeneralBlockTransfer(2, b"", last_block=True).encode(),
+    ]
+    (event,) = feed(receiver("apdu"), *blocks)
+    assert isinstance(event, PushRejected) and isinstance(event.cause, BlockTransferError)
+
+
+def test_link_address_text() -> None:
+    (event,) = feed(receiver("mbus"), b"".join(f.encode() for f in mbus_segments(notification())))
+    assert str(event.link_address) == "mbus 255 (TSAP 1->103)"
+
+
+def test_decode_pushes_reports_what_is_left_incomplete() -> None:
+    from asyncdlms.listen import decode_pushes
+
+    frames = hdlc_frames(notification(3), source=30, size=20)
+    events = decode_pushes(b"".join(frames[:-1]) + b"".join(hdlc_frames(notification(4))))
+    assert energy(events[0]) == 4
+    assert isinstance(events[1], PushRejected)
+    assert isinstance(events[1].cause, ReassemblyTimeoutError)
+
+
+def test_a_lost_hdlc_segment_does_not_spoil_the_next_push() -> None:
+    from asyncdlms.errors import BlockTransferError
+
+    frames = hdlc_frames(notification(3), size=20)
+    events = feed(receiver("hdlc"), *frames[:-1], *hdlc_frames(notification(4), size=20))
+    assert isinstance(events[0], PushRejected)
+    assert isinstance(events[0].cause, BlockTransferError)
+    assert energy(events[1]) == 4
