@@ -1,6 +1,8 @@
 """asyncdlms: an asyncio-native DLMS/COSEM (IEC 62056) protocol stack with a sans-IO core.
 
-Start with :func:`connect` (an awaitable :class:`Client` for one meter). The layers below it
+Start with :func:`connect` (an awaitable :class:`Client` for one meter) and :func:`listen`
+(what meters push; the rest of the receive side is in :mod:`asyncdlms.listen`, imported as
+``from asyncdlms.listen import ...``). The layers below it
 (see the README): :mod:`asyncdlms.axdr` and :mod:`asyncdlms.types` (A-XDR data, COSEM
 date/time), :class:`Obis`, :mod:`asyncdlms.hdlc` and :mod:`asyncdlms.wrapper` (the link
 layers, behind the one interface of :mod:`asyncdlms.link`), :mod:`asyncdlms.apdu`,
@@ -31,6 +33,7 @@ from .cosem import (
     register_quantity,
 )
 from .errors import DecodeError, DlmsError, EncodeError
+from .listen import listen as listen  # the function; the package's names: asyncdlms.listen.X
 from .obis import InvalidObisError, Obis
 from .types import (
     DONT_CARE,
@@ -118,6 +121,7 @@ __all__ = [
     "axdr",
     "connect",
     "interface_class",
+    "listen",
     "method_number",
     "register_quantity",
 ]

@@ -54,3 +54,42 @@ async def test_serial_iec_through_a_simulated_optical_port() -> None:
     lines = await serial_iec.main([])
     assert lines[0] == "logical device name: ADS0000010000000"
     assert lines[1].startswith("energy: ") and lines[1].endswith(" Wh")
+
+
+def test_push_service() -> None:
+    """Meters push to the service's listener over TCP; the web API serves the latest."""
+    pytest.importorskip("fastapi")
+    pytest.importorskip("httpx")
+    import os
+    import socket
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from asyncdlms.apdu.enums import LongInvokeIdAndPriority
+    from asyncdlms.apdu.notification import DataNotification
+    from asyncdlms.types import DoubleLongUnsigned, OctetString, Structure
+    from asyncdlms.wrapper.frames import WrapperFrame
+
+    os.environ["LISTEN"] = "tcp://127.0.0.1:0"
+    try:
+        push_service = importlib.import_module("push_service")
+        with TestClient(push_service.app) as client:
+            host, port = push_service.app.state.listener.address
+            energy_obis = OctetString(bytes((1, 0, 1, 8, 0, 255)))
+            with socket.create_connection((host, port)) as sock:  # one meter, one connection
+                for number, energy in enumerate((100, 250)):  # the second push is the latest
+                    body = Structure((energy_obis, DoubleLongUnsigned(energy)))
+                    apdu = DataNotification(body, LongInvokeIdAndPriority(number + 1)).encode()
+                    sock.sendall(WrapperFrame(1, 0x66, apdu).encode())
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:  # while the meter is still connected
+                    if client.get("/statistics").json()["notifications"] == 2:
+                        break
+                    time.sleep(0.05)
+            (name,) = client.get("/meters").json()
+            assert client.get(f"/meters/{name}").json()["readings"] == {"1.0.1.8.0.255": 250}
+            assert client.get("/statistics").json()["notifications"] == 2
+            assert client.get("/meters/nobody").status_code == 404
+    finally:
+        os.environ.pop("LISTEN", None)

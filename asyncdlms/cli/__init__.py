@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from .. import __version__
 from .cosem_commands import add_cosem_commands
 from .decode import add_decode_command
+from .listen import add_listen_command
 from .meter import add_meter_commands
 from .poll import add_poll_command
 from .simulate import add_simulate_command
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_cosem_commands(commands)
     add_simulate_command(commands)
     add_poll_command(commands)
+    add_listen_command(commands)
     return parser
 
 

@@ -1,18 +1,21 @@
 """``asyncdlms decode HEX...``: decode bytes given in hex (or read from standard input with
 ``-``): HDLC frames (a stream of them, with any noise between; segmented frames joined),
-wrapper frames, a bare APDU, or A-XDR data.
+wrapper frames, M-Bus long frames (the DLMS/COSEM transport layer's segments joined), a bare
+APDU, or A-XDR data. General-block-transfer blocks are joined (in any order) and the APDU they
+carry decoded.
 
-What the bytes are is detected unless ``--as`` says it: ``0x7E`` starts HDLC, a wrapper
-header (version 1 and a length that fits) a wrapper frame, an APDU tag that decodes to the
-last byte an APDU, else A-XDR (a tag that is both, such as ``0x0F`` data-notification and
-integer, is whichever decodes the whole input). APDUs are printed field by field, A-XDR
-values as typed trees.
+What the bytes are is detected unless ``--as`` says it: ``0x7E`` starts HDLC, ``0x68 L L
+0x68`` M-Bus, a wrapper header (version 1 and a length that fits) a wrapper frame, an APDU
+tag that decodes to the last byte an APDU, else A-XDR (a tag that is both, such as ``0x0F``
+data-notification and integer, is whichever decodes the whole input). APDUs are printed
+field by field, A-XDR values as typed trees.
 
 Ciphered APDUs (glo-, ded-, general-glo- and general-ded-ciphering) are shown with their
 security header and, given ``--block-cipher-key HEX`` (the dedicated key for ded- forms) and
 ``--auth-key HEX``, deciphered with their authentication tag verified; ``--system-title
-HEX`` is the sender's for the forms that do not carry it (glo-/ded-ciphering). Keys are
-never printed.
+HEX`` is the sender's for the forms that do not carry it (glo-/ded-ciphering); or
+``--keys FILE``, a TOML file of keys by system title (the listener's format). Keys are never
+printed.
 
 Exit status: 0 when something was decoded, 1 when nothing was (one line on standard error
 says what was tried) or a ciphered APDU failed its check, 2 for bad options.
@@ -30,18 +33,21 @@ from dataclasses import dataclass, field
 
 from .. import axdr
 from ..apdu import Data, decode_apdu
+from ..apdu.block_transfer import GeneralBlockTransfer
 from ..apdu.enums import InvokeIdAndPriority, LongInvokeIdAndPriority
 from ..apdu.tags import ApduTag
 from ..errors import DlmsError
 from ..hdlc import FrameSplitter, FrameType
 from ..hdlc.frames import LLC_REQUEST, LLC_RESPONSE
+from ..listen.keys import KeyStore, TomlKeyStore
+from ..listen.mbus import MBusSplitter
 from ..security.ciphering import CipheredApdu, decipher
 from ..types import DateTime
 from ..wrapper.frames import HEADER_LENGTH, WRAPPER_VERSION, WrapperSplitter
 
 __all__ = ["add_decode_command"]
 
-_KINDS = ("hdlc", "wrapper", "apdu", "axdr")
+_KINDS = ("hdlc", "wrapper", "mbus", "apdu", "axdr")
 _CIPHERED_TAGS = frozenset(
     tag
     for tag in ApduTag
@@ -63,7 +69,10 @@ class _Decoder:
     block_cipher_key: bytes | None = field(default=None, repr=False)
     authentication_key: bytes | None = field(default=None, repr=False)
     system_title: bytes | None = None
+    keys: KeyStore | None = None
     failures: list[str] = field(default_factory=list)
+    blocks: dict[int, bytes] = field(default_factory=dict)
+    last_block: int | None = None
 
     # -- link layers -----------------------------------------------------------------------
 
@@ -134,6 +143,46 @@ class _Decoder:
             lines.append(f"({splitter.buffered} bytes of an incomplete frame left)")
         return lines
 
+    def mbus(self, data: bytes) -> list[str]:
+        splitter = MBusSplitter()
+        lines: list[str] = []
+        parts: list[bytes] = []
+        expected = 0
+        frames = splitter.feed(data)
+        for frame in frames:
+            lines.append(
+                f"M-Bus long frame C=0x{frame.control:02x} A=0x{frame.address:02x} "
+                f"CI=0x{frame.control_information:02x} ({len(frame.data)} data bytes)"
+            )
+            if not frame.is_transport_segment or len(frame.data) < 2:
+                lines.append("  not a DLMS/COSEM transport-layer segment")
+                continue
+            if frame.sequence_number != expected:
+                lines.append(
+                    f"  segment {frame.sequence_number} where {expected} was expected: "
+                    f"{len(parts)} segments before it dropped"
+                )
+                parts, expected = [], 0
+                if frame.sequence_number != 0:
+                    continue
+            parts.append(frame.data[2:])
+            expected = (expected + 1) & 0x0F
+            lines.append(
+                f"  segment {frame.sequence_number} STSAP {frame.data[0]} DTSAP {frame.data[1]}"
+                + (", the last" if frame.final_segment else "")
+            )
+            if frame.final_segment:
+                apdu = b"".join(parts)
+                parts, expected = [], 0
+                lines += self.describe_apdu(apdu, "  ")
+        if not frames:
+            raise _NotThis(f"no complete M-Bus long frame ({splitter.discarded_bytes} bytes)")
+        if splitter.dropped_frames:
+            lines.append(f"({splitter.dropped_frames} bad frames dropped)")
+        if parts:
+            lines.append(f"({len(parts)} segments of an APDU without its last segment)")
+        return lines
+
     def bare_apdu(self, data: bytes) -> list[str]:
         """A whole input that is one APDU (raises _NotThis when it is not)."""
         if data[0] in _CIPHERED_TAGS:
@@ -166,6 +215,9 @@ class _Decoder:
         if not apdu:
             return [f"{indent}no APDU"]
         lines = [f"{indent}APDU ({len(apdu)} bytes, tag 0x{apdu[0]:02x}): {apdu.hex()}"]
+        if apdu[0] == ApduTag.GENERAL_BLOCK_TRANSFER:
+            lines += self._describe_block(apdu, indent + "  ")
+            return lines
         if apdu[0] in _CIPHERED_TAGS:
             lines += self._describe_ciphered(apdu, indent + "  ")
             return lines
@@ -179,6 +231,30 @@ class _Decoder:
                 lines.extend(f"{indent}    {line}" for line in text.splitlines())
             return lines
         _describe_pdu(pdu, indent + "  ", lines)
+        return lines
+
+    def _describe_block(self, apdu: bytes, indent: str) -> list[str]:
+        """A general-block-transfer block: kept until every block up to the last one is
+        there (in any order), then the APDU they carry is decoded."""
+        try:
+            block = GeneralBlockTransfer.decode(apdu)
+        except DlmsError as exc:
+            return [f"{indent}general-block-transfer not decoded: {exc}"]
+        lines = [
+            f"{indent}general-block-transfer block {block.block_number}"
+            f"{' (last)' if block.last_block else ''}, ack {block.block_number_ack}, "
+            f"{len(block.block_data)} bytes"
+        ]
+        self.blocks[block.block_number] = block.block_data
+        if block.last_block:
+            self.last_block = block.block_number
+        last = self.last_block
+        if last is not None and all(n in self.blocks for n in range(1, last + 1)):
+            joined = b"".join(self.blocks[n] for n in range(1, last + 1))
+            self.blocks.clear()
+            self.last_block = None
+            lines.append(f"{indent}blocks 1..{last} joined: {len(joined)} bytes")
+            lines += self.describe_apdu(joined, indent + "  ")
         return lines
 
     def _describe_ciphered(self, apdu: bytes, indent: str) -> list[str]:
@@ -199,23 +275,31 @@ class _Decoder:
         lines.append(f"{indent}  invocation counter: {ciphered.invocation_counter}")
         lines.append(f"{indent}  ciphered content: {len(ciphered.ciphered_content)} bytes")
         system_title = ciphered.system_title or self.system_title
+        block_cipher_key, authentication_key = self.block_cipher_key, self.authentication_key
+        if block_cipher_key is None and self.keys is not None and system_title:
+            key_set = self.keys.keys_for(system_title)
+            if key_set is not None:
+                chosen = key_set.dedicated_key if ciphered.dedicated else key_set.block_cipher_key
+                block_cipher_key = None if chosen is None else chosen.value
+                if key_set.authentication_key is not None:
+                    authentication_key = key_set.authentication_key.value
         missing = []
-        if self.block_cipher_key is None:
-            missing.append("--block-cipher-key")
-        if self.authentication_key is None and control & 0x10:
+        if block_cipher_key is None:
+            missing.append("--block-cipher-key (or --keys with this sender)")
+        if authentication_key is None and control & 0x10:
             missing.append("--auth-key")
         if not system_title:
             missing.append("--system-title (the sender's: this form does not carry it)")
         if missing:
             lines.append(f"{indent}  not deciphered: give {' and '.join(missing)}")
             return lines
-        assert self.block_cipher_key is not None and system_title
+        assert block_cipher_key is not None and system_title
         try:
             plaintext = decipher(
                 ciphered.ciphered_content,
                 system_title=system_title,
-                block_cipher_key=self.block_cipher_key,
-                authentication_key=self.authentication_key or bytes(16),
+                block_cipher_key=block_cipher_key,
+                authentication_key=authentication_key or bytes(16),
             )
         except DlmsError as exc:
             lines.append(f"{indent}  not deciphered: {exc}")
@@ -310,6 +394,8 @@ def _candidates(data: bytes) -> list[str]:
     """The kinds to try, most likely first."""
     if data[:1] == b"\x7e":
         return ["hdlc"]
+    if len(data) >= 4 and data[0] == data[3] == 0x68 and data[1] == data[2]:
+        return ["mbus"]
     kinds = ["wrapper"] if _looks_like_wrapper(data) else []
     if data[0] <= _LAST_AXDR_TAG:  # a data tag first: a whole A-XDR value wins
         return [*kinds, "axdr", "apdu"]
@@ -326,14 +412,16 @@ def _command_decode(args: argparse.Namespace) -> int:
             _option_bytes(args.block_cipher_key, "--block-cipher-key", 16),
             _option_bytes(args.auth_key, "--auth-key", 16),
             _option_bytes(args.system_title, "--system-title", 8),
+            None if args.keys is None else TomlKeyStore(args.keys),
         )
-    except ValueError as exc:
+    except (ValueError, DlmsError) as exc:
         print(f"asyncdlms decode: {exc}", file=sys.stderr)
         return 2
     forced = args.kind is not None
     methods: dict[str, Callable[[bytes], list[str]]] = {
         "hdlc": decoder.hdlc,
         "wrapper": decoder.wrapper,
+        "mbus": decoder.mbus,
         "apdu": decoder.bare_apdu,
         "axdr": lambda d: decoder.axdr(d, whole=not forced),
     }
@@ -368,6 +456,8 @@ def add_decode_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
                              "the dedicated key for ded- APDUs)")  # fmt: skip
     decode.add_argument("--auth-key", metavar="HEX",
                         help="authentication key, 32 hex digits")  # fmt: skip
+    decode.add_argument("--keys", metavar="FILE",
+                        help="a TOML file of keys by system title (as for listen)")  # fmt: skip
     decode.add_argument("--system-title", metavar="HEX",
                         help="the sender's system title, 16 hex digits, for APDUs that do "
                              "not carry it (glo-, ded-ciphering)")  # fmt: skip

@@ -45,6 +45,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from .. import axdr
@@ -175,6 +176,8 @@ def to_json(value: Any) -> Any:
         return int(value)
     if isinstance(value, float):
         return float(value)
+    if isinstance(value, Decimal):  # a scaled quantity: a JSON number, exact when whole
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, bytes):
         return value.hex()
     if isinstance(value, dt.datetime | dt.date | dt.time):

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hmac
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from types import MappingProxyType
@@ -343,12 +343,15 @@ def decipher(
     system_title: bytes,
     block_cipher_key: Secret | bytes,
     authentication_key: Secret | bytes,
+    security_suites: Collection[int] = (_SECURITY_SUITE,),
 ) -> bytes:
     """The plaintext of a ciphered content ``SC ‖ IC ‖ ...`` sent by ``system_title``.
 
     Raises :class:`AuthenticationTagError` when the tag does not match and
     :class:`DecipheringError` for a truncated or unsupported header. No counter checks: see
-    :class:`SecurityContext` for those.
+    :class:`SecurityContext` for those. ``security_suites``: the suite ids the security
+    control byte may name; give ``(0, 1)`` to accept suite 1, which ciphers APDUs with the
+    same AES-GCM-128 as suite 0 (a push receiver does: Austrian Kaifa meters send SC 0x21).
     """
     content = bytes(ciphered_content)
     if len(content) < SECURITY_HEADER_LENGTH:
@@ -357,7 +360,7 @@ def decipher(
             "invocation counter)"
         )
     sc = content[0]
-    _check_received_security_control(sc)
+    _check_received_security_control(sc, security_suites)
     ic = int.from_bytes(content[1:5], "big")
     plaintext = _open(
         sc,
@@ -382,12 +385,14 @@ def _check_security_control(sc: int) -> None:
         )
 
 
-def _check_received_security_control(sc: int) -> None:
+def _check_received_security_control(
+    sc: int, security_suites: Collection[int] = (_SECURITY_SUITE,)
+) -> None:
     if sc & _COMPRESSION:
         raise DecipheringError(
             f"security control 0x{sc:02x} asks for compression, which is not supported"
         )
-    if sc & _SUITE_MASK != _SECURITY_SUITE:
+    if sc & _SUITE_MASK not in security_suites:
         raise SecurityPolicyError(
             f"security control 0x{sc:02x} names security suite {sc & _SUITE_MASK}; this "
             "context uses suite 0 (AES-GCM-128)"

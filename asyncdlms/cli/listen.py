@@ -1,0 +1,183 @@
+"""``asyncdlms listen URL``: receive what meters push and print one line (or JSON object) per
+notification.
+
+    asyncdlms listen tcp://0.0.0.0:4059 --keys keys.toml --json-lines
+    asyncdlms listen "serial:///dev/ttyUSB0?baud=2400" --block-cipher-key HEX --auth-key HEX
+    asyncdlms listen "file:///tmp/han.bin?framing=hdlc"
+    cat capture.bin | asyncdlms listen - --count 1
+
+Keys: one key set for every sender (``--block-cipher-key`` / ``--auth-key``, also from
+ASYNCDLMS_BLOCK_CIPHER_KEY / ASYNCDLMS_AUTH_KEY) or a TOML file of keys by system title
+(``--keys``). Received invocation counters go to the counter store (``--counter-store``), so
+a replayed push is dropped across runs too; files and standard input are decoded with
+counters of their own (decoding a capture twice is no replay). Rejected pushes are reported
+on standard error and never stop the listener. With ``--json-lines`` each notification is
+one JSON object: ``system_title``, ``invocation_counter``, ``datetime`` (ISO 8601),
+``source``, ``readings`` (OBIS → value, scaled, with ``unit``) when a layout applies, else
+the decoded ``body``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from typing import Any
+
+from ..errors import DlmsError
+from ..listen import KeyStore, MemoryKeyStore, Notification, TomlKeyStore, listen
+from ..listen.url import parse_listen_url
+from ..security.counters import MemoryInvocationCounterStore
+from .counters import add_counter_store_option, counter_store
+from .meter import to_json
+
+__all__ = ["add_listen_command", "notification_to_json"]
+
+
+def notification_to_json(push: Notification) -> dict[str, Any]:
+    """One notification as JSON-ready data (what ``--json-lines`` prints)."""
+    date_time = push.date_time
+    record: dict[str, Any] = {
+        "system_title": None if push.system_title is None else push.system_title.hex().upper(),
+        "invocation_counter": push.invocation_counter,
+        "datetime": None if date_time is None else to_json(date_time),
+        "source": str(push.source),
+    }
+    readings = push.readings()
+    if readings:
+        record["readings"] = {
+            str(obis): {"value": to_json(reading.scaled), "unit": _unit(reading.unit)}
+            if reading.unit is not None
+            else to_json(reading.value)
+            for obis, reading in readings.items()
+        }
+    else:
+        record["body"] = to_json(push.body)
+    return record
+
+
+def _unit(unit: object) -> str:
+    return str(getattr(unit, "symbol", None) or getattr(unit, "name", None) or unit)
+
+
+def _line(push: Notification) -> str:
+    record = notification_to_json(push)
+    who = record["system_title"] or push.link_address
+    when = record["datetime"] or "-"
+    counter = "" if record["invocation_counter"] is None else f" IC {record['invocation_counter']}"
+    if "readings" in record:
+        values = "  ".join(
+            f"{obis}={value['value']} {value['unit']}"
+            if isinstance(value, dict)
+            else f"{obis}={value}"
+            for obis, value in record["readings"].items()
+        )
+    else:
+        values = json.dumps(record["body"])
+    return f"{when} {who}{counter}: {values}"
+
+
+def _keys(args: argparse.Namespace) -> KeyStore | None:
+    if args.keys is not None:
+        return TomlKeyStore(args.keys)
+    if args.block_cipher_key is None and args.auth_key is None and args.broadcast_key is None:
+        return None
+    return MemoryKeyStore.for_everyone(
+        _hex_key(args.block_cipher_key, "--block-cipher-key"),
+        _hex_key(args.auth_key, "--auth-key"),
+        broadcast_key=_hex_key(args.broadcast_key, "--broadcast-key"),
+    )
+
+
+def _hex_key(text: str | None, option: str) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise ValueError(f"{option} must be 32 hex digits") from None
+    if len(key) != 16:
+        raise ValueError(f"{option} must be 16 bytes (32 hex digits), not {len(key)}")
+    return key
+
+
+async def _listen(args: argparse.Namespace) -> int:
+    target = parse_listen_url(args.url)
+    options: dict[str, Any] = {
+        "keys": _keys(args),
+        "require_ciphering": args.require_ciphering,
+        "unsafe_skip_tag_check": args.unsafe_skip_tag_check,
+    }
+    if args.system_title is not None:
+        options["system_titles"] = args.system_title
+    if target.scheme == "file":  # offline decoding: a capture decoded twice is no replay
+        options["counter_store"] = MemoryInvocationCounterStore()
+    received = 0
+    async with listen(target, **options) as listener:
+        if target.scheme != "file":
+            print(f"listening on {listener.url}", file=sys.stderr, flush=True)
+        deadline = (
+            None if args.duration is None else asyncio.get_running_loop().time() + args.duration
+        )
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(deadline):
+                async for event in listener.events():
+                    if not isinstance(event, Notification):
+                        print(f"asyncdlms listen: {event}", file=sys.stderr, flush=True)
+                        continue
+                    received += 1
+                    text = (
+                        json.dumps(notification_to_json(event)) if args.json_lines else _line(event)
+                    )
+                    print(text, flush=True)
+                    if args.count is not None and received >= args.count:
+                        break
+    if target.scheme == "file" and not received:
+        print("asyncdlms listen: no notification in the input", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _command_listen(args: argparse.Namespace) -> int:
+    try:
+        with counter_store(args):
+            return asyncio.run(_listen(args))
+    except KeyboardInterrupt:
+        return 130
+    except (DlmsError, OSError, ValueError) as exc:
+        print(f"asyncdlms listen: {exc}", file=sys.stderr)
+        return 2
+
+
+def add_listen_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``listen`` to the command line."""
+    env = os.environ.get
+    parser = commands.add_parser(
+        "listen",
+        help="receive what meters push (TCP, UDP, HAN serial, M-Bus, files)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("url", help="tcp://HOST:PORT, hdlc+tcp://, udp://, serial:///DEV?baud=2400, "
+        "mbus+serial:///DEV, file:///PATH?framing=hdlc, - (standard input)")  # fmt: skip
+    add("--block-cipher-key", metavar="HEX", default=env("ASYNCDLMS_BLOCK_CIPHER_KEY"),
+        help="global unicast encryption key of every sender, 32 hex digits")  # fmt: skip
+    add("--auth-key", metavar="HEX", default=env("ASYNCDLMS_AUTH_KEY"),
+        help="authentication key of every sender, 32 hex digits")  # fmt: skip
+    add("--broadcast-key", metavar="HEX", help="global broadcast encryption key, 32 hex digits")
+    add("--keys", metavar="FILE", help="a TOML file of keys by system title (instead)")
+    add("--system-title", metavar="HEX",
+        help="the sender's system title, for glo-ciphered pushes that do not carry it")  # fmt: skip
+    add("--require-ciphering", action="store_true", help="reject plain pushes")
+    add("--unsafe-skip-tag-check", action="store_true",
+        help="decipher authenticated pushes WITHOUT checking their tag when no authentication "
+             "key is known (anyone with the encryption key can forge them)")  # fmt: skip
+    add("--json-lines", action="store_true", help="one JSON object per notification")
+    add("--count", type=int, metavar="N", help="stop after N notifications")
+    add("--duration", type=float, metavar="S", help="stop after S seconds")
+    add_counter_store_option(parser)
+    parser.set_defaults(handler=_command_listen)
