@@ -7,6 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Wall-clock limits are no property of a codec: on a loaded machine (CI, parallel jobs) they
+# fail for the wrong reason, so the default 200 ms deadline and the too-slow check are off.
+hypothesis_settings.register_profile(
+    "asyncdlms", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("asyncdlms")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 VECTORS_FILE = SHARED / "vectors" / "dlms-vectors.json"

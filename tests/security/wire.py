@@ -220,10 +220,11 @@ class WireTap:
 
     @staticmethod
     def _pass_3_or_4(plain: bytes, title: bytes, nonces: list[Nonce]) -> None:
-        if plain[:1] in (b"\xc3", b"\xc7"):
-            marker = plain.rfind(b"\x09\x11")
-            if marker >= 0 and len(plain) - marker == 19:
-                value = plain[marker + 2 :]
+        # the octet-string(17) ends the APDU: its header sits 19 bytes before the end (a
+        # search for 09 11 could hit the tag's own bytes)
+        if plain[:1] in (b"\xc3", b"\xc7") and plain[-19:-17] == b"\x09\x11":
+            value = plain[-17:]
+            if value[0] & 0x0F == 0:  # a security control byte of suite 0
                 nonces.append(
                     Nonce(title, "global", int.from_bytes(value[1:5], "big"), "hls-gmac")
                 )
