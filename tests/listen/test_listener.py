@@ -189,40 +189,46 @@ async def test_a_file_of_hdlc_frames(tmp_path: Path) -> None:
 
 
 async def test_gurux_notify_over_real_sockets() -> None:
-    """gurux-dlms's GXDLMSNotify (plain) and GXDLMSSecureNotify (encryption only: its
-    authenticated tags are wrong, see tests/listen/test_gurux_notify.py) over TCP and UDP."""
+    """gurux-dlms's GXDLMSNotify (plain) and GXDLMSSecureNotify (general-glo-ciphered,
+    encryption only and authenticated encryption; its tags are checked against
+    ``cryptography`` in test_gurux_notify.py) over TCP, UDP and HDLC over TCP; the ciphered
+    push sent again is dropped as a replay."""
     pytest.importorskip("gurux_dlms")
     from gurux_dlms.enums import InterfaceType, Security
 
     from .test_gurux_notify import _gurux_push
 
     keys = MemoryKeyStore({TITLE: KeySet(GUEK, GAK)})
-    for url in ("tcp://127.0.0.1:0", "udp://127.0.0.1:0"):
+    for url, interface in (("tcp://127.0.0.1:0", InterfaceType.WRAPPER),
+                           ("udp://127.0.0.1:0", InterfaceType.WRAPPER),
+                           ("hdlc+tcp://127.0.0.1:0", InterfaceType.HDLC)):  # fmt: skip
+        plain = _gurux_push(interface, Security.NONE)
+        encrypted = _gurux_push(interface, Security.ENCRYPTION, counter=90)
+        both = _gurux_push(interface, Security.AUTHENTICATION_ENCRYPTION, counter=91)
+        pushes = (plain, encrypted, both, both)  # the last one: a replay
         async with listen(url, keys=keys, counter_store=MemoryInvocationCounterStore()) as listener:
             assert listener.address is not None
-            plain = _gurux_push(InterfaceType.WRAPPER, Security.NONE)
-            ciphered = _gurux_push(InterfaceType.WRAPPER, Security.ENCRYPTION, counter=90)
-            if url.startswith("tcp"):
-                await send_tcp(listener.address[1], plain)
-                await send_tcp(listener.address[1], ciphered)
-                await send_tcp(listener.address[1], ciphered)  # replayed
-            else:
+            if url.startswith("udp"):
                 transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
                     asyncio.DatagramProtocol, remote_addr=listener.address
                 )
-                for datagram in (plain, ciphered, ciphered):
+                for datagram in pushes:
                     transport.sendto(datagram)
                 transport.close()
+            else:
+                for push in pushes:
+                    await send_tcp(listener.address[1], push)
             events: list[Any] = []
             async with asyncio.timeout(20):
                 async for event in listener.events():
                     events.append(event)
-                    if len(events) == 3:
+                    if len(events) == len(pushes):
                         break
         kinds = [type(e).__name__ for e in events]
-        assert kinds == ["Notification", "Notification", "PushRejected"], (url, events)
-        assert events[1].system_title == TITLE
-        assert isinstance(events[2].cause, ReplayError)
+        assert kinds == ["Notification"] * 3 + ["PushRejected"], (url, events)
+        assert [e.invocation_counter for e in events[:3]] == [None, 90, 91]
+        assert events[2].security.tag_verified
+        assert isinstance(events[3].cause, ReplayError)
 
 
 class _CallingMeter:
