@@ -66,7 +66,7 @@ from .url import Scheme, Target, parse_target
 
 __all__ = ["ABANDON_WAIT", "AUTHENTICATION_NAMES", "Client", "connect"]
 
-ABANDON_WAIT = 1.0
+ABANDON_WAIT = 0.5
 """Seconds :meth:`Client.close` waits for a meter that left a request unanswered (HDLC: the UA
 to its DISC) before it closes the transport; never more than the client's ``timeout``."""
 
