@@ -21,10 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncdlms
+from asyncdlms.apdu.acse import MechanismName
 from asyncdlms.apdu.descriptors import entry_descriptor
 from asyncdlms.errors import DlmsError
 from asyncdlms.fleet import FleetPoller, Meter, MeterResult, ReadPlan, RetryPolicy
-from asyncdlms.server import DEFAULT_PASSWORD, Simulator
+from asyncdlms.security.ciphering import SecurityPolicy
+from asyncdlms.security.counters import MemoryInvocationCounterStore
+from asyncdlms.security.hls import Secret
+from asyncdlms.server import DEFAULT_PASSWORD, Simulator, default_associations
+from asyncdlms.session.server import AssociationPolicy, ServerSecurity
 
 from .proxy import KINDS, FaultPlan, FaultyLine
 
@@ -80,16 +85,38 @@ class Tally:
         self.faults.update(other.faults)
 
 
+BLOCK_CIPHER_KEY = bytes(range(16))
+AUTHENTICATION_KEY = bytes(range(16, 32))
+HLS_SECRET = b"fault-line-gmac!"
+#: client 1: HLS-GMAC and authenticated encryption of every APDU
+CIPHERED_CLIENT = 1
+
+
 def simulator(hdlc: bool, meters: int) -> Simulator:
+    associations = dict(default_associations())
+    associations[CIPHERED_CLIENT] = AssociationPolicy(
+        MechanismName.HIGH_GMAC,
+        Secret(HLS_SECRET),
+        security=ServerSecurity(
+            Secret(BLOCK_CIPHER_KEY),
+            Secret(AUTHENTICATION_KEY),
+            SecurityPolicy.AUTHENTICATED_ENCRYPTION,
+        ),
+    )
     return Simulator(
         meters=meters,
         interface="hdlc" if hdlc else "wrapper",
         shared_port=True,
+        associations=associations,
         time_source=lambda: FROZEN_TIME,
     )
 
 
-def connect_options(sim: Simulator, index: int, hdlc: bool) -> dict[str, Any]:
+def connect_options(
+    sim: Simulator, index: int, hdlc: bool, ciphered: bool = False
+) -> dict[str, Any]:
+    """Client 17 (LLS) reads the profile; ``ciphered``: client 1, HLS-GMAC and
+    authenticated encryption, its invocation counters kept across associations."""
     target = sim.targets[index]
     options: dict[str, Any] = {
         "server": target.server,
@@ -98,6 +125,17 @@ def connect_options(sim: Simulator, index: int, hdlc: bool) -> dict[str, Any]:
         "auth": "low",
         "password": DEFAULT_PASSWORD,
     }
+    if ciphered:
+        options.update(
+            client=CIPHERED_CLIENT,
+            auth="gmac",
+            password=HLS_SECRET,
+            security="ae",
+            system_title=b"FAULTS01",
+            block_cipher_key=BLOCK_CIPHER_KEY,
+            authentication_key=AUTHENTICATION_KEY,
+            invocation_counter_store=MemoryInvocationCounterStore(),
+        )
     if hdlc:
         options.update(LINK, physical_address=target.physical_address)
     return options
@@ -163,10 +201,11 @@ class Cell:
     kind: str
     rate: float
     hdlc: bool
+    ciphered: bool = False
 
     @property
     def interface(self) -> str:
-        return "hdlc" if self.hdlc else "wrapper"
+        return ("hdlc" if self.hdlc else "wrapper") + (" + ae" if self.ciphered else "")
 
 
 async def run_cell(
@@ -175,7 +214,8 @@ async def run_cell(
     upstream = sim.targets[index].url
     async with FaultyLine(upstream, FaultPlan([cell.kind], cell.rate, seed)) as line:
         url = await line.start()
-        tally = await exercise(url, connect_options(sim, index, cell.hdlc), truth, associations)
+        options = connect_options(sim, index, cell.hdlc, cell.ciphered)
+        tally = await exercise(url, options, truth, associations)
         tally.faults.update(line.counts)
     return tally
 
@@ -186,9 +226,13 @@ async def run_matrix(
     interfaces: Sequence[bool] = (False, True),
     associations: int = 10,
     seed: int = 1,
+    ciphered_rate: float | None = 0.05,
 ) -> dict[Cell, Tally]:
-    """Every cell at once (each on its own meter and proxy): the waits overlap."""
+    """Every cell at once (each on its own meter and proxy): the waits overlap. With
+    ``ciphered_rate``, every kind once more over the wrapper with authenticated encryption."""
     cells = [Cell(kind, rate, hdlc) for hdlc in interfaces for rate in rates for kind in kinds]
+    if ciphered_rate is not None and False in interfaces:
+        cells += [Cell(kind, ciphered_rate, False, ciphered=True) for kind in kinds]
     results: dict[Cell, Tally] = {}
     for hdlc in interfaces:
         mine = [cell for cell in cells if cell.hdlc == hdlc]

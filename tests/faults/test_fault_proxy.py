@@ -7,7 +7,8 @@ margin, and the close after it is bounded too; a fleet cycle gives every meter e
 outcome, ok with the true values or failed with a step and a typed cause. The one thing no
 client can catch: a bit flipped inside a wrapper frame's value (the wrapper carries no check
 sequence; TCP's own checksum and authenticated ciphering are what protect it), so a wrong
-value is tolerated there and only there.
+value is tolerated there and only there: with authenticated encryption (the ``wrapper + ae``
+rows) the flipped bit is a typed AuthenticationTagError too.
 
 A short matrix here; ``python -m tests.faults`` runs the long one for the README's table.
 """
@@ -25,13 +26,13 @@ from .run import Cell, fleet_cycle, run_matrix, table
 def undetectable(cell: Cell) -> bool:
     """A flipped bit in a wrapper frame can land in a value: nothing below the application
     can see it without ciphering (HDLC's FCS catches every one)."""
-    return cell.kind == "corrupt" and not cell.hdlc
+    return cell.kind == "corrupt" and not cell.hdlc and not cell.ciphered
 
 
 async def test_every_call_through_a_faulty_line_is_true_or_a_typed_error() -> None:
     results = await run_matrix(associations=5, seed=11)
     print("\n" + table(results))
-    assert len(results) == len(KINDS) * 2 * 2
+    assert len(results) == len(KINDS) * 2 * 2 + len(KINDS)  # + the wrapper with ciphering
     for cell, tally in results.items():
         assert tally.calls > 0, cell
         assert tally.ok > 0, f"{cell}: nothing went through at all"
