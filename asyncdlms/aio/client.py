@@ -65,7 +65,11 @@ from .serial import open_serial
 from .short_name import ShortNameMethods, short_name_settings
 from .url import Scheme, Target, parse_target
 
-__all__ = ["AUTHENTICATION_NAMES", "Client", "connect"]
+__all__ = ["ABANDON_WAIT", "AUTHENTICATION_NAMES", "Client", "connect"]
+
+ABANDON_WAIT = 0.5
+"""Seconds :meth:`Client.close` waits for a meter that left a request unanswered (HDLC: the UA
+to its DISC) before it closes the transport; never more than the client's ``timeout``."""
 
 AUTHENTICATION_NAMES: dict[str, MechanismName] = {
     "none": MechanismName.LOWEST,
@@ -159,6 +163,9 @@ class Client(ShortNameMethods, CosemMethods):
         self._released: asyncio.Future[DlmsError | None] | None = None
         self._notifications: asyncio.Queue[NotificationReceived] = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: A request timed out and none was answered since: the meter is presumed silent,
+        #: so :meth:`close` abandons the association instead of waiting for an RLRE.
+        self._abandoning = False
 
     # -- opening and closing ----------------------------------------------------------------
 
@@ -257,6 +264,7 @@ class Client(ShortNameMethods, CosemMethods):
     async def _open_once(self) -> Client:
         """Open the transport and associate, once."""
         loop = self._loop = asyncio.get_running_loop()
+        self._abandoning = False
         self._established = loop.create_future()
         self._released = loop.create_future()
         try:
@@ -334,6 +342,9 @@ class Client(ShortNameMethods, CosemMethods):
         released = self._released
         try:
             if released is not None and not released.done() and self.session.associated:
+                if self._abandoning:
+                    await self._abandon_association(released)
+                    return
                 self.session.release(self._loop.time())
                 self._progress()
                 with contextlib.suppress(TimeoutError):
@@ -342,6 +353,21 @@ class Client(ShortNameMethods, CosemMethods):
         finally:
             self._close_transport()
             self._fail_waiters(AssociationError("the client was closed"))
+
+    async def _abandon_association(self, released: asyncio.Future[DlmsError | None]) -> None:
+        """Give up an association whose meter left a request unanswered (issue 13, item 5):
+        no RLRQ, which would wait behind the unanswered request and then for its own answer,
+        a second full timeout. An HDLC link gets a DISC and at most ``ABANDON_WAIT`` seconds
+        for the UA (the meter may still hear us and free its link); over the wrapper the
+        closed TCP connection tells the meter. The caller closes the transport."""
+        link = self.session.link
+        if not isinstance(link, HdlcConnection) or self._loop is None:
+            return
+        link.disconnect(self._loop.time())
+        self._progress()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(min(self.timeout, ABANDON_WAIT)):
+                await asyncio.shield(released)
 
     def _close_transport(self) -> None:
         driver, self._driver = self._driver, None
@@ -366,6 +392,8 @@ class Client(ShortNameMethods, CosemMethods):
 
     def _progress(self) -> None:
         for event in self.session.events():
+            if isinstance(event, RequestCompleted | RequestFailed):
+                self._abandoning = False  # an answer came: the meter is not silent
             if isinstance(event, RequestCompleted):
                 waiter = self._waiters.pop(event.request_id, None)
                 if waiter is not None and not waiter.done():
@@ -434,6 +462,7 @@ class Client(ShortNameMethods, CosemMethods):
                 return await waiter
         except TimeoutError:
             self._abandon(request_id)
+            self._abandoning = True
             raise RequestTimeoutError(f"no answer from {self.target} within {limit} s") from None
         except asyncio.CancelledError:
             self._abandon(request_id)
