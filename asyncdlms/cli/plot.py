@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import sys
 from typing import Any
 
@@ -42,7 +43,7 @@ async def plot_series(
             return series, "raw value"
         increases: Series = {}
         for column, (times, values) in series.items():
-            steps = [later - earlier for earlier, later in zip(values, values[1:], strict=False)]
+            steps = [later - earlier for earlier, later in itertools.pairwise(values)]
             increases[column] = (times[1:], steps)
         return increases, "increase per capture period (raw)"
     units = set()

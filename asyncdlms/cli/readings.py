@@ -15,9 +15,9 @@ from typing import Any
 
 from ..store import (
     ReadingQuery,
-    StoreError,
     StoredProfileRow,
     StoredReading,
+    StoreError,
     open_store,
     utc,
 )

@@ -12,7 +12,7 @@ import datetime as dt
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -120,7 +120,7 @@ class AlignedSchedule:
                     tick.result()  # a failure of the ticker surfaces here
                     return
                 getter = asyncio.ensure_future(queue.get())
-                waited: set[asyncio.Future[object]] = {getter}
+                waited: set[asyncio.Future[Any]] = {getter}
                 if not tick.done():
                     waited.add(tick)
                 done, _ = await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,7 @@ async def _rows_by_meter(store: ReadingStore) -> dict[str, list[dt.datetime]]:
 
 
 def _contiguous(stamps: list[dt.datetime]) -> bool:
-    return all(b - a == dt.timedelta(minutes=15) for a, b in zip(stamps, stamps[1:], strict=False))
+    return all(b - a == dt.timedelta(minutes=15) for a, b in itertools.pairwise(stamps))
 
 
 async def test_restarted_poller_continues_from_the_stored_position(tmp_path: Path) -> None:
@@ -133,7 +134,8 @@ async def test_a_crash_between_batches_loses_only_the_batch_in_flight(tmp_path: 
                 await _poll_into(failing, sim, batch_size=2)
             kept = await _rows_by_meter(store)
             assert len(kept) == 2  # the first batch (two meters) committed, no more
-            first_rows = sum(1 for t in range(int(START) - 6 * 3600, int(START) + 1) if t % 900 == 0)
+            window = range(int(START) - 6 * 3600, int(START) + 1)
+            first_rows = sum(1 for t in window if t % 900 == 0)
             assert all(len(stamps) == first_rows for stamps in kept.values())
             assert (await store.counts())["positions"] == 2
             clock.now += 900

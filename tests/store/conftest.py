@@ -7,6 +7,7 @@ the PostgreSQL tests skip, saying why, only when no binaries can be found."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
@@ -64,11 +65,9 @@ class PostgresCluster:
                   "-l", str(self.root / "server.log"), "-w", "-t", "60", "start")  # fmt: skip
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
             self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w",
                       "-t", "30", "stop")  # fmt: skip
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-            pass
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"

@@ -16,10 +16,10 @@ from asyncdlms.store import (
     ReadingStore,
     Source,
     StoreBatch,
-    StoreError,
     StoredFailure,
     StoredProfileRow,
     StoredReading,
+    StoreError,
     open_store,
 )
 
@@ -30,7 +30,7 @@ COLUMNS = ("8/0.0.1.0.0.255/2", "1/0.0.96.10.1.255/2", "3/1.0.1.8.0.255/2", "3/1
 def _readings(meter: str, count: int, start: dt.datetime = T0) -> tuple[StoredReading, ...]:
     return tuple(
         StoredReading.of(meter, 3, "1.0.1.8.0.255", 2, start + dt.timedelta(minutes=15 * i),
-                         Quantity(1000 + i, 0, Unit.WATT_HOUR))  # fmt: skip
+                         Quantity(1000 + i, 0, Unit.WATT_HOUR))
         for i in range(count)
     )
 
@@ -88,7 +88,7 @@ async def test_the_same_batch_twice_leaves_no_duplicate(store_url: str) -> None:
                                 Decimal("12.5"), source=Source.PUSH)  # fmt: skip
         failure = StoredFailure("m3", T0, "connect", "ConnectionRefusedError", "refused")
         batch = StoreBatch(
-            _readings("m1", 20) + (push,),
+            (*_readings("m1", 20), push),
             _rows("m1", 96),
             (failure,),
             (ProfilePosition("m1", "1.0.99.1.0.255", T0 + dt.timedelta(minutes=15 * 95)),),
