@@ -69,6 +69,9 @@ class PostgresCluster:
             self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w",
                       "-t", "30", "stop")  # fmt: skip
 
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
@@ -80,16 +83,12 @@ class PostgresCluster:
         return self.url(name)
 
 
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[PostgresCluster]:
+def start_cluster() -> PostgresCluster | None:
+    """A throw-away cluster, started (``None`` when no server binaries are installed);
+    ``stop()`` and ``remove()`` it after use. Also used by benchmarks/bench_store.py."""
     bindir = _postgres_bindir()
     if bindir is None:
-        pytest.skip(
-            "PostgreSQL server binaries not found (no /usr/lib/postgresql/*/bin/initdb): "
-            "install Debian's postgresql package (apt-get install -y postgresql) to run "
-            "the PostgreSQL store tests"
-        )
-    pytest.importorskip("asyncpg", reason="the PostgreSQL store needs asyncpg ([postgres])")
+        return None
     user: str | None = None
     if os.geteuid() == 0:  # initdb refuses root: run the cluster as an unprivileged user
         for name in ("postgres", "nobody"):
@@ -109,16 +108,29 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
     except subprocess.CalledProcessError as exc:
         log = root / "server.log"
         detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.remove()
         raise RuntimeError(
             f"could not start a PostgreSQL cluster with {bindir}: "
             f"{exc.stderr.decode(errors='replace')} {detail}"
         ) from None
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    pytest.importorskip("asyncpg", reason="the PostgreSQL store needs asyncpg ([postgres])")
+    cluster = start_cluster()
+    if cluster is None:
+        pytest.skip(
+            "PostgreSQL server binaries not found (no /usr/lib/postgresql/*/bin/initdb): "
+            "install Debian's postgresql package (apt-get install -y postgresql) to run "
+            "the PostgreSQL store tests"
+        )
     try:
         yield cluster
     finally:
         cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.remove()
 
 
 @pytest.fixture
