@@ -87,9 +87,23 @@ def _to_json(value: Any) -> Any:
     return str(value)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=str)
+_COLUMN_TEXTS: dict[tuple[str, ...], str] = {}
+
+
 def dumps(data: Any) -> str:
     """Compact JSON text, the stored form of values."""
-    return json.dumps(data, separators=(",", ":"), allow_nan=False, default=str)
+    return _ENCODER.encode(data)
+
+
+def dumps_columns(columns: tuple[str, ...]) -> str:
+    """The JSON text of a profile's column names (the same few tuples again and again)."""
+    text = _COLUMN_TEXTS.get(columns)
+    if text is None:
+        if len(_COLUMN_TEXTS) > 1024:
+            _COLUMN_TEXTS.clear()
+        text = _COLUMN_TEXTS[columns] = _ENCODER.encode(list(columns))
+    return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from .records import (
     StoredProfileRow,
     StoredReading,
     dumps,
+    dumps_columns,
     merged_positions,
     utc,
 )
@@ -51,7 +52,7 @@ def sqlite_path(url: str) -> str:
 
 def _stamp(moment: dt.datetime) -> str:
     """A capture time as fixed-width UTC text, so that text order is time order."""
-    return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc(moment).isoformat(timespec="microseconds")
 
 
 def _moment(text: str) -> dt.datetime:
@@ -130,7 +131,7 @@ class SqliteStore:
             for r in batch.readings
         ]  # fmt: skip
         rows = [
-            (r.meter, r.profile, _stamp(r.capture_time), dumps(list(r.columns)),
+            (r.meter, r.profile, _stamp(r.capture_time), dumps_columns(r.columns),
              dumps(list(r.values)), r.status, str(r.source))
             for r in batch.profile_rows
         ]  # fmt: skip

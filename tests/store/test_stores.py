@@ -95,6 +95,7 @@ async def test_the_same_batch_twice_leaves_no_duplicate(store_url: str) -> None:
         )
         await store.write(batch)
         await store.write(batch)
+        await store.write(StoreBatch.join([batch, batch]))  # one key twice in one batch
         await store.write(StoreBatch(readings=(push,)))
         assert await store.counts() == {
             "readings": 21, "profile_rows": 96, "failures": 1, "positions": 1,
