@@ -174,3 +174,32 @@ def test_poll_serves_metrics_while_it_runs(capsys: pytest.CaptureFixture[str]) -
     pytest.importorskip("prometheus_client", reason="metrics need asyncdlms[metrics]")
     assert main(["poll", "--simulate", "2", "--metrics-port", "0"]) == 0
     assert re.search(r"metrics on http://127\.0\.0\.1:\d+/metrics", capsys.readouterr().err)
+
+
+def test_base_install_needs_no_extra(tmp_path: Path) -> None:
+    """Without asyncpg, matplotlib and prometheus-client, poll --simulate still works (into
+    SQLite) and the commands that need an extra say which one."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys\n"
+        "for name in ('asyncpg', 'matplotlib', 'prometheus_client'):\n"
+        "    sys.modules[name] = None\n"
+        "from asyncdlms.cli import main\n"
+        "codes = [main(['poll', '--simulate', '3']),\n"
+        "         main(['poll', '--simulate', '1', '--metrics-port', '0']),\n"
+        f"         main(['plot', '--store', 'sqlite:///{tmp_path}/x.db', '--meter', 'm',\n"
+        "               '--obis', '1.0.99.1.0.255', '-o', 'x.png']),\n"
+        "         main(['store', 'init', 'postgresql://u@127.0.0.1:1/x'])]\n"
+        "print(codes)\n"
+    )
+    environment = {"PYTHONPATH": str(root), "PATH": "", "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=tmp_path, env=environment, timeout=120)  # fmt: skip
+    assert result.stdout.splitlines()[-1] == "[0, 2, 2, 2]", result.stderr
+    assert result.stdout.startswith("3 meters: 3 ok, 0 failed")
+    assert "pip install 'asyncdlms[metrics]'" in result.stderr
+    assert "pip install 'asyncdlms[plot]'" in result.stderr
+    assert "pip install 'asyncdlms[postgres]'" in result.stderr
