@@ -379,10 +379,12 @@ class FleetPoller:
         reassociated = False
         while True:
             attempt += 1
+            memory = dict(worker.memory)
             readings, failure, again = await self._attempt(worker)
             reassociated = reassociated or again
             if failure is None or not failure.retryable or attempt >= attempts:
                 break
+            worker.memory = memory  # this try's rows are dropped: the next reads them again
             delay = self.retry.delay(attempt, self.random)
             self.metrics.retry_scheduled(worker.meter, attempt, delay, failure)
             await self.sleep(delay)

@@ -88,9 +88,16 @@ def _contiguous(stamps: list[dt.datetime]) -> bool:
 
 
 async def test_restarted_poller_continues_from_the_stored_position(tmp_path: Path) -> None:
+    await restarted_poller_continues(f"sqlite:///{tmp_path / 'r.db'}")
+
+
+async def test_a_crash_between_batches_loses_only_the_batch_in_flight(tmp_path: Path) -> None:
+    await crash_between_batches(f"sqlite:///{tmp_path / 'r.db'}")
+
+
+async def restarted_poller_continues(url: str) -> None:
     """Three pollers, one after the other, time moving on: every 15-minute row from
     ``history`` before the first read to the meter's clock at the last, once each."""
-    url = f"sqlite:///{tmp_path / 'r.db'}"
     clock = MovableTime(START)
     async with Simulator(meters=3, shared_port=True, time_source=clock, load_profile_days=2) as sim:
         for advance in (0, 2 * 3600 + 17, 45 * 60):
@@ -123,8 +130,9 @@ async def test_restarted_poller_continues_from_the_stored_position(tmp_path: Pat
             await store.close()
 
 
-async def test_a_crash_between_batches_loses_only_the_batch_in_flight(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'r.db'}"
+async def crash_between_batches(url: str) -> None:
+    """A store that dies at the second of three batches: the first two meters are kept
+    with their positions, the rest are read again by the next run; no gap, no duplicate."""
     clock = MovableTime(START)
     async with Simulator(meters=6, shared_port=True, time_source=clock, load_profile_days=2) as sim:
         store = await open_store(url)
@@ -272,3 +280,53 @@ def test_durations() -> None:
     for bad in ("2 days", "-1h", "", "h"):
         with pytest.raises(ValueError):
             parse_duration(bad)
+
+
+class FlakyRegisterConnect:
+    """The real ``connect``, whose associations drop (a reset connection) on the first
+    register read of the whole run: after the profile was read in that try."""
+
+    def __init__(self) -> None:
+        self.failed = False
+
+    async def __call__(self, url: str, **options: Any) -> Any:
+        from asyncdlms.aio.client import connect
+
+        client = await connect(url, **options)
+        original = client.read_register
+
+        async def read_register(*args: Any, **kwargs: Any) -> Any:
+            if not self.failed:
+                self.failed = True
+                raise ConnectionResetError("connection reset (test)")
+            return await original(*args, **kwargs)
+
+        client.read_register = read_register
+        return client
+
+
+async def test_rows_of_a_failed_try_are_read_again_by_the_retry(tmp_path: Path) -> None:
+    """The profile was read, then the try failed and was retried: the retry starts from
+    the position before the failed try, so the rows it dropped are not lost."""
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    clock = MovableTime(START)
+    async with Simulator(meters=1, shared_port=True, time_source=clock) as sim:
+        store = await open_store(url)
+        try:
+            meters = meters_of(sim, **OPTIONS)
+            schedule = AlignedSchedule(900, clock=sim.time)
+            flaky = FlakyRegisterConnect()
+            async with FleetPoller(meters, PLAN, connect=flaky,
+                                   retry=RetryPolicy(attempts=2, base_delay=0.01),
+                                   positions=StorePositions(store, PLAN)) as poller:  # fmt: skip
+                writer = StoreWriter(store, capture_time=schedule.capture_time)
+                async for result in schedule.run(poller, cycles=1):
+                    assert result.ok and result.attempts == 2
+                    await writer.add(result)
+                await writer.flush()
+            assert flaky.failed
+            window = range(int(START) - 6 * 3600, int(START) + 1)
+            stamps = (await _rows_by_meter(store))["m0"]
+            assert len(stamps) == sum(1 for t in window if t % 900 == 0)
+        finally:
+            await store.close()
