@@ -67,6 +67,7 @@ class SqliteStore:
         self.url = url
         self._connection = connection
         self._executor = executor
+        self._closed = False
 
     @classmethod
     async def open(cls, url: str) -> SqliteStore:
@@ -96,6 +97,8 @@ class SqliteStore:
         return cls(url, connection, executor)
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self._closed:
+            raise StoreError(f"{self.url}: the store is closed")
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, work, self._connection)
@@ -234,11 +237,12 @@ class SqliteStore:
         return await self._run(work)
 
     async def close(self) -> None:
-        if self._executor is None:
+        if self._closed:
             return
         try:
             await self._run(lambda connection: connection.close())
         finally:
+            self._closed = True
             self._executor.shutdown(wait=False)
 
     def __repr__(self) -> str:

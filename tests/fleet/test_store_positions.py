@@ -330,3 +330,21 @@ async def test_rows_of_a_failed_try_are_read_again_by_the_retry(tmp_path: Path) 
             assert len(stamps) == sum(1 for t in window if t % 900 == 0)
         finally:
             await store.close()
+
+
+def test_history_in_a_fleet_file() -> None:
+    from asyncdlms.fleet import FleetFileError, ReadProfile, parse_fleet
+
+    text = """
+[plan]
+read = ["register:1.0.1.8.0.255", "profile:1.0.99.1.0.255"]
+history = "2d"
+
+[[meter]]
+url = "tcp://127.0.0.1:4059"
+"""
+    plan = parse_fleet(text, "toml").plan
+    profiles = [item for item in plan.items if isinstance(item, ReadProfile)]
+    assert [p.history for p in profiles] == [dt.timedelta(days=2)]
+    with pytest.raises(FleetFileError, match=r"plan\.history: '2 days' is not a duration"):
+        parse_fleet(text.replace('"2d"', '"2 days"'), "toml")
