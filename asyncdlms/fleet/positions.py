@@ -98,7 +98,7 @@ async def read_profile_since(
     read, or stored) up to the meter's clock, read first on the same association; without
     a position, the last ``item.history``. The position in ``memory`` moves to the newest
     row returned. A meter whose clock names no instant is read up to the head-end's
-    time."""
+    time; a clock without deviation (a naive time) is taken as UTC."""
     clock: dt.datetime | None = await client.read_clock()
     now = utc(clock) if clock is not None else dt.datetime.now(dt.UTC)
     last: dt.datetime | None = memory.get(item.key)
