@@ -15,6 +15,7 @@ profile positions (:class:`ProfilePosition`) in the same transaction as the rows
 from __future__ import annotations
 
 from .base import SCHEMA_VERSION, ReadingQuery, ReadingStore, StoreError, open_store, redact_url
+from .pushes import push_batch
 from .records import (
     ProfilePosition,
     Source,
@@ -39,6 +40,7 @@ __all__ = [
     "StoredReading",
     "encode_value",
     "open_store",
+    "push_batch",
     "redact_url",
     "utc",
 ]

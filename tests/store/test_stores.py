@@ -164,3 +164,34 @@ async def test_an_unknown_store_or_unreachable_server_is_named(tmp_path: object)
     with pytest.raises(StoreError, match=r"\*\*\*") as info:
         await open_store("postgresql://user:s3cret@127.0.0.1:1/db")
     assert "s3cret" not in str(info.value)
+
+
+async def test_a_push_received_twice_is_stored_once(store_url: str) -> None:
+    """Readings of a notification (OBIS → reading, as the listener gives them) stored as
+    push readings keyed by sender and the notification's date-time."""
+    from dataclasses import dataclass
+
+    from asyncdlms.obis import Obis
+    from asyncdlms.store import push_batch
+
+    @dataclass(frozen=True)
+    class PushedReading:  # the shape of asyncdlms.listen's Reading
+        value: object
+        class_id: int | None = None
+        attribute_index: int | None = None
+
+    readings = {
+        Obis("1.0.1.7.0.255"): PushedReading(Quantity(1234, 0, Unit.WATT), 3, 2),
+        Obis("0.0.96.1.0.255"): PushedReading(b"LGZ1030655933512"),
+    }
+    store = await _open(store_url)
+    try:
+        for _ in range(2):
+            await store.write(push_batch("4C475A6700000001", readings, T0))
+        stored = await store.readings(ReadingQuery(meter="4C475A6700000001"))
+        assert [(r.object, r.value, r.unit, r.source) for r in stored] == [
+            ("1/0.0.96.1.0.255/2", b"LGZ1030655933512".hex(), "", Source.PUSH),
+            ("3/1.0.1.7.0.255/2", 1234.0, "W", Source.PUSH),
+        ]
+    finally:
+        await store.close()
