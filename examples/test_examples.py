@@ -32,6 +32,19 @@ def test_fastapi_app() -> None:
         assert float(energy.json()["value"]) > 0
         assert client.get("/meters/0/clock").json()["clock"].startswith("20")
         assert client.get("/meters/9/energy").status_code == 404
+        # the simulated meters were polled into a temporary store at start-up
+        meters = client.get("/stored/meters").json()["meters"]
+        assert meters == [f"meter-{i}" for i in range(5)]
+        stored = client.get("/stored/readings", params={"meter": "meter-3"}).json()
+        objects = {r["object"] for r in stored["readings"]}
+        assert objects == {"3/1.0.1.8.0.255/2", "8/0.0.1.0.0.255/2"}
+        energy_stored = next(r for r in stored["readings"] if r["object"].startswith("3/"))
+        assert energy_stored["unit"] == "Wh" and energy_stored["value"] > 0
+        profile = client.get(
+            "/stored/readings", params={"meter": "meter-3", "obis": "1.0.99.1.0.255"}
+        ).json()["profile_rows"]
+        assert 96 <= len(profile) <= 97  # a day of 15-minute rows
+        assert client.get("/stored/readings", params={"obis": "nonsense"}).status_code == 400
 
 
 async def test_aiohttp_app() -> None:

@@ -13,8 +13,11 @@ from .cosem_commands import add_cosem_commands
 from .decode import add_decode_command
 from .listen import add_listen_command
 from .meter import add_meter_commands
+from .plot import add_plot_command
 from .poll import add_poll_command
+from .readings import add_readings_command
 from .simulate import add_simulate_command
+from .store_command import add_store_command
 
 __all__ = ["build_parser", "main"]
 
@@ -32,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_simulate_command(commands)
     add_poll_command(commands)
     add_listen_command(commands)
+    add_store_command(commands)
+    add_readings_command(commands)
+    add_plot_command(commands)
     return parser
 
 

@@ -8,7 +8,11 @@
 A live progress bar goes to standard error (when it is a terminal, or with
 ``--progress``), then a summary line: meters ok/failed, reads per second, p50/p95 read
 latency. ``--json-lines`` writes one JSON object per meter and cycle to standard output
-(the summary then goes to standard error); ``--csv FILE`` writes one row per value.
+(the summary then goes to standard error); ``--csv FILE`` writes one row per value;
+``--store URL`` keeps every value in a store (with ``--simulate`` and no ``--store``, in a
+new temporary SQLite file whose URL is printed), profiles continuing from the stored
+positions; cycles start on multiples of ``--interval`` on the wall clock;
+``--metrics-port`` serves Prometheus metrics.
 Exit status: 0 when every meter was read, 1 when any failed, 2 for a bad fleet file or
 options.
 """
@@ -41,8 +45,21 @@ from ..fleet import (
     RetryPolicy,
     load_fleet,
 )
+from ..fleet.positions import StorePositions, StoreWriter, parse_duration, with_history
+from ..fleet.schedule import AlignedSchedule
+from ..store import StoreError
 from .counters import counter_store
 from .meter import add_association_options, connect_options, to_json
+from .store_options import (
+    FanOutMetrics,
+    add_history_option,
+    add_metrics_option,
+    add_store_option,
+    describe_store,
+    metrics_for,
+    opened_store,
+    temporary_store_url,
+)
 
 __all__ = ["add_poll_command", "result_to_json", "simulated_association", "with_options"]
 
@@ -147,7 +164,14 @@ async def _poll(args: argparse.Namespace, meters: list[Meter] | None, plan: Read
     json_lines: bool = args.json_lines
     summary_stream = sys.stderr if json_lines else sys.stdout
     progress_enabled = args.progress if args.progress is not None else sys.stderr.isatty()
+    store_url: str | None = args.store
+    if store_url is None and meters is None:  # --simulate: show the data landing
+        store_url = temporary_store_url()
+    prometheus = metrics_for(args)
     async with AsyncExitStack() as stack:
+        if prometheus is not None:
+            stack.callback(prometheus.close)
+        store = await stack.enter_async_context(opened_store(store_url))
         if meters is None:
             from ..server.simulator import Simulator
 
@@ -189,20 +213,37 @@ async def _poll(args: argparse.Namespace, meters: list[Meter] | None, plan: Read
                 breaker=BreakerPolicy(),
                 keep_open=args.keep_open,
                 keep_alive=args.keep_alive,
-                metrics=statistics,
+                metrics=statistics if prometheus is None else FanOutMetrics(statistics, prometheus),
+                positions=StorePositions(store, plan) if store is not None else None,
             )
         )
+        schedule = AlignedSchedule(args.interval)
+        writer = None
+        if store is not None:
+            writer = StoreWriter(
+                store,
+                capture_time=schedule.capture_time,
+                meters_per_cycle=len(meters),
+                on_write=prometheus.store_written if prometheus is not None else None,
+            )
         bar = _ProgressBar(len(meters) * args.cycles, sys.stderr, progress_enabled)
         started = time.perf_counter()
-        async for result in poller.run(args.interval, cycles=args.cycles):
+        async for result in schedule.run(poller, cycles=args.cycles):
+            if writer is not None:
+                await writer.add(result)
             if json_lines:
                 sys.stdout.write(json.dumps(result_to_json(result)) + "\n")
             if csv_output is not None:
                 csv_output.write(result)
             bar.update(result)
+        if writer is not None:
+            await writer.flush()
         elapsed = time.perf_counter() - started
         bar.finish()
     print(statistics.summary(elapsed), file=summary_stream)
+    if writer is not None and store_url is not None:
+        print(f"stored {writer.rows_written} rows in {describe_store(store_url)}",
+              file=summary_stream)  # fmt: skip
     if not json_lines:
         failures = statistics.failures_by_step
         if failures:
@@ -283,6 +324,8 @@ def _command_poll(args: argparse.Namespace) -> int:
             simulated_association(args)  # options the simulated meters cannot accept
         if args.read:
             plan = ReadPlan.parse(args.read)
+        if args.history is not None:
+            plan = with_history(plan, parse_duration(args.history))
     except (FleetFileError, ValueError) as exc:
         print(f"asyncdlms poll: {exc}", file=sys.stderr)
         return 2
@@ -291,7 +334,8 @@ def _command_poll(args: argparse.Namespace) -> int:
             return asyncio.run(_poll(args, meters, plan))
     except KeyboardInterrupt:
         return 130
-    except (OSError, InvocationCounterStoreError) as exc:  # CSV file, ports, counter store
+    except (OSError, InvocationCounterStoreError, StoreError, ImportError) as exc:
+        # CSV file, ports, counter store, reading store, a missing extra
         print(f"asyncdlms poll: {exc}", file=sys.stderr)
         return 2
 
@@ -322,7 +366,8 @@ def add_poll_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
                       help="first back-off in seconds, doubled each try (default 1)")  # fmt: skip
     poll.add_argument("--cycles", type=int, default=1, help="poll cycles (default 1)")
     poll.add_argument("--interval", type=float, default=900.0,
-                      help="seconds between cycle starts (default 900)")  # fmt: skip
+                      help="seconds between cycle starts, aligned to the wall clock "
+                           "(900: at :00, :15, :30, :45; default 900)")  # fmt: skip
     poll.add_argument("--keep-open", action="store_true",
                       help="keep associations open between cycles")  # fmt: skip
     poll.add_argument("--keep-alive", type=float, metavar="SECONDS",
@@ -332,5 +377,8 @@ def add_poll_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
     poll.add_argument("--csv", metavar="FILE", help="write one row per value to FILE")
     poll.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                       help="progress bar on stderr (default: if stderr is a terminal)")  # fmt: skip
+    add_store_option(poll)
+    add_history_option(poll)
+    add_metrics_option(poll)
     add_association_options(poll, fleet=True)
     poll.set_defaults(handler=_command_poll)

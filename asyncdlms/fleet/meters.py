@@ -14,6 +14,7 @@ TOML::
 
     [plan]                     # optional: what to read (see asyncdlms.fleet.plan)
     read = ["register:1.0.1.8.0.255", "clock", "profile:1.0.99.1.0.255"]
+    history = "2d"             # optional: the first profile read of a meter goes back 2 days
 
     [[meter]]
     name = "substation-7"
@@ -191,6 +192,14 @@ def _from_document(
             plan = ReadPlan(tuple(parse_plan_item(item) for item in items))
         except ValueError as exc:
             raise FleetFileError(f"{name}: plan.read: {exc}") from None
+        history = plan_section.get("history") if isinstance(plan_section, dict) else None
+        if history is not None:  # how far back the first profile read of a meter goes
+            from .positions import parse_duration, with_history
+
+            try:
+                plan = with_history(plan, parse_duration(history))
+            except ValueError as exc:
+                raise FleetFileError(f"{name}: plan.history: {exc}") from None
     store = document.get("counter_store")
     if store is not None and not isinstance(store, str):
         raise FleetFileError(f"{name}: counter_store must be a path (a string) or 'memory'")

@@ -89,9 +89,10 @@ class ReadClock:
 
 @dataclass(frozen=True, slots=True)
 class ReadProfile:
-    """The rows of a Profile generic since the last successful read of this meter (by range
-    on the clock column); the first read starts ``history`` before now. Rows already
-    returned are not returned again."""
+    """The rows of a Profile generic since the last read of this meter (by range on the
+    clock column, up to the meter's clock, read first); the first read starts ``history``
+    before it. Rows already returned are not returned again; with a store the position is
+    the stored one (:mod:`asyncdlms.fleet.positions`)."""
 
     obis: Obis
     history: dt.timedelta = dt.timedelta(days=1)
@@ -101,19 +102,9 @@ class ReadProfile:
         return f"profile:{self.obis}"
 
     async def read(self, client: Any, memory: dict[str, Any]) -> Any:
-        now = dt.datetime.now(dt.UTC)
-        last: dt.datetime | None = memory.get(self.key)
-        start = last if last is not None else now - self.history
-        rows = await client.read_profile(self.obis, start=start, end=now)
-        fresh = tuple(
-            row
-            for row in rows
-            if last is None or not isinstance(row.timestamp, dt.datetime) or row.timestamp > last
-        )
-        stamps = [row.timestamp for row in fresh if isinstance(row.timestamp, dt.datetime)]
-        if stamps:
-            memory[self.key] = max(stamps)
-        return fresh
+        from .positions import read_profile_since
+
+        return await read_profile_since(self, client, memory)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import contextlib
 import datetime as dt
 import random as _random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -29,6 +29,7 @@ from .results import (
     Reading,
     Step,
 )
+from .schedule import busy_result
 
 __all__ = ["FleetPoller", "poll_fleet"]
 
@@ -123,6 +124,11 @@ class FleetPoller:
     - ``metrics``: a :class:`~asyncdlms.fleet.metrics.FleetMetrics`; ``on_result``: called
       with every :class:`MeterResult` as it comes.
     - ``connect``: the function that opens an association (:func:`asyncdlms.connect`).
+    - ``positions``: called before each meter's turn, its result updates the meter's
+      memory of profile positions (:class:`~asyncdlms.fleet.positions.StorePositions`
+      loads them from a store). A meter an earlier, overlapping cycle is still reading is
+      not read again: its result is a ``busy`` failure (see
+      :class:`~asyncdlms.fleet.schedule.AlignedSchedule`).
 
     Use as ``async with``: leaving it (or :meth:`aclose`) stops every cycle and
     keep-alive, releases every open association and closes every transport.
@@ -149,6 +155,7 @@ class FleetPoller:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         connect: Connect | None = None,
+        positions: Callable[[Meter], Awaitable[Mapping[str, Any]]] | None = None,
     ) -> None:
         if concurrency < 1 or bus_concurrency < 1:
             raise ValueError("concurrency and bus_concurrency must be at least 1")
@@ -174,6 +181,8 @@ class FleetPoller:
 
             connect = default_connect
         self._connect: Connect = connect
+        self.positions = positions
+        self._polling: set[int] = set()  # meters an earlier cycle is still reading
         self.meters: tuple[Meter, ...] = tuple(
             meter if isinstance(meter, Meter) else Meter(meter) for meter in meters
         )
@@ -331,11 +340,19 @@ class FleetPoller:
         queue: asyncio.Queue[tuple[int, MeterResult] | None],
     ) -> None:
         started = self.clock()
-        try:
-            result = await self._attempts(worker, number, started)
-        except Exception as exc:  # a bug: still one outcome for the meter
-            failure = MeterFailure(Step.INTERNAL, exc, False)
-            result = MeterResult(worker.meter, number, (), failure, 0, self.clock() - started)
+        if worker.index in self._polling:
+            result = busy_result(worker.meter, number)
+        else:
+            self._polling.add(worker.index)
+            try:
+                if self.positions is not None:
+                    worker.memory.update(await self.positions(worker.meter))
+                result = await self._attempts(worker, number, started)
+            except Exception as exc:  # a bug (or the store): still one outcome for the meter
+                failure = MeterFailure(Step.INTERNAL, exc, False)
+                result = MeterResult(worker.meter, number, (), failure, 0, self.clock() - started)
+            finally:
+                self._polling.discard(worker.index)
         queue.put_nowait((worker.index, result))
         self.metrics.meter_finished(result)
         if self.on_result is not None:
@@ -362,10 +379,12 @@ class FleetPoller:
         reassociated = False
         while True:
             attempt += 1
+            memory = dict(worker.memory)
             readings, failure, again = await self._attempt(worker)
             reassociated = reassociated or again
             if failure is None or not failure.retryable or attempt >= attempts:
                 break
+            worker.memory = memory  # this try's rows are dropped: the next reads them again
             delay = self.retry.delay(attempt, self.random)
             self.metrics.retry_scheduled(worker.meter, attempt, delay, failure)
             await self.sleep(delay)
