@@ -14,7 +14,9 @@ counters of their own (decoding a capture twice is no replay). Rejected pushes a
 on standard error and never stop the listener. With ``--json-lines`` each notification is
 one JSON object: ``system_title``, ``invocation_counter``, ``datetime`` (ISO 8601),
 ``source``, ``readings`` (OBIS → value, scaled, with ``unit``) when a layout applies, else
-the decoded ``body``.
+the decoded ``body``. ``--store URL`` keeps every notification's readings (see
+``asyncdlms readings``); ``--metrics-port`` serves Prometheus metrics (pushes received and
+rejected, store write latency).
 """
 
 from __future__ import annotations
@@ -22,17 +24,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import os
 import sys
+import time
 from typing import Any
 
 from ..errors import DlmsError
-from ..listen import KeyStore, MemoryKeyStore, Notification, TomlKeyStore, listen
+from ..listen import KeyStore, MemoryKeyStore, Notification, PushRejected, TomlKeyStore, listen
 from ..listen.url import parse_listen_url
 from ..security.counters import MemoryInvocationCounterStore
+from ..store import ReadingStore
+from ..store.pushes import push_batch
 from .counters import add_counter_store_option, counter_store
 from .meter import to_json
+from .store_options import add_metrics_option, add_store_option, metrics_for, opened_store
 
 __all__ = ["add_listen_command", "notification_to_json"]
 
@@ -116,7 +123,8 @@ async def _listen(args: argparse.Namespace) -> int:
     if target.scheme == "file":  # offline decoding: a capture decoded twice is no replay
         options["counter_store"] = MemoryInvocationCounterStore()
     received = 0
-    async with listen(target, **options) as listener:
+    metrics = metrics_for(args)
+    async with opened_store(args.store) as store, listen(target, **options) as listener:
         if target.scheme != "file":
             print(f"listening on {listener.url}", file=sys.stderr, flush=True)
         deadline = (
@@ -127,8 +135,14 @@ async def _listen(args: argparse.Namespace) -> int:
                 async for event in listener.events():
                     if not isinstance(event, Notification):
                         print(f"asyncdlms listen: {event}", file=sys.stderr, flush=True)
+                        if metrics is not None and isinstance(event, PushRejected):
+                            metrics.push_rejected(type(event.cause).__name__)
                         continue
                     received += 1
+                    if metrics is not None:
+                        metrics.push_received()
+                    if store is not None:
+                        await _keep(store, event, metrics)
                     text = (
                         json.dumps(notification_to_json(event)) if args.json_lines else _line(event)
                     )
@@ -139,6 +153,24 @@ async def _listen(args: argparse.Namespace) -> int:
         print("asyncdlms listen: no notification in the input", file=sys.stderr)
         return 1
     return 0
+
+
+async def _keep(store: ReadingStore, push: Notification, metrics: Any) -> None:
+    """Write the push's readings (the sender's system title, else where it came from, names
+    the meter; the push's date-time, else now, is the capture time)."""
+    readings = push.readings()
+    if not readings:
+        return  # no layout gives OBIS codes: printed, not stored
+    meter = push.system_title.hex().upper() if push.system_title else str(push.source)
+    captured = dt.datetime.now(dt.UTC)
+    if push.date_time is not None:
+        with contextlib.suppress(DlmsError, ValueError):
+            captured = push.date_time.to_datetime()
+    started = time.perf_counter()
+    batch = push_batch(meter, readings, captured)
+    await store.write(batch)
+    if metrics is not None:
+        metrics.store_written(time.perf_counter() - started, len(batch.readings))
 
 
 def _command_listen(args: argparse.Namespace) -> int:
@@ -180,4 +212,6 @@ def add_listen_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
     add("--count", type=int, metavar="N", help="stop after N notifications")
     add("--duration", type=float, metavar="S", help="stop after S seconds")
     add_counter_store_option(parser)
+    add_store_option(parser)
+    add_metrics_option(parser)
     parser.set_defaults(handler=_command_listen)

@@ -89,15 +89,25 @@ def test_nothing_decodable_exits_1(tmp_path: Path) -> None:
 
 
 async def _head_end(*options: str) -> tuple[asyncio.subprocess.Process, int]:
+    process, port, _ = await _head_end_saying(*options)
+    return process, port
+
+
+async def _head_end_saying(*options: str) -> tuple[asyncio.subprocess.Process, int, list[str]]:
+    """The listener in a subprocess, its port, and what it said before listening."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "asyncdlms", "listen", "tcp://127.0.0.1:0", *options,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert process.stderr is not None
-    line = (await asyncio.wait_for(process.stderr.readline(), 60)).decode()
-    assert line.startswith("listening on tcp://"), line
-    return process, int(line.strip().rsplit(":", 1)[1])
+    said: list[str] = []
+    while True:
+        line = (await asyncio.wait_for(process.stderr.readline(), 60)).decode()
+        assert line, said
+        if line.startswith("listening on tcp://"):
+            return process, int(line.strip().rsplit(":", 1)[1]), said
+        said.append(line)
 
 
 async def _push(port: int, apdu: bytes) -> None:
@@ -130,3 +140,50 @@ async def test_a_tcp_head_end_with_a_key_file_drops_a_replay_across_runs(tmp_pat
     assert [e["value"] if isinstance(e, dict) else e for e in energies] == [1, 2]
     assert "ReplayError" in outputs[1][1]  # reported on standard error, not printed
     assert default_counter_store_path().exists()  # the durable store of the test's XDG dir
+
+
+async def test_listen_into_a_store_then_query_it_and_scrape_the_metrics(tmp_path: Path) -> None:
+    """``listen --store`` keeps each push's readings (``asyncdlms readings`` shows them);
+    ``--metrics-port`` counts pushes received and rejected while it listens."""
+    pytest.importorskip("prometheus_client", reason="metrics need asyncdlms[metrics]")
+    import re
+    import urllib.request
+
+    store = f"sqlite:///{tmp_path / 'pushes.db'}"
+    meter = context()
+    process, port, said = await _head_end_saying(
+        "--store", store, "--count", "2", "--keys", str(_key_file(tmp_path)),
+        "--metrics-port", "0",
+    )  # fmt: skip
+    match = re.search(r"metrics on (http://\S+)", " ".join(said))
+    assert match, said
+    first = meter.protect(notification(1000))
+    await _push(port, first)
+    await _push(port, first)  # a replay: rejected, counted
+    await asyncio.sleep(0.5)
+    text = await asyncio.to_thread(
+        lambda: urllib.request.urlopen(match.group(1), timeout=10).read().decode()
+    )
+    await _push(port, meter.protect(notification(2000)))
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err
+    assert "asyncdlms_pushes_received_total 1.0" in text
+    assert 'asyncdlms_pushes_rejected_total{reason="ReplayError"} 1.0' in text
+    query = subprocess.run(
+        [sys.executable, "-m", "asyncdlms", "readings", "--store", store, "--json"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert query.returncode == 0, query.stderr
+    rows = [json.loads(line) for line in query.stdout.splitlines()]  # one object a line
+    energy = sorted(row["value"] for row in rows if row["object"].endswith("/1.0.1.8.0.255/2"))
+    assert energy == [1000, 2000]
+    assert {row["meter"] for row in rows} == {TITLE.hex().upper()}
+
+
+def _key_file(folder: Path) -> Path:
+    path = folder / "keys.toml"
+    path.write_text(
+        f'["{TITLE.hex().upper()}"]\nblock_cipher_key = "{GUEK.hex()}"\n'
+        f'authentication_key = "{GAK.hex()}"\n'
+    )
+    return path
