@@ -13,7 +13,10 @@ from .cosem_commands import add_cosem_commands
 from .decode import add_decode_command
 from .meter import add_meter_commands
 from .poll import add_poll_command
+from .queue_status import add_status_command
+from .schedule import add_schedule_command
 from .simulate import add_simulate_command
+from .worker import add_worker_command
 
 __all__ = ["build_parser", "main"]
 
@@ -30,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_cosem_commands(commands)
     add_simulate_command(commands)
     add_poll_command(commands)
+    add_schedule_command(commands)
+    add_worker_command(commands)
+    add_status_command(commands)
     return parser
 
 

@@ -23,7 +23,7 @@ import socket
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +78,6 @@ class WorkerStatistics:
     claimed: int = 0
     reconnects: int = 0
     store_errors: int = 0
-    deliveries: dict[str, int] = field(default_factory=dict)
 
     @property
     def jobs(self) -> int:
@@ -296,7 +295,6 @@ class Worker:
             self._slot.set()
 
     async def _do(self, entry_id: str, fields: dict[str, str], deliveries: int) -> None:
-        self.statistics.deliveries[entry_id] = deliveries
         try:
             job = Job.from_fields(fields)
             meter = job.to_meter(self.environ)

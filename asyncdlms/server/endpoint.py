@@ -40,7 +40,7 @@ from ..hdlc import (
 from ..hdlc.splitter import FrameSplitter
 from ..iec62056_21 import IecResponderSettings, LineSettings, ModeEResponder
 from ..link import Link
-from ..session.events import AssociationEstablished
+from ..session.events import AssociationEstablished, AssociationReleased
 from ..session.object_access import ObjectAccess
 from ..session.server import ServerSession, ServerSettings
 from ..wrapper import WrapperConnection
@@ -145,6 +145,15 @@ class ServerStatistics:
     associations: int = 0
     unknown_addresses: int = 0
     inactivity_closes: int = 0
+    #: associations open now, and the most ever open at once (on a shared HDLC port, as on
+    #: a gateway's line, more than 1 means two clients talked on the line at once)
+    open_associations: int = 0
+    most_open_associations: int = 0
+
+    def association_opened(self) -> None:
+        self.associations += 1
+        self.open_associations += 1
+        self.most_open_associations = max(self.most_open_associations, self.open_associations)
 
 
 Resolve = Callable[[Address], Served | None]
@@ -163,6 +172,7 @@ class _Connection:
         "_resolve",
         "_silent",
         "_statistics",
+        "associated",
         "served",
         "session",
     )
@@ -184,6 +194,14 @@ class _Connection:
         self._rebind = False
         self.served: Served | None = None
         self.session: ServerSession | None = None
+        self.associated = False
+
+    def association_ended(self) -> None:
+        """The association (if any) is over: released, its HDLC link ended, or the
+        connection closed."""
+        if self.associated:
+            self.associated = False
+            self._statistics.open_associations -= 1
 
     def _bind(self, now: float) -> bool:
         config = self._config
@@ -245,12 +263,17 @@ class _Connection:
             # the line may address another station (an RS-485 bus or a gateway connection
             # shared by several meters), so the next frame chooses the device again.
             self._rebind = True
+            self.association_ended()
 
     def _take_events(self) -> None:
         assert self.session is not None
         for event in self.session.events():
             if isinstance(event, AssociationEstablished):
-                self._statistics.associations += 1
+                self.association_ended()  # a new AARQ replaces the association
+                self._statistics.association_opened()
+                self.associated = True
+            elif isinstance(event, AssociationReleased):
+                self.association_ended()
 
     def data_to_send(self) -> bytes:
         if self.session is None or self._silent:
@@ -375,6 +398,7 @@ class _StreamDriver(Driver):
 
     def _lost(self, exc: Exception | None) -> None:
         self._server._drivers.discard(self)
+        self.connection.association_ended()
 
 
 class _DatagramServer(asyncio.DatagramProtocol):
