@@ -141,7 +141,8 @@ async def test_schedule_and_worker_keep_secrets_out_of_redis(
 
             # a literal password in the fleet file: refused before anything reaches Redis
             literal = fleet_file(tmp_path, simulator, extra=f'password = "{SECRET}"')
-            literal.write_text(literal.read_text().replace('password_env = "TEST_METER_PASSWORD"\n', ""))
+            text = literal.read_text().replace('password_env = "TEST_METER_PASSWORD"\n', "")
+            literal.write_text(text)
             refused = asyncdlms_command(
                 "schedule", str(literal), "--redis", redis_server.url,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -243,7 +244,7 @@ async def test_publish_notification(redis_server: RedisServer) -> None:
         )  # fmt: skip
         await publish_notification(redis, meter="meter-10", apdu=b"\x0f", listener="listener-b")
         entries = await read_notifications(redis)
-        assert [entry_id for entry_id, _ in entries][0] == first
+        assert entries[0][0] == first
         fields = entries[0][1]
         assert fields["meter"] == "meter-9" and fields["apdu"] == bytes.fromhex("0F000000010C07EA")
         assert fields["system_title"] == bytes.fromhex("4D4D4D0000BC614E")
