@@ -21,7 +21,7 @@ import datetime as dt
 import importlib
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,16 +136,19 @@ async def open_job_store(url: str) -> JobStore:
     """The store at ``url`` for a worker: the readings store (``asyncdlms.store``, SQLite or
     PostgreSQL) when that package is installed, else :class:`SqliteJobStore` for
     ``sqlite:///path``."""
+    store_package: Any
+    positions: Any
     try:
         store_package = importlib.import_module("asyncdlms.store")
+        positions = importlib.import_module("asyncdlms.fleet.positions")
     except ImportError:
-        store_package = None
+        store_package = positions = None
     if store_package is not None:
         try:
             store = await store_package.open_store(url)
         except DlmsError as exc:
             raise JobStoreError(str(exc)) from None
-        return ReadingStoreJobStore(store, store_package)
+        return ReadingStoreJobStore(store, store_package, positions)
     if url.startswith("sqlite:///"):
         return await SqliteJobStore.open(url)
     raise JobStoreError(f"{url.split('@')[-1]}: only sqlite:///path is available here")
@@ -280,54 +283,25 @@ class SqliteJobStore:
 
 
 class ReadingStoreJobStore:
-    """A :class:`JobStore` on the readings store (``asyncdlms.store.ReadingStore``): a
-    job's values become ``StoredReading`` rows (profile rows ``StoredProfileRow`` with a
-    ``ProfilePosition``), a failure a ``StoredFailure``, written as one ``StoreBatch``."""
+    """A :class:`JobStore` on the readings store of ``asyncdlms.store``: a job's outcome
+    becomes one ``StoreBatch`` (``asyncdlms.fleet.positions.result_batch(result,
+    job.scheduled)``: values at the cycle's time, profile rows at theirs with the meter's
+    new position, a failure with its step), written in one transaction. Its
+    :meth:`positions_hook` gives the poller the stored profile positions, so a profile
+    read continues from what any worker stored before."""
 
-    def __init__(self, store: Any, package: Any) -> None:
+    def __init__(self, store: Any, package: Any, positions: Any) -> None:
         self.store = store
         self._package = package
+        self._positions = positions
 
     async def commit(self, job: Job, result: MeterResult) -> None:
-        package = self._package
-        readings: list[Any] = []
-        rows: list[Any] = []
-        positions: dict[str, dt.datetime] = {}
-        for value in values_of(job, result):
-            if value.class_id == 7 and isinstance(value.value, ProfileRow):
-                data = package.encode_value  # JSON-ready values, column by column
-                rows.append(
-                    package.StoredProfileRow(
-                        value.meter, value.obis, value.capture_time,
-                        tuple(str(column) for column in range(len(value.value.values))),
-                        tuple(data(item)[0] for item in value.value.values),
-                    )
-                )  # fmt: skip
-                known = positions.get(value.obis)
-                if known is None or value.capture_time > known:
-                    positions[value.obis] = value.capture_time
-                continue
-            readings.append(
-                package.StoredReading.of(
-                    value.meter, value.class_id, value.obis, value.attribute,
-                    value.capture_time, value.value,
-                )
-            )  # fmt: skip
-        failures: Sequence[Any] = ()
-        if result.failure is not None:
-            failures = (
-                package.StoredFailure(
-                    job.meter, job.scheduled, result.failure.step,
-                    type(result.failure.error).__name__, str(result.failure.error),
-                ),
-            )  # fmt: skip
-        batch = package.StoreBatch(
-            tuple(readings),
-            tuple(rows),
-            tuple(failures),
-            tuple(package.ProfilePosition(job.meter, p, t) for p, t in positions.items()),
-        )
-        await self.store.write(batch)
+        await self.store.write(self._positions.result_batch(result, job.scheduled))
+
+    def positions_hook(self, plan: Any) -> Any:
+        """The ``positions`` hook of a :class:`~asyncdlms.fleet.FleetPoller` polling
+        ``plan``."""
+        return self._positions.StorePositions(self.store, plan)
 
     async def stored(self, meter: str) -> list[tuple[str, dt.datetime]]:
         query = self._package.ReadingQuery(meter=meter)

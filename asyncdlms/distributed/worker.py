@@ -372,14 +372,20 @@ class Worker:
         identity = job.identity()
         poller = self._pollers.get(identity)
         if poller is None:
+            plan = job.read_plan()
+            extra: dict[str, Any] = {}
+            positions_hook = getattr(self.store, "positions_hook", None)
+            if positions_hook is not None:  # profiles continue from the stored positions
+                extra["positions"] = positions_hook(plan)
             poller = FleetPoller(
                 [meter],
-                job.read_plan(),
+                plan,
                 concurrency=1,
                 timeout=self.timeout,
                 retry=self.retry,
                 breaker=self.breaker,
                 connect=self.connect,
+                **extra,
             )
             await poller.__aenter__()
             self._pollers[identity] = poller
