@@ -48,6 +48,7 @@ def open_redis(url: str, *, block_seconds: float = 1.0) -> Redis:
     client: Redis = module.Redis.from_url(
         url,
         decode_responses=True,
+        protocol=2,  # the reply shapes this package reads (redis-py 5 and later)
         socket_connect_timeout=5.0,
         socket_timeout=block_seconds + 10.0,
         health_check_interval=0,
