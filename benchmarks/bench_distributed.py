@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from harness import ROOT
 
@@ -94,7 +95,8 @@ def start_worker(
 
 
 async def poller_round(meters: tuple[Meter, ...], store_url: str, concurrency: int) -> float:
-    """Seconds for one cycle of one FleetPoller, each result committed like a worker's."""
+    """Seconds for one cycle of one FleetPoller, its results committed as a worker does
+    (group commit: what arrived during one commit goes into the next)."""
     store = await open_job_store(store_url)
     jobs = {job.meter: job for job in jobs_from_fleet(meters, PLAN, 1, dt.datetime.now(dt.UTC))}
     try:
@@ -103,9 +105,24 @@ async def poller_round(meters: tuple[Meter, ...], store_url: str, concurrency: i
         ) as poller:
             started = time.perf_counter()
             failed = 0
+            arrived: asyncio.Queue[Any] = asyncio.Queue()
+
+            async def committer() -> None:
+                while True:
+                    batch = [await arrived.get()]
+                    while not arrived.empty():
+                        batch.append(arrived.get_nowait())
+                    if None in batch:
+                        await store.commit([item for item in batch if item is not None])
+                        return
+                    await store.commit(batch)
+
+            committing = asyncio.create_task(committer())
             async for result in poller.poll():
                 failed += not result.ok
-                await store.commit(jobs[result.meter.name], result)
+                arrived.put_nowait((jobs[result.meter.name], result))
+            arrived.put_nowait(None)
+            await committing
             elapsed = time.perf_counter() - started
     finally:
         await store.close()
@@ -197,7 +214,8 @@ async def main(args: argparse.Namespace) -> None:
     print(f"{n} meters, {args.latency * 1000:g} ms added latency per answer, plan of "
           f"{len(PLAN)} registers (associate + {len(PLAN)} GET + release), concurrency "
           f"{args.concurrency} per poller/worker, {args.rounds} interleaved rounds; "
-          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs")  # fmt: skip
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} "
+          "CPUs")  # fmt: skip
     print("round | FleetPoller jobs/s | 1 worker jobs/s | 2 workers jobs/s | "
           "queue overhead (1 worker / poller - 1) | 2 workers / 1 worker")
     overheads, scalings = [], []

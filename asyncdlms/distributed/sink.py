@@ -21,7 +21,7 @@ import datetime as dt
 import importlib
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,8 +117,8 @@ def values_of(job: Job, result: MeterResult) -> list[StoredValue]:
 class JobStore(Protocol):
     """What a worker needs of a store."""
 
-    async def commit(self, job: Job, result: MeterResult) -> None:
-        """Write what ``result`` read for ``job`` (and its failure, if any) in one
+    async def commit(self, outcomes: Sequence[tuple[Job, MeterResult]]) -> None:
+        """Write what each result read for its job (and its failure, if any), all in one
         transaction, idempotently; return once it is committed."""
         ...
 
@@ -239,23 +239,24 @@ class SqliteJobStore:
                 await asyncio.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
 
-    async def commit(self, job: Job, result: MeterResult) -> None:
+    async def commit(self, outcomes: Sequence[tuple[Job, MeterResult]]) -> None:
         rows = [
             (v.meter, v.object, v.capture_time.isoformat(), json.dumps(_json(v.value)), job.cycle)
+            for job, result in outcomes
             for v in values_of(job, result)
         ]
-        failure = result.failure
+        failures = [
+            (job.meter, job.cycle, result.failure.step, type(result.failure.error).__name__,
+             str(result.failure.error))
+            for job, result in outcomes
+            if result.failure is not None
+        ]  # fmt: skip
 
         def work(connection: sqlite3.Connection) -> None:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 connection.executemany(_UPSERT, rows)
-                if failure is not None:
-                    connection.execute(
-                        _FAILURE,
-                        (job.meter, job.cycle, failure.step, type(failure.error).__name__,
-                         str(failure.error)),
-                    )  # fmt: skip
+                connection.executemany(_FAILURE, failures)
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -295,8 +296,9 @@ class ReadingStoreJobStore:
         self._package = package
         self._positions = positions
 
-    async def commit(self, job: Job, result: MeterResult) -> None:
-        await self.store.write(self._positions.result_batch(result, job.scheduled))
+    async def commit(self, outcomes: Sequence[tuple[Job, MeterResult]]) -> None:
+        batches = [self._positions.result_batch(result, job.scheduled) for job, result in outcomes]
+        await self.store.write(self._package.StoreBatch.join(batches))
 
     def positions_hook(self, plan: Any) -> Any:
         """The ``positions`` hook of a :class:`~asyncdlms.fleet.FleetPoller` polling

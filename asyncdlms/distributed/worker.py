@@ -4,7 +4,9 @@ For each job: wait for the bus lock (meters on one HDLC line or gateway), poll t
 with a :class:`~asyncdlms.fleet.FleetPoller` (the fleet's plans, retries and circuit
 breakers; one poller per meter, kept between its jobs), commit what it read to the
 :class:`~asyncdlms.distributed.sink.JobStore`, then — in one Redis transaction — publish a
-result record and acknowledge (``XACK``, ``XDEL``) the job. A worker that dies before the
+result record and acknowledge (``XACK``, ``XDEL``) the job. Commits are grouped: the jobs
+polled while the previous commit ran are committed in one store transaction and
+acknowledged in one Redis round trip. A worker that dies before the
 acknowledgement leaves the job pending; another worker claims it (``XAUTOCLAIM``) once it
 was idle ``claim_after`` seconds and does it again: at-least-once delivery, made
 effectively-once by the store's idempotent writes. A live worker keeps its jobs from being
@@ -46,12 +48,11 @@ from .sink import JobStore
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["JOB_STEP", "STORE_STEP", "Worker", "WorkerStatistics", "default_worker_name"]
+__all__ = ["JOB_STEP", "Worker", "WorkerStatistics", "default_worker_name"]
 
 JOB_STEP = "job"
 """The failure step of a job record the worker cannot use (a bad field, a variable not set)."""
 
-STORE_STEP = "store"
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -84,6 +85,46 @@ class WorkerStatistics:
         return self.ok + self.failed
 
 
+@dataclass(frozen=True, slots=True)
+class _Done:
+    """A job polled (or found unusable), waiting for its commit and acknowledgement."""
+
+    entry_id: str
+    fields: Mapping[str, str]
+    deliveries: int
+    job: Job | None
+    result: MeterResult | None
+    error: BaseException | None
+
+    def record(self, worker: str) -> dict[str, str]:
+        """The result record: meter, cycle, ok, the failure's step, cause and message,
+        reads, attempts, worker, delivery count."""
+        record = {
+            "job": self.entry_id,
+            "meter": self.fields.get("meter", ""),
+            "cycle": self.fields.get("cycle", ""),
+            "worker": worker,
+            "deliveries": str(self.deliveries),
+            "finished": dt.datetime.now(dt.UTC).isoformat(),
+            "reads": "0",
+            "attempts": "0",
+        }
+        failure: MeterFailure | None = None
+        if self.result is not None:
+            failure = self.result.failure
+            record["reads"] = str(len(self.result.readings))
+            record["attempts"] = str(self.result.attempts)
+            record["elapsed_ms"] = f"{self.result.elapsed * 1000:.1f}"
+        if self.error is not None:
+            failure = MeterFailure(JOB_STEP, self.error, False)
+        record["ok"] = "1" if failure is None else "0"
+        if failure is not None:
+            record["step"] = failure.step
+            record["cause"] = type(failure.error).__name__
+            record["message"] = str(failure.error)
+        return record
+
+
 class Worker:
     """One consumer of the jobs stream (see the module documentation).
 
@@ -93,6 +134,8 @@ class Worker:
     - ``claim_after``: seconds a job stays pending with a silent consumer before another
       worker claims it; ``lock_ttl``: seconds a bus lock lives without being renewed.
     - ``timeout``, ``retry``, ``breaker``, ``connect``: those of :class:`FleetPoller`.
+    - ``commit_batch``: at most this many jobs per store transaction;
+      ``results_max_length``: the results stream is trimmed to about this many records.
     - ``backoff``: waits while Redis is away; ``idle_exit``: stop after this many seconds
       without a job (None: run until :meth:`stop`); ``environ``: where ``*_env`` options
       are read (the process's environment).
@@ -118,6 +161,7 @@ class Worker:
         environ: Mapping[str, str] | None = None,
         max_pollers: int = 10_000,
         results_max_length: int = 1_000_000,
+        commit_batch: int = 500,
         on_result: Callable[[Job, MeterResult], None] | None = None,
     ) -> None:
         if concurrency < 1:
@@ -141,12 +185,15 @@ class Worker:
         self.environ = environ
         self.max_pollers = max_pollers
         self.results_max_length = results_max_length
+        self.commit_batch = commit_batch
         self.on_result = on_result
         self.statistics = WorkerStatistics()
         self._redis: Redis | None = None
         self._stop = asyncio.Event()
-        self._active: set[str] = set()
+        self._active: set[str] = set()  # jobs in hand: polling, or waiting for the commit
+        self._polling = 0
         self._slot = asyncio.Event()
+        self._done: asyncio.Queue[_Done] = asyncio.Queue()
         self._pollers: OrderedDict[str, FleetPoller] = OrderedDict()
         self._in_use: dict[str, int] = {}
         self._local_buses: dict[str, asyncio.Lock] = {}
@@ -179,8 +226,9 @@ class Worker:
         try:
             await self._call(lambda: ensure_group(self.redis, self.keys.jobs, self.keys.group))
             async with anyio.create_task_group() as jobs:
-                heartbeat = anyio.CancelScope()
+                heartbeat, committer = anyio.CancelScope(), anyio.CancelScope()
                 jobs.start_soon(self._heartbeat, heartbeat)
+                jobs.start_soon(self._committer, committer)
                 try:
                     await self._take_jobs(jobs)
                 finally:
@@ -188,6 +236,7 @@ class Worker:
                         self._slot.clear()
                         await self._slot.wait()
                     heartbeat.cancel()
+                    committer.cancel()
         finally:
             for poller in list(self._pollers.values()):
                 await poller.aclose()
@@ -199,7 +248,10 @@ class Worker:
     async def _take_jobs(self, jobs: Any) -> None:
         idle_since = time.monotonic()
         while not self._stop.is_set():
-            free = self.concurrency - len(self._active)
+            # polling places free; jobs polled but not yet committed count up to a limit
+            free = min(
+                self.concurrency - self._polling, 2 * self.concurrency - len(self._active)
+            )
             if free <= 0:
                 self._slot.clear()
                 await self._slot.wait()
@@ -216,6 +268,7 @@ class Worker:
             idle_since = time.monotonic()
             for entry_id, fields, deliveries in entries:
                 self._active.add(entry_id)
+                self._polling += 1
                 jobs.start_soon(self._handle, entry_id, fields, deliveries)
             await anyio.sleep(0)
 
@@ -288,84 +341,82 @@ class Worker:
     # -- one job ------------------------------------------------------------------------------
 
     async def _handle(self, entry_id: str, fields: dict[str, str], deliveries: int) -> None:
+        done: _Done | None = None
         try:
-            await self._do(entry_id, fields, deliveries)
+            done = await self._do(entry_id, fields, deliveries)
         finally:
-            self._active.discard(entry_id)
+            self._polling -= 1
+            if done is None:
+                self._active.discard(entry_id)
+            else:
+                self._done.put_nowait(done)
             self._slot.set()
 
-    async def _do(self, entry_id: str, fields: dict[str, str], deliveries: int) -> None:
+    async def _do(self, entry_id: str, fields: dict[str, str], deliveries: int) -> _Done:
         try:
             job = Job.from_fields(fields)
             meter = job.to_meter(self.environ)
         except JobError as exc:
             # A job no worker can do: say so and acknowledge it (it would never succeed).
-            await self._call(partial(self._finish, entry_id, fields, None, exc, deliveries))
-            self.statistics.failed += 1
-            return
+            return _Done(entry_id, fields, deliveries, None, None, exc)
         if job.bus:
             async with self._bus(job.bus):
                 result = await self._poll(job, meter)
         else:
             result = await self._poll(job, meter)
-        try:
-            await self.store.commit(job, result)
-        except Exception:
-            # Not committed: not acknowledged either. The job stays pending and is claimed
-            # again (by any worker) after claim_after seconds.
-            self.statistics.store_errors += 1
-            return
-        await self._call(partial(self._finish, entry_id, fields, result, None, deliveries))
-        if result.ok:
-            self.statistics.ok += 1
-        else:
-            self.statistics.failed += 1
-        if self.on_result is not None:
-            self.on_result(job, result)
+        return _Done(entry_id, fields, deliveries, job, result, None)
 
-    async def _finish(
-        self,
-        entry_id: str,
-        fields: Mapping[str, str],
-        result: MeterResult | None,
-        error: BaseException | None,
-        deliveries: int,
-    ) -> None:
-        """Publish the result record and acknowledge the job, in one transaction."""
-        record = {
-            "job": entry_id,
-            "meter": fields.get("meter", ""),
-            "cycle": fields.get("cycle", ""),
-            "worker": self.name,
-            "deliveries": str(deliveries),
-            "finished": dt.datetime.now(dt.UTC).isoformat(),
-        }
-        failure: MeterFailure | None = None
-        if result is not None:
-            failure = result.failure
-            record["reads"] = str(len(result.readings))
-            record["attempts"] = str(result.attempts)
-            record["elapsed_ms"] = f"{result.elapsed * 1000:.1f}"
-        else:
-            record["reads"] = "0"
-            record["attempts"] = "0"
-        if error is not None:
-            failure = MeterFailure(JOB_STEP, error, False)
-        record["ok"] = "1" if failure is None else "0"
-        if failure is not None:
-            record["step"] = failure.step
-            record["cause"] = type(failure.error).__name__
-            record["message"] = str(failure.error)
+    async def _committer(self, scope: anyio.CancelScope) -> None:
+        """Commit the jobs polled so far in one store transaction, then publish their
+        result records and acknowledge them in one Redis transaction (group commit: one
+        fsync and one round trip for every job finished meanwhile)."""
+        with scope:
+            while True:
+                batch = [await self._done.get()]
+                while not self._done.empty() and len(batch) < self.commit_batch:
+                    batch.append(self._done.get_nowait())
+                try:
+                    await self._commit(batch)
+                finally:
+                    for done in batch:
+                        self._active.discard(done.entry_id)
+                    self._slot.set()
+
+    async def _commit(self, batch: list[_Done]) -> None:
+        polled = [(d.job, d.result) for d in batch if d.job is not None and d.result is not None]
+        if polled:
+            try:
+                await self.store.commit(polled)
+            except Exception:
+                # Not committed: not acknowledged either. The jobs stay pending and are
+                # claimed again (by any worker) after claim_after seconds.
+                self.statistics.store_errors += len(polled)
+                batch = [d for d in batch if d.job is None]
+                if not batch:
+                    return
+        await self._call(partial(self._finish, batch))
+        for done in batch:
+            if done.result is not None and done.result.ok:
+                self.statistics.ok += 1
+            else:
+                self.statistics.failed += 1
+            if self.on_result is not None and done.job is not None and done.result is not None:
+                self.on_result(done.job, done.result)
+
+    async def _finish(self, batch: list[_Done]) -> None:
+        """Publish the result records and acknowledge the jobs, in one transaction."""
         keys = self.keys
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(
-                keys.results,
-                record,  # type: ignore[arg-type]
-                maxlen=self.results_max_length,
-                approximate=True,
-            )
-            pipe.xack(keys.jobs, keys.group, entry_id)
-            pipe.xdel(keys.jobs, entry_id)
+            for done in batch:
+                pipe.xadd(
+                    keys.results,
+                    done.record(self.name),  # type: ignore[arg-type]
+                    maxlen=self.results_max_length,
+                    approximate=True,
+                )
+            ids = [done.entry_id for done in batch]
+            pipe.xack(keys.jobs, keys.group, *ids)
+            pipe.xdel(keys.jobs, *ids)
             await pipe.execute()
 
     async def _poll(self, job: Job, meter: Any) -> MeterResult:
