@@ -253,3 +253,52 @@ async def test_publish_notification(redis_server: RedisServer) -> None:
         assert entries[1][1]["meter"] == "meter-10"
     finally:
         await redis.aclose()
+
+
+class FailingOnce:
+    """The real SQLite job store, whose first commit fails (a database gone for a moment)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.failed = False
+
+    async def commit(self, outcomes: Any) -> None:
+        if not self.failed:
+            self.failed = True
+            raise OSError("the database is away")
+        await self.store.commit(outcomes)
+
+    async def stored(self, meter: str) -> Any:
+        return await self.store.stored(meter)
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+async def test_a_job_whose_commit_failed_is_not_acknowledged_and_done_again(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    async with lls_simulator(1) as simulator:
+        meters, plan = load_job_fleet(fleet_file(tmp_path, simulator))
+        redis = open_redis(redis_server.url)
+        try:
+            from asyncdlms.distributed import enqueue_cycle
+
+            await enqueue_cycle(
+                redis, StreamKeys(), jobs_from_fleet(meters, plan, 1, dt.datetime.now(dt.UTC))
+            )
+            store = FailingOnce(await open_job_store(f"sqlite:///{tmp_path / 'r.db'}"))
+            worker = Worker(
+                redis_server.url, store, name="w-retry", claim_after=0.3, idle_exit=1.0,
+                environ={"TEST_METER_PASSWORD": SECRET},
+            )  # fmt: skip
+            statistics = await worker.run()
+            assert store.failed and statistics.store_errors == 1
+            assert (statistics.ok, statistics.claimed) == (1, 1)
+            (record,) = [fields for _, fields in await redis.xrange("asyncdlms:results")]
+            assert record["ok"] == "1" and record["deliveries"] == "2"
+            assert len(await store.stored("meter-0")) == 2
+            await store.close()
+            assert (await queue_status(redis)).pending == 0
+        finally:
+            await redis.aclose()
