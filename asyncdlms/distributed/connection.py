@@ -43,12 +43,17 @@ def _redis_module() -> Any:
 
 def open_redis(url: str, *, block_seconds: float = 1.0) -> Redis:
     """A Redis client for ``url`` (``redis://HOST:PORT/DB``), text responses; its socket
-    timeout leaves room for blocking reads of ``block_seconds``."""
+    timeout leaves room for blocking reads of ``block_seconds``. It does not retry by itself:
+    callers retry with :func:`with_backoff` (and count the reconnections)."""
     module = _redis_module()
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
     client: Redis = module.Redis.from_url(
         url,
         decode_responses=True,
         protocol=2,  # the reply shapes this package reads (redis-py 5 and later)
+        retry=Retry(NoBackoff(), 0),  # no silent retries: with_backoff() is the one policy
         socket_connect_timeout=5.0,
         socket_timeout=block_seconds + 10.0,
         health_check_interval=0,

@@ -330,11 +330,20 @@ class Worker:
 
     async def _touch(self) -> None:
         redis, keys = self.redis, self.keys
-        active: list[int | bytes | str | memoryview] = [*sorted(self._active)]
-        if active:
-            await redis.xclaim(
-                keys.jobs, keys.group, self.name, min_idle_time=0, message_ids=active, justid=True
-            )
+        if self._active:
+            # only the jobs still pending with this worker: one another worker claimed
+            # (this one was silent too long) is not taken back
+            own: Any = await redis.xpending_range(
+                keys.jobs, keys.group, min="-", max="+",
+                count=4 * self.concurrency + 100, consumername=self.name,
+            )  # fmt: skip
+            mine = {str(entry["message_id"]) for entry in own}
+            active: list[int | bytes | str | memoryview] = [*sorted(self._active & mine)]
+            if active:
+                await redis.xclaim(
+                    keys.jobs, keys.group, self.name, min_idle_time=0, message_ids=active,
+                    justid=True,
+                )  # fmt: skip
         for lock, token in list(self._held_locks.items()):
             await redis.eval(_EXTEND, 1, lock, token, str(int(self.lock_ttl * 1000)))
 
