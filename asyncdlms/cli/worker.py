@@ -67,11 +67,15 @@ def add_worker_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 def _command_worker(args: argparse.Namespace) -> int:
     from ..distributed import JobStoreError, RedisMissingError
+    from ..distributed.connection import redis_errors
 
     try:
         return asyncio.run(_work(args))
     except (JobStoreError, RedisMissingError) as exc:
         print(f"asyncdlms worker: {exc}", file=sys.stderr)
+        return 1
+    except redis_errors() as exc:  # stopped while Redis was away
+        print(f"asyncdlms worker: Redis at {args.redis}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

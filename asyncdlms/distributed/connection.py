@@ -90,8 +90,10 @@ async def with_backoff(
     *,
     on_retry: Callable[[int, BaseException], None] | None = None,
     rng: random.Random | None = None,
+    give_up: Callable[[], bool] | None = None,
 ) -> T:
-    """``await call()``, tried again with back-off while Redis is unreachable."""
+    """``await call()``, tried again with back-off while Redis is unreachable (the error is
+    raised once ``backoff.give_up`` seconds were waited, or when ``give_up()`` says so)."""
     errors = redis_errors()
     rng = rng or random.Random()
     attempt = 0
@@ -103,6 +105,8 @@ async def with_backoff(
             attempt += 1
             delay = backoff.delay(attempt, rng)
             if backoff.give_up is not None and waited + delay > backoff.give_up:
+                raise
+            if give_up is not None and give_up():
                 raise
             if on_retry is not None:
                 on_retry(attempt, exc)

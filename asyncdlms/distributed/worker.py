@@ -215,8 +215,11 @@ class Worker:
     def _reconnecting(self, attempt: int, error: BaseException) -> None:
         self.statistics.reconnects += 1
 
-    async def _call(self, call: Callable[[], Any]) -> Any:
-        return await with_backoff(call, self.backoff, on_retry=self._reconnecting)
+    async def _call(self, call: Callable[[], Any], *, until_stopped: bool = False) -> Any:
+        give_up = self._stop.is_set if until_stopped else None
+        return await with_backoff(
+            call, self.backoff, on_retry=self._reconnecting, give_up=give_up
+        )
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -224,7 +227,10 @@ class Worker:
         """Take jobs until stopped (or idle for ``idle_exit`` seconds); return what was done."""
         self._redis = open_redis(self.redis_url, block_seconds=self.block)
         try:
-            await self._call(lambda: ensure_group(self.redis, self.keys.jobs, self.keys.group))
+            await self._call(
+                partial(ensure_group, self.redis, self.keys.jobs, self.keys.group),
+                until_stopped=True,
+            )
             async with anyio.create_task_group() as jobs:
                 heartbeat, committer = anyio.CancelScope(), anyio.CancelScope()
                 jobs.start_soon(self._heartbeat, heartbeat)
@@ -256,7 +262,10 @@ class Worker:
                 self._slot.clear()
                 await self._slot.wait()
                 continue
-            entries = await self._call(partial(self._fetch, free))
+            try:
+                entries = await self._call(partial(self._fetch, free), until_stopped=True)
+            except redis_errors():
+                return  # stopped while Redis is away: take no more jobs
             if not entries:
                 if (
                     self.idle_exit is not None

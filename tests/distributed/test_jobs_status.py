@@ -302,3 +302,22 @@ async def test_a_job_whose_commit_failed_is_not_acknowledged_and_done_again(
             assert (await queue_status(redis)).pending == 0
         finally:
             await redis.aclose()
+
+
+async def test_a_worker_waits_for_redis_with_backoff_and_can_be_stopped(tmp_path: Path) -> None:
+    import asyncio
+
+    import redis.exceptions
+
+    from .conftest import free_port
+
+    store = await open_job_store(f"sqlite:///{tmp_path / 'r.db'}")
+    worker = Worker(f"redis://127.0.0.1:{free_port()}/0", store, name="w-alone")
+    running = asyncio.ensure_future(worker.run())
+    await asyncio.sleep(1.0)
+    assert not running.done()  # still trying, with back-off
+    worker.stop()
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await asyncio.wait_for(running, 15)
+    assert worker.statistics.reconnects >= 3  # 0.1 + 0.2 + 0.4 s ... tried again
+    await store.close()
