@@ -48,11 +48,11 @@ async def publish_notification(
 ) -> str:
     """Add one received notification to the notifications stream; return its entry id.
 
-    ``meter`` names the sender, ``apdu`` is the notification as received (still ciphered
-    when it was: keys never go to Redis), ``system_title`` the sender's, ``values`` what
-    it carried when the listener decoded it (JSON-ready or decoded values; byte strings as
-    hex), ``listener`` which listener received it. The stream keeps about ``max_length``
-    entries."""
+    ``meter`` names the sender, ``apdu`` the notification's APDU bytes (as received, or
+    as the listener deciphered it — the keys never go to Redis), ``system_title`` the
+    sender's, ``values`` what it carried when the listener decoded it (JSON-ready or decoded
+    values; byte strings as hex), ``listener`` which listener received it. The stream
+    keeps about ``max_length`` entries."""
     keys = keys or StreamKeys()
     moment = received_at or dt.datetime.now(dt.UTC)
     fields = {
