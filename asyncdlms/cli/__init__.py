@@ -15,9 +15,12 @@ from .listen import add_listen_command
 from .meter import add_meter_commands
 from .plot import add_plot_command
 from .poll import add_poll_command
+from .queue_status import add_status_command
 from .readings import add_readings_command
+from .schedule import add_schedule_command
 from .simulate import add_simulate_command
 from .store_command import add_store_command
+from .worker import add_worker_command
 
 __all__ = ["build_parser", "main"]
 
@@ -38,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_store_command(commands)
     add_readings_command(commands)
     add_plot_command(commands)
+    add_schedule_command(commands)
+    add_worker_command(commands)
+    add_status_command(commands)
     return parser
 
 

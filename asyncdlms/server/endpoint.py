@@ -50,7 +50,7 @@ from ..hdlc import (
 from ..hdlc.splitter import FrameSplitter
 from ..iec62056_21 import IecResponderSettings, LineSettings, ModeEResponder
 from ..link import Link
-from ..session.events import AssociationEstablished
+from ..session.events import AssociationEstablished, AssociationReleased
 from ..session.object_access import ObjectAccess
 from ..session.server import AssociationState, ServerSession, ServerSettings
 from ..wrapper import WrapperConnection, WrapperState
@@ -173,6 +173,15 @@ class ServerStatistics:
     protocol_errors: int = 0
     authentication_failures: int = 0
     held_answers: int = 0
+    #: associations open now, and the most ever open at once (on a shared HDLC port, as on
+    #: a gateway's line, more than 1 means two clients talked on the line at once)
+    open_associations: int = 0
+    most_open_associations: int = 0
+
+    def association_opened(self) -> None:
+        self.associations += 1
+        self.open_associations += 1
+        self.most_open_associations = max(self.most_open_associations, self.open_associations)
 
 
 Resolve = Callable[[Address], Served | None]
@@ -225,6 +234,7 @@ class _Connection:
         "_resolve",
         "_silent",
         "_statistics",
+        "associated",
         "hold_until",
         "served",
         "session",
@@ -273,6 +283,14 @@ class _Connection:
         self._inactive_at: float | None = None
         if cut and config.inactivity_timeout is not None:
             self._inactive_at = now + config.inactivity_timeout
+        self.associated = False
+
+    def association_ended(self) -> None:
+        """The association (if any) is over: released, its HDLC link ended, or the
+        connection closed."""
+        if self.associated:
+            self.associated = False
+            self._statistics.open_associations -= 1
 
     def set_close(self, close: Callable[[], None]) -> None:
         """What closes this connection's transport."""
@@ -408,6 +426,7 @@ class _Connection:
             # the line may address another station (an RS-485 bus or a gateway connection
             # shared by several meters), so the next frame chooses the device again.
             self._rebind = True
+            self.association_ended()
 
     @staticmethod
     def _link_errors(link: Link) -> int:
@@ -506,8 +525,12 @@ class _Connection:
         established = False
         for event in self.session.events():
             if isinstance(event, AssociationEstablished):
-                self._statistics.associations += 1
+                self.association_ended()  # a new AARQ replaces the association
+                self._statistics.association_opened()
+                self.associated = True
                 established = True
+            elif isinstance(event, AssociationReleased):
+                self.association_ended()
         return established
 
     # -- output -----------------------------------------------------------------------------
@@ -775,6 +798,7 @@ class _StreamDriver(Driver):
 
     def _lost(self, exc: Exception | None) -> None:
         server = self._server
+        self.connection.association_ended()
         if self._admitted:
             self._admitted = False
             server._drivers.discard(self)
