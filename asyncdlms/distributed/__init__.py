@@ -20,7 +20,7 @@ from .jobs import SECRET_OPTIONS, Job, JobError, SecretInJobError, jobs_from_fle
 from .keys import DEFAULT_PREFIX, GROUP, StreamKeys
 from .notifications import publish_notification, read_notifications
 from .schedule import enqueue_cycle, schedule_cycles
-from .sink import JobStore, JobStoreError, SqliteJobStore, StoredValue, open_job_store
+from .sink import JobStore, JobStoreError, ReadingStoreJobStore, open_job_store
 from .status import ConsumerStatus, FleetQueueStatus, queue_status
 from .worker import Worker, WorkerStatistics, default_worker_name
 
@@ -34,11 +34,10 @@ __all__ = [
     "JobError",
     "JobStore",
     "JobStoreError",
+    "ReadingStoreJobStore",
     "RedisBackoff",
     "RedisMissingError",
     "SecretInJobError",
-    "SqliteJobStore",
-    "StoredValue",
     "StreamKeys",
     "Worker",
     "WorkerStatistics",
