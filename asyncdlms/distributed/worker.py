@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import random
@@ -40,7 +41,9 @@ from ..fleet import (
     RetryPolicy,
 )
 from ..fleet.poller import Connect
+from ..security.counters import InvocationCounterStore
 from .connection import RedisBackoff, ensure_group, open_redis, redis_errors, with_backoff
+from .counters import RedisInvocationCounterStore
 from .jobs import Job, JobError
 from .keys import StreamKeys
 from .sink import JobStore
@@ -139,6 +142,9 @@ class Worker:
     - ``backoff``: waits while Redis is away; ``idle_exit``: stop after this many seconds
       without a job (None: run until :meth:`stop`); ``environ``: where ``*_env`` options
       are read (the process's environment).
+    - ``counter_store``: the invocation counters of ciphered meters, unless a meter names
+      its own; by default a :class:`~.counters.RedisInvocationCounterStore` on the same
+      Redis, so that no two workers, on any machine, use one counter twice.
     """
 
     def __init__(
@@ -163,6 +169,7 @@ class Worker:
         results_max_length: int = 1_000_000,
         commit_batch: int = 500,
         on_result: Callable[[Job, MeterResult], None] | None = None,
+        counter_store: InvocationCounterStore | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -187,6 +194,14 @@ class Worker:
         self.results_max_length = results_max_length
         self.commit_batch = commit_batch
         self.on_result = on_result
+        #: where the invocation counters of ciphered meters come from: blocks reserved in
+        #: this Redis by default, shared with every other worker (see .counters)
+        self._own_counter_store = counter_store is None
+        self.counter_store: InvocationCounterStore = (
+            counter_store
+            if counter_store is not None
+            else RedisInvocationCounterStore(redis_url, prefix=self.keys.prefix)
+        )
         self.statistics = WorkerStatistics()
         self._redis: Redis | None = None
         self._stop = asyncio.Event()
@@ -248,6 +263,10 @@ class Worker:
                 await poller.aclose()
             self._pollers.clear()
             await self._redis.aclose()
+            if self._own_counter_store and isinstance(
+                self.counter_store, RedisInvocationCounterStore
+            ):
+                self.counter_store.close()
             self._redis = None
         return self.statistics
 
@@ -374,6 +393,11 @@ class Worker:
         try:
             job = Job.from_fields(fields)
             meter = job.to_meter(self.environ)
+            if "invocation_counter_store" not in meter.options:
+                meter = dataclasses.replace(
+                    meter,
+                    options={**meter.options, "invocation_counter_store": self.counter_store},
+                )
         except JobError as exc:
             # A job no worker can do: say so and acknowledge it (it would never succeed).
             return _Done(entry_id, fields, deliveries, None, None, exc)

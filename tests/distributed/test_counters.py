@@ -1,0 +1,115 @@
+"""Invocation counters across the workers of a distributed fleet (issues 12 and 16): blocks
+reserved in Redis never overlap, whichever worker or machine asks; and on the wire, two
+workers polling ciphered meters under one client system title and key (a strict simulator,
+no frame counter read first) never use one (system title, key, counter) twice."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+from pathlib import Path
+
+from asyncdlms.distributed import (
+    RedisInvocationCounterStore,
+    StreamKeys,
+    Worker,
+    enqueue_cycle,
+    jobs_from_fleet,
+    load_job_fleet,
+    open_job_store,
+    open_redis,
+)
+from asyncdlms.security import CipheringKey, key_identity
+from tests.security.test_counters_on_the_wire import (
+    AUTHENTICATION_KEY,
+    BLOCK_CIPHER_KEY,
+    HLS_SECRET,
+    SYSTEM_TITLE,
+    ciphered_simulator,
+)
+from tests.security.wire import WireTap
+
+from .conftest import RedisServer
+
+TITLE = bytes.fromhex("4D4D4D0000000001")
+UNICAST = key_identity(CipheringKey.GLOBAL_UNICAST_ENCRYPTION, bytes(range(16)))
+
+
+def test_blocks_from_two_workers_never_overlap(redis_server: RedisServer) -> None:
+    stores = [RedisInvocationCounterStore(redis_server.url, reserve=7) for _ in range(2)]
+    taken: list[list[int]] = [[] for _ in range(4)]
+
+    def take(index: int) -> None:
+        store = stores[index % 2]
+        for _ in range(300):
+            taken[index].append(store.next_to_send(TITLE, UNICAST))
+
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    used = [counter for out in taken for counter in out]
+    assert len(used) == 1200 == len(set(used))
+    # a worker started later (or restarted) continues above every block handed out
+    later = RedisInvocationCounterStore(redis_server.url)
+    assert later.peek_next(TITLE, UNICAST) > max(used)
+    assert later.next_to_send(TITLE, UNICAST) > max(used)
+    # a new key continues above its role's counters; the frame counter + 1 is honoured
+    other = key_identity(CipheringKey.GLOBAL_UNICAST_ENCRYPTION, bytes(16))
+    assert later.next_to_send(TITLE, other) > max(used)
+    later.advance(TITLE, UNICAST, 50_000)
+    assert later.next_to_send(TITLE, UNICAST) == 50_000
+    for store in (*stores, later):
+        store.close()
+
+
+async def test_two_workers_on_ciphered_meters_never_reuse_a_nonce(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    async with ciphered_simulator(8) as simulator:
+        host, port = simulator.urls[0].removeprefix("tcp://").rsplit(":", 1)
+        async with WireTap(host, int(port), BLOCK_CIPHER_KEY, AUTHENTICATION_KEY) as tap:
+            lines = [
+                "[defaults]", "client = 1", 'auth = "gmac"', 'security = "ae"',
+                f'system_title = "{SYSTEM_TITLE.hex()}"',
+                'block_cipher_key_env = "TEST_GUEK"', 'authentication_key_env = "TEST_GAK"',
+                'password_env = "TEST_HLS"', "timeout = 10",
+                "[plan]", 'read = ["1/0.0.42.0.0.255/2"]',
+            ]  # fmt: skip
+            for index in range(8):
+                lines += ["[[meter]]", f'name = "meter-{index}"', f'url = "{tap.url}"',
+                          f"server = {index + 1}", "bus = false"]  # fmt: skip
+            path = tmp_path / "fleet.toml"
+            path.write_text("\n".join(lines) + "\n")
+            meters, plan = load_job_fleet(path)
+            environ = {"TEST_GUEK": BLOCK_CIPHER_KEY.hex(), "TEST_GAK": AUTHENTICATION_KEY.hex(),
+                       "TEST_HLS": HLS_SECRET.decode()}  # fmt: skip
+            redis = open_redis(redis_server.url)
+            try:
+                for cycle in (1, 2, 3):
+                    jobs = jobs_from_fleet(meters, plan, cycle, dt.datetime.now(dt.UTC))
+                    await enqueue_cycle(redis, StreamKeys(), jobs)
+            finally:
+                await redis.aclose()
+            stores = [await open_job_store(f"sqlite:///{tmp_path / f'w{i}.db'}") for i in (0, 1)]
+            workers = [
+                Worker(
+                    redis_server.url,
+                    store,
+                    name=f"w{i}",
+                    concurrency=4,
+                    idle_exit=1.0,
+                    environ=environ,
+                )
+                for i, store in enumerate(stores)
+            ]
+            results = await asyncio.gather(*(worker.run() for worker in workers))
+            for store in stores:
+                await store.close()
+    assert sum(r.ok for r in results) == 24 and sum(r.failed for r in results) == 0
+    assert all(r.ok for r in results)  # both workers took jobs
+    assert not tap.unknown
+    assert len(tap.client) >= 24 * 4
+    assert tap.repeated() == {}
