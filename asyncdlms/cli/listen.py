@@ -15,8 +15,10 @@ on standard error and never stop the listener. With ``--json-lines`` each notifi
 one JSON object: ``system_title``, ``invocation_counter``, ``datetime`` (ISO 8601),
 ``source``, ``readings`` (OBIS → value, scaled, with ``unit``) when a layout applies, else
 the decoded ``body``. ``--store URL`` keeps every notification's readings (see
-``asyncdlms readings``); ``--metrics-port`` serves Prometheus metrics (pushes received and
-rejected, store write latency).
+``asyncdlms readings``); ``--redis URL`` publishes each one to the fleet's notifications
+stream (``<prefix>:notifications``; several listeners behind a load balancer feed one
+place); ``--metrics-port`` serves Prometheus metrics (pushes received and rejected, store
+write latency).
 """
 
 from __future__ import annotations
@@ -32,7 +34,15 @@ import time
 from typing import Any
 
 from ..errors import DlmsError
-from ..listen import KeyStore, MemoryKeyStore, Notification, PushRejected, TomlKeyStore, listen
+from ..listen import (
+    KeyStore,
+    Listener,
+    MemoryKeyStore,
+    Notification,
+    PushRejected,
+    TomlKeyStore,
+    listen,
+)
 from ..listen.url import parse_listen_url
 from ..security.counters import MemoryInvocationCounterStore
 from ..store import ReadingStore
@@ -124,35 +134,74 @@ async def _listen(args: argparse.Namespace) -> int:
         options["counter_store"] = MemoryInvocationCounterStore()
     received = 0
     metrics = metrics_for(args)
-    async with opened_store(args.store) as store, listen(target, **options) as listener:
-        if target.scheme != "file":
-            print(f"listening on {listener.url}", file=sys.stderr, flush=True)
-        deadline = (
-            None if args.duration is None else asyncio.get_running_loop().time() + args.duration
-        )
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout_at(deadline):
-                async for event in listener.events():
-                    if not isinstance(event, Notification):
-                        print(f"asyncdlms listen: {event}", file=sys.stderr, flush=True)
-                        if metrics is not None and isinstance(event, PushRejected):
-                            metrics.push_rejected(type(event.cause).__name__)
-                        continue
-                    received += 1
-                    if metrics is not None:
-                        metrics.push_received()
-                    if store is not None:
-                        await _keep(store, event, metrics)
-                    text = (
-                        json.dumps(notification_to_json(event)) if args.json_lines else _line(event)
-                    )
-                    print(text, flush=True)
-                    if args.count is not None and received >= args.count:
-                        break
+    redis = _redis(args)
+    try:
+        async with opened_store(args.store) as store, listen(target, **options) as listener:
+            received = await _serve(args, listener, store, redis, metrics)
+    finally:
+        if redis is not None:
+            await redis.aclose()
     if target.scheme == "file" and not received:
         print("asyncdlms listen: no notification in the input", file=sys.stderr)
         return 1
     return 0
+
+
+def _redis(args: argparse.Namespace) -> Any:
+    if args.redis is None:
+        return None
+    from ..distributed import open_redis
+
+    return open_redis(args.redis)
+
+
+async def _serve(
+    args: argparse.Namespace, listener: Listener, store: Any, redis: Any, metrics: Any
+) -> int:
+    """Print (and keep, publish, count) every notification; the number printed."""
+    received = 0
+    if listener.target.scheme != "file":
+        print(f"listening on {listener.url}", file=sys.stderr, flush=True)
+    loop = asyncio.get_running_loop()
+    deadline = None if args.duration is None else loop.time() + args.duration
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout_at(deadline):
+            async for event in listener.events():
+                if not isinstance(event, Notification):
+                    print(f"asyncdlms listen: {event}", file=sys.stderr, flush=True)
+                    if metrics is not None and isinstance(event, PushRejected):
+                        metrics.push_rejected(type(event.cause).__name__)
+                    continue
+                received += 1
+                if metrics is not None:
+                    metrics.push_received()
+                if store is not None:
+                    await _keep(store, event, metrics)
+                if redis is not None:
+                    await _publish(redis, args.prefix, event, listener.url)
+                if args.json_lines:
+                    print(json.dumps(notification_to_json(event)), flush=True)
+                else:
+                    print(_line(event), flush=True)
+                if args.count is not None and received >= args.count:
+                    break
+    return received
+
+
+async def _publish(redis: Any, prefix: str, push: Notification, listener: str) -> None:
+    """Put the notification on the fleet's notifications stream."""
+    from ..distributed import StreamKeys, publish_notification
+
+    record = notification_to_json(push)
+    await publish_notification(
+        redis,
+        meter=record["system_title"] or record["source"],
+        apdu=push.apdu.encode(),
+        system_title=push.system_title,
+        values=record.get("readings") or {"body": record.get("body")},
+        listener=listener,
+        keys=StreamKeys(prefix),
+    )
 
 
 async def _keep(store: ReadingStore, push: Notification, metrics: Any) -> None:
@@ -214,4 +263,9 @@ def add_listen_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
     add_counter_store_option(parser)
     add_store_option(parser)
     add_metrics_option(parser)
+    add("--redis", metavar="URL",
+        help="also publish each notification to the fleet's Redis (redis://HOST:PORT/DB; "
+             "needs asyncdlms[redis])")  # fmt: skip
+    add("--prefix", default="asyncdlms",
+        help="prefix of the Redis keys (default asyncdlms: asyncdlms:notifications)")  # fmt: skip
     parser.set_defaults(handler=_command_listen)

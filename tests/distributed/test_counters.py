@@ -113,3 +113,33 @@ async def test_two_workers_on_ciphered_meters_never_reuse_a_nonce(
     assert not tap.unknown
     assert len(tap.client) >= 24 * 4
     assert tap.repeated() == {}
+
+
+async def test_listen_publishes_notifications_to_redis(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """``asyncdlms listen --redis`` puts each notification on the fleet's stream."""
+    import sys
+
+    from asyncdlms.distributed import read_notifications
+    from asyncdlms.wrapper.frames import WrapperFrame
+    from tests.listen.helpers import notification
+
+    capture = tmp_path / "pushes.bin"
+    capture.write_bytes(
+        b"".join(WrapperFrame(1, 0x66, notification(e, invoke_id=e)).encode() for e in (5, 6))
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "asyncdlms", "listen", f"file://{capture}?framing=wrapper",
+        "--redis", redis_server.url, "--prefix", "zone-a",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err
+    redis = open_redis(redis_server.url)
+    try:
+        records = await read_notifications(redis, StreamKeys("zone-a"))
+    finally:
+        await redis.aclose()
+    assert len(records) == 2
+    assert [fields["values"]["1.0.1.8.0.255"]["value"] for _, fields in records] == [5, 6]
