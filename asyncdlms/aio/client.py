@@ -329,9 +329,14 @@ class Client(ShortNameMethods, CosemMethods):
         _, protocol = await loop.create_connection(make_driver, target.host, target.port)
         return protocol
 
-    async def close(self) -> None:
+    async def close(self, *, abandon: bool = False) -> None:
         """Release the association (RLRQ, link disconnect) and close the transport. Safe to
-        call more than once and after errors; it never waits longer than ``timeout``."""
+        call more than once and after errors; it never waits longer than ``timeout``.
+
+        After a request went unanswered (a timeout), or with ``abandon`` (the caller gives
+        up, e.g. its own deadline passed), the association is abandoned instead: no RLRQ, an
+        HDLC DISC with at most ``ABANDON_WAIT`` seconds for its answer, the transport
+        closed."""
         task, self._keep_alive_task = self._keep_alive_task, None
         if task is not None:
             task.cancel()
@@ -342,7 +347,7 @@ class Client(ShortNameMethods, CosemMethods):
         released = self._released
         try:
             if released is not None and not released.done() and self.session.associated:
-                if self._abandoning:
+                if self._abandoning or abandon:
                     await self._abandon_association(released)
                     return
                 self.session.release(self._loop.time())

@@ -52,7 +52,7 @@ from .. import axdr
 from ..aio.client import AUTHENTICATION_NAMES, Client, connect
 from ..aio.short_name import REFERENCING_NAMES
 from ..cosem.short_names import format_short_name, parse_short_name
-from ..errors import DlmsError
+from ..errors import DlmsError, RequestTimeoutError
 from ..iec62056_21 import IecSettings
 from ..obis import Obis
 from ..types import (
@@ -217,7 +217,9 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
         "url", help="tcp://HOST:PORT, hdlc+tcp://, udp://, serial://, serial+iec://"
     )
     add_association_options(parser)
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+    parser.add_argument("--timeout", type=float, default=10.0,
+                        help="seconds for the whole call: association and requests "
+                             "(default 10)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -354,8 +356,25 @@ def _open(args: argparse.Namespace) -> Any:
 
 def _run(args: argparse.Namespace, work: Callable[[Client], Coroutine[Any, Any, list[str]]]) -> int:
     async def session() -> list[str]:
-        async with _open(args) as meter:
-            return await work(meter)
+        """Associate and work within ``--timeout`` in all (issue 13, item 5): past it the
+        association is abandoned (no release answer awaited), so the call ends within the
+        timeout and half a second."""
+        deadline = asyncio.get_running_loop().time() + args.timeout
+        meter: Client | None = None
+        abandon = False
+        try:
+            async with asyncio.timeout_at(deadline):
+                meter = await _open(args)
+                return await work(meter)
+        except TimeoutError:
+            abandon = True
+            raise RequestTimeoutError(
+                f"{args.url}: nothing within --timeout {args.timeout:g} s (association and "
+                "requests in all); give a longer --timeout for slow lines or long reads"
+            ) from None
+        finally:
+            if meter is not None:
+                await meter.close(abandon=abandon)
 
     try:
         with counter_store(args):

@@ -44,9 +44,10 @@ class SilentMeter:
     """Our server session that writes its first ``answers`` chunks and then nothing more
     (it still reads: the TCP connection stays open, the meter just goes silent)."""
 
-    def __init__(self, hdlc: bool, answers: int) -> None:
+    def __init__(self, hdlc: bool, answers: int, delay: float = 0.0) -> None:
         self.hdlc = hdlc
         self.answers = answers
+        self.delay = delay  # seconds each answer it still writes is held back
         self.received = 0
         self.releases = 0  # orderly ends the meter's session saw (RLRQ, or HDLC DISC)
 
@@ -70,7 +71,11 @@ class SilentMeter:
                 def write(data: bytes | bytearray | memoryview) -> None:
                     written["count"] += 1
                     if written["count"] <= meter.answers:
-                        original(data)
+                        if meter.delay:
+                            loop = asyncio.get_running_loop()
+                            loop.call_later(meter.delay, original, bytes(data))
+                        else:
+                            original(data)
 
                 transport.write = write  # type: ignore[method-assign]
                 if not meter.hdlc:
@@ -204,3 +209,22 @@ async def test_cli_read_from_a_silent_meter_ends_within_its_timeout(
         assert elapsed < allowed, f"{elapsed:.2f} s for {CLI_TIMEOUT} s (start-up {startup:.2f} s)"
 
     await serving(SilentMeter(hdlc, writes), work)
+
+
+async def test_cli_total_time_is_bounded_by_its_timeout_even_after_a_slow_association(
+    startup: float,
+) -> None:
+    """The association takes most of --timeout (a slow line), then the read goes
+    unanswered: the whole call still ends within the timeout and a small margin, not a
+    second timeout for the request."""
+
+    async def work(url: str) -> None:
+        code, stderr, elapsed = await run_cli(
+            "read", url, "3/1.0.1.8.0.255/2", "--timeout", str(CLI_TIMEOUT)
+        )
+        assert code != 0
+        assert "RequestTimeoutError" in stderr
+        # the association took 0.9 x the timeout: a second timeout would make it 1.9 x
+        assert elapsed < 1.4 * CLI_TIMEOUT + 1.5 * startup
+
+    await serving(SilentMeter(False, ASSOCIATED[False], delay=0.9 * CLI_TIMEOUT), work)
