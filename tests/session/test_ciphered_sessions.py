@@ -810,3 +810,39 @@ def test_any_tampered_answer_is_a_typed_error_never_a_value(position: int, flip:
     failed = [e for e in pair.client_events if getattr(e, "request_id", None) == request_id]
     assert failed and not hasattr(failed[0], "result")
     assert isinstance(failed[0].error, DecipheringError)
+
+
+@pytest.mark.parametrize("duplicate", ["aare", "aarq"])
+def test_a_duplicated_aare_or_aarq_during_hls_does_not_end_the_association(
+    duplicate: str,
+) -> None:
+    """Found by the fault proxy (a line that repeats frames): a repeated AARE while HLS pass 3
+    waits is no answer to pass 3 (the client drops it); a repeated AARQ gets the same AARE
+    again from the server (re-evaluated, its counter would be a replay and end the pending
+    association), which the client drops likewise."""
+    name, secret = MECHANISMS["gmac"]
+    pair = Pair(
+        "wrapper",
+        ciphered_client(name, secret, client_security("ae")),
+        ciphered_server(POLICIES["ae"], name, secret),
+        table(),
+        client_address=18,
+    )
+    pair.client.associate(0.0)
+    aarq = pair.client.data_to_send()
+    pair.server.receive_data(aarq, 0.0)
+    aare = pair.server.data_to_send()
+    if duplicate == "aarq":
+        pair.server.receive_data(aarq, 0.0)
+        again = pair.server.data_to_send()
+        assert again == aare
+        aare += again
+    else:
+        aare += aare
+    pair.client.receive_data(aare, 0.0)
+    pair.run()
+    assert any(isinstance(e, AssociationEstablished) for e in pair.client_events)
+    assert not any(isinstance(e, AssociationReleased) for e in pair.client_events)
+    assert pair.client.unexpected_apdus == 1
+    assert pair.server.duplicate_aarqs == (duplicate == "aarq")
+    assert pair.result(pair.client.get(CosemAttributeDescriptor(3, REGISTER, 2))) == 42

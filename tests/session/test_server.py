@@ -541,7 +541,10 @@ def test_unknown_client_sap_is_authentication_failure() -> None:
 def test_aarq_while_associated_is_rejected_transient_and_keeps_the_association() -> None:
     harness = associated()
     harness.server.events()
-    aare = harness.associate(aarq())
+    first = harness.associate(aarq())  # the same AARQ again (a lost AARE): the same AARE
+    assert first.result == AssociationResult.ACCEPTED
+    assert harness.server.duplicate_aarqs == 1 and harness.server.events() == []
+    aare = harness.associate(aarq(max_pdu=512))  # another AARQ: refused, the association stays
     assert aare.result == AssociationResult.REJECTED_TRANSIENT
     assert harness.server.state is AssociationState.ASSOCIATED
     answer = GetResponseNormal.decode(

@@ -23,6 +23,9 @@ from .short_name import _ShortNameService
 
 __all__ = ["ClientSession"]
 
+_ACSE_STATES = frozenset((AssociationState.AARQ_SENT, AssociationState.RELEASE_PENDING))
+"""The states in which an ACSE APDU (AARE, RLRE) is awaited."""
+
 
 class ClientSession(
     _AssociationService, _GetService, _SetService, _ActionService, _ShortNameService
@@ -152,6 +155,12 @@ class ClientSession(
         if apdu and apdu[0] in _NOTIFICATION_TAGS:
             self._notification(apdu, source, destination)
             return
+        state = self.state
+        if apdu and apdu[0] in _ACSE_TAGS and state not in _ACSE_STATES:
+            # an AARE or RLRE nobody waits for: a duplicate (a line that repeats frames), or
+            # the "already associated" answer to a duplicated AARQ; never a request's answer
+            self.unexpected_apdus += 1
+            return
         if apdu and apdu[0] not in _ACSE_TAGS:
             try:
                 apdu = self._protection.unprotect(apdu)
@@ -162,7 +171,6 @@ class ClientSession(
             if apdu and apdu[0] in _NOTIFICATION_TAGS:
                 self._notification(apdu, source, destination)
                 return
-        state = self.state
         if state is AssociationState.AARQ_SENT:
             self._on_association_response(apdu)
         elif state is AssociationState.RELEASE_PENDING:

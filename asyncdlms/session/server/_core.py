@@ -129,6 +129,10 @@ class _SessionCore:
         self._incoming: _IncomingBlocks | None = None
         self._rejection: Aare | None = None
         self._rejection_apdu: bytes | None = None
+        self._aarq = b""  # the AARQ of the current association, and the AARE that answered it
+        self._aare = b""
+        #: byte-exact repeats of the current association's AARQ (answered with its AARE again)
+        self.duplicate_aarqs = 0
         self._counter_hint = False
         #: Ciphered APDUs refused: a bad tag or header, a plain APDU where the policy wants
         #: ciphering (answered deciphering-error) or a replayed counter (dropped, or answered

@@ -98,6 +98,13 @@ class _AssociationService(_SessionCore):
     """The association: AARQ/AARE, HLS pass 3/4, RLRQ/RLRE, refusals."""
 
     def _on_aarq(self, raw: bytes, source: int | None) -> None:
+        if self.state is not AssociationState.IDLE and raw == self._aarq:
+            # the very AARQ of the current association again (a line that repeats frames, or
+            # a client that lost the AARE): the same AARE again. Re-evaluating it would
+            # refuse its counter as a replay and end the association being made.
+            self.duplicate_aarqs += 1
+            self._send_plain(self._aare)
+            return
         try:
             aarq = Aarq.decode(raw)
         except DlmsError:
@@ -112,8 +119,10 @@ class _AssociationService(_SessionCore):
             self._rejection = outcome
             self._transition(AssociationInput.AARQ_REJECTED)
         elif outcome.policy.mechanism.high_level:
+            self._aarq = raw
             self._transition(AssociationInput.AARQ_NEEDS_HLS, apdu=(outcome, source))
         else:
+            self._aarq = raw
             self._transition(AssociationInput.AARQ_ACCEPTABLE, apdu=(outcome, source))
 
     def _rejecting_aare(
@@ -302,14 +311,16 @@ class _AssociationService(_SessionCore):
     def _accept(self, apdu: tuple[_Negotiated, int | None]) -> None:
         negotiated, source = apdu
         self._adopt(negotiated, source)
-        self._send_plain(self._accepting_aare(negotiated, False).encode())
+        self._aare = self._accepting_aare(negotiated, False).encode()
+        self._send_plain(self._aare)
         self._established()
 
     def _accept_pending_hls(self, apdu: tuple[_Negotiated, int | None]) -> None:
         negotiated, source = apdu
         self._adopt(negotiated, source)
         self._pending = negotiated
-        self._send_plain(self._accepting_aare(negotiated, True).encode())
+        self._aare = self._accepting_aare(negotiated, True).encode()
+        self._send_plain(self._aare)
 
     def _reject(self, previous: AssociationState) -> None:
         self.rejected_associations += 1
