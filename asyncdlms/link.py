@@ -88,6 +88,11 @@ class Link(Protocol):
         """The application will not answer the APDU just delivered (an unconfirmed service):
         an HDLC server gives the poll back with RR; the wrapper does nothing."""
 
+    def await_reply(self, now: float) -> None:
+        """Client: the application waits for an answer to what it sent: an HDLC link that
+        holds the poll with nothing to send polls the server again after the response
+        timeout; the wrapper does nothing."""
+
     def disconnect(self, now: float) -> None:
         """Start an orderly disconnect (HDLC: DISC; wrapper: closed at once)."""
 

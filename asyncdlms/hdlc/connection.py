@@ -200,6 +200,22 @@ class HdlcConnection:
         if self.role is Role.SERVER and self._awaiting_reply:
             self._awaiting_reply = False
 
+    def await_reply(self, now: float) -> None:
+        """Client: the application waits for an answer. A link that holds the poll with
+        nothing to send and no timer polls the server with RR after the response timeout:
+        a server that sends one I-frame per poll may hold the answer behind a frame it sent
+        first (a late answer to a cancelled request, a push), and only a poll brings it.
+        Nothing happens in the server role or while frames or a poll are under way."""
+        self._now = now
+        if (
+            self.role is Role.CLIENT
+            and self.state is LinkState.CONNECTED
+            and self._holds_token
+            and self._response_deadline is None
+            and not (self._unacknowledged or self._segments or self._apdus)
+        ):
+            self._response_deadline = now + self.settings.response_timeout
+
     def disconnect(self, now: float) -> None:
         """Client: send DISC (orderly disconnect). Server: drop the link (DM to later polls)."""
         self._now = now

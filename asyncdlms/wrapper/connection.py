@@ -119,6 +119,9 @@ class WrapperConnection:
     def no_reply(self, now: float) -> None:
         """Nothing to do: the wrapper has no poll to give back (see asyncdlms.link.Link)."""
 
+    def await_reply(self, now: float) -> None:
+        """Nothing to do: the server sends whenever it likes (see asyncdlms.link.Link)."""
+
     def disconnect(self, now: float) -> None:
         """Close the link at once: ``LinkClosed(None)``. Queued data can still be taken."""
         if self.state is WrapperState.CLOSED:

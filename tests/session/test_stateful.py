@@ -407,3 +407,25 @@ Sessions.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 test_client_session_against_our_server = Sessions.TestCase
+
+
+def test_the_example_hypothesis_found_an_answer_held_behind_a_late_one() -> None:
+    """HDLC, window 1: a GET cancelled, its answer late (segmented), an ACTION sent meanwhile.
+    The server gives the poll back with the late answer's last segment and holds the ACTION's
+    answer for the next poll; the client, holding the poll with nothing to send, used to wait
+    for ever. It now polls again (HdlcConnection.await_reply)."""
+    from asyncdlms import Obis
+
+    state = Sessions()
+    state.start(hdlc=True, client_pdu=64, server_pdu=64, info=32, window=1, gbt=False)
+    state.get(obis=Obis("0.0.96.1.1.255"))
+    (request_id,) = state.outstanding
+    assert state.client.cancel(request_id, now=state.now)
+    del state.outstanding[request_id]
+    state.cancelled.add(request_id)
+    state.time_passes()
+    state.action(size=0)
+    state.time_passes()
+    state._settle()  # fails when a request is left without a way to its answer
+    assert not state.outstanding
+    assert state.outcomes == {"completed": 1, "failed": 0, "cancelled": 0}  # cancel() by hand

@@ -25,6 +25,8 @@ __all__ = ["ClientSession"]
 
 _ACSE_STATES = frozenset((AssociationState.AARQ_SENT, AssociationState.RELEASE_PENDING))
 """The states in which an ACSE APDU (AARE, RLRE) is awaited."""
+_AWAITING_STATES = frozenset((AssociationState.ASSOCIATED, AssociationState.HLS_PENDING))
+"""The states in which requests are in flight."""
 
 
 class ClientSession(
@@ -117,6 +119,10 @@ class ClientSession(
                     self._on_link_apdu(event.apdu, event.source, event.destination)
             elif isinstance(event, LinkClosed):
                 self._handle(AssociationInput.LINK_DOWN, event.error)
+        if self._in_flight is not None and self.state in _AWAITING_STATES:
+            # an answer is awaited: an HDLC link that went quiet polls the meter again (a
+            # meter answering one I-frame per poll may hold it behind a frame sent first)
+            self.link.await_reply(self._now)
 
     def _notification(self, apdu: bytes, source: int | None, destination: int | None) -> None:
         from ...apdu import decode_apdu
