@@ -228,6 +228,7 @@ class _SessionCore:
         if security is not None and not security.ciphered:
             protection = NoProtection()
         self._protection = protection
+        self._plain_link = isinstance(protection, NoProtection)
         self._dedicated_key = None
 
     @property
@@ -331,17 +332,29 @@ class _SessionCore:
             self._events.append(RequestFailed(request.request_id, error))
         self._after_request()
 
-    def _invoke(self) -> tuple[int, InvokeIdAndPriority]:
+    def _next_invoke(self) -> int:
         invoke_id = self._next_invoke_id
         self._next_invoke_id = (invoke_id + 1) % 16
-        while (
-            self._next_invoke_id in self._cancelled_invoke_ids
-            and len(self._cancelled_invoke_ids) < 15
-        ):
-            self._next_invoke_id = (self._next_invoke_id + 1) % 16
+        if self._cancelled_invoke_ids:
+            while (
+                self._next_invoke_id in self._cancelled_invoke_ids
+                and len(self._cancelled_invoke_ids) < 15
+            ):
+                self._next_invoke_id = (self._next_invoke_id + 1) % 16
+        return invoke_id
+
+    def _invoke(self) -> tuple[int, InvokeIdAndPriority]:
+        invoke_id = self._next_invoke()
         return invoke_id, InvokeIdAndPriority(
             invoke_id, self.settings.confirmed, self.settings.high_priority
         )
+
+    def _invoke_byte(self) -> tuple[int, int]:
+        """The next invoke-id and its Invoke-Id-And-Priority byte (:meth:`_invoke` without
+        the dataclass, for the GET fast path)."""
+        invoke_id = self._next_invoke()
+        confirmed = 0x40 if self.settings.confirmed else 0
+        return invoke_id, invoke_id | confirmed | (0x80 if self.settings.high_priority else 0)
 
     @property
     def _max_pdu_tx(self) -> int:
@@ -374,6 +387,10 @@ class _SessionCore:
         self._pump()
 
     def _send_service(self, apdu: bytes) -> None:
+        if self._plain_link and not self._gbt.enabled:  # no ciphering, no GBT: as it is
+            self._link_send(apdu)
+            self._pump()
+            return
         try:
             protected = self._protection.protect(apdu)
         except DlmsError as exc:  # e.g. the invocation counters are exhausted
