@@ -157,7 +157,8 @@ class Client(ShortNameMethods, CosemMethods):
         self._waiters: dict[int, asyncio.Future[Any]] = {}
         self._established: asyncio.Future[AssociationEstablished] | None = None
         self._released: asyncio.Future[DlmsError | None] | None = None
-        self._notifications: asyncio.Queue[NotificationReceived] = asyncio.Queue()
+        # made when first needed: most associations never see a notification
+        self._notifications: asyncio.Queue[NotificationReceived] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- opening and closing ----------------------------------------------------------------
@@ -381,7 +382,7 @@ class Client(ShortNameMethods, CosemMethods):
                 if waiter is not None and not waiter.done():
                     waiter.set_exception(event.error)
             elif isinstance(event, NotificationReceived):
-                self._notifications.put_nowait(event)
+                self._notification_queue().put_nowait(event)
             elif isinstance(event, AssociationEstablished):
                 if self._established is not None and not self._established.done():
                     self._established.set_result(event)
@@ -530,8 +531,14 @@ class Client(ShortNameMethods, CosemMethods):
 
     async def notifications(self) -> AsyncIterator[NotificationReceived]:
         """Unsolicited APDUs (data-notifications, event-notifications) as they arrive."""
+        queue = self._notification_queue()
         while True:
-            yield await self._notifications.get()
+            yield await queue.get()
+
+    def _notification_queue(self) -> asyncio.Queue[NotificationReceived]:
+        if self._notifications is None:
+            self._notifications = asyncio.Queue()
+        return self._notifications
 
     def __await__(self) -> Generator[Any, None, Client]:
         return self.open().__await__()
