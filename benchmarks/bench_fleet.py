@@ -204,12 +204,15 @@ def ours(
     keep_open: bool,
     loop: str = "asyncio",
     count_requests: bool = False,
+    single_gets: bool = False,
 ) -> Figures:
     counter = RequestCounter()
 
     async def main() -> Figures:
         statistics = FleetStatistics()
         options: dict[str, object] = {"trace": counter} if count_requests else {}
+        if single_gets:  # one round trip per read, as the floor does: chunks of 1
+            options["with_list_chunk_size"] = 1
         plan = DEFAULT_PLAN if count_requests else PLAN
         poller = FleetPoller(
             sim.meters_list(**options), plan, concurrency=concurrency, timeout=30.0,
@@ -362,12 +365,13 @@ def measure(
     width: int,
     loop: str = "asyncio",
     count_requests: bool = False,
+    single_gets: bool = False,
 ) -> None:
     """Run one measurement in this (fresh) process and print its figures as JSON."""
     raise_descriptor_limit()
     sim = SimulatorProcess.attach(port, n)
     if kind == "ours":
-        figures = ours(sim, cycles, width, keep_open, loop, count_requests)
+        figures = ours(sim, cycles, width, keep_open, loop, count_requests, single_gets)
     elif kind == "floor":
         figures = floor(sim, cycles * len(REGISTERS), loop)
     else:
@@ -383,6 +387,7 @@ def in_child(
     width: int,
     loop: str = "asyncio",
     count_requests: bool = False,
+    single_gets: bool = False,
 ) -> Figures:
     command = [sys.executable, __file__, "--measure", kind, "--port", str(sim.port),
                "--meters", str(sim.meters), "--cycles", str(cycles),
@@ -391,6 +396,8 @@ def in_child(
         command.append("--keep-open")
     if count_requests:
         command.append("--count-requests")
+    if single_gets:
+        command.append("--single-gets")
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{kind} measurement failed: {done.stderr.strip()[-2000:]}")
@@ -469,17 +476,21 @@ def run_floor(meters: list[int], cycles: int, concurrency: int, loop: str, repea
     for n in meters:
         sim, echo = SimulatorProcess(n), SimulatorProcess(n, echo=True)
         try:
-            ratios, mine_all, floor_all = [], [], []
+            ratios, mine_all, floor_all, listed_all = [], [], [], []
             for _ in range(repeats):
                 theirs = in_child("floor", echo, cycles, True, n, loop)
-                mine = in_child("ours", sim, cycles, True, concurrency, loop)
+                mine = in_child("ours", sim, cycles, True, concurrency, loop, single_gets=True)
+                listed = in_child("ours", sim, cycles, True, concurrency, loop)
                 ratios.append(mine.cpu_per_read / theirs.cpu_per_read)
                 mine_all.append(mine.cpu_per_read)
                 floor_all.append(theirs.cpu_per_read)
+                listed_all.append(listed.cpu_per_read)
             print(
-                f"  N = {n:>5}: asyncdlms {median(mine_all) * 1e6:6.1f} µs CPU/read, "
-                f"floor {median(floor_all) * 1e6:5.1f} µs; ratio (median) "
-                f"{median(ratios):4.2f}x (all: {', '.join(f'{r:.2f}' for r in ratios)})",
+                f"  N = {n:>5}: asyncdlms {median(mine_all) * 1e6:6.1f} µs CPU per read "
+                f"(single GETs, a round trip each), floor {median(floor_all) * 1e6:5.1f} µs "
+                f"per round trip; ratio (median) {median(ratios):4.2f}x "
+                f"(all: {', '.join(f'{r:.2f}' for r in ratios)}); the default GET with-list: "
+                f"{median(listed_all) * 1e6:6.1f} µs CPU per value read",
                 flush=True,
             )
         finally:
@@ -521,6 +532,7 @@ def main() -> None:
     parser.add_argument("--round-trips", action="store_true", help="round trips per cycle")
     parser.add_argument("--latency", type=float, default=0.2, help="seconds (--round-trips)")
     parser.add_argument("--count-requests", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--single-gets", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--measure", choices=("ours", "gurux", "floor"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -532,7 +544,7 @@ def main() -> None:
         return
     if args.measure:
         measure(args.measure, args.port, int(args.meters), args.cycles, args.keep_open,
-                args.width, args.loop, args.count_requests)  # fmt: skip
+                args.width, args.loop, args.count_requests, args.single_gets)  # fmt: skip
         return
     meters = [100, 1000] if args.quick else [int(n) for n in args.meters.split(",")]
     if args.floor:
