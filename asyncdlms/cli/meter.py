@@ -37,7 +37,6 @@ the cause and exits with status 1.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import datetime as dt
 import json
@@ -49,6 +48,7 @@ from typing import Any
 
 from .. import axdr
 from ..aio.client import AUTHENTICATION_NAMES, Client, connect
+from ..aio.loop import run as run_loop
 from ..aio.short_name import REFERENCING_NAMES
 from ..cosem.short_names import format_short_name, parse_short_name
 from ..errors import DlmsError
@@ -356,7 +356,7 @@ def _run(args: argparse.Namespace, work: Callable[[Client], Coroutine[Any, Any, 
 
     try:
         with counter_store(args):
-            lines = asyncio.run(session())
+            lines = run_loop(session())
     except (DlmsError, OSError) as exc:
         print(f"asyncdlms {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -103,7 +103,7 @@ class _GetNormal(Generator[_Send, bytes, Any]):
         self._rest = rest = self._session._get_answered(answer, invoke_id, iip)
         return next(rest)
 
-    def throw(  # type: ignore[override]
+    def throw(
         self,
         typ: type[BaseException] | BaseException,
         value: object = None,
