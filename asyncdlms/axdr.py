@@ -247,6 +247,8 @@ def _decode_sequence(
 # layout from one row and then checks and unpacks each following row with one itemgetter
 # and one struct call, falling back to the general decoder for any row that differs.
 _TEMPLATE_MIN_ROWS = 4
+_TEMPLATE_LEARNINGS = 8
+"""Times a buffer's row layout is learnt at most (a layout change, a null timestamp row)."""
 
 
 class _RowTemplate:
@@ -274,6 +276,11 @@ class _RowTemplate:
                 fmt += f"2x{buf[cursor + 1]}s"
                 classes.append(OctetString)
                 cursor += 2 + buf[cursor + 1]
+            elif tag == 25:  # date-time: 12 bytes, a DateTime (profile capture times)
+                positions.append(cursor - pos)
+                fmt += "x12s"
+                classes.append(DateTime)
+                cursor += 13
             else:
                 raise _NoTemplate
         if cursor > end:
@@ -293,7 +300,11 @@ def _row_builder(fmt: str, classes: tuple[type, ...]) -> Callable[[bytes, int], 
     """
     names = [f"c{i}" for i in range(len(classes))]
     makers = [
-        f"new_bytes(C{i}, {name})" if cls is OctetString else f"new_int(C{i}, {name})"
+        f"new_bytes(C{i}, {name})"
+        if cls is OctetString
+        else f"date_time({name})"
+        if cls is DateTime
+        else f"new_int(C{i}, {name})"
         for i, (name, cls) in enumerate(zip(names, classes, strict=True))
     ]
     unpacked = ", ".join(names) + ("," if len(names) == 1 else "")
@@ -308,6 +319,7 @@ def _row_builder(fmt: str, classes: tuple[type, ...]) -> Callable[[bytes, int], 
         "new_int": _new_int,
         "new_bytes": _new_bytes,
         "new_tuple": _new_tuple,
+        "date_time": DateTime.from_bytes,
         "Structure": Structure,
     }
     namespace.update({f"C{i}": cls for i, cls in enumerate(classes)})
@@ -329,8 +341,10 @@ def _decode_rows(
     rows: list[Any] = []
     append = rows.append
     template: _RowTemplate | None = None
+    learnings = 0  # a layout that cannot be templated is not tried again row after row
     for _ in range(count):
-        if template is None:
+        if template is None and learnings < _TEMPLATE_LEARNINGS:
+            learnings += 1
             with contextlib.suppress(_NoTemplate):
                 template = _RowTemplate(buf, pos, end)
         if template is not None:

@@ -12,6 +12,15 @@ blocking sockets, one thread per meter in a thread pool, on the same simulated f
     python benchmarks/bench_fleet.py                     # N = 100, 1000, 10000
     python benchmarks/bench_fleet.py --quick             # N = 100, 1000 (a few seconds)
     python benchmarks/bench_fleet.py --meters 500 --gurux
+    python benchmarks/bench_fleet.py --floor --meters 100,1000     # CPU per read vs the floor
+    python benchmarks/bench_fleet.py --floor --loop uvloop         # the same on uvloop
+    python benchmarks/bench_fleet.py --round-trips --latency 0.2   # round trips per cycle
+
+``--floor``: client CPU per read with associations kept open, against the floor
+(benchmarks/floor.py: an asyncio.Protocol + Future + per-request timer against an echo
+server in another process), in interleaved repeats; the median ratio is printed.
+``--round-trips``: the default plan (4 registers and the clock) against meters that answer
+after ``--latency`` seconds: requests sent per meter cycle and the wall time of a cycle.
 
 The file-descriptor limit is raised to its hard limit in both processes (each open
 association is one socket on each side).
@@ -32,10 +41,13 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from statistics import median
+from typing import Any
 
 from harness import ROOT
 
 from asyncdlms.fleet import (
+    DEFAULT_PLAN,
     FleetPoller,
     FleetStatistics,
     Meter,
@@ -70,14 +82,17 @@ def resident_bytes() -> int:
 # -- the simulator process ----------------------------------------------------------------
 
 
-def serve(meters: int) -> None:
+def serve(meters: int, latency: float = 0.0) -> None:
     """Run ``meters`` simulated meters on one port until standard input closes."""
-    from asyncdlms.server import Simulator
+    from asyncdlms.server import Faults, Simulator
 
     raise_descriptor_limit()
+    faults = Faults(latency=latency) if latency else None
 
     async def main() -> None:
-        async with Simulator(meters=meters, interface="wrapper", shared_port=True) as sim:
+        async with Simulator(
+            meters=meters, interface="wrapper", shared_port=True, faults=faults
+        ) as sim:
             print(f"PORT {sim.targets[0].url.rsplit(':', 1)[1]}", flush=True)
             await asyncio.to_thread(sys.stdin.read)
 
@@ -94,10 +109,13 @@ class SimulatorProcess:
         sim.meters, sim.port, sim.process = meters, port, None
         return sim
 
-    def __init__(self, meters: int) -> None:
+    def __init__(self, meters: int, latency: float = 0.0, echo: bool = False) -> None:
         self.meters = meters
+        command = [sys.executable, __file__, "--serve", str(meters), "--latency", str(latency)]
+        if echo:
+            command = [sys.executable, str(ROOT / "benchmarks" / "floor.py")]
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(meters)],
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -109,9 +127,12 @@ class SimulatorProcess:
             raise RuntimeError(f"the simulator did not start: {line!r}")
         self.port = int(line.split()[1])
 
-    def meters_list(self) -> list[Meter]:
+    def meters_list(self, **options: object) -> list[Meter]:
         url = f"tcp://127.0.0.1:{self.port}"
-        return [Meter(url, {"server": 1 + i}, name=f"m{i}", bus=False) for i in range(self.meters)]
+        return [
+            Meter(url, {"server": 1 + i, **options}, name=f"m{i}", bus=False)
+            for i in range(self.meters)
+        ]
 
     def close(self) -> None:
         assert self.process is not None and self.process.stdin is not None
@@ -129,6 +150,7 @@ class Figures:
     seconds: float
     cpu: float
     memory_per_association: float | None = None
+    requests_per_cycle: float | None = None
 
     @property
     def reads_per_second(self) -> float:
@@ -153,11 +175,47 @@ async def _measure_cycles(poller: FleetPoller, cycles: int, statistics: FleetSta
     )
 
 
-def ours(sim: SimulatorProcess, cycles: int, concurrency: int, keep_open: bool) -> Figures:
+class RequestCounter:
+    """A trace hook: counts what the clients send (wrapper: one write per APDU)."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def __call__(self, direction: str, data: bytes, now: float) -> None:
+        if direction == "->":
+            self.sent += 1
+
+
+def run_loop(main: object, loop: str) -> Any:
+    """Run a coroutine on the stock event loop or on uvloop."""
+    factory = None
+    if loop == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)  # type: ignore[arg-type]
+
+
+def ours(
+    sim: SimulatorProcess,
+    cycles: int,
+    concurrency: int,
+    keep_open: bool,
+    loop: str = "asyncio",
+    count_requests: bool = False,
+    single_gets: bool = False,
+) -> Figures:
+    counter = RequestCounter()
+
     async def main() -> Figures:
         statistics = FleetStatistics()
+        options: dict[str, object] = {"trace": counter} if count_requests else {}
+        if single_gets:  # one round trip per read, as the floor does: chunks of 1
+            options["with_list_chunk_size"] = 1
+        plan = DEFAULT_PLAN if count_requests else PLAN
         poller = FleetPoller(
-            sim.meters_list(), PLAN, concurrency=concurrency, timeout=30.0,
+            sim.meters_list(**options), plan, concurrency=concurrency, timeout=30.0,
             retry=RetryPolicy(attempts=1), keep_open=keep_open, metrics=statistics,
         )  # fmt: skip
         async with poller:
@@ -170,11 +228,30 @@ def ours(sim: SimulatorProcess, cycles: int, concurrency: int, keep_open: bool) 
                 memory = (resident_bytes() - before) / max(poller.open_associations, 1)
             else:  # a warm-up cycle (first imports, first code paths), not measured
                 await _measure_cycles(poller, 1, statistics)
+            counter.sent = 0
             figures = await _measure_cycles(poller, cycles, statistics)
             figures.memory_per_association = memory
+            if count_requests:
+                figures.requests_per_cycle = counter.sent / (cycles * sim.meters)
             return figures
 
-    return asyncio.run(main())
+    figures: Figures = run_loop(main(), loop)
+    return figures
+
+
+def floor(sim: SimulatorProcess, reads_per_connection: int, loop: str) -> Figures:
+    """The floor client (benchmarks/floor.py) against the echo server: CPU per round trip."""
+    from floor import floor_reads
+
+    async def main() -> Figures:
+        start = time.perf_counter()
+        reads, (before, after) = await floor_reads(
+            sim.port, sim.meters, reads_per_connection, cpu_seconds
+        )
+        return Figures(reads, 0, time.perf_counter() - start, after - before)
+
+    figures: Figures = run_loop(main(), loop)
+    return figures
 
 
 # -- gurux-dlms, a thread per meter ---------------------------------------------------------
@@ -279,23 +356,48 @@ def gurux(sim: SimulatorProcess, cycles: int, threads: int, keep_open: bool) -> 
 # -- one measurement per fresh client process ----------------------------------------------
 
 
-def measure(kind: str, port: int, n: int, cycles: int, keep_open: bool, width: int) -> None:
+def measure(
+    kind: str,
+    port: int,
+    n: int,
+    cycles: int,
+    keep_open: bool,
+    width: int,
+    loop: str = "asyncio",
+    count_requests: bool = False,
+    single_gets: bool = False,
+) -> None:
     """Run one measurement in this (fresh) process and print its figures as JSON."""
     raise_descriptor_limit()
     sim = SimulatorProcess.attach(port, n)
     if kind == "ours":
-        figures = ours(sim, cycles, width, keep_open)
+        figures = ours(sim, cycles, width, keep_open, loop, count_requests, single_gets)
+    elif kind == "floor":
+        figures = floor(sim, cycles * len(REGISTERS), loop)
     else:
         figures = gurux(sim, cycles, width, keep_open)
     print(json.dumps(dataclasses.asdict(figures)), flush=True)
 
 
-def in_child(kind: str, sim: SimulatorProcess, cycles: int, keep_open: bool, width: int) -> Figures:
+def in_child(
+    kind: str,
+    sim: SimulatorProcess,
+    cycles: int,
+    keep_open: bool,
+    width: int,
+    loop: str = "asyncio",
+    count_requests: bool = False,
+    single_gets: bool = False,
+) -> Figures:
     command = [sys.executable, __file__, "--measure", kind, "--port", str(sim.port),
                "--meters", str(sim.meters), "--cycles", str(cycles),
-               "--width", str(width)]  # fmt: skip
+               "--width", str(width), "--loop", loop]  # fmt: skip
     if keep_open:
         command.append("--keep-open")
+    if count_requests:
+        command.append("--count-requests")
+    if single_gets:
+        command.append("--single-gets")
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{kind} measurement failed: {done.stderr.strip()[-2000:]}")
@@ -363,6 +465,59 @@ def run(meters: list[int], cycles: int, concurrency: int, with_gurux: bool, thre
                 )
 
 
+def run_floor(meters: list[int], cycles: int, concurrency: int, loop: str, repeats: int) -> None:
+    """Kept-open CPU per read against the floor client, interleaved, medians of ratios."""
+    raise_descriptor_limit()
+    print(
+        f"client CPU per read, kept open, vs the floor (Protocol + Future + timer, echo "
+        f"server in another process); loop {loop}; {repeats} interleaved repeats; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    for n in meters:
+        sim, echo = SimulatorProcess(n), SimulatorProcess(n, echo=True)
+        try:
+            ratios, mine_all, floor_all, listed_all = [], [], [], []
+            for _ in range(repeats):
+                theirs = in_child("floor", echo, cycles, True, n, loop)
+                mine = in_child("ours", sim, cycles, True, concurrency, loop, single_gets=True)
+                listed = in_child("ours", sim, cycles, True, concurrency, loop)
+                ratios.append(mine.cpu_per_read / theirs.cpu_per_read)
+                mine_all.append(mine.cpu_per_read)
+                floor_all.append(theirs.cpu_per_read)
+                listed_all.append(listed.cpu_per_read)
+            print(
+                f"  N = {n:>5}: asyncdlms {median(mine_all) * 1e6:6.1f} µs CPU per read "
+                f"(single GETs, a round trip each), floor {median(floor_all) * 1e6:5.1f} µs "
+                f"per round trip; ratio (median) {median(ratios):4.2f}x "
+                f"(all: {', '.join(f'{r:.2f}' for r in ratios)}); the default GET with-list: "
+                f"{median(listed_all) * 1e6:6.1f} µs CPU per value read",
+                flush=True,
+            )
+        finally:
+            sim.close()
+            echo.close()
+
+
+def run_round_trips(meters: list[int], latency: float, concurrency: int) -> None:
+    """Requests per meter cycle and the wall time of a cycle, meters answering late."""
+    raise_descriptor_limit()
+    for n in meters:
+        sim = SimulatorProcess(n, latency=latency)
+        try:
+            for keep_open in (False, True):
+                figures = in_child("ours", sim, 1, keep_open, concurrency, count_requests=True)
+                scenario = "kept open" if keep_open else "associate + release"
+                print(
+                    f"N = {n:>5}, latency {latency:g} s, default plan (4 registers + clock), "
+                    f"concurrency {concurrency}, {scenario}: "
+                    f"{figures.requests_per_cycle:4.1f} round trips per meter cycle, "
+                    f"a cycle of all meters in {figures.seconds:5.2f} s",
+                    flush=True,
+                )
+        finally:
+            sim.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--meters", default="100,1000,10000", help="comma-separated N values")
@@ -371,19 +526,35 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--gurux", action="store_true", help="add the gurux-dlms baseline")
     parser.add_argument("--threads", type=int, default=1000, help="gurux thread pool bound")
+    parser.add_argument("--floor", action="store_true", help="CPU per read vs the floor")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats (--floor)")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument("--round-trips", action="store_true", help="round trips per cycle")
+    parser.add_argument("--latency", type=float, default=0.2, help="seconds (--round-trips)")
+    parser.add_argument("--count-requests", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--single-gets", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--measure", choices=("ours", "gurux"), help=argparse.SUPPRESS)
+    parser.add_argument("--measure", choices=("ours", "gurux", "floor"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--keep-open", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--width", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, args.latency)
         return
     if args.measure:
-        measure(args.measure, args.port, int(args.meters), args.cycles, args.keep_open, args.width)
+        measure(args.measure, args.port, int(args.meters), args.cycles, args.keep_open,
+                args.width, args.loop, args.count_requests, args.single_gets)  # fmt: skip
         return
     meters = [100, 1000] if args.quick else [int(n) for n in args.meters.split(",")]
+    if args.floor:
+        run_floor(meters if args.meters != "100,1000,10000" else [100, 1000], args.cycles,
+                  args.concurrency, args.loop, args.repeats)  # fmt: skip
+        return
+    if args.round_trips:
+        run_round_trips([1000] if args.meters == "100,1000,10000" else meters, args.latency,
+                        args.concurrency)  # fmt: skip
+        return
     run(meters, args.cycles, args.concurrency, args.gurux, args.threads)
 
 

@@ -124,7 +124,7 @@ class Bus:
         if self._driver is None:
             raise self._closed_error or AssociationError(f"the bus {self.target} is not open")
         self._holder = client
-        self._driver.rebind(client.session, client._progress, client._connection_lost)
+        self._driver.rebind(client.session, client._take_events, client._connection_lost)
         self.associations += 1
         return self._driver
 

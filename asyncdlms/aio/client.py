@@ -161,7 +161,8 @@ class Client(ShortNameMethods, CosemMethods):
         self._waiters: dict[int, asyncio.Future[Any]] = {}
         self._established: asyncio.Future[AssociationEstablished] | None = None
         self._released: asyncio.Future[DlmsError | None] | None = None
-        self._notifications: asyncio.Queue[NotificationReceived] = asyncio.Queue()
+        # made when first needed: most associations never see a notification
+        self._notifications: asyncio.Queue[NotificationReceived] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         #: A request timed out and none was answered since: the meter is presumed silent,
         #: so :meth:`close` abandons the association instead of waiting for an RLRE.
@@ -303,7 +304,7 @@ class Client(ShortNameMethods, CosemMethods):
         def make_driver(datagram: bool = False) -> Driver:
             return Driver(
                 self.session,
-                on_progress=self._progress,
+                on_progress=self._take_events,
                 on_connection_lost=self._connection_lost,
                 trace=self._trace,
                 redact=self._redact,
@@ -314,7 +315,7 @@ class Client(ShortNameMethods, CosemMethods):
             return await open_serial(
                 target,
                 self.session,
-                on_progress=self._progress,
+                on_progress=self._take_events,
                 on_connection_lost=self._connection_lost,
                 iec=self._iec,
                 trace=self._trace,
@@ -396,6 +397,12 @@ class Client(ShortNameMethods, CosemMethods):
     # -- what the driver reports ------------------------------------------------------------
 
     def _progress(self) -> None:
+        self._take_events()
+        if self._driver is not None:
+            self._driver.flush()
+
+    def _take_events(self) -> None:
+        """Act on the session's events (the driver calls it after an input, then flushes)."""
         for event in self.session.events():
             if isinstance(event, RequestCompleted | RequestFailed):
                 self._abandoning = False  # an answer came: the meter is not silent
@@ -408,7 +415,7 @@ class Client(ShortNameMethods, CosemMethods):
                 if waiter is not None and not waiter.done():
                     waiter.set_exception(event.error)
             elif isinstance(event, NotificationReceived):
-                self._notifications.put_nowait(event)
+                self._notification_queue().put_nowait(event)
             elif isinstance(event, AssociationEstablished):
                 if self._established is not None and not self._established.done():
                     self._established.set_result(event)
@@ -416,8 +423,6 @@ class Client(ShortNameMethods, CosemMethods):
                 if self._released is not None and not self._released.done():
                     self._released.set_result(event.error)
                 self._fail_waiters(event.error or AssociationError("the association was released"))
-        if self._driver is not None:
-            self._driver.flush()
 
     def _connection_lost(self, exc: Exception | None) -> None:
         associating = self._established is not None and not self._established.done()
@@ -456,22 +461,25 @@ class Client(ShortNameMethods, CosemMethods):
             await self._reopen()
         assert self._loop is not None
         loop = self._loop
-        self._last_activity = loop.time()
-        request_id = submit(loop.time())
+        now = self._last_activity = loop.time()
+        request_id = submit(now)
         waiter: asyncio.Future[Any] = loop.create_future()
         self._waiters[request_id] = waiter
         self._progress()
         limit = self.timeout if timeout is None else timeout
+        # one timer per request, no timeout context: the waiter fails when it fires
+        timer = loop.call_at(now + limit, _expire, waiter)
         try:
-            async with asyncio.timeout(limit):
-                return await waiter
-        except TimeoutError:
+            return await waiter
+        except _Expired:
             self._abandon(request_id)
             self._abandoning = True
             raise RequestTimeoutError(f"no answer from {self.target} within {limit} s") from None
         except asyncio.CancelledError:
             self._abandon(request_id)
             raise
+        finally:
+            timer.cancel()
 
     def _abandon(self, request_id: int) -> None:
         self._waiters.pop(request_id, None)
@@ -557,11 +565,26 @@ class Client(ShortNameMethods, CosemMethods):
 
     async def notifications(self) -> AsyncIterator[NotificationReceived]:
         """Unsolicited APDUs (data-notifications, event-notifications) as they arrive."""
+        queue = self._notification_queue()
         while True:
-            yield await self._notifications.get()
+            yield await queue.get()
+
+    def _notification_queue(self) -> asyncio.Queue[NotificationReceived]:
+        if self._notifications is None:
+            self._notifications = asyncio.Queue()
+        return self._notifications
 
     def __await__(self) -> Generator[Any, None, Client]:
         return self.open().__await__()
+
+
+class _Expired(Exception):
+    """A request's timer fired before its answer came (becomes RequestTimeoutError)."""
+
+
+def _expire(waiter: asyncio.Future[Any]) -> None:
+    if not waiter.done():
+        waiter.set_exception(_Expired())
 
 
 class _Connecting:

@@ -6,13 +6,19 @@ IEC 62056-21 opener), writes what the machine wants written, and calls the machi
 ``handle_timer`` at the machine's ``next_deadline`` — using the event loop's monotonic clock
 as ``now``. After every input it calls ``on_progress`` so that the owner can take the
 machine's events; the owner calls :meth:`Driver.flush` after it gave the machine something
-to send.
+to send (after an input the driver flushes once, when ``on_progress`` returned).
+
+Streams are read with :class:`asyncio.BufferedProtocol` into one receive buffer per thread,
+shared by every driver of the thread (the loop hands one read to one protocol at a time and
+the bytes are copied out before the next): Python's selector transport otherwise allocates
+256 KiB per read, which glibc serves with mmap/munmap in a long-lived process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol, cast
 
@@ -38,7 +44,20 @@ class SansIoMachine(Protocol):
     def handle_timer(self, now: float) -> None: ...
 
 
-class Driver(asyncio.Protocol, asyncio.DatagramProtocol):
+_RECEIVE_BUFFER_SIZE = 65536
+
+
+class _ReceiveBuffer(threading.local):
+    """The receive buffer of this thread's drivers."""
+
+    def __init__(self) -> None:
+        self.view = memoryview(bytearray(_RECEIVE_BUFFER_SIZE))
+
+
+_receive_buffer = _ReceiveBuffer()
+
+
+class Driver(asyncio.BufferedProtocol, asyncio.DatagramProtocol):
     """Runs a sans-IO machine over an asyncio transport (stream or datagram).
 
     ``on_progress()`` is called after each input the machine handled (bytes received, a timer
@@ -68,6 +87,7 @@ class Driver(asyncio.Protocol, asyncio.DatagramProtocol):
         self.closed: asyncio.Future[Exception | None] = self._loop.create_future()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_deadline: float | None = None
+        self._view = _receive_buffer.view
 
     # -- asyncio protocol callbacks ---------------------------------------------------------
 
@@ -77,7 +97,18 @@ class Driver(asyncio.Protocol, asyncio.DatagramProtocol):
             self.connected.set_result(None)
         self.flush()
 
+    def get_buffer(self, sizehint: int) -> memoryview:
+        view = _receive_buffer.view
+        self._view = view
+        return view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(self._view[:nbytes]))
+
     def data_received(self, data: bytes) -> None:
+        """Every chunk received comes here (from :meth:`buffer_updated`, or straight from
+        transports that do not buffer, the serial one): subclasses that filter or pace the
+        input (the server's drivers) override this one method."""
         self._received(data)
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
@@ -137,18 +168,17 @@ class Driver(asyncio.Protocol, asyncio.DatagramProtocol):
         """Write what the machine has to send and (re)arm its timer."""
         transport = self.transport
         if transport is not None and not transport.is_closing():
-            now = self._loop.time()
             if self._datagram:
                 datagram_transport = cast(asyncio.DatagramTransport, transport)
                 for datagram in self.machine.datagrams_to_send():
                     if self._trace is not None:
-                        self._trace_chunk("->", datagram, now)
+                        self._trace_chunk("->", datagram, self._loop.time())
                     datagram_transport.sendto(datagram)
             else:
                 data = self.machine.data_to_send()
                 if data:
                     if self._trace is not None:
-                        self._trace_chunk("->", data, now)
+                        self._trace_chunk("->", data, self._loop.time())
                     cast(asyncio.WriteTransport, transport).write(data)
         self._arm_timer()
 

@@ -50,6 +50,7 @@ from typing import Any
 
 from .. import axdr
 from ..aio.client import AUTHENTICATION_NAMES, Client, connect
+from ..aio.loop import run as run_loop
 from ..aio.short_name import REFERENCING_NAMES
 from ..cosem.short_names import format_short_name, parse_short_name
 from ..errors import DlmsError, RequestTimeoutError
@@ -378,7 +379,7 @@ def _run(args: argparse.Namespace, work: Callable[[Client], Coroutine[Any, Any, 
 
     try:
         with counter_store(args):
-            lines = asyncio.run(session())
+            lines = run_loop(session())
     except (DlmsError, OSError) as exc:
         print(f"asyncdlms {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -20,7 +20,6 @@ options.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import dataclasses
 import json
@@ -30,6 +29,7 @@ from contextlib import AsyncExitStack
 from decimal import Decimal
 from typing import IO, Any
 
+from ..aio.loop import run as run_loop
 from ..cosem.profile import ProfileRow
 from ..cosem.units import Quantity
 from ..errors import InvocationCounterStoreError
@@ -331,7 +331,7 @@ def _command_poll(args: argparse.Namespace) -> int:
         return 2
     try:
         with counter_store(args, fleet_store):
-            return asyncio.run(_poll(args, meters, plan))
+            return run_loop(_poll(args, meters, plan))
     except KeyboardInterrupt:
         return 130
     except (OSError, InvocationCounterStoreError, StoreError, ImportError) as exc:

@@ -33,6 +33,7 @@ import sys
 from typing import Any
 
 from ..aio.client import AUTHENTICATION_NAMES
+from ..aio.loop import run as run_loop
 from ..apdu.acse import MechanismName
 from ..hdlc import HdlcParameters
 from ..iec62056_21 import IecResponderSettings
@@ -388,7 +389,7 @@ def _command_simulate(args: argparse.Namespace) -> int:
         return 2
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(simulator, args.duration))
+            run_loop(_serve(simulator, args.duration))
     except OSError as exc:
         print(f"asyncdlms simulate: {exc}", file=sys.stderr)
         return 1

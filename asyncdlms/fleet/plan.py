@@ -21,8 +21,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..cosem.clock import clock_datetime
 from ..cosem.short_names import format_short_name, parse_short_name
-from ..errors import DlmsError, ShortNameError
+from ..cosem.units import ScalerUnit, register_quantity
+from ..errors import DataAccessError, DlmsError, ShortNameError
 from ..obis import Obis
 
 __all__ = [
@@ -56,6 +58,14 @@ class ReadAttribute:
     async def read(self, client: Any, memory: dict[str, Any]) -> Any:
         return await client.get(self.class_id, self.obis, self.attribute)
 
+    def attributes(self, memory: dict[str, Any]) -> list[tuple[int, Obis, int]]:
+        """What a GET with-list reads for this item (see :func:`read_plain_items`)."""
+        return [(self.class_id, self.obis, self.attribute)]
+
+    def value_of(self, results: Sequence[Any], client: Any, memory: dict[str, Any]) -> Any:
+        """The item's value from the with-list results of :meth:`attributes`."""
+        return _raise_error(results[0])
+
 
 @dataclass(frozen=True, slots=True)
 class ReadRegister:
@@ -72,6 +82,27 @@ class ReadRegister:
     async def read(self, client: Any, memory: dict[str, Any]) -> Any:
         return await client.read_register(self.obis, class_id=self.class_id)
 
+    @property
+    def _scaler_unit_key(self) -> str:
+        return f"scaler_unit:{self.class_id}/{self.obis}"
+
+    def attributes(self, memory: dict[str, Any]) -> list[tuple[int, Obis, int]]:
+        """The value (attribute 2), and the scaler-unit (3) unless this meter's is known
+        already: a register's scaler and unit are configuration, read once per meter."""
+        value = (self.class_id, self.obis, 2)
+        if self._scaler_unit_key in memory:
+            return [value]
+        return [value, (self.class_id, self.obis, 3)]
+
+    def value_of(self, results: Sequence[Any], client: Any, memory: dict[str, Any]) -> Any:
+        value = _raise_error(results[0])
+        if len(results) > 1:
+            scaler_unit = ScalerUnit.from_value(_raise_error(results[1]))
+            memory[self._scaler_unit_key] = scaler_unit
+        else:
+            scaler_unit = memory[self._scaler_unit_key]
+        return register_quantity(value, scaler_unit)
+
 
 @dataclass(frozen=True, slots=True)
 class ReadClock:
@@ -85,6 +116,12 @@ class ReadClock:
 
     async def read(self, client: Any, memory: dict[str, Any]) -> Any:
         return await client.read_clock(obis=self.obis)
+
+    def attributes(self, memory: dict[str, Any]) -> list[tuple[int, Obis, int]]:
+        return [(8, self.obis, 2)]
+
+    def value_of(self, results: Sequence[Any], client: Any, memory: dict[str, Any]) -> Any:
+        return clock_datetime(_raise_error(results[0]), deviation_sign=client.deviation_sign)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +166,56 @@ class ReadShortName:
 
 
 PlanItem = ReadAttribute | ReadRegister | ReadClock | ReadProfile | ReadShortName
+
+PlainItem = ReadAttribute | ReadRegister | ReadClock
+"""The items read together in GET with-list requests (:func:`read_plain_items`)."""
+
+PLAIN_ITEMS = (ReadAttribute, ReadRegister, ReadClock)
+
+_WITH_LIST_REFUSED = "with-list refused"
+"""Key in a meter's memory: the meter refused GET with-list once; it gets single GETs."""
+
+
+def _raise_error(result: Any) -> Any:
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+async def read_plain_items(
+    client: Any, items: Sequence[PlainItem], memory: dict[str, Any]
+) -> list[Any]:
+    """Read plain items (attributes, registers, clocks) of a logical-name meter in as few
+    round trips as the meter allows: one GET with-list per chunk (``client.get_many``:
+    chunks that fit the negotiated PDU, single GETs where the meter did not grant
+    multiple-references), the scaler-unit of registers only on the first read. A meter
+    that refused a with-list (behaviour 10) is remembered in ``memory`` and gets single
+    GETs from then on. One entry per item: its value or the exception that refused it
+    (a :class:`~asyncdlms.errors.DlmsError`, returned, not raised)."""
+    requests = [item.attributes(memory) for item in items]
+    flat = [attribute for attributes in requests for attribute in attributes]
+    if memory.get(_WITH_LIST_REFUSED):
+        results: list[Any] = []
+        for class_id, obis, attribute in flat:
+            try:
+                results.append(await client.get(class_id, obis, attribute))
+            except DataAccessError as exc:
+                results.append(exc)
+    else:
+        fallbacks = getattr(client.session, "with_list_fallbacks", 0)
+        results = await client.get_many(flat)
+        if getattr(client.session, "with_list_fallbacks", 0) != fallbacks:
+            memory[_WITH_LIST_REFUSED] = True
+    values: list[Any] = []
+    position = 0
+    for item, attributes in zip(items, requests, strict=True):
+        mine = results[position : position + len(attributes)]
+        position += len(attributes)
+        try:
+            values.append(item.value_of(mine, client, memory))
+        except DlmsError as exc:
+            values.append(exc)
+    return values
 
 
 def parse_plan_item(text: str) -> PlanItem:

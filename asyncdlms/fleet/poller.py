@@ -9,7 +9,7 @@ import random as _random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from anyio.abc import TaskGroup
@@ -18,7 +18,15 @@ from ..errors import AssociationError, DataAccessError
 from ..obis import Obis
 from .meters import Meter
 from .metrics import KEEP_ALIVE, FleetMetrics
-from .plan import DEFAULT_PLAN, PlanItem, ReadAttribute, ReadPlan
+from .plan import (
+    DEFAULT_PLAN,
+    PLAIN_ITEMS,
+    PlainItem,
+    PlanItem,
+    ReadAttribute,
+    ReadPlan,
+    read_plain_items,
+)
 from .resilience import BreakerPolicy, BreakerState, CircuitBreaker, RetryPolicy, is_retryable
 from .results import (
     CircuitOpenError,
@@ -456,6 +464,12 @@ class FleetPoller:
                 while position < len(steps):
                     item, key, step = steps[position]
                     progress.step = step
+                    plain = self._plain_run(worker, position)
+                    if plain > 0:  # attributes, registers, clocks: GET with-list
+                        failure = await self._read_plain(worker, position, plain, readings)
+                        item_failure = item_failure or failure
+                        position += plain
+                        continue
                     try:
                         readings.append(await self._read(worker, item, key))
                     except DataAccessError as exc:  # the association is fine: go on
@@ -493,6 +507,44 @@ class FleetPoller:
         worker.last_activity = now
         self.metrics.read_finished(worker.meter, key, now - started, True)
         return Reading(key, value, dt.datetime.now(dt.UTC))
+
+    def _plain_run(self, worker: _Worker, position: int) -> int:
+        """How many plain items (read together by GET with-list) start at ``position``;
+        0 for other items and on short-name meters."""
+        if getattr(worker.client, "short_name_referencing", True):
+            return 0
+        steps = self._steps
+        end = position
+        while end < len(steps) and isinstance(steps[end][0], PLAIN_ITEMS):
+            end += 1
+        return end - position
+
+    async def _read_plain(
+        self, worker: _Worker, position: int, count: int, readings: list[Reading]
+    ) -> MeterFailure | None:
+        steps = self._steps[position : position + count]
+        items = [cast(PlainItem, item) for item, _key, _step in steps]
+        started = self.clock()
+        try:
+            values = await read_plain_items(worker.client, items, worker.memory)
+        except BaseException:
+            for _item, key, _step in steps:
+                self.metrics.read_finished(worker.meter, key, self.clock() - started, False)
+            raise
+        now = self.clock()
+        worker.last_activity = now
+        stamp = dt.datetime.now(dt.UTC)
+        failure: MeterFailure | None = None
+        for (_item, key, step), value in zip(steps, values, strict=True):
+            ok = not isinstance(value, Exception)
+            self.metrics.read_finished(worker.meter, key, now - started, ok)
+            if ok:
+                readings.append(Reading(key, value, stamp))
+            elif isinstance(value, DataAccessError):  # the association is fine: go on
+                failure = failure or MeterFailure(step, value, False)
+            else:
+                raise value
+        return failure
 
     async def _release(self, worker: _Worker) -> None:
         client, worker.client = worker.client, None

@@ -168,6 +168,10 @@ def decode_address(data: bytes | bytearray, offset: int) -> tuple[HdlcAddress, i
     :class:`~asyncdlms.errors.DecodeError` if the field is 3 bytes, longer than 4 bytes or
     runs past the end of ``data``.
     """
+    if offset < len(data):
+        first = data[offset]
+        if first & 1:  # one byte: a client, or a server without a physical part
+            return _ONE_BYTE[first >> 1], offset + 1
     end = offset
     limit = min(len(data), offset + 4)
     while end < limit:
@@ -178,15 +182,38 @@ def decode_address(data: bytes | bytearray, offset: int) -> tuple[HdlcAddress, i
         if limit - offset >= 4:
             raise DecodeError("HDLC address longer than 4 bytes (no extension bit set)", offset)
         raise DecodeError("HDLC address runs past the end of the data", offset)
+    key = bytes(data[offset : end + 1])
+    cached = _decoded.get(key)
+    if cached is not None:
+        return cached, end + 1
+    address = _decode_address(data, offset, end)
+    if len(_decoded) >= _DECODED_LIMIT:
+        _decoded.clear()
+    _decoded[key] = address
+    return address, end + 1
+
+
+_decoded: dict[bytes, HdlcAddress] = {}
+"""Decoded address fields by their bytes: a link sees the same two addresses in every
+frame, and :class:`HdlcAddress` is frozen, so one object serves them all."""
+
+_ONE_BYTE = tuple(HdlcAddress(logical, None, 1) for logical in range(128))
+"""Every 1-byte address, decoded once."""
+
+_DECODED_LIMIT = 4096
+"""Entries kept at most (a server for many meters sees one address per meter)."""
+
+
+def _decode_address(data: bytes | bytearray, offset: int, end: int) -> HdlcAddress:
     length = end - offset + 1
     if length == 1:
-        return HdlcAddress(data[offset] >> 1, None, 1), end + 1
+        return HdlcAddress(data[offset] >> 1, None, 1)
     if length == 2:
-        return HdlcAddress(data[offset] >> 1, data[offset + 1] >> 1, 2), end + 1
+        return HdlcAddress(data[offset] >> 1, data[offset + 1] >> 1, 2)
     if length == 4:
         logical = ((data[offset] >> 1) << 7) | (data[offset + 1] >> 1)
         physical = ((data[offset + 2] >> 1) << 7) | (data[offset + 3] >> 1)
-        return HdlcAddress(logical, physical, 4), end + 1
+        return HdlcAddress(logical, physical, 4)
     raise DecodeError("HDLC address of 3 bytes (only 1, 2 or 4 are allowed)", offset)
 
 

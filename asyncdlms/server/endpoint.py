@@ -733,11 +733,13 @@ class _StreamDriver(Driver):
             self._resume_reading()
 
     def _progress(self) -> None:
-        """After every input and timer: a held connection stops reading; once its hold
-        ends, what waited is handled."""
+        """After every input and timer: a held connection keeps reading into its queue (so
+        that a peer that hangs up is seen at once and its connection freed: a paused one
+        would hold its place under the connection caps until the hold ends; the queue's own
+        bound still pauses it); once its hold ends, what waited is handled."""
         if self.connection.hold_until is not None:
-            self._pause_reading()
-        elif self._reading_paused and len(self._pending) <= self._limits.max_queued // 2:
+            return
+        if self._reading_paused and len(self._pending) <= self._limits.max_queued // 2:
             self._resume_reading()
             self._schedule_drain()
         else:

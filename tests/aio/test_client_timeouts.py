@@ -82,9 +82,9 @@ class SilentMeter:
                     link.connect(asyncio.get_running_loop().time())
                 super().connection_made(transport)
 
-            def data_received(self, data: bytes) -> None:
-                meter.received += len(data)
-                super().data_received(data)
+            def buffer_updated(self, nbytes: int) -> None:  # the driver is a BufferedProtocol
+                meter.received += nbytes
+                super().buffer_updated(nbytes)
 
         def progress() -> None:
             for event in session.events():

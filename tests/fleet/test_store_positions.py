@@ -283,26 +283,38 @@ def test_durations() -> None:
 
 
 class FlakyRegisterConnect:
-    """The real ``connect``, whose associations drop (a reset connection) on the first
-    register read of the whole run: after the profile was read in that try."""
+    """The real ``connect``, whose associations drop (a reset connection) on the first read
+    of the register after a profile was read, in the whole run (the plan's plain items go
+    by GET with-list, or one by one)."""
 
     def __init__(self) -> None:
         self.failed = False
+        self.profile_read = False
 
     async def __call__(self, url: str, **options: Any) -> Any:
         from asyncdlms.aio.client import connect
 
         client = await connect(url, **options)
-        original = client.read_register
+        for name in ("read_register", "get_many"):
+            setattr(client, name, self._flaky(getattr(client, name)))
+        read_profile = client.read_profile
 
-        async def read_register(*args: Any, **kwargs: Any) -> Any:
-            if not self.failed:
+        async def profile(*args: Any, **kwargs: Any) -> Any:
+            rows = await read_profile(*args, **kwargs)
+            self.profile_read = True
+            return rows
+
+        client.read_profile = profile
+        return client
+
+    def _flaky(self, original: Any) -> Any:
+        async def read(*args: Any, **kwargs: Any) -> Any:
+            if self.profile_read and not self.failed:
                 self.failed = True
                 raise ConnectionResetError("connection reset (test)")
             return await original(*args, **kwargs)
 
-        client.read_register = read_register
-        return client
+        return read
 
 
 async def test_rows_of_a_failed_try_are_read_again_by_the_retry(tmp_path: Path) -> None:

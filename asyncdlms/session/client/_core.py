@@ -4,7 +4,6 @@ Transfer, blocks), GBT timers, invocation-counter-error retries."""
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -192,11 +191,12 @@ class _SessionCore:
             self.settings.gbt_window_size, self.settings.max_response_length
         )
         self._events: list[SessionEvent] = []
-        self._queue: deque[_Request] = deque()
+        # lists, not deques: a deque takes 760 bytes empty, and both stay short
+        self._queue: list[_Request] = []
         self._in_flight: _Request | None = None
         self._next_request_id = 1
         self._next_invoke_id = self.settings.invoke_id
-        self._cancelled_invoke_ids: deque[int] = deque(maxlen=4)
+        self._cancelled_invoke_ids: list[int] = []  # the last 4
         self._last_answer: tuple[int, bytes] | None = None
         self.duplicate_responses = 0
         self._now = 0.0
@@ -228,6 +228,7 @@ class _SessionCore:
         if security is not None and not security.ciphered:
             protection = NoProtection()
         self._protection = protection
+        self._plain_link = isinstance(protection, NoProtection)
         self._dedicated_key = None
 
     @property
@@ -256,6 +257,7 @@ class _SessionCore:
             request.transaction.close()
             if request.invoke_id is not None:
                 self._cancelled_invoke_ids.append(request.invoke_id)
+                del self._cancelled_invoke_ids[:-4]
             return True
         return False
 
@@ -287,7 +289,7 @@ class _SessionCore:
 
     def _start_next(self) -> None:
         while self._in_flight is None and self._queue and self.state is AssociationState.ASSOCIATED:
-            request = self._queue.popleft()
+            request = self._queue.pop(0)
             self._in_flight = request
             self._advance(request, None)
 
@@ -331,17 +333,29 @@ class _SessionCore:
             self._events.append(RequestFailed(request.request_id, error))
         self._after_request()
 
-    def _invoke(self) -> tuple[int, InvokeIdAndPriority]:
+    def _next_invoke(self) -> int:
         invoke_id = self._next_invoke_id
         self._next_invoke_id = (invoke_id + 1) % 16
-        while (
-            self._next_invoke_id in self._cancelled_invoke_ids
-            and len(self._cancelled_invoke_ids) < 15
-        ):
-            self._next_invoke_id = (self._next_invoke_id + 1) % 16
+        if self._cancelled_invoke_ids:
+            while (
+                self._next_invoke_id in self._cancelled_invoke_ids
+                and len(self._cancelled_invoke_ids) < 15
+            ):
+                self._next_invoke_id = (self._next_invoke_id + 1) % 16
+        return invoke_id
+
+    def _invoke(self) -> tuple[int, InvokeIdAndPriority]:
+        invoke_id = self._next_invoke()
         return invoke_id, InvokeIdAndPriority(
             invoke_id, self.settings.confirmed, self.settings.high_priority
         )
+
+    def _invoke_byte(self) -> tuple[int, int]:
+        """The next invoke-id and its Invoke-Id-And-Priority byte (:meth:`_invoke` without
+        the dataclass, for the GET fast path)."""
+        invoke_id = self._next_invoke()
+        confirmed = 0x40 if self.settings.confirmed else 0
+        return invoke_id, invoke_id | confirmed | (0x80 if self.settings.high_priority else 0)
 
     @property
     def _max_pdu_tx(self) -> int:
@@ -374,6 +388,10 @@ class _SessionCore:
         self._pump()
 
     def _send_service(self, apdu: bytes) -> None:
+        if self._plain_link and not self._gbt.enabled:  # no ciphering, no GBT: as it is
+            self._link_send(apdu)
+            self._pump()
+            return
         try:
             protected = self._protection.protect(apdu)
         except DlmsError as exc:  # e.g. the invocation counters are exhausted
@@ -461,7 +479,7 @@ class _SessionCore:
             if not request.internal and not request.cancelled:
                 self._events.append(RequestFailed(request.request_id, error))
         while self._queue:
-            queued = self._queue.popleft()
+            queued = self._queue.pop(0)
             queued.transaction.close()
             self._events.append(RequestFailed(queued.request_id, error))
         self._gbt.reset()

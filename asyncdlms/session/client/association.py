@@ -201,7 +201,7 @@ class _AssociationService(_SessionCore):
             self._release_wanted = True
             error = AssociationError("the association was released before the request was sent")
             while self._queue:
-                queued = self._queue.popleft()
+                queued = self._queue.pop(0)
                 queued.transaction.close()
                 self._events.append(RequestFailed(queued.request_id, error))
             if self._in_flight is None:

@@ -4,8 +4,10 @@ negotiated PDU, falling back to single GETs where a meter refuses (behaviour 10)
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
+from types import TracebackType
 from typing import Any
 
+from ... import axdr
 from ...apdu.block_transfer import BlockReassembler
 from ...apdu.descriptors import (
     CosemAttributeDescriptor,
@@ -41,6 +43,80 @@ from ...errors import (
 )
 from ._core import _decode_response, _FallBack, _falls_back, _Send, _SessionCore, _Transaction
 
+_GET_RESPONSE_NORMAL = bytes((ApduTag.GET_RESPONSE, 1))
+"""The first two bytes of a get-response-normal."""
+
+
+def get_response_normal_value(apdu: bytes) -> tuple[bool, Any]:
+    """``(True, value)`` when ``apdu`` is an ordinary get-response-normal carrying data that
+    decodes exactly; ``(False, None)`` for anything else (an error result, blocks, another
+    APDU, undecodable bytes), which the general decoder then reads and reports."""
+    if apdu[:2] == _GET_RESPONSE_NORMAL and len(apdu) > 4 and apdu[3] == 0:
+        try:  # invoke-id-and-priority at 2, the choice data (0) at 3, the value from 4
+            value, end = axdr.decode_from(apdu, 4)
+        except DlmsError:
+            return False, None
+        if end == len(apdu):
+            return True, value
+    return False, None
+
+
+class _GetNormal(Generator[_Send, bytes, Any]):
+    """One GET-Request-Normal without selective access as a transaction object instead of
+    a generator: the common read, encoded and its get-response-normal decoded without the
+    general machinery. Any other answer (blocks, an error, an exception-response...) goes
+    to the general transaction from the point where the answer came (``_get_answered``), so
+    the behaviour is the general one; only the ordinary answer is taken the short way."""
+
+    __slots__ = ("_descriptor", "_invoke_id", "_rest", "_session")
+
+    def __init__(self, session: _GetService, descriptor: CosemAttributeDescriptor) -> None:
+        self._session = session
+        self._descriptor = descriptor
+        self._invoke_id = 0
+        self._rest: _Transaction | None = None
+
+    def send(self, answer: bytes | None) -> _Send:
+        rest = self._rest
+        if rest is not None:
+            return rest.send(answer)  # type: ignore[arg-type]
+        if answer is None:  # started: the request
+            invoke_id, byte = self._session._invoke_byte()
+            self._invoke_id = invoke_id
+            descriptor = self._descriptor
+            apdu = b"".join(
+                (
+                    bytes((ApduTag.GET_REQUEST, 1, byte)),
+                    descriptor.class_id.to_bytes(2, "big"),
+                    descriptor.instance_id.to_bytes(),
+                    bytes((descriptor.attribute_id & 0xFF, 0)),
+                )
+            )
+            return _Send(apdu, invoke_id)
+        ordinary, value = get_response_normal_value(answer)
+        if ordinary:
+            raise StopIteration(value)
+        invoke_id = self._invoke_id
+        iip = InvokeIdAndPriority(
+            invoke_id, self._session.settings.confirmed, self._session.settings.high_priority
+        )
+        self._rest = rest = self._session._get_answered(answer, invoke_id, iip)
+        return next(rest)
+
+    def throw(
+        self,
+        typ: type[BaseException] | BaseException,
+        value: object = None,
+        traceback: TracebackType | None = None,
+    ) -> _Send:
+        if self._rest is not None:
+            return self._rest.throw(typ if isinstance(typ, BaseException) else typ())
+        raise typ if isinstance(typ, BaseException) else typ()
+
+    def close(self) -> None:
+        if self._rest is not None:
+            self._rest.close()
+
 
 def _get_result_or_error(result: GetDataResult) -> Any:
     if isinstance(result, DataAccessResult):
@@ -59,6 +135,8 @@ class _GetService(_SessionCore):
         now: float | None = None,
     ) -> int:
         """GET one attribute (block transfer as the server needs); returns the request id."""
+        if selective_access is None:
+            return self._submit(_GetNormal(self, descriptor), now)
         return self._submit(self._get_transaction(descriptor, selective_access), now)
 
     def get_with_list(
@@ -77,6 +155,12 @@ class _GetService(_SessionCore):
     ) -> _Transaction:
         invoke_id, iip = self._invoke()
         answer = yield _Send(GetRequestNormal(descriptor, selection, iip).encode(), invoke_id)
+        return (yield from self._get_answered(answer, invoke_id, iip))
+
+    def _get_answered(
+        self, answer: bytes, invoke_id: int, iip: InvokeIdAndPriority
+    ) -> _Transaction:
+        """The rest of a GET-Request-Normal transaction once its first answer came."""
         pdu = _decode_response(answer, ApduTag.GET_RESPONSE, decode_get_response)
         if isinstance(pdu, GetResponseNormal):
             return pdu.value
@@ -131,6 +215,8 @@ class _GetService(_SessionCore):
 
     def _get_or_error(self, item: CosemAttributeDescriptorWithSelection) -> _Transaction:
         try:
+            if item.access_selection is None:
+                return (yield from _GetNormal(self, item.cosem_attribute_descriptor))
             return (
                 yield from self._get_transaction(
                     item.cosem_attribute_descriptor, item.access_selection

@@ -75,6 +75,15 @@ class ClientSession(
 
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timer` must be called next (link timers included)."""
+        link_deadline = self.link.next_deadline()
+        request = self._in_flight
+        if (
+            link_deadline is None
+            and self._release_deadline is None
+            and self._gbt_deadline is None
+            and (request is None or not request.cancelled)
+        ):
+            return None  # the common case, asked after every input: no timer
         deadlines = [
             d
             for d in (self.link.next_deadline(), self._release_deadline, self._gbt_deadline)

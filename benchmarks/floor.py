@@ -1,0 +1,99 @@
+"""The floor of a client round trip in CPython: what the fleet benchmark compares with.
+
+An echo server (its own process) and a client that is as lean as an asyncio client with a
+timeout can be: an ``asyncio.Protocol`` per connection, one Future and one timer
+(``loop.call_later``) per request, a DLMS-sized request (a wrapper GET, 21 bytes) echoed
+back. Its client CPU per request is the floor that asyncdlms's CPU per read is measured
+against (issue 17: ≤ 2× this floor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import Any
+
+REQUEST = bytes.fromhex("0001001000010" "00d" "c001c10003" "0100010800ff" "0200")
+"""A wrapper frame holding get-request-normal of 1.0.1.8.0.255 attribute 2 (21 bytes)."""
+
+
+class _Echo(asyncio.Protocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(data)  # type: ignore[attr-defined]
+
+
+def serve_echo() -> None:
+    """Echo on a loopback port (printed as ``PORT n``) until standard input closes."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(_Echo, "127.0.0.1", 0, backlog=4096)
+        print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
+        await asyncio.to_thread(sys.stdin.read)
+        server.close()
+
+    asyncio.run(main())
+
+
+class FloorClient(asyncio.Protocol):
+    """One connection: a request, a Future and a timer per round trip."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.waiter: asyncio.Future[bytes] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.received = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: Any = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.received += data
+        if len(self.received) >= len(REQUEST) and self.waiter is not None:
+            answer, self.received = self.received, b""
+            if self.timer is not None:
+                self.timer.cancel()
+            if not self.waiter.done():
+                self.waiter.set_result(answer)
+
+    def _timeout(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(TimeoutError("no echo"))
+
+    async def request(self, timeout: float = 30.0) -> bytes:
+        self.waiter = self.loop.create_future()
+        self.timer = self.loop.call_later(timeout, self._timeout)
+        self.transport.write(REQUEST)
+        return await self.waiter
+
+
+async def floor_reads(port: int, connections: int, reads_per_connection: int,
+                      measure: Callable[[], Any]) -> tuple[int, Any]:  # fmt: skip
+    """Open the connections, then ``reads_per_connection`` round trips on each, all
+    connections at once; ``measure()`` is called before and after the round trips."""
+    loop = asyncio.get_running_loop()
+    clients: list[FloorClient] = []
+    for _ in range(connections):
+        _, client = await loop.create_connection(FloorClient, "127.0.0.1", port)
+        clients.append(client)
+    for client in clients:  # warm up
+        await client.request()
+
+    async def run(client: FloorClient) -> None:
+        for _ in range(reads_per_connection):
+            await client.request()
+
+    before = measure()
+    await asyncio.gather(*(run(client) for client in clients))
+    after = measure()
+    for client in clients:
+        client.transport.close()
+    return connections * reads_per_connection, (before, after)
+
+
+if __name__ == "__main__":
+    serve_echo()

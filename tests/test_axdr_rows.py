@@ -1,0 +1,66 @@
+"""Profile buffers decoded with row templates (issue 17): capture times with the date-time
+tag (0x19) are covered by the template, and a layout that cannot be templated is not
+learnt again on every row."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from asyncdlms import axdr
+from asyncdlms.types.clock import DateTime
+
+
+def _buffer(rows: int, capture_time: bytes) -> bytes:
+    out = bytearray(b"\x01" + axdr.encode_length(rows))
+    for i in range(rows):
+        clock = struct.pack(">HBBBBBBBhB", 2024, 1, 1 + i // 96, 0xFF, i // 4 % 24,
+                            i % 4 * 15, 0, 0, -60, 0)  # fmt: skip
+        out += b"\x02\x04" + capture_time + clock
+        out += b"\x06" + struct.pack(">I", 100_000 + i * 13)
+        out += b"\x06" + struct.pack(">I", 50_000 + i * 7)
+        out += b"\x10" + struct.pack(">h", i % 300 - 150)
+    return bytes(out)
+
+
+class _Counting(axdr._RowTemplate):
+    made = 0
+
+    def __init__(self, buf: bytes, pos: int, end: int) -> None:
+        type(self).made += 1
+        super().__init__(buf, pos, end)
+
+
+@pytest.fixture
+def counting(monkeypatch: pytest.MonkeyPatch) -> type[_Counting]:
+    _Counting.made = 0
+    monkeypatch.setattr(axdr, "_RowTemplate", _Counting)
+    return _Counting
+
+
+def test_date_time_capture_times_are_templated_and_decode_as_the_general_decoder(
+    counting: type[_Counting],
+) -> None:
+    data = _buffer(200, b"\x19")
+    rows = axdr.decode(data)
+    assert counting.made == 1
+    start = 1 + len(axdr.encode_length(200))
+    general, end = axdr._decode_sequence(data, start, len(data), 200, axdr.DEFAULT_MAX_DEPTH)
+    assert end == len(data)
+    assert list(rows) == general
+    assert isinstance(rows[0][0], DateTime) and rows[5][0].minute == 15
+    assert axdr.encode(rows) == data
+
+
+def test_a_layout_without_template_is_not_learnt_on_every_row(
+    counting: type[_Counting],
+) -> None:
+    # a nested structure in each row: no template fits; 500 rows, a bounded number of tries
+    rows = 500
+    data = bytearray(b"\x01" + axdr.encode_length(rows))
+    for i in range(rows):
+        data += b"\x02\x02\x02\x01\x11" + bytes((i % 256,)) + b"\x12" + struct.pack(">H", i)
+    decoded = axdr.decode(bytes(data))
+    assert len(decoded) == rows and decoded[7][1] == 7
+    assert counting.made <= axdr._TEMPLATE_LEARNINGS
