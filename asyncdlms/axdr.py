@@ -261,7 +261,7 @@ _TEMPLATE_MIN_ROWS = 4
 
 
 class _RowTemplate:
-    __slots__ = ("build", "check", "expected", "size")
+    __slots__ = ("build", "check", "classes", "expected", "format", "size", "uses")
 
     def __init__(self, buf: bytes, pos: int, end: int) -> None:
         if pos + 1 >= end or buf[pos] != 2 or buf[pos + 1] >= 0x80:
@@ -292,7 +292,34 @@ class _RowTemplate:
         self.size = cursor - pos
         self.check = itemgetter(*positions)
         self.expected = self.check(buf[pos : pos + self.size])
-        self.build = _row_builder(fmt, tuple(classes))
+        self.format = fmt
+        self.classes = tuple(classes)
+        self.uses = 0
+        # Compiling a builder costs about as much as decoding a few hundred bytes: start with
+        # a generic one and compile only once the layout has paid for it (_COMPILE_AFTER_ROWS
+        # rows), so rows of ever-changing layouts cannot make decoding slow per input byte.
+        self.build = _generic_row_builder(fmt, self.classes)
+
+
+_COMPILE_AFTER_ROWS = 32
+
+
+def _generic_row_builder(
+    fmt: str, classes: tuple[type, ...]
+) -> Callable[[bytes, int], Structure]:
+    """An uncompiled row builder: slower per row than :func:`_row_builder`, free to make."""
+    unpack = struct.Struct(fmt).unpack_from
+
+    def build(buf: bytes, pos: int) -> Structure:
+        return _new_tuple(  # type: ignore[no-any-return]
+            Structure,
+            [
+                _new_bytes(cls, raw) if cls is OctetString else _new_int(cls, raw)
+                for cls, raw in zip(classes, unpack(buf, pos), strict=True)
+            ],
+        )
+
+    return build
 
 
 @lru_cache(maxsize=256)
@@ -349,6 +376,9 @@ def _decode_rows(
             if pos + size <= end and template.check(buf[pos : pos + size]) == template.expected:
                 append(template.build(buf, pos))
                 pos += size
+                template.uses += 1
+                if template.uses == _COMPILE_AFTER_ROWS:
+                    template.build = _row_builder(template.format, template.classes)
                 continue
             template = None
         one, pos = _decode_sequence(buf, pos, end, 1, depth)
