@@ -469,8 +469,10 @@ def _decode_compact_array(buf: bytes, pos: int, end: int, depth: int) -> tuple[D
     # a type description can make one content byte stand for many values (an array of 65535
     # empty structures beside a boolean). Refuse, before decoding, any compact-array that
     # could yield more values than MAX_VALUES_PER_BYTE per byte it occupies.
+    # any content byte left starts an element, which is decoded whole before a truncation
+    # shows, so the elements count rounded up
     per_element = _value_count(description)
-    most = (length // width) * per_element
+    most = -(-length // width) * per_element
     if most > MAX_VALUES_PER_BYTE * (stop - pos):
         raise DecodeError(
             f"compact-array could decode {most} values from {stop - pos} bytes: its element "

@@ -375,6 +375,10 @@ def test_zero_width_nested_compact_array_bomb_is_rejected() -> None:
         "13020201ffff020003100000000000000000000000000000000000",
         # structure(array(65535, array(65535, structure())), boolean): 4.3 billion values
         "13020201ffff01ffff0200030100",
+        # found by the fuzzer: fewer content bytes than one element's width, so no whole
+        # element fits, yet the first one (65 299 empty structures) was decoded before the
+        # truncation showed
+        "13020201ff13020002020107e30c1f02170201ff130202020201ff1301ffff0125ff01",
     ],
 )
 def test_compact_array_amplification_is_refused_before_decoding(hex_text: str) -> None:
