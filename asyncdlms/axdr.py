@@ -311,7 +311,7 @@ def _generic_row_builder(
     unpack = struct.Struct(fmt).unpack_from
 
     def build(buf: bytes, pos: int) -> Structure:
-        return _new_tuple(  # type: ignore[no-any-return]
+        return _new_tuple(
             Structure,
             [
                 _new_bytes(cls, raw) if cls is OctetString else _new_int(cls, raw)
