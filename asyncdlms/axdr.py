@@ -804,11 +804,21 @@ def _encode_untagged(out: bytearray, value: object, description: TypeDescription
 def _encode_compact_array(out: bytearray, value: CompactArray, depth: int) -> None:
     if _minimum_width(value.type_description) == 0:
         raise EncodeError("compact-array element type has no content (null-data or empty)")
+    values = len(value.elements) * _value_count(value.type_description)
     contents = bytearray()
     for element in value.elements:
         _encode_untagged(contents, element, value.type_description)
+    description = bytearray()
+    _encode_type_description(description, value.type_description)
+    size = 1 + len(description) + len(encode_length(len(contents))) + len(contents)
+    if values > MAX_VALUES_PER_BYTE * size:
+        raise EncodeError(
+            f"compact-array of {values} values in {size} bytes: more than the "
+            f"{MAX_VALUES_PER_BYTE} values per byte a decoder accepts (asyncdlms refuses it "
+            "as an amplification); send these elements as an array of structures"
+        )
     out.append(19)
-    _encode_type_description(out, value.type_description)
+    out += description
     out += encode_length(len(contents))
     out += contents
 

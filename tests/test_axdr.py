@@ -397,6 +397,16 @@ def test_compact_array_amplification_is_refused_before_decoding(hex_text: str) -
         axdr.decode(b"\x01\x01" + data)
 
 
+def test_encoder_refuses_a_compact_array_the_decoder_would_refuse() -> None:
+    description = TypeDescription.structure(
+        TypeDescription.array(1000, TypeDescription.structure()),
+        TypeDescription(DataType.BOOLEAN),
+    )
+    element = Structure([Array([Structure([])] * 1000), True])
+    with pytest.raises(EncodeError, match="values per byte"):
+        axdr.encode(CompactArray(description, (element,)))
+
+
 def test_honest_compact_arrays_stay_under_the_value_budget() -> None:
     # structure(structure(), unsigned): 3 values per content byte, accepted
     description = TypeDescription.structure(
