@@ -19,12 +19,20 @@ from asyncdlms import axdr
 from asyncdlms.apdu import ber, decode_apdu
 from asyncdlms.apdu.acse import Aare, Aarq
 from asyncdlms.cli.decode import _command_decode
+from asyncdlms.cosem.profile import (
+    CLOCK_CAPTURE_OBJECT,
+    CaptureObject,
+    SortMethod,
+    parse_buffer,
+)
 from asyncdlms.errors import DlmsError
 from asyncdlms.hdlc import FrameSplitter
 from asyncdlms.hdlc.crc import check_bytes
 from asyncdlms.hdlc.frames import decode_frame, strip_llc_header
 from asyncdlms.iec62056_21 import ModeEOpener, ModeEResponder
+from asyncdlms.obis import Obis
 from asyncdlms.security.ciphering import CipheredApdu, SecurityContext
+from asyncdlms.types.values import CompactArray
 from asyncdlms.wrapper.frames import WrapperSplitter, decode_datagram
 
 
@@ -186,6 +194,28 @@ def fuzz_ciphered(data: bytes) -> object:
     return decode_apdu(plain)
 
 
+def fuzz_profile(data: bytes) -> object:
+    """A profile buffer as a meter sends it, turned into rows: the first byte picks the sort
+    method and null filling, the next four are the capture period (attribute 4)."""
+    mode, rest = _split(data)
+    period = int.from_bytes(rest[:4], "big")
+    buffer = axdr.decode(rest[4:])
+    rows = buffer.elements if isinstance(buffer, CompactArray) else buffer
+    width = len(rows[0]) if isinstance(rows, tuple) and rows and isinstance(rows[0], tuple) else 1
+    registers = [
+        CaptureObject(3, Obis(1, 0, 1, 8, index % 256, 255), 2) for index in range(width - 1)
+    ]
+    columns = (CLOCK_CAPTURE_OBJECT, *registers)
+    return parse_buffer(
+        buffer,
+        columns,
+        capture_period=period,
+        sort_method=SortMethod.LIFO if mode & 1 else SortMethod.FIFO,
+        fill_null_values=bool(mode & 2),
+        scaler_units={columns[-1]: (-1, 30)} if width > 1 and mode & 4 else None,
+    )
+
+
 def fuzz_iec62056_21(data: bytes) -> object:
     mode, rest = _split(data)
     if mode & 1:
@@ -273,6 +303,14 @@ TARGETS: dict[str, Target] = {
             "ciphered headers and unprotect; plaintexts ciphered with a known key",
             prefixes=(b"\x00", b"\x01", b"\x02"),
             apdus_from_frames=True,
+        ),
+        Target(
+            "profile",
+            fuzz_profile,
+            ("axdr",),
+            (),
+            "A-XDR buffer to profile rows (cosem.profile.parse_buffer)",
+            prefixes=(b"\x00\x00\x00\x03\x84", b"\x03\x00\x00\x00\x00"),
         ),
         Target(
             "iec62056_21",
