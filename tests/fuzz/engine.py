@@ -46,16 +46,16 @@ def run_atheris(name: str, seconds: int, *, max_len: int = 4096, keep: bool = Tr
     """Fuzz one target with atheris for ``seconds``; a finding is saved as a regression case
     (``keep``) and the target run again for the time left, at most three findings."""
     result = RunResult(name, "atheris", seconds)
-    deadline = time.monotonic() + seconds
+    deadline = time.time() + seconds
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with tempfile.TemporaryDirectory(prefix=f"fuzz-{name}-") as workdir:
         while len(result.findings) < 3:
-            left = int(deadline - time.monotonic())
-            if left < 2:
+            left = int(deadline - time.time())
+            if left < 4:
                 break
             process = subprocess.run(
-                [sys.executable, "-m", "tests.fuzz.atheris_worker", name, str(left), workdir,
-                 str(max_len)],
+                [sys.executable, "-m", "tests.fuzz.atheris_worker", name, str(deadline),
+                 workdir, str(max_len)],
                 cwd=REPO, env=env, capture_output=True, text=True, errors="replace",
                 timeout=left + 120,
             )  # fmt: skip
