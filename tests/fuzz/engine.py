@@ -77,11 +77,20 @@ def run_atheris(name: str, seconds: int, *, max_len: int = 4096, keep: bool = Tr
                 break
             for crash in crashes:
                 data = crash.read_bytes()
-                message = _finding_message(log)
+                message = _replay(name, data) or _finding_message(log)
                 path = save_regression(name, data) if keep else crash
                 result.findings.append((path, message))
                 crash.unlink()
     return result
+
+
+def _replay(name: str, data: bytes) -> str | None:
+    """The harness's own account of a finding, from running it again in this process."""
+    try:
+        check(TARGETS[name], data)
+    except Finding as finding:
+        return str(finding)
+    return None
 
 
 def _finding_message(log: str) -> str:
