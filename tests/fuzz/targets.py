@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from asyncdlms import axdr
 from asyncdlms.apdu import ber, decode_apdu
 from asyncdlms.apdu.acse import Aare, Aarq
-from asyncdlms.cli.decode import _command_decode
+from asyncdlms.cli.decode import add_decode_command
 from asyncdlms.cosem.profile import (
     CLOCK_CAPTURE_OBJECT,
     CaptureObject,
@@ -235,15 +235,45 @@ def fuzz_iec62056_21(data: bytes) -> object:
     return opener.events()
 
 
+def _decode_parser() -> tuple[argparse.ArgumentParser, tuple[str, ...], set[str]]:
+    """The CLI's own parser for ``decode`` (so the target calls the command exactly as the
+    command line does, whatever options it has), its ``--as`` kinds and its option names."""
+    parser = argparse.ArgumentParser(prog="asyncdlms")
+    add_decode_command(parser.add_subparsers(dest="command"))
+    subparser = next(
+        action.choices["decode"]
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    kinds: tuple[str, ...] = ()
+    options: set[str] = set()
+    for action in subparser._actions:
+        options.update(action.option_strings)
+        if "--as" in action.option_strings and action.choices:
+            kinds = tuple(action.choices)
+    return parser, kinds, options
+
+
+_DECODE_PARSER, _DECODE_KINDS, _DECODE_OPTIONS = _decode_parser()
+
+
 def fuzz_cli_decode(data: bytes) -> object:
+    """``asyncdlms decode HEX`` (kind detected, or each ``--as``), with the known keys when
+    the command takes keys, so ciphered APDUs get deciphered."""
     mode, rest = _split(data)
-    kind = (None, "hdlc", "wrapper", "axdr")[mode % 4]
     if not rest:
         return None
+    argv = ["decode", rest.hex()]
+    choice = mode % (len(_DECODE_KINDS) + 1)
+    if choice:
+        argv += ["--as", _DECODE_KINDS[choice - 1]]
+    if "--block-cipher-key" in _DECODE_OPTIONS and mode & 0x80:
+        argv += ["--block-cipher-key", _GUEK.hex(), "--auth-key", _GAK.hex()]
+    args = _DECODE_PARSER.parse_args(argv)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = _command_decode(argparse.Namespace(hex=[rest.hex()], kind=kind))
-    assert code in (0, 1), f"decode exited {code}"
+        code = args.handler(args)
+    assert code in (0, 1), f"decode exited {code}: {err.getvalue()[:200]}"
     return out.getvalue()
 
 
