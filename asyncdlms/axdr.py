@@ -14,9 +14,11 @@ boolean byte other than 0/1) still decodes.
 
 Bad input raises :class:`asyncdlms.errors.DecodeError` with the offset and what was expected,
 and nothing else: truncated input fails at once, declared lengths and element counts are
-checked against the bytes that remain before anything is allocated, and nesting is bounded
-(``max_depth``), so no input can make the decoder allocate more than its own size, recurse
-without limit or loop forever.
+checked against the bytes that remain before anything is allocated, a compact-array may not
+decode into more than :data:`MAX_VALUES_PER_BYTE` values per byte it occupies, and nesting is
+bounded (``max_depth``), so the values decoded from ``n`` bytes number at most
+``(MAX_VALUES_PER_BYTE + 1) * n``: no input can make the decoder allocate or work more than in
+proportion to its size, recurse without limit or loop forever.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from .types.values import (
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
+    "MAX_VALUES_PER_BYTE",
     "decode",
     "decode_from",
     "decode_length",
@@ -64,6 +67,14 @@ __all__ = [
 
 DEFAULT_MAX_DEPTH = 32
 """How deeply arrays and structures may nest. Real COSEM data nests 5 levels at most."""
+
+MAX_VALUES_PER_BYTE = 8
+"""How many values a compact-array may decode into per byte it occupies (tag to last byte).
+
+Every tagged value takes at least one byte of input; a compact-array's untagged elements
+are limited to this many values per byte, so one :func:`decode` call of ``n`` bytes yields at
+most ``(MAX_VALUES_PER_BYTE + 1) * n`` values, whatever the input. Honest element types
+(structures of scalars, arrays of scalars) stay under 3 values per byte."""
 
 _TAG_NAMES = {t.value: t.name.lower().replace("_", "-") for t in DataType}
 
@@ -252,7 +263,7 @@ _TEMPLATE_LEARNINGS = 8
 
 
 class _RowTemplate:
-    __slots__ = ("build", "check", "expected", "size")
+    __slots__ = ("build", "check", "classes", "expected", "format", "size", "uses")
 
     def __init__(self, buf: bytes, pos: int, end: int) -> None:
         if pos + 1 >= end or buf[pos] != 2 or buf[pos + 1] >= 0x80:
@@ -288,7 +299,39 @@ class _RowTemplate:
         self.size = cursor - pos
         self.check = itemgetter(*positions)
         self.expected = self.check(buf[pos : pos + self.size])
-        self.build = _row_builder(fmt, tuple(classes))
+        self.format = fmt
+        self.classes = tuple(classes)
+        self.uses = 0
+        # Compiling a builder costs about as much as decoding a few hundred bytes: start with
+        # a generic one and compile only once the layout has paid for it (_COMPILE_AFTER_ROWS
+        # rows), so rows of ever-changing layouts cannot make decoding slow per input byte.
+        self.build = _generic_row_builder(fmt, self.classes)
+
+
+_COMPILE_AFTER_ROWS = 32
+
+
+def _generic_row_builder(
+    fmt: str, classes: tuple[type, ...]
+) -> Callable[[bytes, int], Structure]:
+    """An uncompiled row builder: slower per row than :func:`_row_builder`, free to make."""
+    unpack = struct.Struct(fmt).unpack_from
+    date_time = DateTime.from_bytes
+
+    def build(buf: bytes, pos: int) -> Structure:
+        return _new_tuple(
+            Structure,
+            [
+                _new_bytes(cls, raw)
+                if cls is OctetString
+                else date_time(raw)
+                if cls is DateTime
+                else _new_int(cls, raw)
+                for cls, raw in zip(classes, unpack(buf, pos), strict=True)
+            ],
+        )
+
+    return build
 
 
 @lru_cache(maxsize=256)
@@ -352,6 +395,9 @@ def _decode_rows(
             if pos + size <= end and template.check(buf[pos : pos + size]) == template.expected:
                 append(template.build(buf, pos))
                 pos += size
+                template.uses += 1
+                if template.uses == _COMPILE_AFTER_ROWS:
+                    template.build = _row_builder(template.format, template.classes)
                 continue
             template = None
         one, pos = _decode_sequence(buf, pos, end, 1, depth)
@@ -427,7 +473,8 @@ def _decode_compact_array(buf: bytes, pos: int, end: int, depth: int) -> tuple[D
     if depth <= 0:
         raise DecodeError("compact-array nests deeper than max_depth allows", pos)
     description, start = _read_type_description(buf, pos + 1, end, depth - 1)
-    if _minimum_width(description) == 0:
+    width = _minimum_width(description)
+    if width == 0:
         raise DecodeError(
             "compact-array element type has no content (null-data or empty), so its "
             "elements cannot be delimited",
@@ -437,6 +484,22 @@ def _decode_compact_array(buf: bytes, pos: int, end: int, depth: int) -> tuple[D
     stop = start + length
     if stop > end:
         raise _truncated(19, pos, stop - pos, end)
+    # Tagged values take at least one byte each; a compact-array's elements are untagged and
+    # a type description can make one content byte stand for many values (an array of 65535
+    # empty structures beside a boolean). Refuse, before decoding, any compact-array that
+    # could yield more values than MAX_VALUES_PER_BYTE per byte it occupies.
+    # any content byte left starts an element, which is decoded whole before a truncation
+    # shows, so the elements count rounded up
+    per_element = _value_count(description)
+    most = -(-length // width) * per_element
+    if most > MAX_VALUES_PER_BYTE * (stop - pos):
+        raise DecodeError(
+            f"compact-array could decode {most} values from {stop - pos} bytes: its element "
+            f"type makes {per_element} values of at least {width} content bytes, more than "
+            f"the {MAX_VALUES_PER_BYTE} values per input byte a decoder accepts "
+            "(an amplification, refused before decoding)",
+            pos + 1,
+        )
     elements: list[DlmsValue] = []
     cursor = start
     while cursor < stop:
@@ -496,6 +559,16 @@ def _minimum_width(description: TypeDescription) -> int:
     if tag == DataType.BIT_STRING:
         return 1
     return _SIMPLE_WIDTHS.get(tag, 0)
+
+
+def _value_count(description: TypeDescription) -> int:
+    """How many values one element of this type decodes into, itself included."""
+    tag = description.data_type
+    if tag == DataType.ARRAY:
+        return 1 + description.number_of_elements * _value_count(description.elements[0])
+    if tag == DataType.STRUCTURE:
+        return 1 + sum(_value_count(member) for member in description.elements)
+    return 1
 
 
 def _decode_untagged(
@@ -750,11 +823,21 @@ def _encode_untagged(out: bytearray, value: object, description: TypeDescription
 def _encode_compact_array(out: bytearray, value: CompactArray, depth: int) -> None:
     if _minimum_width(value.type_description) == 0:
         raise EncodeError("compact-array element type has no content (null-data or empty)")
+    values = len(value.elements) * _value_count(value.type_description)
     contents = bytearray()
     for element in value.elements:
         _encode_untagged(contents, element, value.type_description)
+    description = bytearray()
+    _encode_type_description(description, value.type_description)
+    size = 1 + len(description) + len(encode_length(len(contents))) + len(contents)
+    if values > MAX_VALUES_PER_BYTE * size:
+        raise EncodeError(
+            f"compact-array of {values} values in {size} bytes: more than the "
+            f"{MAX_VALUES_PER_BYTE} values per byte a decoder accepts (asyncdlms refuses it "
+            "as an amplification); send these elements as an array of structures"
+        )
     out.append(19)
-    _encode_type_description(out, value.type_description)
+    out += description
     out += encode_length(len(contents))
     out += contents
 

@@ -6,10 +6,11 @@ import datetime as dt
 import itertools
 import math
 import struct
+import tracemalloc
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
 from asyncdlms import axdr
@@ -363,6 +364,108 @@ def test_zero_width_nested_compact_array_bomb_is_rejected() -> None:
     bomb = bytes.fromhex("13" "01ffff" "01ffff" "0200" "00")
     with pytest.raises(DecodeError, match="no content"):
         axdr.decode(bomb)
+
+
+@pytest.mark.parametrize(
+    "hex_text",
+    [
+        # structure(array(65535, structure()), boolean), one content byte: 65 538 values
+        "13020201ffff0200030100",
+        # the same with 16 content bytes: a million values from 26 bytes
+        "13020201ffff020003100000000000000000000000000000000000",
+        # structure(array(65535, array(65535, structure())), boolean): 4.3 billion values
+        "13020201ffff01ffff0200030100",
+        # found by the fuzzer: fewer content bytes than one element's width, so no whole
+        # element fits, yet the first one (65 299 empty structures) was decoded before the
+        # truncation showed
+        "13020201ff13020002020107e30c1f02170201ff130202020201ff1301ffff0125ff01",
+    ],
+)
+def test_compact_array_amplification_is_refused_before_decoding(hex_text: str) -> None:
+    data = bytes.fromhex(hex_text)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DecodeError, match="amplification") as info:
+            axdr.decode(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert info.value.offset == 1
+    assert peak < 64 * 1024  # refused from the description alone, nothing decoded
+    # the same bytes inside a container, and behind decode_from, are refused the same way
+    with pytest.raises(DecodeError, match="amplification"):
+        axdr.decode(b"\x01\x01" + data)
+
+
+def test_encoder_refuses_a_compact_array_the_decoder_would_refuse() -> None:
+    description = TypeDescription.structure(
+        TypeDescription.array(1000, TypeDescription.structure()),
+        TypeDescription(DataType.BOOLEAN),
+    )
+    element = Structure([Array([Structure([])] * 1000), True])
+    with pytest.raises(EncodeError, match="values per byte"):
+        axdr.encode(CompactArray(description, (element,)))
+
+
+def test_honest_compact_arrays_stay_under_the_value_budget() -> None:
+    # structure(structure(), unsigned): 3 values per content byte, accepted
+    description = TypeDescription.structure(
+        TypeDescription.structure(), TypeDescription(DataType.UNSIGNED)
+    )
+    rows = tuple(Structure([Structure([]), Unsigned(i)]) for i in range(50))
+    value = CompactArray(description, rows)
+    assert same(axdr.decode(axdr.encode(value)), value)
+    # array(12, long-unsigned): 13 values per 24 bytes
+    hourly = CompactArray(
+        TypeDescription.array(12, TypeDescription(DataType.LONG_UNSIGNED)),
+        tuple(Array([LongUnsigned(h)] * 12) for h in range(24)),
+    )
+    assert same(axdr.decode(axdr.encode(hourly)), hourly)
+
+
+def count_values(value: Any) -> int:
+    """How many DLMS values a decoded value holds, itself included."""
+    if isinstance(value, CompactArray):
+        return 1 + sum(count_values(element) for element in value.elements)
+    if isinstance(value, tuple):  # Array, Structure
+        return 1 + sum(count_values(item) for item in value)
+    return 1
+
+
+@st.composite
+def type_descriptions(draw: st.DrawFn, depth: int = 3) -> bytes:
+    """Encoded compact-array type descriptions, hostile ones included (empty structures,
+    arrays of up to 65535 elements of anything)."""
+    kind = draw(st.sampled_from(["simple", "array", "structure"] if depth else ["simple"]))
+    if kind == "simple":
+        return bytes([draw(st.sampled_from([3, 4, 9, 10, 12, 17, 18, 5, 23, 25, 26, 27]))])
+    if kind == "array":
+        count = draw(st.one_of(st.integers(0, 4), st.integers(0, 0xFFFF)))
+        return b"\x01" + count.to_bytes(2, "big") + draw(type_descriptions(depth - 1))
+    members = draw(st.lists(type_descriptions(depth - 1), max_size=4))
+    return bytes([2, len(members)]) + b"".join(members)
+
+
+@st.composite
+def compact_array_bytes(draw: st.DrawFn) -> bytes:
+    # zeros decode under any description (empty strings, zero integers, false booleans)
+    contents = draw(st.one_of(st.binary(max_size=80), st.integers(0, 80).map(bytes)))
+    return b"\x13" + draw(type_descriptions()) + axdr.encode_length(len(contents)) + contents
+
+
+@given(st.one_of(compact_array_bytes(), st.binary(max_size=96)), st.booleans())
+@settings(max_examples=800, suppress_health_check=[HealthCheck.too_slow])
+def test_decoded_values_are_bounded_by_the_input_length(data: bytes, nested: bool) -> None:
+    """For any n bytes, decode yields at most (MAX_VALUES_PER_BYTE + 1) * n values."""
+    if nested:  # inside a structure, after a boolean
+        data = b"\x02\x02\x03\x01" + data
+    try:
+        value, end = axdr.decode_from(data)
+    except DecodeError:
+        return
+    count = count_values(value)
+    target(count / end)  # steer the search toward amplifying inputs
+    assert count <= (axdr.MAX_VALUES_PER_BYTE + 1) * end
 
 
 @given(values)

@@ -64,3 +64,23 @@ def test_a_layout_without_template_is_not_learnt_on_every_row(
     decoded = axdr.decode(bytes(data))
     assert len(decoded) == rows and decoded[7][1] == 7
     assert counting.made <= axdr._TEMPLATE_LEARNINGS
+
+
+@pytest.mark.parametrize("rows", [1, 5, 31, 32, 40])
+def test_date_time_rows_decode_the_same_before_and_after_the_builder_is_compiled(
+    rows: int,
+) -> None:
+    """A layout uses a generic row builder until it matched enough rows to pay for compiling
+    one; both give the same values, date-time columns included."""
+    from asyncdlms import axdr
+    from asyncdlms.types import Array, DateTime, DoubleLongUnsigned, Structure
+
+    stamp = DateTime.from_bytes(bytes.fromhex("07e80101010000000000003c00"[:24]))
+    value = Array(
+        tuple(Structure((stamp, DoubleLongUnsigned(1000 + i))) for i in range(rows))
+    )
+    encoded = axdr.encode(value)
+    decoded = axdr.decode(encoded)
+    assert decoded == value
+    assert [row[1] for row in decoded] == [1000 + i for i in range(rows)]
+    assert all(isinstance(row[0], DateTime) for row in decoded)

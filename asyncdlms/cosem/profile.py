@@ -352,8 +352,11 @@ def parse_buffer(
             timestamp = _timestamp(raw_time, deviation_sign)
             if timestamp is None:
                 if previous_time is not None:
-                    timestamp = previous_time + period
-                    derived = True
+                    try:
+                        timestamp = previous_time + period
+                        derived = True
+                    except OverflowError:  # a capture period that runs past year 9999 or 1
+                        timestamp = None
                 elif isinstance(raw_time, (bytes, bytearray, DateTime)) and raw_time:
                     # Not convertible and nothing to derive from: keep the COSEM value.
                     try:
