@@ -37,6 +37,8 @@ INSTRUMENTED = {
     "ciphered": ("asyncdlms.security.ciphering", "asyncdlms.apdu"),
     "profile": ("asyncdlms.cosem.profile", "asyncdlms.axdr", "asyncdlms.types.clock"),
     "iec62056_21": ("asyncdlms.iec62056_21",),
+    "push": ("asyncdlms.listen", "asyncdlms.apdu.notification", "asyncdlms.security.ciphering"),
+    "mbus": ("asyncdlms.listen.mbus",),
     "cli_decode": (
         "asyncdlms.cli.decode",
         "asyncdlms.apdu",

@@ -285,6 +285,52 @@ _IEC_SEEDS = (
     b"/?12345678!\r\n\x06252\r\n",
 )
 
+_PUSH_FRAMINGS = ("wrapper", "hdlc", "mbus", "apdu")
+_PUSH_KEYS = bytes(range(16)), bytes(range(16, 32))
+
+
+def fuzz_push(data: bytes) -> object:
+    """The push receiver (asyncdlms.listen.PushReceiver): the first byte picks the framing
+    (wrapper, HDLC, M-Bus, bare APDUs) and where the input is cut in two; keys for every
+    sender, so ciphered pushes get past the key lookup. It never raises: every event must be
+    a notification, a rejection with an asyncdlms error, or an ignored APDU."""
+    from asyncdlms.listen import MemoryKeyStore, Notification, PushIgnored, PushReceiver
+    from asyncdlms.security.counters import MemoryInvocationCounterStore
+
+    mode, body = _split(data)
+    framing = _PUSH_FRAMINGS[mode % len(_PUSH_FRAMINGS)]
+    receiver = PushReceiver(
+        framing,  # type: ignore[arg-type]
+        keys=MemoryKeyStore.for_everyone(*_PUSH_KEYS),
+        counter_store=MemoryInvocationCounterStore(),
+        max_apdu_length=4096,
+    )
+    cut = (mode >> 2) % (len(body) + 1)
+    receiver.receive_data(body[:cut], 0.0, "a")
+    receiver.receive_data(body[cut:], 0.0, "a")
+    receiver.expire(1e9)
+    events = receiver.events()
+    for event in events:
+        if not isinstance(event, Notification | PushIgnored):
+            assert isinstance(event.cause, DlmsError), event
+    return events
+
+
+def fuzz_mbus(data: bytes) -> object:
+    """M-Bus long frames (asyncdlms.listen.mbus.MBusSplitter): two chunks and byte by byte
+    give the same frames."""
+    from asyncdlms.listen.mbus import MBusSplitter
+
+    mode, body = _split(data)
+    cut = mode % (len(body) + 1)
+    whole = MBusSplitter()
+    frames = whole.feed(body[:cut]) + whole.feed(body[cut:])
+    bytewise = MBusSplitter()
+    single = [frame for i in range(len(body)) for frame in bytewise.feed(body[i : i + 1])]
+    assert frames == single, "M-Bus frames depend on the chunking"
+    return frames
+
+
 TARGETS: dict[str, Target] = {
     target.name: target
     for target in (
@@ -354,6 +400,23 @@ TARGETS: dict[str, Target] = {
             "ModeEOpener and ModeEResponder receive_data",
             prefixes=(b"\x00", b"\x01"),
             builtin_seeds=_IEC_SEEDS,
+        ),
+        Target(
+            "push",
+            fuzz_push,
+            ("hdlc", "wrapper", "apdu"),
+            ("hdlc-frame", "mbus-frames", "ciphered-apdu"),
+            "PushReceiver in every framing (wrapper, HDLC, M-Bus, APDUs), cut in two",
+            prefixes=(b"\x00", b"\x01", b"\x02", b"\x03", b"\x21", b"\x42"),
+        ),
+        Target(
+            "mbus",
+            fuzz_mbus,
+            (),
+            ("mbus-frames",),
+            "MBusSplitter.feed in two chunks and byte by byte",
+            prefixes=(b"\x00", b"\x40"),
+            builtin_seeds=(bytes.fromhex("6805056808ff000116" + "00"),),
         ),
         Target(
             "cli_decode",
