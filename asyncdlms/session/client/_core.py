@@ -4,6 +4,7 @@ Transfer, blocks), GBT timers, invocation-counter-error retries."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -165,7 +166,7 @@ def _falls_back(error: DlmsError) -> bool:
     return False
 
 
-class _SessionCore:
+class _SessionCore(ABC):
     """What every service of a client session shares: its state and counters, the request queue
     and the send path. The services are mixins on top of it; :class:`~.session.ClientSession`
     puts them together."""
@@ -492,22 +493,27 @@ class _SessionCore:
 
     # -- provided by the services that ClientSession puts together -----------------------
 
+    @abstractmethod
     def _pump(self) -> None:
         """Act on what the link reported (:class:`~.session.ClientSession`)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _forget_dedicated_key(self) -> None:
         """Drop the association's dedicated key (:mod:`.association`)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _on_pass3_done(self, result: Any, error: DlmsError | None) -> None:
         """The end of the internal HLS pass 3 request (:mod:`.association`)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _action_transaction(self, method: CosemMethodDescriptor, parameters: Any) -> _Transaction:
         """One ACTION, as a transaction (:mod:`.action`)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _read_transaction(self, spec: VariableName | ParameterizedAccess) -> _Transaction:
         """One SN Read, as a transaction (:mod:`.short_name`)."""
-        raise NotImplementedError
+        ...

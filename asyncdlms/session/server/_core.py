@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,7 +92,7 @@ def _action_to_access_result(result: ActionResult) -> DataAccessResult:
         return DataAccessResult.OTHER_REASON
 
 
-class _SessionCore:
+class _SessionCore(ABC):
     """What every service of a server session shares: its state and counters, the object
     access calls, sending (protection, General Block Transfer, blocks) and refusals. The
     services are mixins on top of it; :class:`~.session.ServerSession` puts them together."""
@@ -288,9 +289,10 @@ class _SessionCore:
         except DlmsError:
             return None
 
+    @abstractmethod
     def _transition(
         self, link_input: AssociationInput, error: DlmsError | None = None, apdu: Any = None
     ) -> None:
         """Apply the row of :data:`~._state.TRANSITIONS` for ``link_input`` (the table's
         actions are :class:`~.session.ServerSession`'s)."""
-        raise NotImplementedError
+        ...
