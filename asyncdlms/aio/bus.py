@@ -26,7 +26,7 @@ from .driver import Driver
 from .serial import open_serial
 from .url import Target, parse_target
 
-__all__ = ["Bus"]
+__all__ = ["Bus", "HeldAssociation"]
 
 
 class _Idle:
@@ -109,13 +109,13 @@ class Bus:
     ) -> None:
         await self.close()
 
-    def connect(self, **options: Any) -> _BusConnecting:
+    def connect(self, **options: Any) -> HeldAssociation:
         """An association with one meter on the line: ``async with bus.connect(
         physical_address=17, client=16, auth=...) as meter``. Takes the options of
         :func:`asyncdlms.connect`; waits while another meter holds the line."""
         meter = connect(self.target, iec=self.iec, **options).client
         meter.line = self
-        return _BusConnecting(self, meter)
+        return HeldAssociation(self._lock, meter)
 
     # -- the SharedLine protocol of Client ---------------------------------------------------
 
@@ -141,19 +141,21 @@ class Bus:
         self._driver = None
 
 
-class _BusConnecting:
-    """``async with bus.connect(...) as meter``: holds the line for the association."""
+class HeldAssociation:
+    """``async with ... as meter``: an association on a line that carries one at a time (a
+    bus, a connection a meter opened): ``lock`` is held from before the association opens
+    until it is closed."""
 
-    def __init__(self, bus: Bus, meter: Client) -> None:
-        self.bus = bus
+    def __init__(self, lock: asyncio.Lock, meter: Client) -> None:
+        self.lock = lock
         self.meter = meter
 
     async def __aenter__(self) -> Client:
-        await self.bus._lock.acquire()
+        await self.lock.acquire()
         try:
             return await self.meter.open()
         except BaseException:
-            self.bus._lock.release()
+            self.lock.release()
             raise
 
     async def __aexit__(
@@ -165,4 +167,4 @@ class _BusConnecting:
         try:
             await self.meter.close()
         finally:
-            self.bus._lock.release()
+            self.lock.release()

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import IO, Any
 
+from ..aio.bus import HeldAssociation
 from ..aio.client import Client, connect
 from ..aio.driver import Driver
 from ..aio.serial import open_serial
@@ -121,14 +122,14 @@ class MeterConnection:
         transport = self._driver.transport
         return transport is not None and not transport.is_closing()
 
-    def associate(self, **options: Any) -> _Associating:
+    def associate(self, **options: Any) -> HeldAssociation:
         """``async with connection.associate(client=..., auth=..., ...) as meter``: a
         :class:`~asyncdlms.aio.client.Client` on this connection (the keywords of
         :func:`asyncdlms.connect`; addresses and keys as for a meter you call)."""
         host, port = self.peer[:2] if isinstance(self.peer, tuple) else ("meter", 0)
         meter = connect(f"{self._listener.target.scheme}://{host}:{port}", **options).client
         meter.line = self
-        return _Associating(self, meter)
+        return HeldAssociation(self._lock, meter)
 
     def close(self) -> None:
         """Hang up."""
@@ -148,33 +149,6 @@ class MeterConnection:
         """Take the connection back for pushes (called by the client when it closes)."""
         self._holder = None
         driver.rebind(self._machine, lambda: None, self._listener._connection_lost(self.source))
-
-
-class _Associating:
-    """``async with connection.associate(...) as meter``: one association at a time."""
-
-    def __init__(self, connection: MeterConnection, meter: Client) -> None:
-        self.connection = connection
-        self.meter = meter
-
-    async def __aenter__(self) -> Client:
-        await self.connection._lock.acquire()
-        try:
-            return await self.meter.open()
-        except BaseException:
-            self.connection._lock.release()
-            raise
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            await self.meter.close()
-        finally:
-            self.connection._lock.release()
 
 
 class _AcceptedDriver(Driver):
