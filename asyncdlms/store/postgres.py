@@ -18,14 +18,12 @@ from .base import (
     table_statements,
 )
 from .records import (
+    BatchRows,
     Source,
     StoreBatch,
     StoredFailure,
     StoredProfileRow,
     StoredReading,
-    dumps,
-    dumps_columns,
-    merged_positions,
     utc,
 )
 
@@ -111,24 +109,9 @@ class PostgresStore:
 
         if batch.empty:
             return
-        readings = [
-            (r.meter, r.class_id, r.obis, r.attribute, utc(r.capture_time), dumps(r.value),
-             r.number, r.unit, r.status, str(r.source))
-            for r in batch.readings
-        ]  # fmt: skip
-        rows = [
-            (r.meter, r.profile, utc(r.capture_time), dumps_columns(r.columns),
-             dumps(list(r.values)), r.status, str(r.source))
-            for r in batch.profile_rows
-        ]  # fmt: skip
-        failures = [
-            (f.meter, utc(f.occurred_at), f.step, f.cause, f.message, str(f.source))
-            for f in batch.failures
-        ]
-        positions = [
-            (p.meter, p.profile, utc(p.last_capture_time))
-            for p in merged_positions(batch.positions)
-        ]
+        table_rows = BatchRows.of(batch, utc)
+        readings, rows = table_rows.readings, table_rows.profile_rows
+        failures, positions = table_rows.failures, table_rows.positions
         try:
             async with self._pool.acquire() as connection, connection.transaction():
                 for table, sql, records in (

@@ -9,7 +9,7 @@ import datetime as dt
 import enum
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -19,6 +19,7 @@ from ..errors import DlmsError
 from ..types import DateTime
 
 __all__ = [
+    "BatchRows",
     "ProfilePosition",
     "Source",
     "StoreBatch",
@@ -237,3 +238,38 @@ def merged_positions(positions: Sequence[ProfilePosition]) -> list[ProfilePositi
         if known is None or utc(position.last_capture_time) > utc(known.last_capture_time):
             latest[key] = position
     return list(latest.values())
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRows:
+    """A batch as the rows of the four tables, capture times made by ``stamp`` (what each
+    database takes: an aware datetime, or ISO 8601 text)."""
+
+    readings: list[tuple[Any, ...]]
+    profile_rows: list[tuple[Any, ...]]
+    failures: list[tuple[Any, ...]]
+    positions: list[tuple[Any, ...]]
+
+    @classmethod
+    def of(cls, batch: StoreBatch, stamp: Callable[[dt.datetime], Any]) -> BatchRows:
+        """The rows of ``batch`` (positions merged: one per meter and profile)."""
+        return cls(
+            [
+                (r.meter, r.class_id, r.obis, r.attribute, stamp(r.capture_time),
+                 dumps(r.value), r.number, r.unit, r.status, str(r.source))
+                for r in batch.readings
+            ],
+            [
+                (r.meter, r.profile, stamp(r.capture_time), dumps_columns(r.columns),
+                 dumps(list(r.values)), r.status, str(r.source))
+                for r in batch.profile_rows
+            ],
+            [
+                (f.meter, stamp(f.occurred_at), f.step, f.cause, f.message, str(f.source))
+                for f in batch.failures
+            ],
+            [
+                (p.meter, p.profile, stamp(p.last_capture_time))
+                for p in merged_positions(batch.positions)
+            ],
+        )  # fmt: skip
