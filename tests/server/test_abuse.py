@@ -143,11 +143,11 @@ class _Attack:
             return
         writer.write(self.frames["guess"])
         self.count("guesses")
-        try:
-            if await asyncio.wait_for(reader.read(4096), 2.0):
+        try:  # a guesser waits for the verdict (the back-off holds it 10 s at the most)
+            if await asyncio.wait_for(reader.read(4096), 12.0):
                 self.count("guesses answered")
         except TimeoutError:
-            self.count("guesses held past 2 s")
+            self.count("guesses held past 12 s")
 
     async def run(self) -> None:
         tasks = []
