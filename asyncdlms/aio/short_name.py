@@ -311,13 +311,24 @@ class ShortNameMethods:
     async def _sn_set_many(
         self, items: Sequence[tuple[int, ObisLike, int, Any]], timeout: float | None
     ) -> list[Any]:
-        results: list[Any] = []
-        for class_id, obis, attribute, value in items:
+        """One WriteRequest for the attributes (in chunks that fit the meter's PDU, single
+        writes where the meter refuses the list); one entry per item: ``None`` or its
+        :class:`ShortNameError` (an attribute the object list does not have included)."""
+        names = await self.short_names(timeout=timeout)
+        results: list[Any] = [None] * len(items)
+        wanted: list[tuple[int, int, Any]] = []  # (position, short name, value)
+        for position, (class_id, obis, attribute, value) in enumerate(items):
             try:
-                await self._sn_set(class_id, obis, attribute, value, timeout)
-                results.append(None)
+                wanted.append((position, names.attribute(class_id, obis, attribute), value))
             except ShortNameError as exc:
-                results.append(exc)
+                results[position] = exc
+        if not wanted:
+            return results
+        host = _host(self)
+        pairs = [(name, value) for _, name, value in wanted]
+        written = await host._request(lambda now: host.session.write_list(pairs, now=now), timeout)
+        for (position, name, _), error in zip(wanted, written, strict=True):
+            results[position] = None if error is None else self._named(name, error)
         return results
 
     async def _sn_action(

@@ -225,7 +225,8 @@ class ClientSettings:
       default: with one request in flight, an answer that is not the late answer of a
       cancelled request is this request's, and some meters (servers built on gurux-dlms)
       answer errors with invoke-id 1 whatever was asked.
-    - ``with_list_chunk_size``: GET with-list in chunks of this many attributes (behaviour 10).
+    - ``with_list_chunk_size``: GET with-list, and SN Read and Write of several variables, in
+      chunks of this many attributes (behaviour 10).
     - ``pdu_size_margin``: an APDU up to the negotiated max PDU + this many bytes is accepted
       (behaviour 7, quirk 19).
     - ``max_response_length``: bound on the data reassembled from blocks.

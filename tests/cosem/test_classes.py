@@ -18,6 +18,7 @@ from asyncdlms.cosem import (
     method_name,
     method_number,
 )
+from asyncdlms.cosem.class_table import communication, control, management, measurement, payment
 from asyncdlms.errors import DlmsError
 
 REQUIRED = {
@@ -97,6 +98,19 @@ def test_table_consistency(cls: object) -> None:
 
 def test_class_ids_and_table_agree() -> None:
     assert {c for c, _ in INTERFACE_CLASSES} == {int(c) for c in ClassId}
+
+
+def test_each_class_is_written_once_in_one_chapter_module() -> None:
+    """The table is assembled from one module per Blue Book chapter: a class version written
+    twice (or a class split over two chapters) would silently replace another."""
+    parts = (measurement, management, control, payment, communication)
+    keys = [(cls.class_id, cls.version) for part in parts for cls in part.CLASSES]
+    assert len(keys) == len(set(keys))
+    assert sorted(keys) == sorted(INTERFACE_CLASSES)
+    chapters = [{cls.class_id for cls in part.CLASSES} for part in parts]
+    for index, ids in enumerate(chapters):
+        for other in chapters[index + 1 :]:
+            assert not ids & other
 
 
 @pytest.mark.parametrize(

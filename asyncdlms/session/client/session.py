@@ -51,7 +51,8 @@ class ClientSession(
     ``duplicate_responses`` (byte-exact repeats of the previous request's answer, dropped),
     ``unexpected_apdus`` (APDUs when nothing was asked, dropped), ``dropped_apdus``
     (undecodable or oversized, dropped), ``with_list_fallbacks`` (with-list chunks retried
-    as single GETs), ``ignored_inputs`` (association inputs the table does not expect).
+    as single GETs, SN reads or SN writes), ``ignored_inputs`` (association inputs the table
+    does not expect).
     """
 
     def receive_data(self, data: bytes, now: float) -> None:

@@ -1,5 +1,5 @@
 """Short-name services in the client role: Read (one or several variables, with block
-transfer), Write and UnconfirmedWrite."""
+transfer), Write (one or several variables) and UnconfirmedWrite."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from ...errors import (
     UnexpectedApduError,
 )
 from ._core import _decode_response, _FallBack, _falls_back, _Send, _SessionCore, _Transaction
-from .set import _check_set_result
+from .set import _check_set_result, _set_result_or_error
 
 
 def _read_blocks_value(raw: bytes) -> Any:
@@ -119,6 +119,17 @@ class _ShortNameService(_SessionCore):
     def write(self, short_name: int, value: Any, *, now: float | None = None) -> int:
         """SN WriteRequest of one variable."""
         return self._submit(self._write_transaction(short_name, value), now)
+
+    def write_list(self, items: Sequence[tuple[int, Any]], *, now: float | None = None) -> int:
+        """SN WriteRequest of several variables (multiple-references): ``items`` are (short
+        name, value) pairs, sent in as few WriteRequests as fit the meter's max receive PDU,
+        at most ``with_list_chunk_size`` variables each. A request the meter refuses as a
+        whole (an exception-response or confirmed-service-error, scope-of-access-violated
+        for every variable, an answer that does not fit the request) is sent again one
+        variable at a time, as are all of them when multiple-references was not granted.
+        The result has one entry per item: ``None`` (written) or its
+        :class:`DataAccessError`."""
+        return self._submit(self._write_list_transaction(tuple(items)), now)
 
     def unconfirmed_write(self, short_name: int, value: Any, *, now: float | None = None) -> int:
         """SN UnconfirmedWriteRequest: sent, completed at once (no answer comes)."""
@@ -219,8 +230,71 @@ class _ShortNameService(_SessionCore):
             return None
         raise UnexpectedApduError("a block-number answered a write request")
 
+    def _write_list_transaction(self, items: tuple[tuple[int, Any], ...]) -> _Transaction:
+        variables = [(VariableName(name), Data.of(value)) for name, value in items]
+        negotiated = self.negotiated
+        multiple = negotiated is None or bool(
+            negotiated.conformance & Conformance.MULTIPLE_REFERENCES
+        )
+        results: list[DataAccessError | None] = []
+        for chunk in self._write_chunks(variables) if multiple else [[v] for v in variables]:
+            if len(chunk) > 1:
+                try:
+                    results.extend((yield from self._write_chunk(chunk)))
+                    continue
+                except DlmsError as exc:
+                    if not _falls_back(exc):
+                        raise
+                    self.with_list_fallbacks += 1
+            for name, data in chunk:
+                try:
+                    yield from self._write_transaction(name.variable_name, data)
+                    results.append(None)
+                except DataAccessError as exc:
+                    results.append(exc)
+        return results
+
+    def _write_chunks(
+        self, variables: list[tuple[VariableName, Data]]
+    ) -> list[list[tuple[VariableName, Data]]]:
+        """The variables in order, cut into WriteRequests that fit the meter's max receive
+        PDU and hold at most ``with_list_chunk_size`` variables (a variable too long to fit
+        even alone is a chunk of its own)."""
+        size = self.settings.with_list_chunk_size
+        chunks: list[list[tuple[VariableName, Data]]] = []
+        chunk: list[tuple[VariableName, Data]] = []
+        for variable in variables:
+            if chunk and (len(chunk) >= size or not self._fits(_write_request(*chunk, variable))):
+                chunks.append(chunk)
+                chunk = []
+            chunk.append(variable)
+        if chunk:
+            chunks.append(chunk)
+        return chunks
+
+    def _write_chunk(self, chunk: list[tuple[VariableName, Data]]) -> _Transaction:
+        answer = yield _Send(_write_request(*chunk), None)
+        pdu = _decode_response(answer, ApduTag.WRITE_RESPONSE, WriteResponse.decode)
+        if len(pdu.results) != len(chunk):
+            raise _FallBack(f"{len(pdu.results)} results answered {len(chunk)} variables")
+        if all(r == DataAccessResult.SCOPE_OF_ACCESS_VIOLATED for r in pdu.results):
+            raise _FallBack("every variable of the list: scope-of-access-violated")
+        results: list[DataAccessError | None] = []
+        for result in pdu.results:
+            if not isinstance(result, DataAccessResult):
+                raise UnexpectedApduError("a block-number answered a write of several variables")
+            results.append(_set_result_or_error(result))
+        return results
+
     def _unconfirmed_write_transaction(self, short_name: int, value: Any) -> _Transaction:
         request = UnconfirmedWriteRequest((VariableName(short_name),), (Data.of(value),))
         self._send_service(request.encode())
         yield _Send(b"", None)
         return None
+
+
+def _write_request(*variables: tuple[VariableName, Data]) -> bytes:
+    """The WriteRequest APDU of these (variable, value) pairs."""
+    return WriteRequest(
+        tuple(name for name, _ in variables), tuple(data for _, data in variables)
+    ).encode()

@@ -1,0 +1,100 @@
+"""The interface classes for payment metering (Blue Book 4.6): Account, Credit, Charge,
+Token gateway. Their part of the table of :mod:`asyncdlms.cosem.classes`."""
+
+from __future__ import annotations
+
+from .definitions import InterfaceClass, build
+
+CLASSES: list[InterfaceClass] = [
+    *build(
+        111,
+        [0],
+        "Account",
+        [
+            ("account_mode_and_status", "structure {payment_mode, account_status}"),
+            ("current_credit_in_use", "unsigned"),
+            ("current_credit_status", "bit-string"),
+            ("available_credit", "double-long"),
+            ("amount_to_clear", "double-long"),
+            ("clearance_threshold", "double-long"),
+            ("aggregated_debt", "double-long"),
+            ("credit_reference_list", "array of octet-string"),
+            ("charge_reference_list", "array of octet-string"),
+            ("credit_charge_configuration", "array of structure"),
+            ("token_gateway_configuration", "array of structure"),
+            ("account_activation_time", "octet-string (date-time)"),
+            ("account_closure_time", "octet-string (date-time)"),
+            ("currency", "structure {name, scale, unit}"),
+            ("low_credit_threshold", "double-long"),
+            ("next_credit_available_threshold", "double-long"),
+            ("max_provision", "long-unsigned"),
+            ("max_provision_period", "double-long-unsigned"),
+        ],
+        [
+            ("activate_account", "data: integer(0)"),
+            ("close_account", "data: integer(0)"),
+            ("reset_account", "data: integer(0)"),
+        ],
+    ),
+    *build(
+        112,
+        [0],
+        "Credit",
+        [
+            ("current_credit_amount", "double-long"),
+            ("credit_type", "enum"),
+            ("priority", "unsigned"),
+            ("warning_threshold", "double-long"),
+            ("limit", "double-long"),
+            ("credit_configuration", "bit-string"),
+            ("credit_status", "enum"),
+            ("preset_credit_amount", "double-long"),
+            ("credit_available_threshold", "double-long"),
+            ("period", "octet-string (date-time)"),
+        ],
+        [
+            ("update_amount", "double-long"),
+            ("set_amount_to_value", "double-long"),
+            ("invoke_credit", "enum"),
+        ],
+    ),
+    *build(
+        113,
+        [0],
+        "Charge",
+        [
+            ("total_amount_paid", "double-long"),
+            ("charge_type", "enum"),
+            ("priority", "unsigned"),
+            ("unit_charge_active", "unit_charge"),
+            ("unit_charge_passive", "unit_charge"),
+            ("unit_charge_activation_time", "octet-string (date-time)"),
+            ("period", "double-long-unsigned"),
+            ("charge_configuration", "bit-string"),
+            ("last_collection_time", "octet-string (date-time)"),
+            ("last_collection_amount", "double-long"),
+            ("total_amount_remaining", "double-long"),
+            ("proportion", "long-unsigned"),
+        ],
+        [
+            ("update_unit_charge", "unit_charge"),
+            ("activate_passive_unit_charge", "data: integer(0)"),
+            ("collect", "data: integer(0)"),
+            ("update_total_amount_remaining", "double-long"),
+            ("set_total_amount_remaining", "double-long"),
+        ],
+    ),
+    *build(
+        115,
+        [0],
+        "Token gateway",
+        [
+            ("token", "octet-string"),
+            ("token_time", "octet-string (date-time)"),
+            ("token_description", "array of octet-string"),
+            ("token_delivery_method", "enum"),
+            ("token_status", "structure {status_code, data_value}"),
+        ],
+        [("enter", "octet-string (token)")],
+    ),
+]
