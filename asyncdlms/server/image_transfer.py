@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -175,13 +176,15 @@ class ImageTransferServer:
         "_refusals_left",
         "_restart_pending",
         "_verification_passed",
+        "_verified_at",
         "_verifying_until",
         "active_identifier",
-        "execution_times",
+        "execution_time",
         "image_identifier",
         "image_size",
         "image_transfer_enabled",
         "image_transfer_status",
+        "pending_activations",
         "settings",
     )
 
@@ -199,12 +202,15 @@ class ImageTransferServer:
         self.image_size = 0
         #: the identifier of the running firmware (what 1.0.0.2.0.255 shows)
         self.active_identifier = self.settings.firmware_identifier
-        #: pending scheduled activations, in seconds of the meter's clock, earliest first
-        self.execution_times: tuple[float, ...] = ()
+        #: the activation times last scheduled (the Single action schedule's execution_time),
+        #: and those still to run, in seconds of the meter's clock, earliest first
+        self.execution_time: tuple[float, ...] = ()
+        self.pending_activations: tuple[float, ...] = ()
         self._blocks: dict[int, bytes] = {}
         self._first_missing = 0
         self._verifying_until: float | None = None
         self._verification_passed = False
+        self._verified_at = -math.inf
         self._activating_until: float | None = None
         self._restart_pending = False
         self._faults = _NO_FAULTS
@@ -287,18 +293,20 @@ class ImageTransferServer:
         meter's ``clock`` (``now`` when not given)."""
         self._finish(now)
         clock = now if clock is None else clock
-        due = [at for at in self.execution_times if at <= clock]
+        due = [at for at in self.pending_activations if at <= clock]
         for at in due:
-            started = now - (clock - at)  # the activation started at its execution time
+            # the activation starts at its execution time, or when the image was verified
+            started = max(now - (clock - at), self._verified_at)
             result = self.image_activate(started)
             still_verifying = self.image_transfer_status is _Status.IMAGE_VERIFICATION_INITIATED
             if result is ActionResult.TEMPORARY_FAILURE and still_verifying:
                 break  # run again once the verification has ended
-            self.execution_times = tuple(t for t in self.execution_times if t != at)
+            self.pending_activations = tuple(t for t in self.pending_activations if t != at)
             self._finish(now)
 
     def _finish(self, now: float) -> None:
         if self._verifying_until is not None and now >= self._verifying_until:
+            self._verified_at = self._verifying_until
             self._verifying_until = None
             self.image_transfer_status = (
                 _Status.IMAGE_VERIFICATION_SUCCESSFUL
@@ -319,7 +327,8 @@ class ImageTransferServer:
         """The Single action schedule's ``execution_time`` was set: activate at each of these
         times of the meter's clock (seconds since the epoch); times not after ``clock`` (the
         meter's clock now) have passed and never run."""
-        self.execution_times = tuple(sorted(at for at in set(execution_times) if at > clock))
+        self.execution_time = tuple(sorted(set(execution_times)))
+        self.pending_activations = tuple(at for at in self.execution_time if at > clock)
 
     # -- restart --------------------------------------------------------------------------
 
@@ -517,13 +526,11 @@ def _block_size(state: ImageTransferHost, context: AssociationContext, selection
 
 
 def _blocks_status(state: ImageTransferHost, context: AssociationContext, selection: Any) -> Any:
-    machine = state.image_transfer_now()
-    return _after(state, machine, BitString.from_bools(machine.transferred_blocks()))
+    return BitString.from_bools(state.image_transfer_now().transferred_blocks())
 
 
 def _first_missing(state: ImageTransferHost, context: AssociationContext, selection: Any) -> Any:
-    machine = state.image_transfer_now()
-    return _after(state, machine, DoubleLongUnsigned(machine.first_not_transferred_block_number))
+    return DoubleLongUnsigned(state.image_transfer_now().first_not_transferred_block_number)
 
 
 def _enabled(state: ImageTransferHost, context: AssociationContext, selection: Any) -> Any:
@@ -539,25 +546,19 @@ def _set_enabled(state: ImageTransferHost, context: AssociationContext, value: A
 
 
 def _status(state: ImageTransferHost, context: AssociationContext, selection: Any) -> Any:
-    machine = state.image_transfer_now()
-    return _after(state, machine, Enum(int(machine.image_transfer_status)))
+    return Enum(int(state.image_transfer_now().image_transfer_status))
 
 
 def _to_activate(state: ImageTransferHost, context: AssociationContext, selection: Any) -> Any:
-    machine = state.image_transfer_now()
-    return _after(
-        state,
-        machine,
-        Array(
-            Structure(
-                (
-                    DoubleLongUnsigned(info.image_to_activate_size),
-                    OctetString(info.image_to_activate_identification),
-                    OctetString(info.image_to_activate_signature),
-                )
+    return Array(
+        Structure(
+            (
+                DoubleLongUnsigned(info.image_to_activate_size),
+                OctetString(info.image_to_activate_identification),
+                OctetString(info.image_to_activate_signature),
             )
-            for info in machine.image_to_activate_info()
-        ),
+        )
+        for info in state.image_transfer_now().image_to_activate_info()
     )
 
 
@@ -660,9 +661,8 @@ def parse_execution_time(value: Any) -> tuple[float, ...] | DataAccessResult:
 
 
 def _execution_time(state: ImageTransferHost, context: AssociationContext, selection: Any) -> Any:
-    machine = state.image_transfer_now()
     entries = []
-    for at in machine.execution_times:
+    for at in state.image_transfer_now().execution_time:
         moment = datetime.datetime.fromtimestamp(at, datetime.UTC)
         time_bytes = bytes(
             (moment.hour, moment.minute, moment.second, moment.microsecond // 10_000)
@@ -671,7 +671,7 @@ def _execution_time(state: ImageTransferHost, context: AssociationContext, selec
             (moment.month, moment.day, moment.isoweekday())
         )
         entries.append(Structure((OctetString(time_bytes), OctetString(date_bytes))))
-    return _after(state, machine, Array(entries))
+    return Array(entries)
 
 
 def _set_execution_time(state: ImageTransferHost, context: AssociationContext, value: Any) -> Any:
