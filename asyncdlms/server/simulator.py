@@ -193,6 +193,29 @@ class _MeterCounterStore(MemoryInvocationCounterStore):
 # The simulator
 
 
+_BLOCK_TRANSFER_OVERHEAD = 48
+"""Bytes of an image_block_transfer ACTION request around the block: the request, the method
+descriptor, the structure, the block number and the octet-string header (24), and the
+ciphering header and tag when ciphered (24 more)."""
+
+
+def _image_transfer_settings(
+    settings: ImageTransferSettings | None, max_pdu_size: int
+) -> ImageTransferSettings:
+    """``settings``, checked against the max PDU size (a block must fit in one ACTION request);
+    the default block size shrinks to fit a small max PDU size."""
+    largest = max_pdu_size - _BLOCK_TRANSFER_OVERHEAD
+    if settings is None:
+        default = ImageTransferSettings()
+        return replace(default, block_size=max(min(default.block_size, largest), 1))
+    if settings.block_size > largest:
+        raise ValueError(
+            f"an image block of {settings.block_size} bytes does not fit a max PDU size of "
+            f"{max_pdu_size} bytes: use a block size of at most {largest}, or a larger max PDU"
+        )
+    return settings
+
+
 @dataclass(frozen=True, slots=True)
 class MeterTarget:
     """How to reach one meter: the URL and the addresses to pass to
@@ -316,7 +339,7 @@ class Simulator:
         self.gbt_window_size = gbt_window_size
         self.invocation_counter_hint = invocation_counter_hint
         self.limits = limits
-        self.image_transfer = image_transfer or ImageTransferSettings()
+        self.image_transfer = _image_transfer_settings(image_transfer, max_pdu_size)
         self._image_transfer_faults: dict[int, ImageTransferFaults] = {}
         self._budget = ConnectionBudget()  # the connection caps count all ports together
         self.baud_rate = baud_rate
