@@ -33,7 +33,8 @@ from ..types.values import (
     Structure,
     Unsigned,
 )
-from .image_transfer import IMAGE_TRANSFER, ImageTransferServer, image_transfer_objects
+from .image_transfer import ImageTransferServer
+from .image_transfer_objects import IMAGE_TRANSFER, image_transfer_objects
 from .model import (
     AttributeDef,
     DeviceState,

@@ -57,12 +57,8 @@ from ..session.server import AssociationPolicy, ServerSettings
 from ..types.values import Structure
 from ..wrapper.frames import WrapperFrame
 from .endpoint import Address, DlmsServer, Faults, LinkConfig, Served
-from .image_transfer import (
-    IMAGE_ACTIVATION_SCHEDULE,
-    IMAGE_ACTIVATION_SCRIPT_TABLE,
-    ImageTransferFaults,
-    ImageTransferSettings,
-)
+from .image_transfer import ImageTransferFaults, ImageTransferSettings
+from .image_transfer_objects import IMAGE_ACTIVATION_SCHEDULE, IMAGE_ACTIVATION_SCRIPT_TABLE
 from .limits import ConnectionBudget, ServerLimits
 from .meter_objects import (
     BILLING_PROFILE,

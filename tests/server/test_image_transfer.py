@@ -22,8 +22,8 @@ from asyncdlms.server.image_transfer import (
     ImageTransferFaults,
     ImageTransferServer,
     ImageTransferSettings,
-    parse_execution_time,
 )
+from asyncdlms.server.image_transfer_objects import parse_execution_time
 
 Status = ImageTransferStatus
 OK = ActionResult.SUCCESS
