@@ -66,8 +66,9 @@ _Status = ImageTransferStatus
 class ImageTransferSettings:
     """How every meter of a simulator receives firmware.
 
-    - ``block_size``: ``image_block_size`` (attribute 2) in bytes; keep it below the
-      negotiated max PDU size less about 20 bytes (the ACTION request around a block);
+    - ``block_size``: ``image_block_size`` (attribute 2) in bytes; a block must fit in one
+      ACTION request: the simulator refuses a block size above its max PDU size less 48
+      bytes (the request around the block, ciphering included);
     - ``verification_time`` / ``activation_time``: seconds of the simulator's clock that
       ``image_verify`` / ``image_activate`` take (0: done within the call);
     - ``restart_on_activation``: the meter restarts once an image is activated: its open
@@ -103,7 +104,8 @@ class ImageTransferFaults:
     default; set with ``Simulator.set_image_transfer_faults``, which re-arms them):
 
     - ``drop_connection_at_block``: when this block number arrives (the first time after the
-      faults were set), the meter closes the connection without storing or answering it;
+      faults were set), the meter closes the connection without storing or answering it
+      (over UDP, where there is no connection to close, it answers temporary-failure);
     - ``refuse_blocks`` / ``refusals``: these block numbers are answered temporary-failure
       (and not stored) ``refusals`` times each;
     - ``corrupt_block``: this block is stored with one bit flipped (the first time it arrives),
@@ -132,7 +134,8 @@ class ImageTransferServer:
     """One meter's Image transfer state machine (sans-IO; see the module documentation).
 
     Call :meth:`advance` with the time before reading the state: verification and activation
-    end, and scheduled activations run, only when the state machine is told the time.
+    end, and scheduled activations run, only when the state machine is told the time. An
+    activation never fails here (status 7, activation failed, is not used).
     """
 
     __slots__ = (

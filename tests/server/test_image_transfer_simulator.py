@@ -33,9 +33,13 @@ IMAGE = firmware_image(b"FW-2.0", bytes((i * 13 + 5) & 0xFF for i in range(2000)
 BLOCKS = list(split_image(IMAGE, 100))  # 21 blocks
 
 
-def simulator(fake_time: FakeTime, **settings: Any) -> Simulator:
+def simulator(fake_time: FakeTime, interface: str = "wrapper", **settings: Any) -> Simulator:
     settings.setdefault("block_size", 100)
-    return Simulator(time_source=fake_time, image_transfer=ImageTransferSettings(**settings))
+    return Simulator(
+        interface=interface,  # type: ignore[arg-type]
+        time_source=fake_time,
+        image_transfer=ImageTransferSettings(**settings),
+    )
 
 
 def login(sim: Simulator, client: int = 18) -> Any:
@@ -79,24 +83,28 @@ async def test_the_transfer_survives_associations_and_connections(fake_time: Fak
             assert await reader.get(1, FIRMWARE, 2) == b"FW-2.0"
 
 
-async def test_the_meter_drops_the_connection_at_a_block_once(fake_time: FakeTime) -> None:
-    async with simulator(fake_time) as sim:
-        sim.set_image_transfer_faults(0, ImageTransferFaults(drop_connection_at_block=6))
+@pytest.mark.parametrize("interface", ["wrapper", "hdlc"])
+@pytest.mark.parametrize("at", [6, len(BLOCKS) - 1])  # at 30 % and at the last block
+async def test_the_meter_drops_the_connection_at_a_block_once(
+    fake_time: FakeTime, interface: str, at: int
+) -> None:
+    async with simulator(fake_time, interface=interface) as sim:
+        sim.set_image_transfer_faults(0, ImageTransferFaults(drop_connection_at_block=at))
         meter = await login(sim)
         try:
             await initiate(meter)
-            for number in range(6):
+            for number in range(at):
                 await send(meter, number)
             with pytest.raises((DlmsError, ConnectionError, TimeoutError)):
-                await send(meter, 6)
+                await send(meter, at)
         finally:
             with contextlib.suppress(DlmsError, ConnectionError, TimeoutError, OSError):
                 await meter.close()
         assert sim.servers[0].connection_count == 0
         async with login(sim) as meter:
             await initiate(meter)
-            assert int(await meter.get(18, IMAGE_TRANSFER, 4)) == 6  # block 6 was not kept
-            for number in range(6, len(BLOCKS)):
+            assert int(await meter.get(18, IMAGE_TRANSFER, 4)) == at  # that block was not kept
+            for number in range(at, len(BLOCKS)):
                 await send(meter, number)
             await meter.action(18, IMAGE_TRANSFER, 3, Integer(0))
             assert await status(meter) == 3
