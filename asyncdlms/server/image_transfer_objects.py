@@ -78,6 +78,10 @@ def _unwrap(value: Any) -> Any:
     return value.value if isinstance(value, Data) else value
 
 
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _after(state: ImageTransferHost, machine: ImageTransferServer, result: Any) -> Any:
     """``result``, once a restart an activation asked for is on its way."""
     if machine.take_restart():
@@ -132,9 +136,7 @@ def _initiate(state: ImageTransferHost, context: AssociationContext, parameters:
         identifier, size = parameters
     except (TypeError, ValueError):
         return ActionResult.TYPE_UNMATCHED
-    if not isinstance(identifier, (bytes, bytearray)) or type(size) is bool:
-        return ActionResult.TYPE_UNMATCHED
-    if not isinstance(size, int):
+    if not isinstance(identifier, (bytes, bytearray)) or not _is_integer(size):
         return ActionResult.TYPE_UNMATCHED
     machine = state.image_transfer_now()
     return _after(
@@ -148,9 +150,7 @@ def _block(state: ImageTransferHost, context: AssociationContext, parameters: An
         number, value = parameters
     except (TypeError, ValueError):
         return ActionResult.TYPE_UNMATCHED
-    if not isinstance(number, int) or type(number) is bool:
-        return ActionResult.TYPE_UNMATCHED
-    if not isinstance(value, (bytes, bytearray)):
+    if not _is_integer(number) or not isinstance(value, (bytes, bytearray)):
         return ActionResult.TYPE_UNMATCHED
     machine = state.image_transfer_now()
     result = machine.image_block_transfer(number, bytes(value), state.now())
@@ -251,7 +251,7 @@ def _set_execution_time(state: ImageTransferHost, context: AssociationContext, v
 
 def _execute(state: ImageTransferHost, context: AssociationContext, parameters: Any) -> Any:
     selector = _unwrap(parameters)
-    if not isinstance(selector, int) or type(selector) is bool:
+    if not _is_integer(selector):
         return ActionResult.TYPE_UNMATCHED
     if selector != ACTIVATION_SCRIPT_SELECTOR:
         return ActionResult.OTHER_REASON
