@@ -8,6 +8,7 @@
                                             # one port, HDLC physical address 16..65
     asyncdlms simulate --interface hdlc --serial /dev/ttyUSB0 --serial-baud 9600
     asyncdlms simulate --auth sha1 --secret Gurux1234567890! --latency 0.2 --jitter 0.1
+    asyncdlms simulate --image-block-size 400 --verification-time 5   # firmware upgrades
 
 Associations: client 16 public (no authentication), 17 LLS (``--password``), and the
 management client ``--client`` (18) with ``--auth`` (HLS MD5 by default) and ``--secret``;
@@ -39,7 +40,7 @@ from ..hdlc import HdlcParameters
 from ..iec62056_21 import IecResponderSettings
 from ..security.hls import Secret
 from ..server import DEFAULT_HLS_SECRET, DEFAULT_PASSWORD, Faults, ServerLimits, Simulator
-from ..server.simulator import short_name_associations
+from ..server.simulator import ImageTransferSettings, short_name_associations
 from ..session.server import AssociationPolicy
 
 __all__ = [
@@ -136,6 +137,26 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
              "every association SN)")  # fmt: skip
     add("--load-profile-days", type=int, default=10, help="15-minute profile history (days)")
     add("--billing-days", type=int, default=31, help="daily billing profile history (days)")
+    firmware = parser.add_argument_group("firmware (Image transfer 0.0.44.0.0.255)")
+    firmware.add_argument(
+        "--image-block-size",
+        type=int,
+        default=None,
+        help="image_block_size in bytes (at most --max-pdu less 48; default 200, or less to "
+        "fit --max-pdu)",
+    )
+    firmware.add_argument(
+        "--verification-time",
+        type=float,
+        default=0.0,
+        help="seconds image_verify takes (temporary-failure meanwhile; default 0)",
+    )
+    firmware.add_argument(
+        "--activation-time",
+        type=float,
+        default=0.0,
+        help="seconds image_activate takes (temporary-failure meanwhile; default 0)",
+    )
     faults = parser.add_argument_group("faults (for testing clients)")
     faults.add_argument("--latency", type=float, default=0.0, help="seconds added to answers")
     faults.add_argument("--jitter", type=float, default=0.0, help="up to this many more seconds")
@@ -355,6 +376,11 @@ def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
         invocation_counter_hint=args.counter_hint,
         system_title=_system_title(args.system_title),
         limits=limits_from_arguments(args),
+        image_transfer=ImageTransferSettings(
+            block_size=args.image_block_size or min(200, max(args.max_pdu - 48, 1)),
+            verification_time=args.verification_time,
+            activation_time=args.activation_time,
+        ),
     )
     for index in args.silent:
         simulator.set_faults(index, Faults(silent=True))

@@ -6,10 +6,16 @@ The client reads ``image_block_size`` (attribute 2), calls ``image_transfer_init
 blocks to resend, then calls ``image_verify`` (3) and ``image_activate`` (4), polling
 ``image_transfer_status`` (attribute 6) while the meter works. This module builds the
 method parameters, splits an image into blocks and reads the attributes; it does no IO.
+
+:func:`firmware_image` builds a self-checking image (a small header with the identifier, the
+payload length and a SHA-256 digest, then the payload) that the simulator's default verifier
+(:func:`verify_firmware_image`) accepts; any flipped byte makes its verification fail.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
@@ -19,10 +25,13 @@ from ._values import as_bytes, as_int, as_sequence, enum_or_int
 from .errors import CosemValueError
 
 __all__ = [
+    "FIRMWARE_IMAGE_MAGIC",
+    "FirmwareImage",
     "ImageBlock",
     "ImageToActivateInfo",
     "ImageTransferMethod",
     "ImageTransferStatus",
+    "firmware_image",
     "image_activate_parameter",
     "image_block_transfer_parameter",
     "image_transfer_initiate_parameter",
@@ -30,8 +39,10 @@ __all__ = [
     "image_verify_parameter",
     "missing_blocks",
     "number_of_blocks",
+    "parse_firmware_image",
     "parse_image_to_activate_info",
     "split_image",
+    "verify_firmware_image",
 ]
 
 
@@ -159,3 +170,88 @@ def parse_image_to_activate_info(value: object) -> tuple[ImageToActivateInfo, ..
             )
         )
     return tuple(result)
+
+
+# ---------------------------------------------------------------------------------------------
+# A self-checking image format (the simulator's, for tests and demonstrations)
+
+FIRMWARE_IMAGE_MAGIC = b"ADFW"
+"""The first four bytes of a :func:`firmware_image`."""
+
+_DIGEST_SIZE = 32
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareImage:
+    """A parsed :func:`firmware_image`: its identifier, payload and stored digest."""
+
+    identifier: bytes
+    payload: bytes
+    digest: bytes
+
+    def intact(self) -> bool:
+        """True when the stored digest is the SHA-256 of the header and payload."""
+        return hmac.compare_digest(self.digest, _firmware_digest(self.identifier, self.payload))
+
+
+def _firmware_header(identifier: bytes, payload_length: int) -> bytes:
+    return (
+        FIRMWARE_IMAGE_MAGIC
+        + bytes((len(identifier),))
+        + identifier
+        + payload_length.to_bytes(4, "big")
+    )
+
+
+def _firmware_digest(identifier: bytes, payload: bytes) -> bytes:
+    return hashlib.sha256(_firmware_header(identifier, len(payload)) + payload).digest()
+
+
+def firmware_image(identifier: bytes, payload: bytes) -> bytes:
+    """A self-checking firmware image: ``magic "ADFW" | identifier length (1 byte) |
+    identifier | payload length (4 bytes, big-endian) | SHA-256 (32 bytes) of everything
+    before it and of the payload | payload``.
+
+    The simulator's default verifier (:func:`verify_firmware_image`) accepts it when it is
+    intact and its identifier is the one ``image_transfer_initiate`` announced; one flipped
+    byte anywhere makes the verification fail.
+    """
+    identifier = bytes(identifier)
+    if not 1 <= len(identifier) <= 255:
+        raise CosemValueError(f"a firmware identifier is 1..255 bytes, not {len(identifier)}")
+    if len(payload) > 0xFFFFFFFF:
+        raise CosemValueError("a firmware payload is at most 2^32-1 bytes")
+    header = _firmware_header(identifier, len(payload))
+    return header + _firmware_digest(identifier, bytes(payload)) + bytes(payload)
+
+
+def parse_firmware_image(image: bytes) -> FirmwareImage:
+    """The parts of a :func:`firmware_image` (the digest is not checked: see
+    :meth:`FirmwareImage.intact`); :class:`CosemValueError` when it is not one."""
+    if len(image) < 6 or image[:4] != FIRMWARE_IMAGE_MAGIC:
+        raise CosemValueError("not a firmware image: the magic 'ADFW' is missing")
+    length = image[4]
+    end = 5 + length
+    if len(image) < end + 4 + _DIGEST_SIZE:
+        raise CosemValueError("not a firmware image: the header is truncated")
+    identifier = bytes(image[5:end])
+    payload_length = int.from_bytes(image[end : end + 4], "big")
+    digest = bytes(image[end + 4 : end + 4 + _DIGEST_SIZE])
+    payload = bytes(image[end + 4 + _DIGEST_SIZE :])
+    if len(payload) != payload_length:
+        raise CosemValueError(
+            f"not a firmware image: {len(payload)} payload bytes where the header says "
+            f"{payload_length}"
+        )
+    return FirmwareImage(identifier, payload, digest)
+
+
+def verify_firmware_image(identifier: bytes, image: bytes) -> bool:
+    """True when ``image`` is an intact :func:`firmware_image` whose identifier is
+    ``identifier`` (the one ``image_transfer_initiate`` announced): the simulator's default
+    image verifier."""
+    try:
+        parsed = parse_firmware_image(image)
+    except CosemValueError:
+        return False
+    return parsed.identifier == bytes(identifier) and parsed.intact()

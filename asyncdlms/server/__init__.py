@@ -11,12 +11,16 @@
 - :mod:`~asyncdlms.server.limits`: :class:`ServerLimits`, what a server tolerates from its
   peers (timeouts, protocol errors, APDU size, connection caps, fair scheduling, password
   back-off);
-- :mod:`~asyncdlms.server.simulator`: :class:`Simulator`, N virtual meters in one process.
+- :mod:`~asyncdlms.server.simulator`: :class:`Simulator`, N virtual meters in one process;
+  their objects in :mod:`~asyncdlms.server.meter_objects`, their firmware upgrades
+  (:class:`ImageTransferSettings`, :class:`ImageTransferFaults`) in
+  :mod:`~asyncdlms.server.image_transfer` and :mod:`~asyncdlms.server.image_transfer_objects`.
 """
 
 from __future__ import annotations
 
 from .endpoint import Address, DlmsServer, Faults, LinkConfig, Served, ServerStatistics
+from .image_transfer import ImageTransferFaults, ImageTransferServer, ImageTransferSettings
 from .limits import ConnectionBudget, FailureBackoff, ServerLimits
 from .model import (
     ASSOCIATION_LN,
@@ -53,6 +57,9 @@ __all__ = [
     "DlmsServer",
     "FailureBackoff",
     "Faults",
+    "ImageTransferFaults",
+    "ImageTransferServer",
+    "ImageTransferSettings",
     "LinkConfig",
     "LogicalDevice",
     "MeterState",

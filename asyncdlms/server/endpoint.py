@@ -289,6 +289,18 @@ class DlmsServer:
         self._refusals_logged_at = now
         self._refusals_unlogged = 0
 
+    def close_connections(self, serves: Callable[[Served], bool]) -> int:
+        """Close every open TCP connection and serial line whose device ``serves(served)``
+        picks, at once (a meter that restarts); nothing more is answered on them. How many
+        were closed."""
+        closed = 0
+        for driver in list(self._drivers):
+            connection = driver.connection
+            if connection.served is not None and serves(connection.served):
+                connection._cut("the device closed the connection")
+                closed += 1
+        return closed
+
     @property
     def connection_count(self) -> int:
         """Open TCP connections (and serial lines)."""

@@ -16,8 +16,13 @@ Every meter has the same objects (one :class:`~.model.ObjectModel`, built once p
   computed row by row when read (selective access by range and by entry);
 - disconnect control 0.0.96.3.10.255 obeying remote_disconnect / remote_reconnect (power
   and current drop to 0 and the energies stop while disconnected);
-- image transfer 0.0.44.0.0.255 accepting a firmware upload (initiate, block transfer,
-  verify, activate; the active firmware identifier 1.0.0.2.0.255 changes on activation);
+- image transfer 0.0.44.0.0.255 (class 18, the whole state machine of :mod:`.image_transfer`:
+  block size, bitmap of blocks received, resume, verification that takes time and fails on a
+  corrupt image, activation at once or at a time set in the Single action schedule
+  0.0.15.0.2.255, or by the Script table 0.0.10.0.107.255); activation changes the active
+  firmware identifier 1.0.0.2.0.255. ``image_transfer`` (:class:`ImageTransferSettings`) sets
+  it up for every meter, :meth:`Simulator.set_image_transfer_faults` breaks one meter's
+  transfer (drop the connection at a block, refuse or corrupt blocks) to test resuming;
 - push setup 0.0.25.9.0.255 (class 40): method 1 sends a data-notification with the push
   object list to ``send_destination_and_method`` (``host:port``, TCP or UDP, wrapper);
 - with ciphered associations, the frame counter 0.0.43.1.0.255 (the highest invocation
@@ -33,9 +38,6 @@ selected by its HDLC physical address (``16 + index``) or its wrapper wPort (``1
 from __future__ import annotations
 
 import asyncio
-import datetime
-import hashlib
-import math
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -43,48 +45,68 @@ from typing import Any, Literal
 
 from ..apdu.acse import ApplicationContextName, MechanismName
 from ..apdu.descriptors import CosemAttributeDescriptor, Data
-from ..apdu.enums import ActionResult, DataAccessResult
+from ..apdu.enums import DataAccessResult
 from ..apdu.initiate import Conformance
 from ..apdu.notification import DataNotification
 from ..hdlc import HdlcAddress, HdlcParameters
 from ..iec62056_21 import IecResponderSettings
-from ..obis import Obis
 from ..security.counters import KeyIdentity, MemoryInvocationCounterStore
 from ..security.hls import Secret
-from ..session.object_access import AssociationContext, AttributeAccess
+from ..session.object_access import AssociationContext
 from ..session.server import AssociationPolicy, ServerSettings
-from ..types.clock import DateTime
-from ..types.values import (
-    Array,
-    BitString,
-    DoubleLong,
-    DoubleLongUnsigned,
-    Enum,
-    Integer,
-    Long,
-    LongUnsigned,
-    OctetString,
-    Structure,
-    Unsigned,
-)
+from ..types.values import Structure
 from ..wrapper.frames import WrapperFrame
 from .endpoint import Address, DlmsServer, Faults, LinkConfig, Served
+from .image_transfer import ImageTransferFaults, ImageTransferSettings
+from .image_transfer_objects import IMAGE_ACTIVATION_SCHEDULE, IMAGE_ACTIVATION_SCRIPT_TABLE
 from .limits import ConnectionBudget, ServerLimits
-from .model import (
-    AttributeDef,
-    DeviceState,
-    LogicalDevice,
-    MethodDef,
-    ObjectDef,
-    ObjectModel,
-    ProfileRows,
-    profile_object,
+from .meter_objects import (
+    BILLING_PROFILE,
+    CLOCK,
+    CURRENT,
+    DISCONNECT_CONTROL,
+    ENERGY,
+    FIRMWARE_IDENTIFIER,
+    FRAME_COUNTER,
+    IMAGE_TRANSFER,
+    LOAD_PROFILE,
+    LOGICAL_DEVICE_NAME,
+    POWER_EXPORT,
+    POWER_IMPORT,
+    PUSH_OBJECTS,
+    PUSH_SETUP,
+    SERIAL_NUMBER,
+    VOLTAGE,
+    MeterState,
+    date_time_at,
+    meter_model,
+    push_destination,
 )
+from .model import LogicalDevice
 
 __all__ = [
+    "BILLING_PROFILE",
+    "CLOCK",
+    "CURRENT",
     "DEFAULT_HLS_SECRET",
     "DEFAULT_PASSWORD",
+    "DISCONNECT_CONTROL",
+    "ENERGY",
+    "FIRMWARE_IDENTIFIER",
+    "FRAME_COUNTER",
+    "IMAGE_ACTIVATION_SCHEDULE",
+    "IMAGE_ACTIVATION_SCRIPT_TABLE",
+    "IMAGE_TRANSFER",
+    "LOAD_PROFILE",
+    "LOGICAL_DEVICE_NAME",
+    "POWER_EXPORT",
+    "POWER_IMPORT",
+    "PUSH_SETUP",
+    "SERIAL_NUMBER",
     "SN_SERVER_CONFORMANCE",
+    "VOLTAGE",
+    "ImageTransferFaults",
+    "ImageTransferSettings",
     "MeterState",
     "MeterTarget",
     "Simulator",
@@ -96,33 +118,6 @@ __all__ = [
 DEFAULT_PASSWORD = b"12345678"
 DEFAULT_HLS_SECRET = b"Gurux1234567890!"
 
-LOGICAL_DEVICE_NAME = Obis("0.0.42.0.0.255")
-SERIAL_NUMBER = Obis("0.0.96.1.0.255")
-FIRMWARE_IDENTIFIER = Obis("1.0.0.2.0.255")
-CLOCK = Obis("0.0.1.0.0.255")
-ENERGY = (
-    Obis("1.0.1.8.0.255"),
-    Obis("1.0.2.8.0.255"),
-    Obis("1.0.3.8.0.255"),
-    Obis("1.0.4.8.0.255"),
-)
-VOLTAGE = Obis("1.0.32.7.0.255")
-CURRENT = Obis("1.0.31.7.0.255")
-POWER_IMPORT = Obis("1.0.1.7.0.255")
-POWER_EXPORT = Obis("1.0.2.7.0.255")
-LOAD_PROFILE = Obis("1.0.99.1.0.255")
-BILLING_PROFILE = Obis("0.0.98.1.0.255")
-DISCONNECT_CONTROL = Obis("0.0.96.3.10.255")
-IMAGE_TRANSFER = Obis("0.0.44.0.0.255")
-PUSH_SETUP = Obis("0.0.25.9.0.255")
-FRAME_COUNTER = Obis("0.0.43.1.0.255")
-
-_WATT_HOUR, _VAR_HOUR, _VOLT, _AMPERE, _WATT = 30, 32, 35, 33, 27
-_ENERGY_UNITS = (_WATT_HOUR, _WATT_HOUR, _VAR_HOUR, _VAR_HOUR)
-_ENERGY_SHARE = (1.0, 0.2, 0.3, 0.05)
-_EPOCH = 1577836800.0  # 2020-01-01T00:00:00Z: the meters were installed then
-_DAY = 86400.0
-_IMAGE_BLOCK_SIZE = 192
 _PUSH_WPORT = 0x66
 
 
@@ -173,27 +168,6 @@ def short_name_associations(
 # Per-meter state
 
 
-class _Image:
-    """An image transfer in progress (exists only while a meter receives firmware)."""
-
-    __slots__ = ("blocks", "identifier", "size", "status")
-
-    def __init__(self, identifier: bytes, size: int) -> None:
-        self.identifier = identifier
-        self.size = size
-        self.blocks: dict[int, bytes] = {}
-        self.status = 1  # transfer initiated
-
-    @property
-    def block_count(self) -> int:
-        return (self.size + _IMAGE_BLOCK_SIZE - 1) // _IMAGE_BLOCK_SIZE
-
-    def complete(self) -> bool:
-        if len(self.blocks) != self.block_count:
-            return False
-        return sum(len(b) for b in self.blocks.values()) == self.size
-
-
 class _MeterCounterStore(MemoryInvocationCounterStore):
     """A meter's counters, one store for all its client SAPs (a meter never sends two APDUs
     with one counter under one key, whichever association they belong to); remembers the
@@ -211,547 +185,31 @@ class _MeterCounterStore(MemoryInvocationCounterStore):
         self.highest_received = max(self.highest_received, counter)
 
 
-class MeterState(DeviceState):
-    """What one virtual meter owns (everything else is computed or shared): its index,
-    clock offset, disconnect state, image transfer in progress, firmware identifier."""
-
-    __slots__ = (
-        "clock_offset",
-        "control_mode",
-        "disconnected_since",
-        "energy_offsets",
-        "firmware",
-        "image",
-        "index",
-        "simulator",
-    )
-
-    def __init__(self, simulator: Simulator, index: int) -> None:
-        super().__init__()
-        self.simulator = simulator
-        self.index = index
-        self.clock_offset = 0.0
-        self.disconnected_since: float | None = None
-        self.energy_offsets: tuple[float, float, float, float] | None = None
-        self.control_mode = 1
-        self.image: _Image | None = None
-        self.firmware: bytes | None = None
-
-    # -- derived values (pure functions of the index and the time) -------------------------
-
-    @property
-    def serial_number(self) -> int:
-        return self.simulator.first_serial + self.index
-
-    def _seed(self) -> int:
-        digest = hashlib.blake2b(self.serial_number.to_bytes(8, "big"), digest_size=8).digest()
-        return int.from_bytes(digest, "big")
-
-    def now(self) -> float:
-        """The true time (the simulator's time source)."""
-        return self.simulator.time()
-
-    def clock(self) -> float:
-        """The meter's clock (true time + the offset a clock write left)."""
-        return self.simulator.time() + self.clock_offset
-
-    def _mean_power(self) -> float:
-        return 300.0 + (self._seed() % 1700)
-
-    def _raw_energy(self, register: int, at: float) -> float:
-        seed = self._seed()
-        power = self._mean_power() * _ENERGY_SHARE[register]
-        phase = (seed >> 16) % 360 * math.pi / 180
-        elapsed = at - _EPOCH
-        amplitude = 0.5 * _DAY / (2 * math.pi)
-        integral = elapsed + amplitude * (
-            math.cos(phase) - math.cos(2 * math.pi * elapsed / _DAY + phase)
-        )
-        start = (seed >> 32) % 100_000
-        return start + power * integral / 3600.0
-
-    def energy(self, register: int, at: float | None = None) -> int:
-        """Energy register ``register`` (0..3) in Wh/varh at ``at`` (default now)."""
-        at = self.now() if at is None else at
-        if self.disconnected_since is not None and at > self.disconnected_since:
-            at = self.disconnected_since
-        value = self._raw_energy(register, at)
-        if self.energy_offsets is not None:
-            value -= self.energy_offsets[register]
-        return max(int(value), 0)
-
-    def power(self, at: float | None = None) -> float:
-        """Instantaneous active import power in W (0 while disconnected)."""
-        if self.disconnected_since is not None:
-            return 0.0
-        at = self.now() if at is None else at
-        seed = self._seed()
-        phase = (seed >> 16) % 360 * math.pi / 180
-        return self._mean_power() * (1 + 0.5 * math.sin(2 * math.pi * (at - _EPOCH) / _DAY + phase))
-
-    def voltage(self, at: float | None = None) -> float:
-        at = self.now() if at is None else at
-        return 230.0 + 4.0 * math.sin(at / 97.0 + self.index)
-
-    def disconnect(self) -> None:
-        if self.disconnected_since is None:
-            self.disconnected_since = self.now()
-
-    def reconnect(self) -> None:
-        since = self.disconnected_since
-        if since is None:
-            return
-        now = self.now()
-        offsets = list(self.energy_offsets or (0.0, 0.0, 0.0, 0.0))
-        for register in range(4):
-            offsets[register] += self._raw_energy(register, now) - self._raw_energy(register, since)
-        self.energy_offsets = (offsets[0], offsets[1], offsets[2], offsets[3])
-        self.disconnected_since = None
-
-
-def _date_time(at: float) -> DateTime:
-    moment = datetime.datetime.fromtimestamp(at, datetime.UTC)
-    return DateTime.from_datetime(moment.replace(microsecond=(moment.microsecond // 10000) * 10000))
-
-
-def _to_timestamp(value: Any) -> float | None:
-    if isinstance(value, Data):
-        value = value.value
-    if isinstance(value, (bytes, bytearray)) and len(value) == 12:
-        value = DateTime.from_bytes(value)
-    if not isinstance(value, DateTime):
-        return None
-    try:
-        moment = value.to_datetime()
-    except (ValueError, ArithmeticError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.UTC)
-    return moment.timestamp()
-
-
-# ---------------------------------------------------------------------------------------------
-# Getters, setters, handlers (shared: they receive the meter state)
-
-
-def _ldn(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    return OctetString(b"ADS" + b"%013d" % state.serial_number)
-
-
-def _serial(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    return OctetString(b"%08d" % state.serial_number)
-
-
-def _firmware(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    return OctetString(state.firmware or b"SIM-1.0.0")
-
-
-def _clock_time(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    return _date_time(state.clock())
-
-
-def _set_clock(state: MeterState, context: AssociationContext, value: Any) -> Any:
-    at = _to_timestamp(value)
-    if at is None:
-        return DataAccessResult.TYPE_UNMATCHED
-    state.clock_offset = at - state.now()
-    return None
-
-
-def _energy_getter(register: int) -> Callable[[MeterState, AssociationContext, Any], Any]:
-    def get(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-        return DoubleLongUnsigned(state.energy(register) & 0xFFFFFFFF)
-
-    return get
-
-
-def _voltage(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    return LongUnsigned(round(state.voltage() * 10))
-
-
-def _current(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    return LongUnsigned(min(round(state.power() / state.voltage() * 100), 0xFFFF))
-
-
-def _power_import(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    return DoubleLong(round(state.power()))
-
-
-def _power_export(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    return DoubleLong(0)
-
-
-def _output_state(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    return bool(state.disconnected_since is None)
-
-
-def _control_state(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    return Enum(0 if state.disconnected_since is not None else 1)
-
-
-def _control_mode(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    return Enum(state.control_mode)
-
-
-def _set_control_mode(state: MeterState, context: AssociationContext, value: Any) -> Any:
-    if not isinstance(value, int) or not 0 <= value <= 6:
-        return DataAccessResult.TYPE_UNMATCHED
-    state.control_mode = int(value)
-    return None
-
-
-def _remote_disconnect(state: MeterState, context: AssociationContext, parameters: Any) -> Any:
-    if state.control_mode == 0:
-        return ActionResult.TEMPORARY_FAILURE
-    state.disconnect()
-    return None
-
-
-def _remote_reconnect(state: MeterState, context: AssociationContext, parameters: Any) -> Any:
-    if state.control_mode == 0:
-        return ActionResult.TEMPORARY_FAILURE
-    state.reconnect()
-    return None
-
-
-# -- image transfer (class 18) ---------------------------------------------------------------
-
-
-def _image_blocks_status(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    image = state.image
-    if image is None:
-        return BitString(b"", 0)
-    return BitString.from_bools([i in image.blocks for i in range(image.block_count)])
-
-
-def _image_first_missing(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    image = state.image
-    if image is None:
-        return DoubleLongUnsigned(0)
-    for number in range(image.block_count):
-        if number not in image.blocks:
-            return DoubleLongUnsigned(number)
-    return DoubleLongUnsigned(image.block_count)
-
-
-def _image_status(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    return Enum(0 if state.image is None else state.image.status)
-
-
-def _image_to_activate(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    image = state.image
-    if image is None or image.status < 3:
-        return Array()
-    data = b"".join(image.blocks[i] for i in range(image.block_count))
-    return Array(
-        (
-            Structure(
-                (
-                    DoubleLongUnsigned(image.size),
-                    OctetString(image.identifier),
-                    OctetString(hashlib.sha256(data).digest()),
-                )
-            ),
-        )
-    )
-
-
-def _image_initiate(state: MeterState, context: AssociationContext, parameters: Any) -> Any:
-    try:
-        identifier, size = bytes(parameters[0]), int(parameters[1])
-    except (TypeError, ValueError, IndexError):
-        return ActionResult.TYPE_UNMATCHED
-    if not 0 < size <= 16 * 1024 * 1024:
-        return ActionResult.OTHER_REASON
-    state.image = _Image(identifier, size)
-    return None
-
-
-def _image_block(state: MeterState, context: AssociationContext, parameters: Any) -> Any:
-    image = state.image
-    if image is None:
-        return ActionResult.TEMPORARY_FAILURE
-    try:
-        number, value = int(parameters[0]), bytes(parameters[1])
-    except (TypeError, ValueError, IndexError):
-        return ActionResult.TYPE_UNMATCHED
-    if not 0 <= number < image.block_count or len(value) > _IMAGE_BLOCK_SIZE:
-        return ActionResult.OTHER_REASON
-    image.blocks[number] = value
-    image.status = 1
-    return None
-
-
-def _image_verify(state: MeterState, context: AssociationContext, parameters: Any) -> Any:
-    image = state.image
-    if image is None:
-        return ActionResult.TEMPORARY_FAILURE
-    image.status = 3 if image.complete() else 4
-    return None if image.status == 3 else ActionResult.OTHER_REASON
-
-
-def _image_activate(state: MeterState, context: AssociationContext, parameters: Any) -> Any:
-    image = state.image
-    if image is None or image.status not in (3, 6):
-        return ActionResult.TEMPORARY_FAILURE
-    image.status = 6
-    state.firmware = image.identifier
-    return None
-
-
-def _frame_counter(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    store = state.simulator._counter_stores.get(state.index)
-    return DoubleLongUnsigned(0 if store is None else store.highest_received)
-
-
-# -- push setup (class 40) -------------------------------------------------------------------
-
-_PUSH_OBJECTS: tuple[tuple[int, Obis, int], ...] = (
-    (1, LOGICAL_DEVICE_NAME, 2),
-    (8, CLOCK, 2),
-    (3, ENERGY[0], 2),
-    (3, ENERGY[1], 2),
-)
-
-
-def _push_destination(state: MeterState) -> Any:
-    overrides = state.overrides or {}
-    return overrides.get(
-        (40, PUSH_SETUP, 3),
-        Structure((Enum(0), OctetString(state.simulator.push_destination.encode()), Enum(0))),
-    )
-
-
-def _push_destination_getter(state: MeterState, context: AssociationContext, selection: Any) -> Any:
-    return _push_destination(state)
-
-
-def _set_push_destination(state: MeterState, context: AssociationContext, value: Any) -> Any:
-    if not isinstance(value, (tuple, list)) or len(value) != 3:
-        return DataAccessResult.TYPE_UNMATCHED
-    if state.overrides is None:
-        state.overrides = {}
-    state.overrides[(40, PUSH_SETUP, 3)] = Structure(
-        (Enum(int(value[0])), OctetString(bytes(value[1])), Enum(int(value[2])))
-    )
-    return None
-
-
-def _push_method(state: MeterState, context: AssociationContext, parameters: Any) -> Any:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return ActionResult.TEMPORARY_FAILURE
-    state.simulator._schedule_push(state.index)
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# The model
-
-
-def _scaler_unit(scaler: int, unit: int) -> Structure:
-    return Structure((Integer(scaler), Enum(unit)))
-
-
-def meter_model(
-    association_clients: Sequence[int] = (16, 17, 18),
-    *,
-    load_profile_days: int = 10,
-    billing_days: int = 31,
-    short_names: bool = False,
-    ciphered: bool = False,
-) -> ObjectModel:
-    """The object model of a simulated meter (shared by every meter of a simulator).
-
-    Access: client 16 (public) reads the names, the clock and the registers; 17 reads
-    everything and sets the clock; every other client SAP (18, the management client, ...)
-    may read, write and invoke everything.
-    """
-    readers = {c: AttributeAccess.READ for c in association_clients}
-    everyone_but_public = {c: AttributeAccess.READ for c in association_clients if c != 16}
-    # ``ciphered``: the frame counter 0.0.43.1.0.255, readable by every client (public too)
-    managers = {c: AttributeAccess.READ_WRITE for c in association_clients if c not in (16, 17)}
-    clock_access = {
-        **readers,
-        **{c: AttributeAccess.READ_WRITE for c in association_clients if c != 16},
-    }
-    manage_rw = {**everyone_but_public, **managers}
-    may_act = {c: True for c in association_clients if c not in (16, 17)}
-
-    objects: list[ObjectDef] = [
-        ObjectDef(1, LOGICAL_DEVICE_NAME, {2: AttributeDef(getter=_ldn, access=readers)}),
-        ObjectDef(1, SERIAL_NUMBER, {2: AttributeDef(getter=_serial, access=readers)}),
-        ObjectDef(1, FIRMWARE_IDENTIFIER, {2: AttributeDef(getter=_firmware, access=readers)}),
-        ObjectDef(
-            8,
-            CLOCK,
-            {
-                2: AttributeDef(getter=_clock_time, setter=_set_clock, access=clock_access),
-                3: AttributeDef(Long(0), access=readers),
-                4: AttributeDef(Unsigned(0), access=readers),
-                5: AttributeDef(
-                    OctetString(bytes((0xFF, 0xFF, 3, 0xFE, 7, 2, 0, 0, 0, 0x80, 0, 0))),
-                    access=readers,
-                ),
-                6: AttributeDef(
-                    OctetString(bytes((0xFF, 0xFF, 10, 0xFE, 7, 3, 0, 0, 0, 0x80, 0, 0))),
-                    access=readers,
-                ),
-                7: AttributeDef(Integer(60), access=readers),
-                8: AttributeDef(False, access=readers),
-                9: AttributeDef(Enum(1), access=readers),
-            },
-        ),
-    ]
-    for register, obis in enumerate(ENERGY):
-        objects.append(
-            ObjectDef(
-                3,
-                obis,
-                {
-                    2: AttributeDef(getter=_energy_getter(register), access=readers),
-                    3: AttributeDef(_scaler_unit(0, _ENERGY_UNITS[register]), access=readers),
-                },
-            )
-        )
-    for obis, getter, scaler_unit in (
-        (VOLTAGE, _voltage, _scaler_unit(-1, _VOLT)),
-        (CURRENT, _current, _scaler_unit(-2, _AMPERE)),
-        (POWER_IMPORT, _power_import, _scaler_unit(0, _WATT)),
-        (POWER_EXPORT, _power_export, _scaler_unit(0, _WATT)),
-    ):
-        objects.append(
-            ObjectDef(
-                3,
-                obis,
-                {
-                    2: AttributeDef(getter=getter, access=readers),
-                    3: AttributeDef(scaler_unit, access=readers),
-                },
-            )
-        )
-    if ciphered:
-        objects.append(
-            ObjectDef(1, FRAME_COUNTER, {2: AttributeDef(getter=_frame_counter, access=readers)})
-        )
-    load_columns = ((8, CLOCK, 2), *((3, obis, 2) for obis in ENERGY))
-    objects.append(
-        profile_object(
-            LOAD_PROFILE,
-            load_columns,
-            _load_profile_rows,
-            capture_period=900,
-            profile_entries=load_profile_days * 96,
-            access=everyone_but_public,
-        )
-    )
-    billing_columns = ((8, CLOCK, 2), (3, ENERGY[0], 2), (3, ENERGY[1], 2))
-    objects.append(
-        profile_object(
-            BILLING_PROFILE,
-            billing_columns,
-            _billing_rows,
-            capture_period=86400,
-            profile_entries=billing_days,
-            access=everyone_but_public,
-        )
-    )
-    objects.append(
-        ObjectDef(
-            70,
-            DISCONNECT_CONTROL,
-            {
-                2: AttributeDef(getter=_output_state, access=everyone_but_public),
-                3: AttributeDef(getter=_control_state, access=everyone_but_public),
-                4: AttributeDef(getter=_control_mode, setter=_set_control_mode, access=manage_rw),
-            },
-            {1: MethodDef(_remote_disconnect, may_act), 2: MethodDef(_remote_reconnect, may_act)},
-        )
-    )
-    objects.append(
-        ObjectDef(
-            18,
-            IMAGE_TRANSFER,
-            {
-                2: AttributeDef(DoubleLongUnsigned(_IMAGE_BLOCK_SIZE), access=everyone_but_public),
-                3: AttributeDef(getter=_image_blocks_status, access=everyone_but_public),
-                4: AttributeDef(getter=_image_first_missing, access=everyone_but_public),
-                5: AttributeDef(True, access=everyone_but_public),
-                6: AttributeDef(getter=_image_status, access=everyone_but_public),
-                7: AttributeDef(getter=_image_to_activate, access=everyone_but_public),
-            },
-            {
-                1: MethodDef(_image_initiate, may_act),
-                2: MethodDef(_image_block, may_act),
-                3: MethodDef(_image_verify, may_act),
-                4: MethodDef(_image_activate, may_act),
-            },
-        )
-    )
-    objects.append(
-        ObjectDef(
-            40,
-            PUSH_SETUP,
-            {
-                2: AttributeDef(
-                    Array(
-                        Structure(
-                            (
-                                LongUnsigned(c),
-                                OctetString(o.to_bytes()),
-                                Integer(a),
-                                LongUnsigned(0),
-                            )
-                        )
-                        for c, o, a in _PUSH_OBJECTS
-                    ),
-                    access=everyone_but_public,
-                ),
-                3: AttributeDef(
-                    getter=_push_destination_getter,
-                    setter=_set_push_destination,
-                    access=manage_rw,
-                ),
-            },
-            {1: MethodDef(_push_method, may_act)},
-        )
-    )
-    return ObjectModel(objects, association_clients=association_clients, short_names=short_names)
-
-
-def _load_profile_rows(state: MeterState) -> ProfileRows:
-    simulator = state.simulator
-    count = simulator.load_profile_days * 96
-    last = math.floor(state.now() / 900) * 900
-
-    def row(index: int) -> Sequence[Any]:
-        at = last - (count - 1 - index) * 900
-        return (
-            _date_time(at),
-            *(DoubleLongUnsigned(state.energy(r, at) & 0xFFFFFFFF) for r in range(4)),
-        )
-
-    return ProfileRows(count, row)
-
-
-def _billing_rows(state: MeterState) -> ProfileRows:
-    count = state.simulator.billing_days
-    last = math.floor(state.now() / _DAY) * _DAY
-
-    def row(index: int) -> Sequence[Any]:
-        at = last - (count - 1 - index) * _DAY
-        return (
-            _date_time(at),
-            DoubleLongUnsigned(state.energy(0, at) & 0xFFFFFFFF),
-            DoubleLongUnsigned(state.energy(1, at) & 0xFFFFFFFF),
-        )
-
-    return ProfileRows(count, row)
-
-
 # ---------------------------------------------------------------------------------------------
 # The simulator
+
+
+_BLOCK_TRANSFER_OVERHEAD = 48
+"""Bytes of an image_block_transfer ACTION request around the block: the request, the method
+descriptor, the structure, the block number and the octet-string header (24), and the
+ciphering header and tag when ciphered (24 more)."""
+
+
+def _image_transfer_settings(
+    settings: ImageTransferSettings | None, max_pdu_size: int
+) -> ImageTransferSettings:
+    """``settings``, checked against the max PDU size (a block must fit in one ACTION request);
+    the default block size shrinks to fit a small max PDU size."""
+    largest = max_pdu_size - _BLOCK_TRANSFER_OVERHEAD
+    if settings is None:
+        default = ImageTransferSettings()
+        return replace(default, block_size=max(min(default.block_size, largest), 1))
+    if settings.block_size > largest:
+        raise ValueError(
+            f"an image block of {settings.block_size} bytes does not fit a max PDU size of "
+            f"{max_pdu_size} bytes: use a block size of at most {largest}, or a larger max PDU"
+        )
+    return settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -801,6 +259,10 @@ class Simulator:
       apart), the Association SN object (base name 0xFA00) lists them, and, unless
       ``associations`` are given, every association uses short-name referencing
       (:func:`short_name_associations`; connect with ``referencing="sn"``).
+    - ``image_transfer``: how the meters receive firmware (:class:`ImageTransferSettings`:
+      block size, verification and activation times, restart on activation, the image
+      verifier); :meth:`set_image_transfer_faults` breaks one meter's transfer,
+      :meth:`restart_meter` restarts one.
     - ``limits``: what the servers tolerate from their peers (:class:`~.limits.ServerLimits`;
       ``None``: the defaults).
     - ``serial_ports``: serve meter ``i`` on serial line ``serial_ports[i]`` at ``baud_rate``
@@ -838,6 +300,7 @@ class Simulator:
         gbt_window_size: int = 0,
         invocation_counter_hint: bool = False,
         limits: ServerLimits | None = None,
+        image_transfer: ImageTransferSettings | None = None,
     ) -> None:
         if meters < 1:
             raise ValueError("meters must be at least 1")
@@ -872,6 +335,8 @@ class Simulator:
         self.gbt_window_size = gbt_window_size
         self.invocation_counter_hint = invocation_counter_hint
         self.limits = limits
+        self.image_transfer = _image_transfer_settings(image_transfer, max_pdu_size)
+        self._image_transfer_faults: dict[int, ImageTransferFaults] = {}
         self._budget = ConnectionBudget()  # the connection caps count all ports together
         self.baud_rate = baud_rate
         self.iec = iec
@@ -1051,6 +516,43 @@ class Simulator:
         stops answering in the middle of an association."""
         self._faults[index] = faults
 
+    # -- image transfer and restarts ----------------------------------------------------------
+
+    def set_image_transfer_faults(self, index: int, faults: ImageTransferFaults | None) -> None:
+        """The image transfer faults of meter ``index`` (``None``: none), in force (and
+        re-armed) at once, on its open connections too."""
+        if faults is None:
+            self._image_transfer_faults.pop(index, None)
+        else:
+            self._image_transfer_faults[index] = faults
+        machine = self.meters[index].image_transfer
+        if machine is not None:
+            machine.set_faults(faults)
+
+    def image_transfer_faults(self, index: int) -> ImageTransferFaults | None:
+        """The image transfer faults of meter ``index`` (``None``: none)."""
+        return self._image_transfer_faults.get(index)
+
+    def drop_connections(self, index: int) -> int:
+        """Close meter ``index``'s open TCP connections and serial lines now (nothing more
+        is answered on them); how many were closed."""
+        meter = self.meters[index]
+
+        def serves_meter(served: Served) -> bool:
+            device = served.object_access
+            return isinstance(device, LogicalDevice) and device.state is meter
+
+        return sum(server.close_connections(serves_meter) for server in self.servers)
+
+    def restart_meter(self, index: int) -> None:
+        """Meter ``index`` restarts: its connections drop, a verification or activation under
+        way is abandoned, and with ``ImageTransferFaults(restart_loses_transfer=True)`` the
+        image transfer is forgotten."""
+        self.drop_connections(index)
+        machine = self.meters[index].image_transfer
+        if machine is not None:
+            machine.restart()
+
     # -- push ---------------------------------------------------------------------------------
 
     def _schedule_push(self, index: int) -> None:
@@ -1064,20 +566,20 @@ class Simulator:
         device = LogicalDevice(self.model, meter)
         context = AssociationContext(max(self.associations))
         values = []
-        for class_id, obis, attribute_id in _PUSH_OBJECTS:
+        for class_id, obis, attribute_id in PUSH_OBJECTS:
             value = device.get(
                 context, CosemAttributeDescriptor(class_id, obis, attribute_id), None
             )
             values.append(None if isinstance(value, DataAccessResult) else value)
         return DataNotification(
-            Data.of(Structure(values)), date_time=_date_time(meter.clock()).to_bytes()
+            Data.of(Structure(values)), date_time=date_time_at(meter.clock()).to_bytes()
         )
 
     async def push(self, index: int) -> None:
         """Send meter ``index``'s data-notification to its push destination now
         (``host:port`` over TCP or UDP, in a wrapper frame to wPort 0x66)."""
         meter = self.meters[index]
-        destination = _push_destination(meter)
+        destination = push_destination(meter)
         transport_service, address = int(destination[0]), bytes(destination[1]).decode()
         host, _, port_text = address.rpartition(":")
         wport = 1 + index if self.shared_port else 1

@@ -145,3 +145,19 @@ def test_system_title_of_the_meters() -> None:
     for bad in ("4D4D4D", "not-hex!"):
         with pytest.raises(ValueError, match="--system-title"):
             simulator_from_arguments(parse("--system-title", bad))
+
+
+def test_firmware_options() -> None:
+    simulator = simulator_from_arguments(
+        parse("--image-block-size", "400", "--verification-time", "5", "--activation-time", "2")
+    )
+    settings = simulator.image_transfer
+    assert (settings.block_size, settings.verification_time, settings.activation_time) == (
+        400,
+        5.0,
+        2.0,
+    )
+    assert simulator_from_arguments(parse()).image_transfer.block_size == 200
+    assert simulator_from_arguments(parse("--max-pdu", "128")).image_transfer.block_size == 80
+    with pytest.raises(ValueError, match="does not fit a max PDU size of 128"):
+        simulator_from_arguments(parse("--max-pdu", "128", "--image-block-size", "100"))

@@ -15,6 +15,7 @@ from asyncdlms.apdu.initiate import Conformance
 from asyncdlms.apdu.notification import DataNotification
 from asyncdlms.cosem import Unit
 from asyncdlms.cosem.image_transfer import (
+    firmware_image,
     image_block_transfer_parameter,
     image_transfer_initiate_parameter,
     image_verify_parameter,
@@ -188,7 +189,7 @@ async def test_disconnect_control_obeys_actions(fake_time: FakeTime) -> None:
 
 @pytest.mark.parametrize("interface", ["wrapper", "hdlc"])
 async def test_image_transfer_of_a_few_kib(fake_time: FakeTime, interface: str) -> None:
-    image = bytes(i * 7 & 0xFF for i in range(5000))
+    image = firmware_image(b"FW-2", bytes(i * 7 & 0xFF for i in range(5000)))
     async with simulator(fake_time, interface=interface) as sim, login(sim) as meter:
         block_size = int(await meter.get(18, "0.0.44.0.0.255", 2))
         await meter.action(
