@@ -37,6 +37,7 @@ from asyncdlms.apdu.descriptors import (
     Data,
 )
 from asyncdlms.apdu.enums import ActionResult, DataAccessResult, LongInvokeIdAndPriority
+from asyncdlms.apdu.get import GetRequestNormal, GetResponseNormal
 from asyncdlms.apdu.initiate import Conformance
 from asyncdlms.apdu.service_error import (
     ExceptionResponse,
@@ -274,6 +275,35 @@ def test_client_malformed_or_refused_answers_are_typed_errors(
     assert isinstance(pair.result(pair.session.access(ITEMS, now=0.0)), error)
     # the association goes on
     assert pair.result(pair.session.get(client_side.REGISTER, now=0.0)) == 123456
+
+
+def test_client_swallows_a_late_access_answer_by_its_long_invoke_id() -> None:
+    """A cancelled ACCESS whose answer comes after late_response_timeout, while the next
+    request is in flight, is recognised by its long invoke-id and never taken as that
+    request's answer."""
+    pair = scripted(None)
+    held: list[bytes] = []
+    pair.server.override = lambda apdu: held.append(apdu) or []
+    access_id = pair.session.access(ITEMS, now=0.0)
+    pair.pump()
+    (request,) = (AccessRequest.decode(apdu) for apdu in held)
+    assert pair.session.cancel(access_id, now=0.0)
+    pair.now = 10.0
+    pair.session.handle_timer(10.0)  # late_response_timeout (5 s) is over: the next goes
+    get_id = pair.session.get(client_side.REGISTER, now=10.0)
+    assert pair.pump() == []
+    get_request = GetRequestNormal.decode(held[-1])
+    late = AccessResponse(
+        (Data.of(1), NULL),
+        (AccessResponseGet(DataAccessResult.SUCCESS), AccessResponseSet(DataAccessResult.SUCCESS)),
+        request.long_invoke_id_and_priority,
+    )
+    pair.push(late.encode())
+    assert pair.pump() == []
+    assert pair.session.late_responses == 1
+    answer = GetResponseNormal(Data.of(123), get_request.invoke_id_and_priority)
+    pair.push(answer.encode())
+    assert pair.result(get_id) == 123
 
 
 def test_results_are_typed() -> None:
