@@ -57,7 +57,13 @@ from .descriptors import (
     read_data_list,
     write_data_list,
 )
-from .enums import ActionResult, DataAccessResult, LongInvokeIdAndPriority, _StandardName
+from .enums import (
+    AccessRequestType,
+    AccessResponseType,
+    ActionResult,
+    DataAccessResult,
+    LongInvokeIdAndPriority,
+)
 from .tags import ApduTag
 
 if TYPE_CHECKING:
@@ -79,24 +85,6 @@ __all__ = [
     "AccessResponseSpecification",
     "AccessResponseType",
 ]
-
-
-class AccessRequestType(_StandardName):
-    """The CHOICE tag of an Access-Request-Specification."""
-
-    ACCESS_REQUEST_GET = 1
-    ACCESS_REQUEST_SET = 2
-    ACCESS_REQUEST_ACTION = 3
-    ACCESS_REQUEST_GET_WITH_SELECTION = 4
-    ACCESS_REQUEST_SET_WITH_SELECTION = 5
-
-
-class AccessResponseType(_StandardName):
-    """The CHOICE tag of an Access-Response-Specification."""
-
-    ACCESS_RESPONSE_GET = 1
-    ACCESS_RESPONSE_SET = 2
-    ACCESS_RESPONSE_ACTION = 3
 
 
 # ---------------------------------------------------------------------------------------------
