@@ -56,7 +56,7 @@ from ...obis import Obis, ObisLike
 from ...types.clock import DateTime
 from ._core import _decode_response, _Send, _SessionCore, _Transaction
 
-__all__ = ["AccessAction", "AccessGet", "AccessItem", "AccessResult", "AccessSet"]
+__all__ = ["AccessAction", "AccessGet", "AccessItem", "AccessResult", "AccessSet", "access_results"]
 
 _NULL_DATA = Data.of(None)
 
