@@ -35,6 +35,7 @@ from .cosem import (
 from .errors import DecodeError, DlmsError, EncodeError
 from .listen import listen as listen  # the function; the package's names: asyncdlms.listen.X
 from .obis import InvalidObisError, Obis
+from .session.client.access import AccessAction, AccessGet, AccessResult, AccessSet
 from .types import (
     DONT_CARE,
     Array,
@@ -70,6 +71,10 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "DONT_CARE",
+    "AccessAction",
+    "AccessGet",
+    "AccessResult",
+    "AccessSet",
     "Array",
     "Bcd",
     "BitString",

@@ -28,11 +28,13 @@ __all__ = [
     "InvocationCounterStoreError",
     "LinkError",
     "LinkTimeoutError",
+    "NotProcessedError",
     "ReplayError",
     "RequestTimeoutError",
     "SecurityPolicyError",
     "SequenceError",
     "ServiceError",
+    "ServiceNotNegotiatedError",
     "ShortNameError",
     "UnexpectedApduError",
     "WrapperError",
@@ -177,6 +179,20 @@ class BlockTransferError(ApplicationError):
 
 class UnexpectedApduError(ApplicationError):
     """An APDU that does not fit the current state of the association."""
+
+
+class ServiceNotNegotiatedError(ApplicationError):
+    """A service the association did not negotiate: the meter did not grant its conformance
+    bit in the AARE (``conformance``, e.g. ``Conformance.ACCESS``)."""
+
+    def __init__(self, message: str, conformance: object = None) -> None:
+        super().__init__(message)
+        self.conformance = conformance
+
+
+class NotProcessedError(ApplicationError):
+    """An operation of an ACCESS request with break-on-error that the meter did not carry
+    out: an earlier operation of the same request failed."""
 
 
 # ---------------------------------------------------------------------------------------------

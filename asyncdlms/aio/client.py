@@ -49,6 +49,7 @@ from ..security.counters import (
 )
 from ..security.hls import Secret
 from ..session.client import ClientSession, NegotiatedParameters
+from ..session.client.access import AccessItem, AccessResult
 from ..session.events import (
     AssociationEstablished,
     AssociationReleased,
@@ -57,7 +58,7 @@ from ..session.events import (
     RequestFailed,
 )
 from ..session.settings import ClientSecurity, ClientSettings, security_policy
-from ..types.clock import DeviationSign
+from ..types.clock import DateTime, DeviationSign
 from ..wrapper import WrapperConnection
 from .cosem_methods import CosemMethods
 from .driver import Driver, hex_trace_logger, redactor
@@ -562,6 +563,35 @@ class Client(ShortNameMethods, CosemMethods):
         return await self._request(
             lambda now: self.session.action(descriptor, parameters, now=now), timeout
         )
+
+    async def access(
+        self,
+        items: Sequence[AccessItem],
+        *,
+        break_on_error: bool = False,
+        date_time: DateTime | None = None,
+        raise_on_error: bool = False,
+        timeout: float | None = None,
+    ) -> list[AccessResult]:
+        """The ACCESS service: :class:`~asyncdlms.AccessGet`, :class:`~asyncdlms.AccessSet`
+        and :class:`~asyncdlms.AccessAction` operations in one round trip; one
+        :class:`~asyncdlms.AccessResult` per item, in order. A failed item is a result, not an
+        exception, unless ``raise_on_error`` (then the first item's error is raised).
+        ``break_on_error``: the meter stops at the first failure (the items after it come
+        back not processed). Raises :class:`~asyncdlms.errors.ServiceNotNegotiatedError` when
+        the meter did not grant the ``access`` conformance bit."""
+        results: list[AccessResult] = await self._request(
+            lambda now: self.session.access(
+                items, break_on_error=break_on_error, date_time=date_time, now=now
+            ),
+            timeout,
+        )
+        if raise_on_error:
+            for result in results:
+                error = result.error
+                if error is not None:
+                    raise error
+        return list(results)
 
     async def notifications(self) -> AsyncIterator[NotificationReceived]:
         """Unsolicited APDUs (data-notifications, event-notifications) as they arrive."""

@@ -13,7 +13,9 @@ the first byte (:class:`ApduTag`).
   :class:`UnconfirmedWriteRequest`;
 - unsolicited: :class:`DataNotification`, :class:`EventNotificationRequest`,
   :class:`InformationReportRequest`;
-- errors: :class:`ExceptionResponse`, :class:`ConfirmedServiceError`.
+- errors: :class:`ExceptionResponse`, :class:`ConfirmedServiceError`;
+- the ACCESS service: :class:`AccessRequest`, :class:`AccessResponse` and their
+  specifications (:mod:`.access`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,18 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import DecodeError
+from .access import (
+    AccessRequest,
+    AccessRequestAction,
+    AccessRequestGet,
+    AccessRequestGetWithSelection,
+    AccessRequestSet,
+    AccessRequestSetWithSelection,
+    AccessResponse,
+    AccessResponseAction,
+    AccessResponseGet,
+    AccessResponseSet,
+)
 from .acse import (
     Aare,
     Aarq,
@@ -110,6 +124,16 @@ from .tags import ApduTag
 __all__ = [
     "Aare",
     "Aarq",
+    "AccessRequest",
+    "AccessRequestAction",
+    "AccessRequestGet",
+    "AccessRequestGetWithSelection",
+    "AccessRequestSet",
+    "AccessRequestSetWithSelection",
+    "AccessResponse",
+    "AccessResponseAction",
+    "AccessResponseGet",
+    "AccessResponseSet",
     "AcseServiceProviderDiagnostic",
     "AcseServiceUserDiagnostic",
     "ActionRequestNextPblock",
@@ -206,6 +230,8 @@ _DECODERS: dict[int, Callable[[bytes], Any]] = {
     ApduTag.WRITE_RESPONSE: WriteResponse.decode,
     ApduTag.UNCONFIRMED_WRITE_REQUEST: UnconfirmedWriteRequest.decode,
     ApduTag.GENERAL_BLOCK_TRANSFER: GeneralBlockTransfer.decode,
+    ApduTag.ACCESS_REQUEST: AccessRequest.decode,
+    ApduTag.ACCESS_RESPONSE: AccessResponse.decode,
 }
 
 

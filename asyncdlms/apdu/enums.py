@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from typing import Self
 
 __all__ = [
+    "AccessRequestType",
+    "AccessResponseType",
     "ActionRequestType",
     "ActionResponseType",
     "ActionResult",
@@ -168,6 +170,24 @@ class ActionResponseType(_StandardName):
     WITH_PBLOCK = 2
     WITH_LIST = 3
     NEXT_PBLOCK = 4
+
+
+class AccessRequestType(_StandardName):
+    """The CHOICE tag of an Access-Request-Specification."""
+
+    ACCESS_REQUEST_GET = 1
+    ACCESS_REQUEST_SET = 2
+    ACCESS_REQUEST_ACTION = 3
+    ACCESS_REQUEST_GET_WITH_SELECTION = 4
+    ACCESS_REQUEST_SET_WITH_SELECTION = 5
+
+
+class AccessResponseType(_StandardName):
+    """The CHOICE tag of an Access-Response-Specification."""
+
+    ACCESS_RESPONSE_GET = 1
+    ACCESS_RESPONSE_SET = 2
+    ACCESS_RESPONSE_ACTION = 3
 
 
 def data_access_error(result: DataAccessResult) -> DataAccessError:

@@ -110,6 +110,7 @@ __all__ = [
     "MeterState",
     "MeterTarget",
     "Simulator",
+    "access_granted",
     "default_associations",
     "meter_model",
     "short_name_associations",
@@ -162,6 +163,18 @@ def short_name_associations(
         )
         for client, policy in associations.items()
     }
+
+
+def access_granted(policy: AssociationPolicy) -> AssociationPolicy:
+    """``policy`` offering the ACCESS service too (conformance bit 17) when it is a
+    logical-name association (ACCESS names objects by logical name)."""
+    logical_name = policy.application_context_name in (
+        ApplicationContextName.LOGICAL_NAME,
+        ApplicationContextName.LOGICAL_NAME_WITH_CIPHERING,
+    )
+    if not logical_name or policy.conformance & Conformance.ACCESS:
+        return policy
+    return replace(policy, conformance=policy.conformance | Conformance.ACCESS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,6 +282,8 @@ class Simulator:
       (HDLC) instead of TCP; with ``iec`` (:class:`IecResponderSettings`) each line is an
       optical port: IEC 62056-21 mode E opening at 300 baud first, then HDLC at the baud rate
       of ``iec.baud_character``.
+    - ``access``: every logical-name association offers the ACCESS service (conformance bit
+      17, :func:`access_granted`); on by default.
     """
 
     def __init__(
@@ -301,6 +316,7 @@ class Simulator:
         invocation_counter_hint: bool = False,
         limits: ServerLimits | None = None,
         image_transfer: ImageTransferSettings | None = None,
+        access: bool = True,
     ) -> None:
         if meters < 1:
             raise ValueError("meters must be at least 1")
@@ -317,6 +333,8 @@ class Simulator:
         self.associations = dict(associations or default_associations())
         if short_names and associations is None:  # an SN meter: every association SN
             self.associations = short_name_associations(self.associations)
+        if access:  # the ACCESS service on every logical-name association
+            self.associations = {c: access_granted(p) for c, p in self.associations.items()}
         self.max_pdu_size = max_pdu_size
         self.load_profile_days = load_profile_days
         self.billing_days = billing_days

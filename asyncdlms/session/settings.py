@@ -195,8 +195,8 @@ class ClientSecurity:
 
 DEFAULT_LN_CONFORMANCE = Conformance(0x401E5D)
 """What gurux-dlms proposes with logical-name referencing: general-protection,
-block-transfer with GET/SET/ACTION, multiple-references, GET, SET, selective-access,
-event-notification, ACTION, attribute0-supported-with-GET... (no general-block-transfer)."""
+block-transfer with GET/SET/ACTION, multiple-references, access, GET, SET, selective-access
+and ACTION (no general-block-transfer, event-notification or attribute0-supported-with-GET)."""
 
 DEFAULT_SN_CONFORMANCE = Conformance(0x1C0320)
 """What gurux-dlms proposes with short-name referencing: read, write, unconfirmed-write,

@@ -3,6 +3,7 @@ classifies what arrives (answers, notifications, ACSE)."""
 
 from __future__ import annotations
 
+from ...apdu.tags import ApduTag
 from ...errors import (
     BlockTransferError,
     DecodeError,
@@ -15,6 +16,7 @@ from ..events import (
 )
 from ._core import _ACSE_TAGS, _INVOKE_ID_TAGS, _NOTIFICATION_TAGS
 from ._state import AssociationInput, AssociationState
+from .access import _AccessService
 from .action import _ActionService
 from .association import _AssociationService
 from .get import _GetService
@@ -30,7 +32,12 @@ _AWAITING_STATES = frozenset((AssociationState.ASSOCIATED, AssociationState.HLS_
 
 
 class ClientSession(
-    _AssociationService, _GetService, _SetService, _ActionService, _ShortNameService
+    _AssociationService,
+    _GetService,
+    _SetService,
+    _ActionService,
+    _ShortNameService,
+    _AccessService,
 ):
     """One association in the client role over ``link``.
 
@@ -43,7 +50,7 @@ class ClientSession(
     Results: GET gives the decoded value; GET/SET/ACTION with-list give one entry per item
     (a value, ``None`` for a successful SET, or the :class:`DataAccessError` /
     :class:`ActionError` of that item); SET gives ``None``; ACTION the returned value or
-    ``None``.
+    ``None``; ACCESS one :class:`~.access.AccessResult` per operation.
 
     Counters: ``late_responses`` (answers to cancelled requests, swallowed),
     ``invoke_id_mismatches`` (answers with another invoke-id than the request's and not
@@ -199,6 +206,8 @@ class ClientSession(
     def _on_response(self, apdu: bytes) -> None:
         request = self._in_flight
         invoke = apdu[2] & 0x0F if len(apdu) > 2 and apdu[0] in _INVOKE_ID_TAGS else None
+        if invoke is None and len(apdu) > 4 and apdu[0] == ApduTag.ACCESS_RESPONSE:
+            invoke = apdu[4] & 0x0F  # our long invoke-ids are the invoke-ids 0..15
         if request is None:
             if invoke is not None and invoke in self._cancelled_invoke_ids:
                 self.late_responses += 1

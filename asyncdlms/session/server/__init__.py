@@ -11,6 +11,8 @@ and answers what a client sends through it:
   method 8), checked, answered with pass 4;
 - GET/SET/ACTION in every variant and SN Read/Write/UnconfirmedWrite, answered through an
   :class:`~.object_access.ObjectAccess`; long answers go out with-datablock/with-pblock;
+- ACCESS (when the policy offers conformance bit 17): its GET/SET/ACTION operations carried
+  out in order through the same object access, honouring break-on-error;
 - RLRQ, answered with RLRE.
 
 With ciphering (``AssociationPolicy.security``, a :class:`ServerSecurity`) each association

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...apdu.access import AccessRequest
 from ...apdu.acse import Rlrq
 from ...apdu.action import (
     ActionRequestNextPblock,
@@ -51,6 +52,7 @@ from ...security.ciphering import (
 from ...security.counters import CipheringKey
 from ..events import AssociationReleased, SessionEvent
 from ._state import TRANSITIONS, AssociationAction, AssociationInput, AssociationState
+from .access import _AccessService
 from .action import _ActionService
 from .association import _AssociationService
 from .get import _GetService
@@ -61,7 +63,12 @@ __all__ = ["ServerSession"]
 
 
 class ServerSession(
-    _AssociationService, _GetService, _SetService, _ActionService, _ShortNameService
+    _AssociationService,
+    _GetService,
+    _SetService,
+    _ActionService,
+    _ShortNameService,
+    _AccessService,
 ):
     """One association in the server role over a server-role :class:`~asyncdlms.link.Link`.
 
@@ -317,6 +324,8 @@ class ServerSession(
             return WriteRequest.decode(raw)
         if tag == ApduTag.UNCONFIRMED_WRITE_REQUEST:
             return UnconfirmedWriteRequest.decode(raw)
+        if tag == ApduTag.ACCESS_REQUEST:
+            return AccessRequest.decode(raw)
         raise _Unknown()
 
     def _serve(self, request: Any) -> None:
@@ -367,6 +376,11 @@ class ServerSession(
         ):
             if self.logical_name_referencing and self._service_allowed(Conformance.ACTION):
                 self._serve_action(request)
+            elif not self.logical_name_referencing:
+                self._unsupported()
+        elif isinstance(request, AccessRequest):
+            if self.logical_name_referencing and self._service_allowed(Conformance.ACCESS):
+                self._serve_access(request)
             elif not self.logical_name_referencing:
                 self._unsupported()
         elif isinstance(request, ReadRequest):
