@@ -27,7 +27,14 @@ from .errors import (
     UnknownSenderError,
     UnsupportedSecuritySuiteError,
 )
-from .keys import KeySet, KeyStore, MemoryKeyStore, TomlKeyStore, parse_system_title
+from .keys import (
+    KeySet,
+    KeyStore,
+    MemoryKeyStore,
+    TomlKeyStore,
+    parse_system_title,
+    public_key_from,
+)
 from .listener import Listener, ListenerStatistics, MeterConnection, listen
 from .mbus import MBusFrame, MBusSplitter, mbus_segments
 from .notification import (
@@ -38,6 +45,7 @@ from .notification import (
     PushEvent,
     PushIgnored,
     PushRejected,
+    PushSignature,
 )
 from .offline import decode_pushes, detect_framing
 from .readings import (
@@ -79,6 +87,7 @@ __all__ = [
     "PushIgnored",
     "PushReceiver",
     "PushRejected",
+    "PushSignature",
     "Reading",
     "ReassemblyTimeoutError",
     "TomlKeyStore",
@@ -90,6 +99,7 @@ __all__ = [
     "mbus_segments",
     "parse_listen_url",
     "parse_system_title",
+    "public_key_from",
     "push_object_list_readings",
     "readings",
     "tagged_readings",
