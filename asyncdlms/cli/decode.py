@@ -31,6 +31,8 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from .. import axdr
 from ..apdu import Data, decode_apdu
 from ..apdu.block_transfer import GeneralBlockTransfer
@@ -44,6 +46,7 @@ from ..listen.mbus import MBusSplitter
 from ..security.ciphering import CipheredApdu, decipher
 from ..types import DateTime
 from ..wrapper.frames import HEADER_LENGTH, WRAPPER_VERSION, WrapperSplitter
+from .general_protection import GENERAL_TAGS, describe_general, load_key_agreement_key
 
 __all__ = ["add_decode_command"]
 
@@ -71,6 +74,7 @@ class _Decoder:
     system_title: bytes | None = None
     keys: KeyStore | None = None
     failures: list[str] = field(default_factory=list)
+    key_agreement_key: ec.EllipticCurvePrivateKey | None = field(default=None, repr=False)
     blocks: dict[int, bytes] = field(default_factory=dict)
     last_block: int | None = None
 
@@ -190,7 +194,7 @@ class _Decoder:
                 CipheredApdu.decode(data)
             except DlmsError as exc:
                 raise _NotThis(str(exc)) from None
-        else:
+        elif data[0] not in GENERAL_TAGS:  # those are decoded (or reported) as they are described
             try:
                 decode_apdu(data)
             except DlmsError as exc:
@@ -221,6 +225,12 @@ class _Decoder:
         if apdu[0] in _CIPHERED_TAGS:
             lines += self._describe_ciphered(apdu, indent + "  ")
             return lines
+        if apdu[0] in GENERAL_TAGS:  # suites 1 and 2: general-signing, general-ciphering
+            keys, agreement = self.keys, self.key_agreement_key
+            general = describe_general(
+                apdu, indent + "  ", keys, agreement, self.describe_apdu, self.failures
+            )
+            return lines + general
         try:
             pdu = decode_apdu(apdu)
         except DlmsError as exc:
@@ -414,6 +424,8 @@ def _command_decode(args: argparse.Namespace) -> int:
             _option_bytes(args.system_title, "--system-title", 8),
             None if args.keys is None else TomlKeyStore(args.keys),
         )
+        if args.key_agreement_key is not None:
+            decoder.key_agreement_key = load_key_agreement_key(args.key_agreement_key)
     except (ValueError, DlmsError) as exc:
         print(f"asyncdlms decode: {exc}", file=sys.stderr)
         return 2
@@ -461,4 +473,7 @@ def add_decode_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
     decode.add_argument("--system-title", metavar="HEX",
                         help="the sender's system title, 16 hex digits, for APDUs that do "
                              "not carry it (glo-, ded-ciphering)")  # fmt: skip
+    decode.add_argument("--key-agreement-key", metavar="PEM",
+                        help="our key agreement private key (PEM), for general-ciphering "
+                             "with agreed keys (suites 1 and 2)")  # fmt: skip
     decode.set_defaults(handler=_command_decode)

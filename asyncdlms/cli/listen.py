@@ -48,6 +48,7 @@ from ..security.counters import MemoryInvocationCounterStore
 from ..store import ReadingStore
 from ..store.pushes import push_batch
 from .counters import add_counter_store_option, counter_store
+from .general_protection import load_key_agreement_key
 from .meter import to_json
 from .store_options import add_metrics_option, add_store_option, metrics_for, opened_store
 
@@ -63,6 +64,8 @@ def notification_to_json(push: Notification) -> dict[str, Any]:
         "datetime": None if date_time is None else to_json(date_time),
         "source": str(push.source),
     }
+    if push.signature is not None:  # a verified general-signing push (suites 1 and 2)
+        record["signed_by"] = push.signature.signer_system_title.hex().upper()
     readings = push.readings()
     if readings:
         record["readings"] = {
@@ -130,6 +133,10 @@ async def _listen(args: argparse.Namespace) -> int:
     }
     if args.system_title is not None:
         options["system_titles"] = args.system_title
+    if args.key_agreement_key is not None:  # suites 1 and 2: general-ciphering, agreed keys
+        options["key_agreement_key"] = load_key_agreement_key(args.key_agreement_key)
+    if args.require_signature:
+        options["require_signature"] = True
     if target.scheme == "file":  # offline decoding: a capture decoded twice is no replay
         options["counter_store"] = MemoryInvocationCounterStore()
     received = 0
@@ -254,6 +261,11 @@ def add_listen_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
     add("--system-title", metavar="HEX",
         help="the sender's system title, for glo-ciphered pushes that do not carry it")  # fmt: skip
     add("--require-ciphering", action="store_true", help="reject plain pushes")
+    add("--require-signature", action="store_true",
+        help="reject pushes that are not signed (general-signing, suites 1 and 2)")  # fmt: skip
+    add("--key-agreement-key", metavar="PEM",
+        help="our key agreement private key (PEM), for general-ciphering pushes with agreed "
+             "keys (suites 1 and 2)")  # fmt: skip
     add("--unsafe-skip-tag-check", action="store_true",
         help="decipher authenticated pushes WITHOUT checking their tag when no authentication "
              "key is known (anyone with the encryption key can forge them)")  # fmt: skip

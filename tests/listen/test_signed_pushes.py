@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from asyncdlms import Obis
+from asyncdlms.cli import main
 from asyncdlms.errors import ReplayError, SecurityPolicyError
 from asyncdlms.listen import (
     KeySet,
@@ -41,6 +46,7 @@ from asyncdlms.wrapper.frames import WrapperFrame
 
 from .helpers import notification
 
+ROOT = Path(__file__).resolve().parents[2]
 ENERGY = Obis("1.0.1.8.0.255")
 METER = bytes.fromhex("4D4D4D0000BC614E")
 HEAD_END = bytes.fromhex("4142434445464748")
@@ -249,3 +255,89 @@ def test_key_file_with_a_signing_certificate_and_offline_decoding(tmp_path: Path
     assert isinstance(push, Notification) and push.signed
     (bad,) = decode_pushes(data[:-5] + bytes([data[-5] ^ 1]) + data[-4:], keys=store)
     assert isinstance(bad, PushRejected) and isinstance(bad.cause, SignatureError)
+
+
+def _write_keys(tmp_path: Path, signing: ec.EllipticCurvePrivateKey) -> Path:
+    (tmp_path / "meter.pem").write_bytes(_certificate(signing, METER))
+    keys = tmp_path / "keys.toml"
+    keys.write_text(f'[{METER.hex().upper()}]\nsigning_public_key = "meter.pem"\n')
+    return keys
+
+
+def test_decode_command_verifies_and_deciphers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    signing = generate_private_key(1)
+    head_end = generate_private_key(1)
+    keys = _write_keys(tmp_path, signing)
+    own = tmp_path / "head-end.pem"
+    own.write_bytes(
+        head_end.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    signed = sign_apdu(notification(7), METER, b"", signing, 1)
+    status = main(["decode", signed.hex(), "--keys", str(keys)])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert "general-signing" in out and "signature verified: signed by 4D4D4D0000BC614E" in out
+    assert "DataNotification" in out
+    forged = signed[:-5] + bytes([signed[-5] ^ 1]) + signed[-4:]
+    assert main(["decode", forged.hex(), "--keys", str(keys)]) == 1
+    out, err = capsys.readouterr()
+    assert "signature NOT verified" in out and "does not verify" in err
+    ciphered = cipher_general(
+        signed,
+        originator_system_title=METER,
+        recipient_system_title=HEAD_END,
+        suite=1,
+        key=OnePassDiffieHellman(head_end.public_key(), signing),
+    )
+    argv = ["decode", ciphered.hex(), "--keys", str(keys), "--key-agreement-key", str(own)]
+    assert main(argv) == 0
+    out, _ = capsys.readouterr()
+    assert "key-info: agreed key: one pass diffie hellman" in out
+    assert "deciphered (authentication tag verified)" in out
+    assert "signature verified" in out and "DataNotification" in out
+    private_hex = f"{head_end.private_numbers().private_value:064x}"
+    assert private_hex not in out
+    (tmp_path / "bad.pem").write_text("not a key")
+    assert main([*argv[:-1], str(tmp_path / "bad.pem")]) == 2
+    assert "not a PEM private key" in capsys.readouterr().err
+
+
+def test_listen_command_with_a_key_agreement_key_and_required_signatures(tmp_path: Path) -> None:
+    signing = generate_private_key(2)
+    head_end = generate_private_key(2)
+    keys = _write_keys(tmp_path, signing)
+    own = tmp_path / "head-end.pem"
+    own.write_bytes(
+        head_end.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    signed_then_ciphered = cipher_general(
+        sign_apdu(notification(11), METER, HEAD_END, signing, 2),
+        originator_system_title=METER,
+        recipient_system_title=HEAD_END,
+        suite=2,
+        key=OnePassDiffieHellman(head_end.public_key(), signing),
+    )
+    capture = tmp_path / "pushes.bin"
+    capture.write_bytes(wrapped(notification(12)) + wrapped(signed_then_ciphered))
+    result = subprocess.run(
+        [sys.executable, "-m", "asyncdlms", "listen", f"file://{capture}?framing=wrapper",
+         "--json-lines", "--keys", str(keys), "--key-agreement-key", str(own),
+         "--require-signature"],
+        capture_output=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) == 1, result.stderr
+    record = json.loads(lines[0])
+    assert record["signed_by"] == METER.hex().upper()
+    assert record["readings"]["1.0.1.8.0.255"]["value"] == 11
+    assert "requires signed pushes" in result.stderr.decode()
