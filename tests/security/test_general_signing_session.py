@@ -12,9 +12,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 import asyncdlms
 from asyncdlms.aio.driver import Driver
-from asyncdlms.apdu.acse import Aarq
+from asyncdlms.apdu.acse import Aarq, ApplicationContextName
 from asyncdlms.errors import AssociationError, DlmsError
 from asyncdlms.obis import Obis
+from asyncdlms.security.ciphering import SecurityContext
 from asyncdlms.security.general import sign_apdu
 from asyncdlms.security.signing_protection import GeneralSigningProtection
 from asyncdlms.security.suites import SignatureError, generate_private_key
@@ -34,8 +35,14 @@ class SigningMeter:
     """Our server session that signs its answers and requires signed requests from the
     clients whose public keys it knows (by calling-AP-title)."""
 
-    def __init__(self, suite: int, clients: dict[bytes, ec.EllipticCurvePublicKey]) -> None:
+    def __init__(
+        self,
+        suite: int,
+        clients: dict[bytes, ec.EllipticCurvePublicKey],
+        context: ApplicationContextName = ApplicationContextName.LOGICAL_NAME,
+    ) -> None:
         self.suite = suite
+        self.policies = {16: AssociationPolicy(application_context_name=context)}
         self.key = generate_private_key(suite)
         self.clients = clients
         self.refused = 0
@@ -53,7 +60,8 @@ class SigningMeter:
         link = WrapperConnection(1, None, role="server")
         objects = ObjectTable()
         objects.add(3, REGISTER, {2: DoubleLongUnsigned(777), 3: Structure((Integer(0), Enum(30)))})
-        session = ServerSession(link, ServerSettings(protection_factory=self.protection), objects)
+        settings = ServerSettings(policies=self.policies, protection_factory=self.protection)
+        session = ServerSession(link, settings, objects)
 
         class Connected(Driver):
             def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -158,3 +166,54 @@ def test_the_protection_refuses_unsigned_and_foreign_apdus() -> None:
         protection.unprotect(to_someone_else)
     sent = protection.protect(b"\xc0\x01\xc1\x00\x03\x01\x00\x01\x08\x00\xff\x02\x00")
     assert sent[0] == 0xDF and len(sent) <= 13 + protection.overhead
+
+
+async def test_ciphered_then_signed_around_a_security_context() -> None:
+    """``inner``: the suite 0/1 AES-GCM ciphering of a SecurityContext first, then the
+    signature (both ends give the peer's system title up front)."""
+    guek, gak = bytes(range(16)), bytes(range(16, 32))
+    client_key = generate_private_key(1)
+    meter = SigningMeter(
+        1, {CLIENT: client_key.public_key()}, ApplicationContextName.LOGICAL_NAME_WITH_CIPHERING
+    )
+
+    def ciphered_protection(policy: AssociationPolicy, aarq: Aarq) -> ApduProtection:
+        inner = SecurityContext(
+            system_title=METER,
+            peer_system_title=aarq.calling_ap_title,
+            block_cipher_key=guek,
+            authentication_key=gak,
+        )
+        return GeneralSigningProtection(
+            system_title=METER,
+            signing_key=meter.key,
+            peer_signing_key=meter.clients.get,
+            peer_system_title=aarq.calling_ap_title,
+            suite=1,
+            inner=inner,
+        )
+
+    meter.protection = ciphered_protection  # type: ignore[method-assign]
+
+    def protection() -> ApduProtection:
+        inner = SecurityContext(
+            system_title=CLIENT,
+            peer_system_title=METER,
+            block_cipher_key=guek,
+            authentication_key=gak,
+        )
+        return GeneralSigningProtection(
+            system_title=CLIENT,
+            signing_key=client_key,
+            peer_signing_key=meter.key.public_key(),
+            peer_system_title=METER,
+            suite=1,
+            inner=inner,
+        )
+
+    async def work(url: str) -> None:
+        settings = ClientSettings(client_system_title=CLIENT, protection=protection)
+        async with asyncdlms.connect(url, settings=settings, timeout=10) as client:
+            assert await client.get(3, REGISTER, 2) == 777
+
+    await serving(meter, work)
