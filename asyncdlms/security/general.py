@@ -299,7 +299,7 @@ class GlobalKey:
     ``send_key_info=False`` the key-info is left out (the recipient then assumes the global
     unicast encryption key)."""
 
-    key: Secret
+    key: Secret | bytes
     key_id: SymmetricKeyId = SymmetricKeyId.GLOBAL_UNICAST_ENCRYPTION_KEY
     send_key_info: bool = True
 
@@ -311,7 +311,7 @@ class GlobalKey:
 class WrappedContentKey:
     """Cipher with a fresh random key sent wrapped (RFC 3394) with the ``master_key`` (KEK)."""
 
-    master_key: Secret
+    master_key: Secret | bytes
 
     def __repr__(self) -> str:
         return "WrappedContentKey(master_key=****)"
@@ -519,9 +519,9 @@ def cipher_general(
         _date_time(date_time),
         bytes(other_information),
     )
-    sc = SecurityControl.from_byte(int(SecurityPolicy(policy)) | int(params.suite)).byte
-    if key_info == IdentifiedKey(SymmetricKeyId.GLOBAL_BROADCAST_ENCRYPTION_KEY):
-        sc |= 0x40
+    sc = int(SecurityPolicy(policy)) | int(params.suite)
+    if isinstance(key, GlobalKey) and key.key_id is SymmetricKeyId.GLOBAL_BROADCAST_ENCRYPTION_KEY:
+        sc |= 0x40  # the key set bit: the global broadcast key
     content = _seal(sc, content_key, ak, originator, counter, header, bytes(apdu))
     return GeneralCiphering(header, key_info, content).encode()
 
@@ -653,19 +653,27 @@ def decipher_general(
     key_info = apdu.key_info
     content_key: bytes
     identity: KeyIdentity
+    broadcast = SymmetricKeyId.GLOBAL_BROADCAST_ENCRYPTION_KEY
     if key_info is None or isinstance(key_info, IdentifiedKey):
-        key_id = (
-            SymmetricKeyId.GLOBAL_UNICAST_ENCRYPTION_KEY if key_info is None else key_info.key_id
-        )
-        secret = (
-            keys.broadcast_key
-            if key_id is SymmetricKeyId.GLOBAL_BROADCAST_ENCRYPTION_KEY
-            else (keys.block_cipher_key)
-        )
+        if key_info is None:  # the key set bit of the security control byte says which
+            key_id = broadcast if control.broadcast_key else SymmetricKeyId(0)
+        else:
+            key_id = key_info.key_id
+            if (key_id is broadcast) != control.broadcast_key:
+                raise DecipheringError(
+                    f"the key-info names the {key_id.name.lower().replace('_', ' ')} but the "
+                    f"security control byte 0x{sc:02x} the other global key"
+                )
+        secret = keys.broadcast_key if key_id is broadcast else keys.block_cipher_key
         _need(secret, f"the {key_id.name.lower().replace('_', ' ')}")
         assert secret is not None
         content_key = _received_key(secret, params, "global encryption key")
         identity = key_identity(_global_kind(key_id), content_key)
+    elif control.broadcast_key:
+        raise DecipheringError(
+            f"security control 0x{sc:02x} names the broadcast key, but the key-info "
+            "carries a wrapped or agreed key"
+        )
     elif isinstance(key_info, WrappedKey):
         _need(keys.master_key, "the master key (KEK)")
         assert keys.master_key is not None

@@ -279,6 +279,11 @@ def test_broadcast_key_sets_the_key_set_bit() -> None:
     with pytest.raises(DecipheringError, match="broadcast"):
         decipher_general(data, GeneralCipheringKeys(block_cipher_key=key))
     assert decipher_general(data, GeneralCipheringKeys(broadcast_key=key)).apdu == NOTIFICATION
+    # the key-info and the key set bit must agree
+    position = data.index(apdu.ciphered_content)
+    unicast_bit = data[:position] + b"\x31" + data[position + 1 :]
+    with pytest.raises(DecipheringError, match="the other global key"):
+        decipher_general(unicast_bit, GeneralCipheringKeys(broadcast_key=key, block_cipher_key=key))
 
 
 def test_additional_authenticated_data_has_the_layout_gurux_builds() -> None:
