@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from gurux_dlms.AesGcmParameter import AesGcmParameter
@@ -356,3 +358,53 @@ def test_agreed_key_info_names_the_scheme() -> None:
     result = decipher_general(data, _keys(1, head_end, meter))
     assert isinstance(result.key_info, AgreedKey)
     assert result.key_agreement is KeyAgreementScheme.STATIC_UNIFIED_MODEL
+
+
+class _GuruxParameter(AesGcmParameter):  # type: ignore[misc]  (gurux-dlms has no types)
+    """gurux-dlms's parameter with the setters its general-ciphering parser calls."""
+
+    def setSystemTitle(self, value: bytes) -> None:  # gurux's method names
+        self.systemTitle = value
+
+    def setRecipientSystemTitle(self, value: bytes) -> None:
+        self.recipientSystemTitle = value
+
+    def setKeyParameters(self, value: int) -> None:
+        self.keyParameters = value
+
+
+@pytest.mark.parametrize("scheme", [1, 2])
+def test_gurux_parses_our_general_ciphering_header(scheme: int) -> None:
+    """gurux-dlms as an oracle of the FORMAT of an agreed-key general-ciphering APDU: its
+    parser finds the same system titles, key-parameters, key-ciphered-data and ciphered
+    content (it then stops on a defect of its own, or on the tag of a key it does not
+    have; nothing of its tag computation is used)."""
+    from gurux_dlms.GXByteBuffer import GXByteBuffer
+    from gurux_dlms.GXDLMSSettings import GXDLMSSettings
+
+    meter, head_end = Party(1, METER), Party(1, HEAD_END)
+    source: general.KeySource = (
+        OnePassDiffieHellman(head_end.agreement.public_key(), meter.signing)
+        if scheme == 1
+        else StaticUnifiedModel(meter.agreement, head_end.agreement.public_key())
+    )
+    data = cipher_general(
+        NOTIFICATION,
+        originator_system_title=METER,
+        recipient_system_title=HEAD_END,
+        suite=1,
+        key=source,
+    )
+    ours = GeneralCiphering.decode(data)
+    parameter = _GuruxParameter(0, None, bytes(16), bytes(16))
+    settings = GXDLMSSettings(False, None)
+    parameter.settings = settings
+    with contextlib.suppress(AttributeError, ValueError):
+        GXDLMSChippering.decryptAesGcm(settings, parameter, GXByteBuffer(data))
+    assert bytes(parameter.systemTitle) == METER
+    assert bytes(parameter.recipientSystemTitle) == HEAD_END
+    assert parameter.keyParameters == scheme
+    assert isinstance(ours.key_info, AgreedKey)
+    if scheme == 1:
+        assert bytes(parameter.keyCipheredData) == ours.key_info.key_ciphered_data
+    assert bytes(parameter.cipheredContent) == ours.ciphered_content
