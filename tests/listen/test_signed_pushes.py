@@ -19,6 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from asyncdlms import Obis
 from asyncdlms.cli import main
@@ -26,8 +28,11 @@ from asyncdlms.errors import ReplayError, SecurityPolicyError
 from asyncdlms.listen import (
     KeySet,
     Listener,
+    MemoryKeyStore,
     Notification,
     PushEvent,
+    PushIgnored,
+    PushReceiver,
     PushRejected,
     TomlKeyStore,
     decode_pushes,
@@ -341,3 +346,64 @@ def test_listen_command_with_a_key_agreement_key_and_required_signatures(tmp_pat
     assert record["signed_by"] == METER.hex().upper()
     assert record["readings"]["1.0.1.8.0.255"]["value"] == 11
     assert "requires signed pushes" in result.stderr.decode()
+
+
+_FUZZ_SIGNING = generate_private_key(1)
+_FUZZ_AGREEMENT = generate_private_key(1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([b"\xdd", b"\xdf"]), st.binary(max_size=300))
+def test_malformed_general_pushes_never_raise(tag: bytes, rest: bytes) -> None:
+    keys = MemoryKeyStore(
+        default=KeySet(
+            bytes(16),
+            bytes(16),
+            signing_public_key=_FUZZ_SIGNING.public_key(),
+            key_agreement_public_key=_FUZZ_AGREEMENT.public_key(),
+        )
+    )
+    receiver = PushReceiver(
+        "apdu",
+        keys=keys,
+        key_agreement_key=_FUZZ_AGREEMENT,
+        counter_store=MemoryInvocationCounterStore(),
+    )
+    receiver.receive_data(tag + rest, now=0.0)
+    (event,) = receiver.events()
+    assert isinstance(event, PushRejected | PushIgnored)
+
+
+_FUZZ_GENUINE = cipher_general(
+    sign_apdu(notification(1), METER, HEAD_END, _FUZZ_SIGNING, 1, b"\x01"),
+    originator_system_title=METER,
+    recipient_system_title=HEAD_END,
+    suite=1,
+    key=OnePassDiffieHellman(_FUZZ_AGREEMENT.public_key(), _FUZZ_SIGNING),
+    counter_store=MemoryInvocationCounterStore(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_altered_general_pushes_are_rejected(data: st.DataObject) -> None:
+    genuine = _FUZZ_GENUINE
+    position = data.draw(st.integers(0, len(genuine) - 1))
+    if data.draw(st.booleans()):
+        altered = genuine[:position]  # truncated
+    else:
+        flip = data.draw(st.integers(1, 255))
+        altered = genuine[:position] + bytes([genuine[position] ^ flip]) + genuine[position + 1 :]
+    keys = MemoryKeyStore({METER: KeySet(signing_public_key=_FUZZ_SIGNING.public_key())})
+    receiver = PushReceiver(
+        "apdu",
+        keys=keys,
+        key_agreement_key=_FUZZ_AGREEMENT,
+        counter_store=MemoryInvocationCounterStore(),
+    )
+    receiver.receive_data(altered, now=0.0)
+    events = receiver.events()
+    assert not any(isinstance(event, Notification) for event in events)
+    receiver.receive_data(genuine, now=0.0)  # a rejected alteration never burnt its counter
+    (event,) = receiver.events()
+    assert isinstance(event, Notification) and event.signed
