@@ -35,6 +35,10 @@ with the sender's keys from the :class:`~asyncdlms.listen.keys.KeyStore`, the
 authentication tag is checked, the invocation counter must be greater than the last one
 accepted from that sender and key (``counter_store``, by default the process's
 :func:`~asyncdlms.security.default_invocation_counter_store`), and the APDU is decoded.
+Security suites 1 and 2: general-signing pushes are verified with the signer's public key
+(and their transaction-id must be fresh), general-ciphering pushes are deciphered with the
+sender's global keys or a key agreed by ECDH (:mod:`asyncdlms.security.general`); the two
+may nest.
 
 Guarantees: the same bytes fed in any chunking give the same events (for the ``"apdu"``
 framing a chunk is an APDU by definition; a wrapper stream cannot resynchronise after a bad
