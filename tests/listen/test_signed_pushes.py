@@ -260,6 +260,20 @@ def test_key_file_with_a_signing_certificate_and_offline_decoding(tmp_path: Path
     assert isinstance(push, Notification) and push.signed
     (bad,) = decode_pushes(data[:-5] + bytes([data[-5] ^ 1]) + data[-4:], keys=store)
     assert isinstance(bad, PushRejected) and isinstance(bad.cause, SignatureError)
+    # C(0e, 2s) from the key file's key agreement public key, with our private key
+    head_end = generate_private_key(1)
+    static = cipher_general(
+        notification(8),
+        originator_system_title=METER,
+        recipient_system_title=HEAD_END,
+        suite=1,
+        key=StaticUnifiedModel(agreement, head_end.public_key()),
+    )
+    (push,) = decode_pushes(wrapped(static), keys=store, key_agreement_key=head_end)
+    assert isinstance(push, Notification) and push.security is not None
+    assert push.security.key_info == "static-unified" and push.body[0][1] == 8
+    (refused,) = decode_pushes(wrapped(static), keys=store)  # without our private key
+    assert isinstance(refused, PushRejected) and "key agreement private key" in str(refused)
 
 
 def _write_keys(tmp_path: Path, signing: ec.EllipticCurvePrivateKey) -> Path:
