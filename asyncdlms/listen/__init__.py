@@ -24,7 +24,9 @@ from .errors import (
     MBusFrameError,
     NotANotificationError,
     ReassemblyTimeoutError,
+    SignatureError,
     UnknownSenderError,
+    UnknownSignerError,
     UnsupportedSecuritySuiteError,
 )
 from .keys import (
@@ -90,8 +92,10 @@ __all__ = [
     "PushSignature",
     "Reading",
     "ReassemblyTimeoutError",
+    "SignatureError",
     "TomlKeyStore",
     "UnknownSenderError",
+    "UnknownSignerError",
     "UnsupportedSecuritySuiteError",
     "decode_pushes",
     "detect_framing",
