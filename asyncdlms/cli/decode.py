@@ -15,7 +15,9 @@ security header and, given ``--block-cipher-key HEX`` (the dedicated key for ded
 ``--auth-key HEX``, deciphered with their authentication tag verified; ``--system-title
 HEX`` is the sender's for the forms that do not carry it (glo-/ded-ciphering); or
 ``--keys FILE``, a TOML file of keys by system title (the listener's format). Keys are never
-printed.
+printed. Security suites 1 and 2: a general-signing APDU's signature is checked with the
+signer's ``signing_public_key`` from ``--keys``; a general-ciphering APDU is deciphered with
+the sender's keys from ``--keys`` and, for an agreed key, ``--key-agreement-key PEM`` (ours).
 
 Exit status: 0 when something was decoded, 1 when nothing was (one line on standard error
 says what was tried) or a ciphered APDU failed its check, 2 for bad options.

@@ -18,7 +18,10 @@ the decoded ``body``. ``--store URL`` keeps every notification's readings (see
 ``asyncdlms readings``); ``--redis URL`` publishes each one to the fleet's notifications
 stream (``<prefix>:notifications``; several listeners behind a load balancer feed one
 place); ``--metrics-port`` serves Prometheus metrics (pushes received and rejected, store
-write latency).
+write latency). Security suites 1 and 2: signed pushes (general-signing) are accepted only
+when they verify with the sender's ``signing_public_key`` in ``--keys`` (JSON: ``signed_by``;
+``--require-signature`` refuses unsigned ones); general-ciphering pushes with agreed keys
+need our ``--key-agreement-key PEM``.
 """
 
 from __future__ import annotations
