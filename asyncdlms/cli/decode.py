@@ -15,7 +15,9 @@ security header and, given ``--block-cipher-key HEX`` (the dedicated key for ded
 ``--auth-key HEX``, deciphered with their authentication tag verified; ``--system-title
 HEX`` is the sender's for the forms that do not carry it (glo-/ded-ciphering); or
 ``--keys FILE``, a TOML file of keys by system title (the listener's format). Keys are never
-printed.
+printed. Security suites 1 and 2: a general-signing APDU's signature is checked with the
+signer's ``signing_public_key`` from ``--keys``; a general-ciphering APDU is deciphered with
+the sender's keys from ``--keys`` and, for an agreed key, ``--key-agreement-key PEM`` (ours).
 
 Exit status: 0 when something was decoded, 1 when nothing was (one line on standard error
 says what was tried) or a ciphered APDU failed its check, 2 for bad options.
@@ -31,6 +33,8 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from .. import axdr
 from ..apdu import Data, decode_apdu
 from ..apdu.block_transfer import GeneralBlockTransfer
@@ -44,6 +48,7 @@ from ..listen.mbus import MBusSplitter
 from ..security.ciphering import CipheredApdu, decipher
 from ..types import DateTime
 from ..wrapper.frames import HEADER_LENGTH, WRAPPER_VERSION, WrapperSplitter
+from .general_protection import GENERAL_TAGS, describe_general, load_key_agreement_key
 
 __all__ = ["add_decode_command"]
 
@@ -71,6 +76,7 @@ class _Decoder:
     system_title: bytes | None = None
     keys: KeyStore | None = None
     failures: list[str] = field(default_factory=list)
+    key_agreement_key: ec.EllipticCurvePrivateKey | None = field(default=None, repr=False)
     blocks: dict[int, bytes] = field(default_factory=dict)
     last_block: int | None = None
 
@@ -190,7 +196,7 @@ class _Decoder:
                 CipheredApdu.decode(data)
             except DlmsError as exc:
                 raise _NotThis(str(exc)) from None
-        else:
+        elif data[0] not in GENERAL_TAGS:  # those are decoded (or reported) as they are described
             try:
                 decode_apdu(data)
             except DlmsError as exc:
@@ -221,6 +227,12 @@ class _Decoder:
         if apdu[0] in _CIPHERED_TAGS:
             lines += self._describe_ciphered(apdu, indent + "  ")
             return lines
+        if apdu[0] in GENERAL_TAGS:  # suites 1 and 2: general-signing, general-ciphering
+            keys, agreement = self.keys, self.key_agreement_key
+            general = describe_general(
+                apdu, indent + "  ", keys, agreement, self.describe_apdu, self.failures
+            )
+            return lines + general
         try:
             pdu = decode_apdu(apdu)
         except DlmsError as exc:
@@ -414,6 +426,8 @@ def _command_decode(args: argparse.Namespace) -> int:
             _option_bytes(args.system_title, "--system-title", 8),
             None if args.keys is None else TomlKeyStore(args.keys),
         )
+        if args.key_agreement_key is not None:
+            decoder.key_agreement_key = load_key_agreement_key(args.key_agreement_key)
     except (ValueError, DlmsError) as exc:
         print(f"asyncdlms decode: {exc}", file=sys.stderr)
         return 2
@@ -461,4 +475,7 @@ def add_decode_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
     decode.add_argument("--system-title", metavar="HEX",
                         help="the sender's system title, 16 hex digits, for APDUs that do "
                              "not carry it (glo-, ded-ciphering)")  # fmt: skip
+    decode.add_argument("--key-agreement-key", metavar="PEM",
+                        help="our key agreement private key (PEM), for general-ciphering "
+                             "with agreed keys (suites 1 and 2)")  # fmt: skip
     decode.set_defaults(handler=_command_decode)

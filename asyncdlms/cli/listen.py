@@ -18,7 +18,10 @@ the decoded ``body``. ``--store URL`` keeps every notification's readings (see
 ``asyncdlms readings``); ``--redis URL`` publishes each one to the fleet's notifications
 stream (``<prefix>:notifications``; several listeners behind a load balancer feed one
 place); ``--metrics-port`` serves Prometheus metrics (pushes received and rejected, store
-write latency).
+write latency). Security suites 1 and 2: signed pushes (general-signing) are accepted only
+when they verify with the sender's ``signing_public_key`` in ``--keys`` (JSON: ``signed_by``;
+``--require-signature`` refuses unsigned ones); general-ciphering pushes with agreed keys
+need our ``--key-agreement-key PEM``.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from ..security.counters import MemoryInvocationCounterStore
 from ..store import ReadingStore
 from ..store.pushes import push_batch
 from .counters import add_counter_store_option, counter_store
+from .general_protection import load_key_agreement_key
 from .meter import to_json
 from .store_options import add_metrics_option, add_store_option, metrics_for, opened_store
 
@@ -63,6 +67,8 @@ def notification_to_json(push: Notification) -> dict[str, Any]:
         "datetime": None if date_time is None else to_json(date_time),
         "source": str(push.source),
     }
+    if push.signature is not None:  # a verified general-signing push (suites 1 and 2)
+        record["signed_by"] = push.signature.signer_system_title.hex().upper()
     readings = push.readings()
     if readings:
         record["readings"] = {
@@ -130,6 +136,10 @@ async def _listen(args: argparse.Namespace) -> int:
     }
     if args.system_title is not None:
         options["system_titles"] = args.system_title
+    if args.key_agreement_key is not None:  # suites 1 and 2: general-ciphering, agreed keys
+        options["key_agreement_key"] = load_key_agreement_key(args.key_agreement_key)
+    if args.require_signature:
+        options["require_signature"] = True
     if target.scheme == "file":  # offline decoding: a capture decoded twice is no replay
         options["counter_store"] = MemoryInvocationCounterStore()
     received = 0
@@ -254,6 +264,11 @@ def add_listen_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
     add("--system-title", metavar="HEX",
         help="the sender's system title, for glo-ciphered pushes that do not carry it")  # fmt: skip
     add("--require-ciphering", action="store_true", help="reject plain pushes")
+    add("--require-signature", action="store_true",
+        help="reject pushes that are not signed (general-signing, suites 1 and 2)")  # fmt: skip
+    add("--key-agreement-key", metavar="PEM",
+        help="our key agreement private key (PEM), for general-ciphering pushes with agreed "
+             "keys (suites 1 and 2)")  # fmt: skip
     add("--unsafe-skip-tag-check", action="store_true",
         help="decipher authenticated pushes WITHOUT checking their tag when no authentication "
              "key is known (anyone with the encryption key can forge them)")  # fmt: skip

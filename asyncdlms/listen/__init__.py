@@ -24,10 +24,19 @@ from .errors import (
     MBusFrameError,
     NotANotificationError,
     ReassemblyTimeoutError,
+    SignatureError,
     UnknownSenderError,
+    UnknownSignerError,
     UnsupportedSecuritySuiteError,
 )
-from .keys import KeySet, KeyStore, MemoryKeyStore, TomlKeyStore, parse_system_title
+from .keys import (
+    KeySet,
+    KeyStore,
+    MemoryKeyStore,
+    TomlKeyStore,
+    parse_system_title,
+    public_key_from,
+)
 from .listener import Listener, ListenerStatistics, MeterConnection, listen
 from .mbus import MBusFrame, MBusSplitter, mbus_segments
 from .notification import (
@@ -38,6 +47,7 @@ from .notification import (
     PushEvent,
     PushIgnored,
     PushRejected,
+    PushSignature,
 )
 from .offline import decode_pushes, detect_framing
 from .readings import (
@@ -79,10 +89,13 @@ __all__ = [
     "PushIgnored",
     "PushReceiver",
     "PushRejected",
+    "PushSignature",
     "Reading",
     "ReassemblyTimeoutError",
+    "SignatureError",
     "TomlKeyStore",
     "UnknownSenderError",
+    "UnknownSignerError",
     "UnsupportedSecuritySuiteError",
     "decode_pushes",
     "detect_framing",
@@ -90,6 +103,7 @@ __all__ = [
     "mbus_segments",
     "parse_listen_url",
     "parse_system_title",
+    "public_key_from",
     "push_object_list_readings",
     "readings",
     "tagged_readings",

@@ -1,6 +1,8 @@
 """Errors of the push receiver, each a subclass of the asyncdlms error a caller already
 catches (:class:`~asyncdlms.errors.DecipheringError`, :class:`~asyncdlms.errors.DecodeError`,
-:class:`~asyncdlms.errors.BlockTransferError`). None of them ever carries key material."""
+:class:`~asyncdlms.errors.BlockTransferError`). None of them ever carries key material.
+:class:`UnknownSignerError` and :class:`SignatureError` (signed pushes, suites 1 and 2) are
+re-exported from :mod:`asyncdlms.security`."""
 
 from __future__ import annotations
 
@@ -11,13 +13,17 @@ from ..errors import (
     DlmsError,
     SecurityPolicyError,
 )
+from ..security.general import UnknownSignerError
+from ..security.suites import SignatureError
 
 __all__ = [
     "KeyStoreError",
     "MBusFrameError",
     "NotANotificationError",
     "ReassemblyTimeoutError",
+    "SignatureError",
     "UnknownSenderError",
+    "UnknownSignerError",
     "UnsupportedSecuritySuiteError",
 ]
 

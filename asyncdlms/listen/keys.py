@@ -25,6 +25,11 @@ key values are hex, spaces and colons allowed)::
     authentication_key = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"   # optional (encryption-only meters)
     broadcast_key = "..."      # optional: global broadcast encryption key
     dedicated_key = "..."      # optional: a dedicated key (ded-ciphered pushes)
+    # security suites 1 and 2 (general-signing, general-ciphering with agreed keys): the
+    # sender's public keys, each as hex X||Y, an inline PEM public key or certificate, or
+    # the path of a PEM/DER certificate or public key (relative to this file)
+    signing_public_key = "certificates/meter-signing.pem"
+    key_agreement_public_key = "04A1B2..."
 
     ["*"]                      # optional: the key set of every sender not listed
     block_cipher_key = "..."
@@ -40,13 +45,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from ..security.ciphering import KEY_LENGTH, SYSTEM_TITLE_LENGTH
 from ..security.hls import Secret
+from ..security.suites import public_key_from_bytes
 from .errors import KeyStoreError
 
-__all__ = ["KeySet", "KeyStore", "MemoryKeyStore", "TomlKeyStore", "parse_system_title"]
+__all__ = [
+    "KeySet",
+    "KeyStore",
+    "MemoryKeyStore",
+    "PublicKeyInput",
+    "TomlKeyStore",
+    "parse_system_title",
+    "public_key_from",
+]
 
 _KEY_NAMES = ("block_cipher_key", "authentication_key", "broadcast_key", "dedicated_key")
+_PUBLIC_KEY_NAMES = ("signing_public_key", "key_agreement_public_key")
+_RAW_SUITES = {64: 1, 65: 1, 96: 2, 97: 2}  # raw X||Y (or 04||X||Y) length -> suite
 _WILDCARD = "*"
 
 
@@ -62,6 +82,64 @@ def _secret(value: Secret | bytes | None, what: str) -> Secret | None:
     return secret
 
 
+PublicKeyInput = ec.EllipticCurvePublicKey | bytes | str
+
+
+def public_key_from(value: PublicKeyInput, what: str = "public key") -> ec.EllipticCurvePublicKey:
+    """An elliptic-curve public key (P-256 or P-384) from a key object, raw bytes ``X || Y``
+    (64 or 96 bytes, an ``04`` prefix allowed), hex text of those, or PEM text of a public
+    key or an X.509 certificate; raises :class:`KeyStoreError`."""
+    if isinstance(value, ec.EllipticCurvePublicKey):
+        key = value
+    elif isinstance(value, bytes):
+        key = _raw_or_encoded(value, what)
+    else:
+        text = value.strip()
+        if text.startswith("-----BEGIN"):
+            key = _raw_or_encoded(text.encode(), what)
+        else:
+            try:
+                raw = bytes.fromhex("".join(text.replace(":", " ").split()))
+            except ValueError:
+                raise KeyStoreError(f"the {what} is neither hexadecimal nor PEM") from None
+            key = _raw_or_encoded(raw, what)
+    if key.curve.name not in ("secp256r1", "secp384r1"):
+        raise KeyStoreError(f"the {what} is on {key.curve.name}; DLMS uses P-256 and P-384")
+    return key
+
+
+def _raw_or_encoded(data: bytes, what: str) -> ec.EllipticCurvePublicKey:
+    suite = _RAW_SUITES.get(len(data))
+    if suite is not None and not data.startswith(b"-----"):
+        try:
+            return public_key_from_bytes(data, suite)
+        except ValueError as exc:
+            raise KeyStoreError(f"the {what}: {exc}") from None
+    for load in range(4):
+        try:
+            key: object = _load(load, data)
+        except (ValueError, TypeError):
+            continue
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            return key
+        raise KeyStoreError(f"the {what} is not an elliptic-curve key")
+    raise KeyStoreError(
+        f"the {what} is neither a raw X||Y key (64 or 96 bytes) nor a PEM/DER public key or "
+        "certificate"
+    )
+
+
+def _load(form: int, data: bytes) -> object:
+    """Public key from: 0 a PEM certificate, 1 a DER certificate, 2 a PEM key, 3 a DER key."""
+    if form == 0:
+        return x509.load_pem_x509_certificate(data).public_key()
+    if form == 1:
+        return x509.load_der_x509_certificate(data).public_key()
+    if form == 2:
+        return serialization.load_pem_public_key(data)
+    return serialization.load_der_public_key(data)
+
+
 @dataclass(frozen=True, slots=True, repr=False, init=False)
 class KeySet:
     """The keys of one sender.
@@ -71,12 +149,20 @@ class KeySet:
     security control 0x10/0x30); ``broadcast_key`` the global broadcast encryption key
     (pushes with security control 0x40); ``dedicated_key`` a dedicated key (ded-ciphered
     pushes). All are 16 bytes (AES-128). Bytes are wrapped in :class:`Secret`.
+
+    Security suites 1 and 2: ``signing_public_key`` is the sender's ECDSA public key (its
+    general-signing pushes are accepted only when they verify with it, and it checks the
+    ephemeral key of a C(1e, 1s) general-ciphering push); ``key_agreement_public_key`` its
+    static key agreement key (C(0e, 2s) general-ciphering). Either is given as anything
+    :func:`public_key_from` takes (a key, raw ``X || Y``, PEM of a key or a certificate).
     """
 
     block_cipher_key: Secret | None = None
     authentication_key: Secret | None = None
     broadcast_key: Secret | None = None
     dedicated_key: Secret | None = None
+    signing_public_key: ec.EllipticCurvePublicKey | None = None
+    key_agreement_public_key: ec.EllipticCurvePublicKey | None = None
 
     def __init__(
         self,
@@ -84,14 +170,27 @@ class KeySet:
         authentication_key: Secret | bytes | None = None,
         broadcast_key: Secret | bytes | None = None,
         dedicated_key: Secret | bytes | None = None,
+        *,
+        signing_public_key: PublicKeyInput | None = None,
+        key_agreement_public_key: PublicKeyInput | None = None,
     ) -> None:
         given = (block_cipher_key, authentication_key, broadcast_key, dedicated_key)
         for name, value in zip(_KEY_NAMES, given, strict=True):
             object.__setattr__(self, name, _secret(value, name.replace("_", " ")))
+        for name, public in zip(
+            _PUBLIC_KEY_NAMES, (signing_public_key, key_agreement_public_key), strict=True
+        ):
+            key = None if public is None else public_key_from(public, name.replace("_", " "))
+            object.__setattr__(self, name, key)
 
     def __repr__(self) -> str:
-        present = [name for name in _KEY_NAMES if getattr(self, name) is not None]
-        return f"KeySet({', '.join(f'{name}=****' for name in present)})"
+        present = [f"{name}=****" for name in _KEY_NAMES if getattr(self, name) is not None]
+        present += [
+            f"{name}={getattr(self, name).curve.name}"
+            for name in _PUBLIC_KEY_NAMES
+            if getattr(self, name) is not None
+        ]
+        return f"KeySet({', '.join(present)})"
 
     __str__ = __repr__
 
@@ -189,6 +288,29 @@ def _parse_key(path: Path, entry: str, name: str, value: object) -> Secret:
     return Secret(key)
 
 
+def _parse_public_key(
+    path: Path, entry: str, name: str, value: object
+) -> ec.EllipticCurvePublicKey:
+    where = f"{path}: [{entry}] {name}"
+    if not isinstance(value, str):
+        raise KeyStoreError(f"{where} must be a string (hex, PEM or a file name)")
+    text = value.strip()
+    source: str | bytes = text
+    if not text.startswith("-----BEGIN"):
+        try:
+            bytes.fromhex("".join(text.replace(":", " ").split()))
+        except ValueError:  # not hex: the name of a certificate or key file
+            file = (path.parent / text).expanduser()
+            try:
+                source = file.read_bytes()
+            except OSError as exc:
+                raise KeyStoreError(f"{where}: cannot read {file}: {exc.strerror}") from None
+    try:
+        return public_key_from(source, name.replace("_", " "))
+    except KeyStoreError as exc:
+        raise KeyStoreError(f"{where}: {exc}") from None
+
+
 class TomlKeyStore(MemoryKeyStore):
     """Key sets read from a TOML file (see the module documentation for the format).
 
@@ -229,14 +351,31 @@ class TomlKeyStore(MemoryKeyStore):
                 raise KeyStoreError(
                     f"{path}: {entry!r} must be a table [SYSTEM_TITLE] of keys, not a value"
                 )
-            unknown = sorted(set(table) - set(_KEY_NAMES))
+            known = _KEY_NAMES + _PUBLIC_KEY_NAMES
+            unknown = sorted(set(table) - set(known))
             if unknown:
                 raise KeyStoreError(
                     f"{path}: [{entry}] has unknown entries {', '.join(unknown)} "
-                    f"(known: {', '.join(_KEY_NAMES)})"
+                    f"(known: {', '.join(known)})"
                 )
-            secrets = {name: _parse_key(path, entry, name, value) for name, value in table.items()}
-            key_set = KeySet(**secrets)
+            secrets = {
+                name: _parse_key(path, entry, name, value)
+                for name, value in table.items()
+                if name in _KEY_NAMES
+            }
+            publics = {
+                name: _parse_public_key(path, entry, name, value)
+                for name, value in table.items()
+                if name in _PUBLIC_KEY_NAMES
+            }
+            key_set = KeySet(
+                secrets.get("block_cipher_key"),
+                secrets.get("authentication_key"),
+                secrets.get("broadcast_key"),
+                secrets.get("dedicated_key"),
+                signing_public_key=publics.get("signing_public_key"),
+                key_agreement_public_key=publics.get("key_agreement_public_key"),
+            )
             if entry == _WILDCARD:
                 default = key_set
                 continue

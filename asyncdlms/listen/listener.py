@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import IO, Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from ..aio.bus import HeldAssociation
 from ..aio.client import Client, connect
 from ..aio.driver import Driver
@@ -192,7 +194,9 @@ class Listener:
     after which a silent TCP connection is closed (None: never); ``max_pending``: events
     waiting to be taken before TCP reading pauses; ``backlog``: connections the system may
     queue before the listener accepts them (meters that connect in a burst: a short queue
-    makes the system drop some).
+    makes the system drop some). ``key_agreement_key``, ``recipient_system_title`` and
+    ``require_signature``: signed and general-ciphered pushes of security suites 1 and 2,
+    see :class:`~.receiver.PushReceiver`.
     """
 
     def __init__(
@@ -209,6 +213,9 @@ class Listener:
         idle_timeout: float | None = None,
         max_pending: int = 10_000,
         backlog: int = 1024,
+        key_agreement_key: ec.EllipticCurvePrivateKey | None = None,
+        recipient_system_title: bytes | str | None = None,
+        require_signature: bool = False,
     ) -> None:
         if max_connections < 1 or max_pending < 1:
             raise ValueError("max_connections and max_pending must be at least 1")
@@ -221,6 +228,9 @@ class Listener:
             require_ciphering=require_ciphering,
             unsafe_skip_tag_check=unsafe_skip_tag_check,
             reassembly_timeout=reassembly_timeout,
+            key_agreement_key=key_agreement_key,
+            recipient_system_title=recipient_system_title,
+            require_signature=require_signature,
         )
         self.max_connections = max_connections
         self.idle_timeout = idle_timeout

@@ -39,12 +39,13 @@ __all__ = [
     "PushEvent",
     "PushIgnored",
     "PushRejected",
+    "PushSignature",
 ]
 
 NotificationApdu = DataNotification | EventNotificationRequest | InformationReportRequest
 """The APDUs a push is made of."""
 
-CipheredForm = Literal["glo", "ded", "general-glo", "general-ded"]
+CipheredForm = Literal["glo", "ded", "general-glo", "general-ded", "general-ciphering"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,18 +81,38 @@ class AppliedSecurity:
     """How a ciphered push was protected: the security control byte (policy, key set,
     suite), the invocation counter, the ciphered APDU form, the key it was ciphered with, and
     whether its authentication tag was checked (``False`` only for encryption-only pushes,
-    which carry no tag, and behind ``unsafe_skip_tag_check``)."""
+    which carry no tag, and behind ``unsafe_skip_tag_check``). A general-ciphering push
+    (suites 1 and 2) names its ``key_info``: ``"identified-key"``, ``"wrapped-key"``,
+    ``"ephemeral-static"`` (key agreement C(1e, 1s)) or ``"static-unified"`` (C(0e, 2s));
+    None for the other forms."""
 
     security_control: SecurityControl
     invocation_counter: int
     form: CipheredForm
     key: CipheringKey
     tag_verified: bool
+    key_info: str | None = None
 
     @property
     def security_suite(self) -> int:
         """The security suite id of the security control byte (0 or 1 here)."""
         return self.security_control.security_suite
+
+
+@dataclass(frozen=True, slots=True)
+class PushSignature:
+    """A general-signing push whose ECDSA signature verified with the public key known for
+    its signer: who signed (``signer_system_title``), the ``transaction_id`` (checked
+    against replay), the ``security_suite`` (1: P-256, 2: P-384) and the ``date_time`` octets
+    of the general-signing header (empty when absent)."""
+
+    signer_system_title: bytes
+    transaction_id: bytes
+    security_suite: int
+    date_time: bytes = b""
+
+    def __str__(self) -> str:
+        return f"signed by {self.signer_system_title.hex().upper()} (suite {self.security_suite})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +124,8 @@ class Notification:
     name...); ``link_address`` where on the link it came from; ``system_title`` the sender's
     (from general-glo-/general-ded-ciphering, or as configured for the source; ``None`` for
     a plain push of an unknown sender); ``security`` how it was protected (``None``: plain);
-    ``received_at`` the ``now`` of the call that completed it.
+    ``received_at`` the ``now`` of the call that completed it; ``signature`` who signed it
+    when it came in general-signing (its signature verified; ``None``: not signed).
     """
 
     apdu: NotificationApdu
@@ -112,6 +134,12 @@ class Notification:
     system_title: bytes | None
     security: AppliedSecurity | None
     received_at: float
+    signature: PushSignature | None = None
+
+    @property
+    def signed(self) -> bool:
+        """Whether the push came signed (general-signing) and its signature verified."""
+        return self.signature is not None
 
     @property
     def invocation_counter(self) -> int | None:

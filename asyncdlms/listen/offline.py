@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from ..security.counters import InvocationCounterStore, MemoryInvocationCounterStore
 from ..wrapper.frames import HEADER_LENGTH, WRAPPER_VERSION
 from .keys import KeyStore
@@ -44,16 +46,19 @@ def decode_pushes(
     counter_store: InvocationCounterStore | None = None,
     system_title: bytes | str | None = None,
     unsafe_skip_tag_check: bool = False,
+    key_agreement_key: ec.EllipticCurvePrivateKey | None = None,
 ) -> list[PushEvent]:
     """Every event ``data`` gives, the incomplete APDUs left at its end included (reported as
     :class:`~asyncdlms.listen.PushRejected` with a reassembly timeout). ``system_title``: the
-    sender's, for glo-/ded-ciphered pushes that do not carry it."""
+    sender's, for glo-/ded-ciphered pushes that do not carry it. ``key_agreement_key``: ours,
+    for general-ciphering pushes with agreed keys (suites 1 and 2)."""
     receiver = PushReceiver(
         framing or detect_framing(data),
         keys=keys,
         counter_store=counter_store or MemoryInvocationCounterStore(),
         system_titles=None if system_title is None else {None: system_title},
         unsafe_skip_tag_check=unsafe_skip_tag_check,
+        key_agreement_key=key_agreement_key,
     )
     receiver.receive_data(data, now=0.0, source=None)
     receiver.expire(math.inf)

@@ -35,6 +35,10 @@ with the sender's keys from the :class:`~asyncdlms.listen.keys.KeyStore`, the
 authentication tag is checked, the invocation counter must be greater than the last one
 accepted from that sender and key (``counter_store``, by default the process's
 :func:`~asyncdlms.security.default_invocation_counter_store`), and the APDU is decoded.
+Security suites 1 and 2: general-signing pushes are verified with the signer's public key
+(and their transaction-id must be fresh), general-ciphering pushes are deciphered with the
+sender's global keys or a key agreed by ECDH (:mod:`asyncdlms.security.general`); the two
+may nest.
 
 Guarantees: the same bytes fed in any chunking give the same events (for the ``"apdu"``
 framing a chunk is an APDU by definition; a wrapper stream cannot resynchronise after a bad
@@ -52,8 +56,18 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from ..apdu import decode_apdu
 from ..apdu.block_transfer import GeneralBlockTransfer
+from ..apdu.general_protection import (
+    AgreedKey,
+    GeneralCiphering,
+    GeneralSigning,
+    IdentifiedKey,
+    KeyAgreementScheme,
+    WrappedKey,
+)
 from ..apdu.notification import (
     DataNotification,
     EventNotificationRequest,
@@ -89,7 +103,14 @@ from ..security.counters import (
     default_invocation_counter_store,
     key_identity,
 )
+from ..security.general import (
+    GeneralCipheringKeys,
+    UnknownSignerError,
+    decipher_general,
+    verify_signed_apdu,
+)
 from ..security.hls import Secret
+from ..security.suites import SignatureError
 from ..wrapper.frames import WrapperSplitter
 from .errors import (
     MBusFrameError,
@@ -98,7 +119,7 @@ from .errors import (
     UnknownSenderError,
     UnsupportedSecuritySuiteError,
 )
-from .keys import KeyStore, MemoryKeyStore, parse_system_title
+from .keys import KeySet, KeyStore, MemoryKeyStore, parse_system_title
 from .mbus import MBusFrame, MBusSplitter
 from .notification import (
     AppliedSecurity,
@@ -109,6 +130,7 @@ from .notification import (
     PushEvent,
     PushIgnored,
     PushRejected,
+    PushSignature,
 )
 
 __all__ = ["Framing", "PushReceiver"]
@@ -137,6 +159,33 @@ _COMPRESSION = 0x80
 # decipher() wants an authentication key even where the policy (encryption only) uses none
 _UNUSED_AUTHENTICATION_KEY = Secret(bytes(16))
 _MAX_GBT_BLOCKS = 4096
+_GENERAL_SIGNING = int(ApduTag.GENERAL_SIGNING)
+_GENERAL_CIPHERING = int(ApduTag.GENERAL_CIPHERING)
+_GENERAL_TAGS = frozenset({_GENERAL_SIGNING, _GENERAL_CIPHERING})
+_MAX_GENERAL_LAYERS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class _Fixed:
+    """A public key lookup that answers one key (the one of the key set already found)."""
+
+    key: ec.EllipticCurvePublicKey
+
+    def __call__(self, system_title: bytes) -> ec.EllipticCurvePublicKey:
+        return self.key
+
+
+def _general_originator(apdu: bytes) -> bytes | None:
+    """The originator system title of a general-signing / general-ciphering APDU, when it
+    can be read and is 8 bytes."""
+    try:
+        if apdu[:1] == bytes((_GENERAL_SIGNING,)):
+            title = GeneralSigning.decode(apdu).header.originator_system_title
+        else:
+            title = GeneralCiphering.decode(apdu).header.originator_system_title
+    except DecodeError:
+        return None
+    return title if len(title) == SYSTEM_TITLE_LENGTH else None
 
 
 def _tag_name(tag: int) -> str:
@@ -206,6 +255,17 @@ class PushReceiver:
     It never applies when the authentication key is known. A warning is logged when the
     receiver is made, and once per sender when it happens; the notification's
     ``security.tag_verified`` is ``False``.
+
+    Security suites 1 and 2: a general-signing push is accepted only when its ECDSA signature
+    verifies with the ``signing_public_key`` of its originator's key set (and its
+    transaction-id is fresh); the notification's ``signature`` says who signed. Otherwise it
+    is rejected (:class:`~asyncdlms.security.general.UnknownSignerError`,
+    :class:`~asyncdlms.security.suites.SignatureError`, a replay) and nothing is delivered.
+    A general-ciphering push is deciphered with the sender's global keys (identified key)
+    or, for an agreed key, with ``key_agreement_key`` (our static private key) and the
+    sender's ``signing_public_key`` (C(1e, 1s)) or ``key_agreement_public_key`` (C(0e, 2s)).
+    ``recipient_system_title``: ours; pushes addressed to another recipient are refused.
+    ``require_signature``: reject pushes that are not signed.
     """
 
     def __init__(
@@ -220,6 +280,9 @@ class PushReceiver:
         reassembly_timeout: float = 30.0,
         max_apdu_length: int = 1024 * 1024,
         max_sources: int = 10_000,
+        key_agreement_key: ec.EllipticCurvePrivateKey | None = None,
+        recipient_system_title: bytes | str | None = None,
+        require_signature: bool = False,
     ) -> None:
         if framing not in _FRAMINGS:
             raise ValueError(f"framing must be one of {', '.join(_FRAMINGS)}, not {framing!r}")
@@ -233,6 +296,11 @@ class PushReceiver:
             counter_store if counter_store is not None else default_invocation_counter_store()
         )
         self.require_ciphering = require_ciphering
+        self.require_signature = require_signature
+        self.key_agreement_key = key_agreement_key
+        self.recipient_system_title = (
+            None if recipient_system_title is None else parse_system_title(recipient_system_title)
+        )
         self.unsafe_skip_tag_check = unsafe_skip_tag_check
         self.reassembly_timeout = float(reassembly_timeout)
         self.max_apdu_length = max_apdu_length
@@ -610,23 +678,42 @@ class PushReceiver:
             apdu = complete
         title: bytes | None = None
         security: AppliedSecurity | None = None
+        signature: PushSignature | None = None
         plaintext = apdu
-        if apdu[0] in _CIPHERED_TAGS:
+        if apdu[0] in _GENERAL_TAGS:
             try:
-                deciphered = self._decipher(apdu, source)
+                plaintext, title, security, signature = self._open_general(apdu)
             except DlmsError as exc:
-                self._reject(exc, source, address, self._title_in(apdu, source), apdu, now)
+                self._reject(exc, source, address, _general_originator(apdu), apdu, now)
+                return
+            if not plaintext:
+                self._reject(
+                    NotANotificationError("nothing inside the general protection"),
+                    source,
+                    address,
+                    title,
+                    apdu,
+                    now,
+                )
+                return
+        if plaintext[0] in _CIPHERED_TAGS:
+            try:
+                deciphered = self._decipher(plaintext, source)
+            except DlmsError as exc:
+                self._reject(exc, source, address, self._title_in(plaintext, source), apdu, now)
                 return
             plaintext = deciphered.plaintext
             title = deciphered.system_title
             security = deciphered.security
-        else:
-            title = self._configured_titles.get(source, self._default_title)
+        elif security is None:
+            if title is None:
+                title = self._configured_titles.get(source, self._default_title)
             if self.require_ciphering:
+                what = "signed" if signature is not None else "plain"
                 self._reject(
                     SecurityPolicyError(
-                        f"plain {_tag_name(apdu[0])} refused: this receiver requires ciphered "
-                        "pushes (require_ciphering=True)"
+                        f"{what} {_tag_name(plaintext[0])} refused: this receiver requires "
+                        "ciphered pushes (require_ciphering=True)"
                     ),
                     source,
                     address,
@@ -635,7 +722,121 @@ class PushReceiver:
                     now,
                 )
                 return
-        self._decode(plaintext, source, address, title, security, now)
+        if self.require_signature and signature is None:
+            self._reject(
+                SecurityPolicyError(
+                    f"unsigned {_tag_name(apdu[0])} refused: this receiver requires signed "
+                    "pushes (general-signing, require_signature=True)"
+                ),
+                source,
+                address,
+                title,
+                apdu,
+                now,
+            )
+            return
+        self._decode(plaintext, source, address, title, security, now, signature)
+
+    def _open_general(
+        self, apdu: bytes
+    ) -> tuple[bytes, bytes | None, AppliedSecurity | None, PushSignature | None]:
+        """Peel general-signing / general-ciphering layers (suites 1 and 2): the APDU inside,
+        the originator's system title, how it was ciphered and who signed it."""
+        security: AppliedSecurity | None = None
+        signature: PushSignature | None = None
+        title: bytes | None = None
+        current = apdu
+        for _ in range(_MAX_GENERAL_LAYERS):
+            if not current or current[0] not in _GENERAL_TAGS:
+                return current, title, security, signature
+            originator = _general_originator(current)
+            if originator is None:
+                raise DecipheringError(
+                    f"{_tag_name(current[0])} whose originator system title is not 8 bytes: "
+                    "its sender cannot be known"
+                )
+            key_set = self.keys.keys_for(originator)
+            if title is None:
+                title = originator
+            if current[0] == _GENERAL_SIGNING:
+                signing_key = None if key_set is None else key_set.signing_public_key
+                if signing_key is None:
+                    raise UnknownSignerError(
+                        f"a signed push from {originator.hex().upper()}, whose signing public "
+                        "key or certificate is not in the key store: add signing_public_key"
+                    )
+                suite = 1 if signing_key.curve.name == "secp256r1" else 2
+                signed = verify_signed_apdu(
+                    current,
+                    _Fixed(signing_key),
+                    suite,
+                    recipient_system_title=self.recipient_system_title,
+                    counter_store=self.counter_store,
+                )
+                if signature is None:  # the outermost signature names the push's signer
+                    signature = PushSignature(
+                        signed.signer_system_title,
+                        signed.transaction_id,
+                        int(signed.security_suite),
+                        signed.date_time,
+                    )
+                current = signed.content
+                continue
+            deciphered = decipher_general(
+                current,
+                self._general_keys(current, key_set),
+                counter_store=self.counter_store,
+            )
+            control = deciphered.security_control
+            info = deciphered.key_info
+            key_info = (
+                "identified-key"
+                if info is None or isinstance(info, IdentifiedKey)
+                else "wrapped-key"
+                if isinstance(info, WrappedKey)
+                else "ephemeral-static"
+                if deciphered.key_agreement is KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN
+                else "static-unified"
+            )
+            kind = (
+                CipheringKey.GLOBAL_BROADCAST_ENCRYPTION
+                if control.broadcast_key
+                else CipheringKey.GLOBAL_UNICAST_ENCRYPTION
+            )
+            security = AppliedSecurity(
+                control,
+                deciphered.invocation_counter,
+                "general-ciphering",
+                kind,
+                control.authentication,
+                key_info,
+            )
+            current = deciphered.apdu
+        raise DecipheringError(f"more than {_MAX_GENERAL_LAYERS} nested protection layers")
+
+    def _general_keys(self, apdu: bytes, key_set: KeySet | None) -> GeneralCipheringKeys:
+        """The recipient's keys for one general-ciphering APDU of the sender ``key_set``.
+        The sender's authentication key enters the additional authenticated data with its
+        global keys (identified key); an agreed key is authenticated by the key agreement."""
+        agreed = isinstance(GeneralCiphering.decode(apdu).key_info, AgreedKey)
+
+        def signing_key_for(title: bytes) -> ec.EllipticCurvePublicKey | None:
+            found = self.keys.keys_for(title)
+            return None if found is None else found.signing_public_key
+
+        def key_agreement_key_for(title: bytes) -> ec.EllipticCurvePublicKey | None:
+            found = self.keys.keys_for(title)
+            return None if found is None else found.key_agreement_public_key
+
+        return GeneralCipheringKeys(
+            system_title=self.recipient_system_title,
+            block_cipher_key=None if key_set is None else key_set.block_cipher_key,
+            broadcast_key=None if key_set is None else key_set.broadcast_key,
+            authentication_key=None if key_set is None or agreed else key_set.authentication_key,
+            key_agreement_key=self.key_agreement_key,
+            signing_key_for=signing_key_for,
+            key_agreement_key_for=key_agreement_key_for,
+        )
 
     def _decode(
         self,
@@ -645,6 +846,7 @@ class PushReceiver:
         title: bytes | None,
         security: AppliedSecurity | None,
         now: float,
+        signature: PushSignature | None = None,
     ) -> None:
         decoder = _NOTIFICATION_DECODERS.get(apdu[0]) if apdu else None
         if decoder is None:
@@ -680,7 +882,7 @@ class PushReceiver:
         except (ValueError, TypeError, IndexError, OverflowError) as exc:  # a decoder bug
             self._reject(DecodeError(f"malformed push: {exc}"), source, address, title, apdu, now)
             return
-        self._emit(Notification(pdu, source, address, title, security, now))
+        self._emit(Notification(pdu, source, address, title, security, now, signature))
 
     def _receive_block(
         self, apdu: bytes, stream: _Stream, key: Hashable, now: float
@@ -875,7 +1077,16 @@ class PushReceiver:
         now: float,
     ) -> None:
         event = PushRejected(cause, source, address, title, bytes(data), now)
-        if isinstance(cause, (UnknownSenderError, AuthenticationTagError, ReplayError)):
+        if isinstance(
+            cause,
+            (
+                UnknownSenderError,
+                UnknownSignerError,
+                SignatureError,
+                AuthenticationTagError,
+                ReplayError,
+            ),
+        ):
             logger.warning("%s", event)
         else:
             logger.debug("%s", event)
