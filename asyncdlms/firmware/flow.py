@@ -161,7 +161,9 @@ class _Upgrade:
                 f"{settings.instance}: image_block_size is {block_size!r}, not a positive "
                 "integer; check the Image transfer instance (FirmwareSettings.instance)"
             )
-        plan = self.plan = ImagePlan(self.image, self.identifier, block_size, settings.padding)
+        plan = self.plan = ImagePlan(
+            self.image, self.identifier, int(block_size), settings.padding
+        )
         await self.act(
             ImageTransferMethod.IMAGE_TRANSFER_INITIATE,
             image_transfer_initiate_parameter(self.identifier, plan.size),
@@ -366,20 +368,16 @@ class _Upgrade:
             return
         except ActionError as exc:
             if not _temporary(exc):
-                status = await self.status()
+                now = await self.status()
                 raise FirmwareVerificationError(
-                    f"image_verify failed ({exc}; image_transfer_status {_name(status)}): the "
+                    f"image_verify failed ({exc}; image_transfer_status {_name(now)}): the "
                     "image is corrupt, incomplete or not for this meter; check the file and "
                     "the identifier"
                 ) from exc
-        status = await self.poll(
-            _VERIFYING,
-            self.settings.verification_timeout,
-            "verification",
-        )
-        if status != ImageTransferStatus.IMAGE_VERIFICATION_SUCCESSFUL:
+        settled = await self.poll(_VERIFYING, self.settings.verification_timeout, "verification")
+        if settled != ImageTransferStatus.IMAGE_VERIFICATION_SUCCESSFUL:
             raise FirmwareVerificationError(
-                f"image verification failed (image_transfer_status {_name(status)}): the "
+                f"image verification failed (image_transfer_status {_name(settled)}): the "
                 "image is corrupt, incomplete or not for this meter; check the file and the "
                 "identifier"
             )

@@ -253,7 +253,7 @@ class FaithfulImageTransfer:
             SCHEDULE,
             {
                 2: AttributeDef(Structure((OctetString(SCRIPT_TABLE.to_bytes()),
-                                           DoubleLongUnsigned(1))), access=everyone),  # fmt: skip
+                                           DoubleLongUnsigned(1))), access=everyone),
                 3: AttributeDef(Enum(1), access=everyone),
                 4: AttributeDef(
                     getter=self.execution_time, setter=self.set_execution_time, access=rw

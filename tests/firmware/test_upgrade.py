@@ -110,7 +110,7 @@ async def test_resume_after_the_connection_was_killed(fraction: float) -> None:
 
 
 async def test_a_new_image_starts_from_nothing() -> None:
-    sim, meters = faithful_simulator(block_size=64)
+    sim, _meters = faithful_simulator(block_size=64)
     first = firmware_image(os.urandom(1000))
     async with sim, manage(sim) as meter:
         await meter.upgrade_firmware(first, "A", activate=False)
@@ -154,7 +154,7 @@ async def test_verification_is_polled_until_the_meter_is_done() -> None:
 
 
 async def test_a_corrupt_image_fails_verification() -> None:
-    sim, meters = faithful_simulator(block_size=128, verification_time=0.2)
+    sim, _meters = faithful_simulator(block_size=128, verification_time=0.2)
     image = bytearray(firmware_image(os.urandom(2000)))
     image[700] ^= 0x01
     async with sim, manage(sim) as meter:
@@ -164,14 +164,14 @@ async def test_a_corrupt_image_fails_verification() -> None:
 
 
 async def test_a_corrupt_image_fails_at_once_on_a_quick_meter() -> None:
-    sim, meters = faithful_simulator(block_size=128)
+    sim, _meters = faithful_simulator(block_size=128)
     async with sim, manage(sim) as meter:
         with pytest.raises(FirmwareVerificationError, match="image_verify failed"):
             await meter.upgrade_firmware(os.urandom(1000), "BAD", settings=FAST)
 
 
 async def test_verification_longer_than_allowed_is_a_timeout() -> None:
-    sim, meters = faithful_simulator(block_size=128, verification_time=30.0)
+    sim, _meters = faithful_simulator(block_size=128, verification_time=30.0)
     settings = FirmwareSettings(first_poll=0.05, max_poll=0.1, verification_timeout=0.3)
     async with sim, manage(sim) as meter:
         with pytest.raises(FirmwareTimeoutError, match="verification_timeout"):
@@ -179,7 +179,7 @@ async def test_verification_longer_than_allowed_is_a_timeout() -> None:
 
 
 async def test_scheduled_activation_sets_the_execution_time() -> None:
-    sim, meters = faithful_simulator(block_size=128)
+    sim, _meters = faithful_simulator(block_size=128)
     when = dt.datetime(2027, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     async with sim, manage(sim) as meter:
         result = await meter.upgrade_firmware(firmware_image(os.urandom(800)), "LATER",
@@ -193,7 +193,7 @@ async def test_scheduled_activation_sets_the_execution_time() -> None:
 
 
 async def test_no_activation() -> None:
-    sim, meters = faithful_simulator(block_size=128)
+    sim, _meters = faithful_simulator(block_size=128)
     async with sim, manage(sim) as meter:
         result = await meter.upgrade_firmware(firmware_image(b"y" * 300), "NOT", activate=False)
         assert await meter.get(18, "0.0.44.0.0.255", 6) == 3  # verification successful
@@ -216,7 +216,7 @@ async def test_a_disabled_transfer_is_enabled_or_refused() -> None:
 async def test_the_image_may_be_a_file(tmp_path: Any) -> None:
     path = tmp_path / "fw.bin"
     path.write_bytes(firmware_image(os.urandom(640)))
-    sim, meters = faithful_simulator(block_size=128)
+    sim, _meters = faithful_simulator(block_size=128)
     async with sim, manage(sim) as meter:
         result = await meter.upgrade_firmware(path, "FILE")
     assert result.image_size == path.stat().st_size
@@ -226,7 +226,7 @@ def test_upgrade_settles_in_one_loop() -> None:
     """Nothing of an upgrade is left running after it returned (no stray tasks)."""
 
     async def main() -> set[asyncio.Task[Any]]:
-        sim, meters = faithful_simulator(block_size=128)
+        sim, _meters = faithful_simulator(block_size=128)
         async with sim, manage(sim) as meter:
             await meter.upgrade_firmware(firmware_image(b"q" * 300), "T")
         return {t for t in asyncio.all_tasks() if t is not asyncio.current_task()}
