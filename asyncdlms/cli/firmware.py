@@ -249,3 +249,72 @@ def add_firmware_command(commands: argparse._SubParsersAction[argparse.ArgumentP
                              "else a line every 10%%)")  # fmt: skip
     add_association_options(parser)
     parser.set_defaults(handler=_command_firmware)
+
+
+def add_campaign_options(parser: argparse.ArgumentParser) -> None:
+    """``poll``'s firmware campaign options: ``--firmware IMAGE``, ``--max-parallel N`` and
+    :func:`add_firmware_options` (``--identifier`` then required)."""
+    parser.add_argument("--firmware", metavar="IMAGE",
+                        help="instead of reading: upgrade every meter of FLEET_FILE with "
+                             "IMAGE (needs --identifier); a re-run works only on meters not "
+                             "done")  # fmt: skip
+    parser.add_argument("--max-parallel", type=int, default=10, metavar="N",
+                        help="with --firmware: meters upgraded at once (default 10)")  # fmt: skip
+    add_firmware_options(parser, required=False)
+
+
+def run_campaign(args: argparse.Namespace, meters: list[Any], fleet_path: str) -> int:
+    """``poll FLEET --firmware IMAGE``: one line per meter on stdout (done / skipped /
+    failed with the reason), a summary on stderr; exit 0 when no meter failed, else 1;
+    2 for bad options. Outcomes are kept in ``--store`` when given, else in a state file
+    next to the fleet file (its path is printed)."""
+    from ..fleet.firmware import CampaignState, FirmwareCampaign, MeterOutcome, state_file
+    from .poll import with_options
+
+    if args.identifier is None:
+        print("asyncdlms poll: --firmware needs --identifier", file=sys.stderr)
+        return 2
+    try:
+        with open(args.firmware, "rb") as file:
+            image = file.read()
+    except OSError as exc:
+        print(f"asyncdlms poll: {args.firmware}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    meters = with_options(meters, connect_options(args))
+
+    def show(outcome: MeterOutcome) -> None:
+        if outcome.earlier:
+            line = f"{outcome.meter}: {outcome.outcome} (earlier run)"
+        elif outcome.result is not None:
+            line = f"{outcome.meter}: done: {describe_result(outcome.result)}"
+        else:
+            reason = f": {outcome.reason}" if outcome.reason else ""
+            line = f"{outcome.meter}: {outcome.outcome}{reason}"
+        print(line, flush=True)
+
+    async def campaign() -> list[MeterOutcome]:
+        async with opened_store(args.store) as store:
+            state = None
+            if store is None:
+                path = state_file(fleet_path, args.identifier, image)
+                print(f"campaign state: {path}", file=sys.stderr)
+                state = CampaignState(path)
+            return await FirmwareCampaign(
+                meters, image, args.identifier, max_parallel=args.max_parallel,
+                store=firmware_store(store), state=state, upgrade=firmware_arguments(args),
+                timeout=args.timeout, on_outcome=show,
+            ).run()  # fmt: skip
+
+    try:
+        with counter_store(args):
+            outcomes = run_loop(campaign())
+    except KeyboardInterrupt:
+        return 130
+    except (StoreError, ValueError, OSError) as exc:
+        print(f"asyncdlms poll: {exc}", file=sys.stderr)
+        return 2
+    kinds = ("done", "skipped", "failed")
+    counts = {kind: sum(o.outcome == kind for o in outcomes) for kind in kinds}
+    print(f"firmware campaign: {counts['done']} done, {counts['skipped']} skipped, "
+          f"{counts['failed']} failed of {len(outcomes)} meters", file=sys.stderr)  # fmt: skip
+    return 1 if counts["failed"] else 0

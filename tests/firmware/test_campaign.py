@@ -1,0 +1,105 @@
+"""Fleet firmware campaigns: ``asyncdlms poll FLEET --firmware`` against ``asyncdlms
+simulate`` (three meters on one port and one meter nobody answers for), its state file and
+the re-run that works only on the meters not done; :class:`FirmwareCampaign` with the
+outcomes in a store (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from asyncdlms.cli import main
+from asyncdlms.fleet import Meter
+from asyncdlms.fleet.firmware import CampaignOutcome, FirmwareCampaign
+from asyncdlms.server import Simulator
+from asyncdlms.server.simulator import DEFAULT_HLS_SECRET
+from asyncdlms.store import open_store
+from tests.fleet.helpers import closed_port, meters_of
+from tests.simulate_process import simulate
+
+MANAGEMENT = {"client": 18, "auth": "md5", "password": DEFAULT_HLS_SECRET.decode()}
+
+
+def fleet_file(path: Path, url: str, dead: int) -> Path:
+    lines = ['[defaults]', 'client = 18', 'auth = "md5"',
+             f'password = "{DEFAULT_HLS_SECRET.decode()}"', 'timeout = 5']  # fmt: skip
+    for server in (1, 2, 3):
+        lines += ["[[meter]]", f'name = "m{server}"', f'url = "{url}"', f"server = {server}"]
+    lines += ["[[meter]]", 'name = "dead"', f'url = "tcp://127.0.0.1:{dead}"']
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_campaign_from_the_command_line_and_its_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = tmp_path / "fw.bin"
+    image.write_bytes(os.urandom(2500))
+    with simulate("--meters", "3", "--shared-port") as url:
+        fleet = fleet_file(tmp_path / "fleet.toml", url, closed_port())
+        argv = ["poll", str(fleet), "--firmware", str(image), "--identifier", "FLEET-2",
+                "--max-parallel", "2"]  # fmt: skip
+        first = main(argv)
+        out, err = capsys.readouterr()
+        second = main(argv)
+        again, err2 = capsys.readouterr()
+        store = f"sqlite:///{tmp_path / 'fw.db'}"
+        third = main([*argv, "--store", store])
+        with_store, _ = capsys.readouterr()
+    assert first == 1  # the dead meter failed
+    lines = dict(line.split(": ", 1) for line in out.splitlines())
+    assert sorted(lines) == ["dead", "m1", "m2", "m3"]
+    for name in ("m1", "m2", "m3"):
+        assert lines[name].startswith("done: ") and "effective rate" in lines[name]
+        assert "active firmware FLEET-2" in lines[name]
+    assert lines["dead"].startswith("failed: ") and "Error" in lines["dead"]
+    assert "3 done, 0 skipped, 1 failed of 4 meters" in err
+    state = next(tmp_path.glob("fleet.toml.firmware-*.json"))
+    assert f"campaign state: {state}" in err
+    saved = json.loads(state.read_text())["meters"]
+    assert {name: entry["outcome"] for name, entry in saved.items()} == {
+        "m1": "done", "m2": "done", "m3": "done", "dead": "failed",
+    }  # fmt: skip
+    # the re-run contacts only the meter not done
+    assert second == 1
+    again_lines = dict(line.split(": ", 1) for line in again.splitlines())
+    assert again_lines["m1"] == again_lines["m2"] == again_lines["m3"] == "done (earlier run)"
+    assert again_lines["dead"].startswith("failed: ")
+    # a store knows nothing of that run: the meters are asked, and they run FLEET-2 already
+    assert third == 1
+    store_lines = dict(line.split(": ", 1) for line in with_store.splitlines())
+    assert store_lines["m1"] == "skipped: already at FLEET-2"
+
+
+async def test_campaign_outcomes_in_a_store(store_url: str) -> None:
+    image = os.urandom(1800)
+    store = await open_store(store_url)
+    try:
+        async with Simulator(meters=3) as sim:
+            meters = meters_of(sim, **MANAGEMENT)
+            dead = Meter(f"tcp://127.0.0.1:{closed_port()}", {"timeout": 2}, name="dead")
+            campaign = FirmwareCampaign([*meters, dead], image, b"STORED", max_parallel=2,
+                                        store=store)  # type: ignore[arg-type]  # fmt: skip
+            first = await campaign.run()
+            assert [o.outcome for o in first] == [CampaignOutcome.DONE] * 3 + [
+                CampaignOutcome.FAILED
+            ]
+            records = await store.firmware_transfers()  # type: ignore[attr-defined]
+            assert sorted(r.meter for r in records) == ["m0", "m1", "m2"]
+            assert all(r.status == "done" and r.blocks_confirmed == r.blocks for r in records)
+            # meter 1 gets a newer image by hand: the store still says done for it
+            async with sim.connect(1, **MANAGEMENT) as meter:
+                await meter.upgrade_firmware(os.urandom(300), "OTHER")
+            second = await FirmwareCampaign(
+                [*meters, dead], image, b"STORED", store=store  # type: ignore[arg-type]
+            ).run()
+            assert [(o.outcome, o.earlier) for o in second] == [
+                (CampaignOutcome.DONE, True), (CampaignOutcome.DONE, True),
+                (CampaignOutcome.DONE, True), (CampaignOutcome.FAILED, False),
+            ]  # fmt: skip
+            assert sim.meters[1].firmware == b"OTHER"
+    finally:
+        await store.close()
