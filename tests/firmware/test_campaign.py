@@ -45,7 +45,7 @@ def test_campaign_from_the_command_line_and_its_resume(
         first = main(argv)
         out, err = capsys.readouterr()
         second = main(argv)
-        again, err2 = capsys.readouterr()
+        again, _err2 = capsys.readouterr()
         store = f"sqlite:///{tmp_path / 'fw.db'}"
         third = main([*argv, "--store", store])
         with_store, _ = capsys.readouterr()

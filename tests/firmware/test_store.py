@@ -53,7 +53,7 @@ async def test_upsert_and_query(store_url: str) -> None:
 
 async def test_an_interrupted_then_resumed_upgrade_is_recorded(store_url: str) -> None:
     store = await open_store(store_url)
-    sim, meters = faithful_simulator(block_size=64)
+    sim, _meters = faithful_simulator(block_size=64)
     image = firmware_image(os.urandom(64 * 50 - 32))
     sha = hashlib.sha256(image).hexdigest()
     try:
@@ -67,9 +67,10 @@ async def test_an_interrupted_then_resumed_upgrade_is_recorded(store_url: str) -
                         meter._driver.transport.abort()  # type: ignore[union-attr]
 
                 with pytest.raises((DlmsError, OSError)):
-                    await meter.upgrade_firmware(image, "S", progress=kill, store=store,
-                                                 meter="meter-0",
-                                                 settings=FirmwareSettings(pipeline=False))  # fmt: skip
+                    await meter.upgrade_firmware(
+                        image, "S", progress=kill, store=store, meter="meter-0",
+                        settings=FirmwareSettings(pipeline=False),
+                    )  # fmt: skip
             [failed] = await store.firmware_transfers(meter="meter-0")
             assert failed.status == "failed" and failed.image_sha256 == sha
             assert failed.blocks_confirmed == 20 and failed.blocks == 50
