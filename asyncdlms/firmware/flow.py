@@ -454,8 +454,8 @@ class _Upgrade:
         found: bytes | None = None
         for attempt in range(settings.reconnect_attempts + 1):
             try:
-                if not self.client.session.associated:
-                    await self.client.reassociate()
+                if attempt or not self.client.session.associated:
+                    await self.client.reassociate()  # a no-op while the association holds
                 found = await self.read_firmware_identifier(strict=True)
                 break
             except _GONE:

@@ -15,6 +15,7 @@ branch) replaces this file once merged.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,8 +77,10 @@ class FaithfulImageTransfer:
         block_size: int = 128,
         verification_time: float = 0.0,
         activation_time: float = 0.0,
+        restart_on_activation: bool = False,
     ) -> None:
         self.simulator = simulator
+        self.restart_on_activation = restart_on_activation
         self.block_size = block_size
         self.verification_time = verification_time
         self.activation_time = activation_time
@@ -99,6 +102,13 @@ class FaithfulImageTransfer:
         for index, state in enumerate(self.simulator.meters):
             if self.meters.get(index) is image:
                 state.firmware = image.identifier
+        if self.restart_on_activation:  # the meter restarts into the new image
+            asyncio.get_running_loop().call_soon(self._drop_connections)
+
+    def _drop_connections(self) -> None:
+        for server in self.simulator.servers:
+            for driver in list(server._drivers):
+                driver.close()
 
     @property
     def _count(self) -> Any:
@@ -271,6 +281,7 @@ def faithful_simulator(
     block_size: int = 128,
     verification_time: float = 0.0,
     activation_time: float = 0.0,
+    restart_on_activation: bool = False,
     **kwargs: Any,
 ) -> tuple[Simulator, FaithfulImageTransfer]:
     """A :class:`Simulator` (``kwargs``) with the faithful Image transfer object."""
@@ -280,6 +291,7 @@ def faithful_simulator(
         block_size=block_size,
         verification_time=verification_time,
         activation_time=activation_time,
+        restart_on_activation=restart_on_activation,
     )
     objects.install()
     return simulator, objects

@@ -5,6 +5,7 @@ blocks, verification polling and failure, scheduled and no activation, a disable
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -12,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from asyncdlms.apdu.acse import MechanismName
+from asyncdlms.apdu.initiate import Conformance
 from asyncdlms.errors import DlmsError
 from asyncdlms.firmware import (
     Activation,
@@ -22,8 +25,10 @@ from asyncdlms.firmware import (
     FirmwareVerificationError,
     ImageTransferDisabledError,
 )
+from asyncdlms.security.hls import Secret
 from asyncdlms.server import Simulator
 from asyncdlms.server.simulator import DEFAULT_HLS_SECRET
+from asyncdlms.session.settings import ClientSettings
 from asyncdlms.types.clock import Date, Time
 
 from .meter import faithful_simulator, firmware_image
@@ -232,3 +237,45 @@ def test_upgrade_settles_in_one_loop() -> None:
         return {t for t in asyncio.all_tasks() if t is not asyncio.current_task()}
 
     assert asyncio.run(main()) == set()
+
+
+async def test_the_meter_restarting_at_activation_is_associated_again() -> None:
+    sim, _ = faithful_simulator(block_size=128, restart_on_activation=True)
+    async with sim, manage(sim) as meter:
+        result = await meter.upgrade_firmware(firmware_image(os.urandom(700)), "RESTARTED",
+                                              settings=FAST)  # fmt: skip
+        assert meter.reconnections == 1 and meter.session.associated
+    assert result.firmware_after == b"RESTARTED"
+
+
+async def test_blocks_larger_than_the_pdu_go_in_pblocks() -> None:
+    """A 1500-byte image block with a 512-byte server PDU: every block is one ACTION sent
+    in pblocks (ACTION-Request-With-First-Pblock...), one block per request."""
+    sim, meters = faithful_simulator(block_size=1500, max_pdu_size=512)
+    image = firmware_image(os.urandom(5 * 1500 - 32))
+    seen: list[FirmwareProgress] = []
+    async with sim, manage(sim) as meter:
+        result = await meter.upgrade_firmware(image, "BIG", progress=seen.append)
+    assert result.firmware_after == b"BIG" and result.blocks == 5
+    assert len([p for p in seen if p.phase == "transfer"]) - 1 == 5
+    assert meters.meter(0).received == [0, 1, 2, 3, 4]
+
+
+async def test_with_general_block_transfer_more_blocks_go_per_request() -> None:
+    sim, meters = faithful_simulator(block_size=200, max_pdu_size=512, gbt_window_size=4)
+    image = firmware_image(os.urandom(40 * 200 - 32))
+    seen: list[FirmwareProgress] = []
+    settings = dataclasses.replace(
+        ClientSettings(mechanism=MechanismName.HIGH_MD5, secret=Secret(DEFAULT_HLS_SECRET)),
+        use_general_block_transfer=True,
+    )
+    async with sim, sim.connect(0, client=18, settings=settings, timeout=5.0) as meter:
+        assert meter.session.negotiated is not None
+        assert meter.session.negotiated.conformance & Conformance.GENERAL_BLOCK_TRANSFER
+        upgrade = FirmwareSettings(max_blocks_per_request=8)
+        result = await meter.upgrade_firmware(image, "GBT", progress=seen.append,
+                                              settings=upgrade)  # fmt: skip
+    assert result.firmware_after == b"GBT"
+    # 8 blocks (1.6 kB) per ACTION with-list although the PDU is 512 bytes: GBT carries it
+    assert len([p for p in seen if p.phase == "transfer"]) - 1 == 5
+    assert sorted(meters.meter(0).received) == list(range(40))
