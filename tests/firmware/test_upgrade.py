@@ -27,7 +27,8 @@ from asyncdlms.firmware import (
 )
 from asyncdlms.security.hls import Secret
 from asyncdlms.server import Simulator
-from asyncdlms.server.simulator import DEFAULT_HLS_SECRET
+from asyncdlms.server.simulator import DEFAULT_HLS_SECRET, default_associations
+from asyncdlms.session.server.settings import DEFAULT_SERVER_CONFORMANCE
 from asyncdlms.session.settings import ClientSettings
 from asyncdlms.types.clock import Date, Time
 
@@ -76,11 +77,12 @@ async def test_one_block_per_request_without_pipelining() -> None:
     assert meters.meter(0).received == list(range(10))
 
 
+@pytest.mark.parametrize("interface", ["wrapper", "hdlc"])
 @pytest.mark.parametrize("fraction", [0.30, 0.99])
-async def test_resume_after_the_connection_was_killed(fraction: float) -> None:
+async def test_resume_after_the_connection_was_killed(fraction: float, interface: str) -> None:
     """Kill the TCP connection abruptly once ``fraction`` of the blocks are on the meter;
     the next call initiates again, reads what the meter holds and sends only the rest."""
-    sim, meters = faithful_simulator(block_size=64)
+    sim, meters = faithful_simulator(block_size=64, interface=interface)
     image = firmware_image(os.urandom(200 * 64 - 32))  # 200 blocks
     blocks = 200
     kill_at = math.ceil(fraction * blocks)
@@ -279,3 +281,22 @@ async def test_with_general_block_transfer_more_blocks_go_per_request() -> None:
     # 8 blocks (1.6 kB) per ACTION with-list although the PDU is 512 bytes: GBT carries it
     assert len([p for p in seen if p.phase == "transfer"]) - 1 == 5
     assert sorted(meters.meter(0).received) == list(range(40))
+
+
+async def test_one_block_per_request_when_multiple_references_are_not_granted() -> None:
+    associations = {
+        client: dataclasses.replace(
+            policy, conformance=DEFAULT_SERVER_CONFORMANCE & ~Conformance.MULTIPLE_REFERENCES
+        )
+        for client, policy in default_associations().items()
+    }
+    sim, meters = faithful_simulator(block_size=100, associations=associations)
+    seen: list[FirmwareProgress] = []
+    async with sim, manage(sim) as meter:
+        assert meter.session.negotiated is not None
+        assert not meter.session.negotiated.conformance & Conformance.MULTIPLE_REFERENCES
+        result = await meter.upgrade_firmware(firmware_image(os.urandom(1168)), "SINGLE",
+                                              progress=seen.append)  # fmt: skip
+    assert result.blocks == 12 and result.firmware_after == b"SINGLE"
+    assert len([p for p in seen if p.phase == "transfer"]) - 1 == 12
+    assert meters.meter(0).received == list(range(12))
