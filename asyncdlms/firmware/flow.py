@@ -10,6 +10,7 @@ says which, so only the missing ones go. With a store it also records the progre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -31,6 +32,7 @@ from ..errors import (
     ActionError,
     AssociationError,
     DataAccessError,
+    DlmsError,
     LinkError,
     RequestTimeoutError,
     ServiceError,
@@ -114,9 +116,13 @@ async def upgrade_firmware(
     )
     try:
         return await upgrade.run(verify, activate)
-    except BaseException as exc:
-        if store is not None and upgrade.plan is not None and isinstance(exc, Exception):
-            await upgrade.record(FirmwareTransferStatus.FAILED, f"{type(exc).__name__}: {exc}")
+    except Exception as exc:
+        if store is not None and upgrade.plan is not None:
+            # the upgrade's own error is the one to see, not a store's trouble recording it
+            with contextlib.suppress(DlmsError, OSError):
+                await upgrade.record(
+                    FirmwareTransferStatus.FAILED, f"{type(exc).__name__}: {exc}"
+                )
         raise
 
 
@@ -164,10 +170,17 @@ class _Upgrade:
         plan = self.plan = ImagePlan(
             self.image, self.identifier, int(block_size), settings.padding
         )
-        await self.act(
-            ImageTransferMethod.IMAGE_TRANSFER_INITIATE,
-            image_transfer_initiate_parameter(self.identifier, plan.size),
-        )
+        try:
+            await self.act(
+                ImageTransferMethod.IMAGE_TRANSFER_INITIATE,
+                image_transfer_initiate_parameter(self.identifier, plan.size),
+            )
+        except ActionError as exc:
+            raise FirmwareTransferError(
+                f"the meter refused image_transfer_initiate of {plan.size} bytes as "
+                f"{self.identifier!r} ({exc}); check the image size against the meter's "
+                "limit and the identifier it expects"
+            ) from exc
         missing = await self.read_missing()
         self.held = set(range(plan.blocks)) - set(missing)
         resumed_from = len(self.held)

@@ -300,3 +300,10 @@ async def test_one_block_per_request_when_multiple_references_are_not_granted() 
     assert result.blocks == 12 and result.firmware_after == b"SINGLE"
     assert len([p for p in seen if p.phase == "transfer"]) - 1 == 12
     assert meters.meter(0).received == list(range(12))
+
+
+async def test_a_refused_initiate_is_a_typed_error() -> None:
+    too_big = bytes(16 * 1024 * 1024 + 1)  # the simulator takes images up to 16 MiB
+    async with Simulator() as sim, manage(sim) as meter:
+        with pytest.raises(FirmwareTransferError, match="refused image_transfer_initiate"):
+            await meter.upgrade_firmware(too_big, "HUGE")
