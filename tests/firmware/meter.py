@@ -295,3 +295,13 @@ def faithful_simulator(
     )
     objects.install()
     return simulator, objects
+
+
+def simulator_image(identifier: bytes, payload: bytes) -> bytes:
+    """An image the project's own :class:`Simulator` accepts: today's takes any bytes; the
+    faithful simulator of issue 18 (fw-sim branch) verifies a self-checking
+    ``asyncdlms.cosem.image_transfer.firmware_image(identifier, payload)``."""
+    from asyncdlms.cosem import image_transfer
+
+    make = getattr(image_transfer, "firmware_image", None)
+    return payload if make is None else bytes(make(identifier, payload))

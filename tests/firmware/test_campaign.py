@@ -20,6 +20,8 @@ from asyncdlms.store import open_store
 from tests.fleet.helpers import closed_port, meters_of
 from tests.simulate_process import simulate
 
+from .meter import simulator_image
+
 MANAGEMENT = {"client": 18, "auth": "md5", "password": DEFAULT_HLS_SECRET.decode()}
 
 
@@ -37,7 +39,7 @@ def test_campaign_from_the_command_line_and_its_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     image = tmp_path / "fw.bin"
-    image.write_bytes(os.urandom(2500))
+    image.write_bytes(simulator_image(b"FLEET-2", os.urandom(2500)))
     with simulate("--meters", "3", "--shared-port") as url:
         fleet = fleet_file(tmp_path / "fleet.toml", url, closed_port())
         argv = ["poll", str(fleet), "--firmware", str(image), "--identifier", "FLEET-2",
@@ -75,7 +77,7 @@ def test_campaign_from_the_command_line_and_its_resume(
 
 
 async def test_campaign_outcomes_in_a_store(store_url: str) -> None:
-    image = os.urandom(1800)
+    image = simulator_image(b"STORED", os.urandom(1800))
     store = await open_store(store_url)
     try:
         async with Simulator(meters=3) as sim:
@@ -92,7 +94,7 @@ async def test_campaign_outcomes_in_a_store(store_url: str) -> None:
             assert all(r.status == "done" and r.blocks_confirmed == r.blocks for r in records)
             # meter 1 gets a newer image by hand: the store still says done for it
             async with sim.connect(1, **MANAGEMENT) as meter:
-                await meter.upgrade_firmware(os.urandom(300), "OTHER")
+                await meter.upgrade_firmware(simulator_image(b"OTHER", os.urandom(300)), "OTHER")
             second = await FirmwareCampaign(
                 [*meters, dead], image, b"STORED", store=store  # type: ignore[arg-type]
             ).run()

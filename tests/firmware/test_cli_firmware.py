@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ from asyncdlms.cli.firmware import FirmwareProgressBar, parse_activation
 from asyncdlms.firmware import FirmwareProgress
 from asyncdlms.store import open_store
 from tests.simulate_process import ROOT, simulate
+
+from .meter import simulator_image
 
 MANAGEMENT = ("--client", "18", "--auth", "md5", "--password", "Gurux1234567890!")
 
@@ -29,7 +32,7 @@ def asyncdlms(*argv: str) -> subprocess.CompletedProcess[str]:
 
 def test_upgrade_from_the_command_line(tmp_path: Path) -> None:
     image = tmp_path / "fw.bin"
-    image.write_bytes(os.urandom(4000))
+    image.write_bytes(simulator_image(b"CLI-2.0", os.urandom(4000)))
     store = f"sqlite:///{tmp_path / 'fw.db'}"
     with simulate() as url:
         done = asyncdlms("firmware", url, str(image), "--identifier", "CLI-2.0", *MANAGEMENT,
@@ -37,8 +40,10 @@ def test_upgrade_from_the_command_line(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         read = asyncdlms("read", url, "1/1.0.0.2.0.255/2", *MANAGEMENT, "--json")
     assert "effective rate" in done.stdout and "active firmware CLI-2.0" in done.stdout
-    blocks = (4000 + 191) // 192
-    assert f"{blocks} of {blocks} blocks (4.0 kB) sent" in done.stdout
+    sent = re.search(r"^(\d+) of (\d+) blocks \((\d+\.\d) kB\) sent", done.stdout)
+    assert sent is not None and sent[1] == sent[2]
+    assert sent[3] == f"{image.stat().st_size / 1000:.1f}"
+    blocks = int(sent[1])
     # not a terminal: plain progress lines, the last one complete, then the phases
     lines = done.stderr.splitlines()
     assert any(f"{blocks}/{blocks} blocks 100%" in line for line in lines)

@@ -13,6 +13,8 @@ import pytest
 from asyncdlms.cli import main
 from tests.simulate_process import simulate
 
+from .meter import simulator_image
+
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 SECTION = README.split("## Firmware upgrades", 1)[1].split("\n## ", 1)[0]
 
@@ -21,8 +23,9 @@ def test_the_python_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     [block] = re.findall(r"```python\n(.*?)\n```", SECTION, flags=re.S)
     exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("0/") and lines[-2].startswith("54/54 blocks")
-    assert lines[-1].startswith("54 blocks at ")
+    blocks = lines[-1].split()[0]
+    assert lines[0].startswith("0/") and lines[-2].startswith(f"{blocks}/{blocks} blocks")
+    assert lines[-1].startswith(f"{blocks} blocks at ")
     assert lines[-1].endswith("b'SIM-1.0.0' -> b'SIM-2.0.0'")
 
 
@@ -33,7 +36,7 @@ def test_the_commands_run(
                 for line in block.splitlines()]  # fmt: skip
     assert [c.split()[1] for c in commands] == ["firmware", "poll"]
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "fw-2.0.bin").write_bytes(os.urandom(3000))
+    (tmp_path / "fw-2.0.bin").write_bytes(simulator_image(b"FW-2.0", os.urandom(3000)))
     with simulate("--meters", "2", "--shared-port") as url:
         lines = ["[defaults]", "client = 18", 'auth = "md5"', 'password = "Gurux1234567890!"']
         for server in (1, 2):

@@ -32,7 +32,7 @@ from asyncdlms.session.server.settings import DEFAULT_SERVER_CONFORMANCE
 from asyncdlms.session.settings import ClientSettings
 from asyncdlms.types.clock import Date, Time
 
-from .meter import faithful_simulator, firmware_image
+from .meter import faithful_simulator, firmware_image, simulator_image
 
 FAST = FirmwareSettings(first_poll=0.02, max_poll=0.1)
 
@@ -45,17 +45,17 @@ def manage(sim: Simulator, index: int = 0, **kwargs: Any) -> Any:
 
 @pytest.mark.parametrize("interface", ["wrapper", "hdlc"])
 async def test_upgrade_with_the_simulator(interface: str) -> None:
-    image = os.urandom(3000)
+    image = simulator_image(b"SIM-2.0.0", os.urandom(3000))
     seen: list[FirmwareProgress] = []
     async with Simulator(interface=interface) as sim, manage(sim) as meter:
         result = await meter.upgrade_firmware(image, "SIM-2.0.0", progress=seen.append)
         assert await meter.get(1, "1.0.0.2.0.255", 2) == b"SIM-2.0.0"
     assert result.firmware_before == b"SIM-1.0.0"
     assert result.firmware_after == b"SIM-2.0.0"
-    assert result.identifier == b"SIM-2.0.0" and result.image_size == 3000
-    assert result.blocks == math.ceil(3000 / result.block_size)
+    assert result.identifier == b"SIM-2.0.0" and result.image_size == len(image)
+    assert result.blocks == math.ceil(len(image) / result.block_size)
     assert result.blocks_sent == result.blocks and result.resumed_from == 0
-    assert result.bytes_sent == 3000 and result.verified
+    assert result.bytes_sent == len(image) and result.verified
     assert result.activation is Activation.NOW and result.rate > 0
     transfer = [p for p in seen if p.phase == "transfer"]
     assert transfer[-1].blocks_done == result.blocks
