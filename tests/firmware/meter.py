@@ -9,7 +9,8 @@ with temporary-failure while it works (``verification_time`` / ``activation_time
 of the simulator's clock, ``image_transfer_status`` 2 then 3 or 4, 5 then 6), checks a
 self-checking image (:func:`firmware_image`: payload and its SHA-256), refuses listed blocks
 a number of times, and has the image activation Single action schedule 0.0.15.0.2.255 whose
-``execution_time`` (attribute 4) it keeps. The faithful simulator of issue 18 (fw-sim
+``execution_time`` (attribute 4) it keeps; it serves the active firmware identifier
+1.0.0.2.0.255 itself. The faithful simulator of issue 18 (fw-sim
 branch) replaces this file once merged.
 """
 
@@ -36,6 +37,7 @@ from asyncdlms.types.values import (
 
 IMAGE_TRANSFER = Obis("0.0.44.0.0.255")
 SCHEDULE = Obis("0.0.15.0.2.255")
+FIRMWARE_IDENTIFIER = Obis("1.0.0.2.0.255")
 SCRIPT_TABLE = Obis("0.0.10.0.107.255")
 DIGEST = 32
 
@@ -63,6 +65,7 @@ class MeterImage:
     refusals: dict[int, int] = field(default_factory=dict)
     execution_time: Any = field(default_factory=Array)
     status_reads: int = 0
+    active_firmware: bytes = b"SIM-1.0.0"
     received: list[int] = field(default_factory=list)
     """Every block number received, in order (what the test asserts on)."""
 
@@ -99,9 +102,7 @@ class FaithfulImageTransfer:
                 self._activated(image)
 
     def _activated(self, image: MeterImage) -> None:
-        for index, state in enumerate(self.simulator.meters):
-            if self.meters.get(index) is image:
-                state.firmware = image.identifier
+        image.active_firmware = image.identifier
         if self.restart_on_activation:  # the meter restarts into the new image
             asyncio.get_running_loop().call_soon(self._drop_connections)
 
@@ -150,6 +151,9 @@ class FaithfulImageTransfer:
         digest = hashlib.sha256(data).digest()
         return Array((Structure((DoubleLongUnsigned(image.size), OctetString(image.identifier),
                                  OctetString(digest))),))  # fmt: skip
+
+    def firmware(self, state: Any, context: Any, selection: Any) -> Any:
+        return OctetString(self.meter(state.index).active_firmware)
 
     def execution_time(self, state: Any, context: Any, selection: Any) -> Any:
         return self.meter(state.index).execution_time
@@ -270,9 +274,14 @@ class FaithfulImageTransfer:
                 ),
             },
         )
-        kept = [o for o in model.objects if o.class_id != 15 and o.logical_name != IMAGE_TRANSFER]
+        readable = AttributeAccess.READ
+        firmware = ObjectDef(
+            1, FIRMWARE_IDENTIFIER, {2: AttributeDef(getter=self.firmware, access=readable)}
+        )
+        mine = {IMAGE_TRANSFER, SCHEDULE, FIRMWARE_IDENTIFIER}
+        kept = [o for o in model.objects if o.class_id != 15 and o.logical_name not in mine]
         self.simulator.model = ObjectModel(
-            [*kept, transfer, schedule], association_clients=clients
+            [*kept, firmware, transfer, schedule], association_clients=clients
         )
 
 
