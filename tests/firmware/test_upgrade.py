@@ -307,3 +307,31 @@ async def test_a_refused_initiate_is_a_typed_error() -> None:
     async with Simulator() as sim, manage(sim) as meter:
         with pytest.raises(FirmwareTransferError, match="refused image_transfer_initiate"):
             await meter.upgrade_firmware(too_big, "HUGE")
+
+
+@pytest.mark.parametrize("max_pdu_size", [256, 1024])
+async def test_with_lists_fill_but_never_exceed_the_negotiated_pdu(max_pdu_size: int) -> None:
+    """Every ACTION-Request-With-List on the wire (wrapper: 8 header bytes, then the APDU
+    C3 03 ...) fits the meter's max receive PDU size, and holds more than one block."""
+    sent: list[bytes] = []
+
+    def trace(direction: str, data: bytes, now: float) -> None:
+        if direction == "->":
+            sent.append(data)
+
+    sim, meters = faithful_simulator(block_size=50, max_pdu_size=max_pdu_size)
+    async with sim, manage(sim, trace=trace) as meter:
+        result = await meter.upgrade_firmware(firmware_image(os.urandom(3000)), "PDU")
+    lists = [chunk[8:] for chunk in sent if chunk[8:10] == b"\xc3\x03"]
+    assert lists and all(len(apdu) <= max_pdu_size for apdu in lists)
+    per_list = [apdu[3] for apdu in lists]  # the method count after C3 03 invoke-id
+    assert min(per_list) >= 2
+    # packed greedily: one more block (descriptor 9 bytes, structure {double-long-unsigned,
+    # octet-string of 50}: 59 bytes) would not have fit the biggest list
+    assert max(len(apdu) for apdu in lists) + 9 + 59 > max_pdu_size
+    # the rest (a last group of one) as ACTION-Request-Normal of image_block_transfer
+    singles = [c[8:] for c in sent if c[8:10] == b"\xc3\x01" and c[11:13] == b"\x00\x12"
+               and c[19] == 2]  # fmt: skip
+    assert len(singles) <= 1
+    assert sum(per_list) + len(singles) == result.blocks_sent == result.blocks
+    assert sorted(meters.meter(0).received) == list(range(result.blocks))
