@@ -25,11 +25,13 @@ from asyncdlms.firmware import (
     FirmwareVerificationError,
     ImageTransferDisabledError,
 )
+from asyncdlms.security.ciphering import SecurityPolicy
 from asyncdlms.security.hls import Secret
 from asyncdlms.server import Simulator
 from asyncdlms.server.simulator import DEFAULT_HLS_SECRET, default_associations
+from asyncdlms.session.server import AssociationPolicy, ServerSecurity
 from asyncdlms.session.server.settings import DEFAULT_SERVER_CONFORMANCE
-from asyncdlms.session.settings import ClientSettings
+from asyncdlms.session.settings import ClientSecurity, ClientSettings
 from asyncdlms.types.clock import Date, Time
 
 from .meter import faithful_simulator, firmware_image, simulator_image
@@ -334,4 +336,31 @@ async def test_with_lists_fill_but_never_exceed_the_negotiated_pdu(max_pdu_size:
                and c[19] == 2]  # fmt: skip
     assert len(singles) <= 1
     assert sum(per_list) + len(singles) == result.blocks_sent == result.blocks
+    assert sorted(meters.meter(0).received) == list(range(result.blocks))
+
+
+async def test_upgrade_over_a_ciphered_association() -> None:
+    """Suite 0, authenticated encryption: the with-lists leave room for the security header
+    and tag (the meter's 512-byte PDU counts the ciphered APDU)."""
+    keys = (Secret(bytes(range(16))), Secret(bytes(range(16, 32))))
+    protection = ServerSecurity(*keys, SecurityPolicy.AUTHENTICATED_ENCRYPTION)
+    associations = {
+        16: AssociationPolicy(),
+        1: AssociationPolicy(
+            MechanismName.HIGH_GMAC, Secret(DEFAULT_HLS_SECRET), security=protection
+        ),
+    }
+    settings = ClientSettings(
+        mechanism=MechanismName.HIGH_GMAC,
+        secret=Secret(DEFAULT_HLS_SECRET),
+        security=ClientSecurity(b"CLI00001", *keys, "ae"),
+    )
+    sim, meters = faithful_simulator(block_size=60, max_pdu_size=512, associations=associations)
+    seen: list[FirmwareProgress] = []
+    async with sim, sim.connect(0, client=1, settings=settings, timeout=5.0) as meter:
+        result = await meter.upgrade_firmware(firmware_image(os.urandom(3000)), "CIPHERED",
+                                              progress=seen.append)  # fmt: skip
+    assert result.firmware_after == b"CIPHERED"
+    requests = len([p for p in seen if p.phase == "transfer"]) - 1
+    assert 1 < result.blocks // requests <= 512 // 60
     assert sorted(meters.meter(0).received) == list(range(result.blocks))
