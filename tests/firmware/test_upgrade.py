@@ -357,10 +357,19 @@ async def test_upgrade_over_a_ciphered_association() -> None:
     )
     sim, meters = faithful_simulator(block_size=60, max_pdu_size=512, associations=associations)
     seen: list[FirmwareProgress] = []
-    async with sim, sim.connect(0, client=1, settings=settings, timeout=5.0) as meter:
+    sent: list[bytes] = []
+
+    def trace(direction: str, data: bytes, now: float) -> None:
+        if direction == "->":
+            sent.append(data)
+
+    async with sim, sim.connect(0, client=1, settings=settings, timeout=5.0, trace=trace) as meter:
         result = await meter.upgrade_firmware(firmware_image(os.urandom(3000)), "CIPHERED",
                                               progress=seen.append)  # fmt: skip
     assert result.firmware_after == b"CIPHERED"
+    ciphered = [chunk[8:] for chunk in sent if chunk[8] == 0xCB]  # glo-action-request
+    assert max(len(apdu) for apdu in ciphered) <= 512
+    assert max(len(apdu) for apdu in ciphered) > 512 - 60 - 20  # filled
     requests = len([p for p in seen if p.phase == "transfer"]) - 1
     assert 1 < result.blocks // requests <= 512 // 60
     assert sorted(meters.meter(0).received) == list(range(result.blocks))
