@@ -240,10 +240,17 @@ class _Upgrade:
         )
 
     async def ensure_enabled(self) -> None:
-        enabled = await self.get(_ATTRIBUTE_ENABLED)
+        where = f"{self.settings.instance}"
+        try:
+            enabled = await self.get(_ATTRIBUTE_ENABLED)
+        except DataAccessError as exc:
+            raise FirmwareError(
+                f"{where}: cannot read image_transfer_enabled ({exc}); associate as a client "
+                "that may upgrade the firmware (often the management client with HLS) and "
+                "check the Image transfer instance (FirmwareSettings.instance)"
+            ) from exc
         if enabled is True:
             return
-        where = f"{self.settings.instance}"
         if not self.settings.enable_transfer:
             raise ImageTransferDisabledError(
                 f"{where}: image_transfer_enabled is FALSE; allow the client to set it "

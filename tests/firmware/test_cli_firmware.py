@@ -67,7 +67,8 @@ def test_a_failure_is_reported_with_its_type() -> None:
         # the public client may not invoke methods: the meter refuses
         failed = asyncdlms("firmware", url, __file__, "--identifier", "X", "--client", "16")
     assert failed.returncode == 1
-    assert "asyncdlms firmware: " in failed.stderr and "Error" in failed.stderr
+    assert failed.stderr.startswith("asyncdlms firmware: FirmwareError: 0.0.44.0.0.255: ")
+    assert "associate as a client that may upgrade the firmware" in failed.stderr
 
 
 def test_bad_options_exit_2(tmp_path: Path) -> None:
