@@ -86,7 +86,8 @@ class CampaignState:
 
 
 class FirmwareCampaign:
-    """Upgrade ``meters`` with ``image`` as ``identifier``, ``max_parallel`` at a time.
+    """Upgrade ``meters`` with ``image`` as ``identifier``, ``max_parallel`` at a time
+    (meters with the same :attr:`~asyncdlms.fleet.Meter.bus_key` one after the other).
 
     ``store`` (a :class:`~asyncdlms.store.firmware.FirmwareTransferStore`) or ``state``
     (a :class:`CampaignState`) remembers the outcomes (a store wins when both are given);
@@ -126,12 +127,15 @@ class FirmwareCampaign:
         """Work on every meter; the outcomes in the fleet's order."""
         finished = await self._finished_earlier()
         semaphore = asyncio.Semaphore(self.max_parallel)
+        # meters on one line (a serial bus, an HDLC gateway) are upgraded one at a time
+        lines: dict[str, asyncio.Lock] = {}
 
         async def one(meter: Meter) -> MeterOutcome:
             if meter.name in finished:
                 outcome = MeterOutcome(meter.name, finished[meter.name], "earlier run", True)
             else:
-                async with semaphore:
+                key = meter.bus_key or f"meter {id(meter)}"  # a meter alone: its own line
+                async with lines.setdefault(key, asyncio.Lock()), semaphore:
                     outcome = await self._upgrade(meter)
                 if self.state is not None and self.store is None:
                     self.state.save(outcome)

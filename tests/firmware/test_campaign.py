@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from asyncdlms.aio.client import connect
 from asyncdlms.cli import main
 from asyncdlms.fleet import Meter
 from asyncdlms.fleet.firmware import CampaignOutcome, FirmwareCampaign
@@ -105,3 +107,38 @@ async def test_campaign_outcomes_in_a_store(store_url: str) -> None:
             assert sim.meters[1].firmware == b"OTHER"
     finally:
         await store.close()
+
+
+async def test_meters_on_one_line_are_upgraded_one_at_a_time() -> None:
+    """Three meters behind one HDLC gateway (one host:port, physical addresses 16..18) share
+    a line: the campaign upgrades them one after the other, whatever max_parallel says."""
+    open_now = peak = 0
+
+    async def counting_connect(url: str, **options: Any) -> Any:
+        nonlocal open_now, peak
+        client = await connect(url, **options)
+        open_now += 1
+        peak = max(peak, open_now)
+        close = client.close
+
+        async def counted_close(**kwargs: Any) -> None:
+            nonlocal open_now
+            open_now -= 1
+            await close(**kwargs)
+
+        client.close = counted_close
+        return client
+
+    async with Simulator(meters=3, interface="hdlc", shared_port=True) as sim:
+        meters = [
+            Meter(t.url, {"physical_address": t.physical_address, **MANAGEMENT},
+                  name=f"m{t.index}")
+            for t in sim.targets
+        ]
+        assert len({m.bus_key for m in meters}) == 1
+        outcomes = await FirmwareCampaign(
+            meters, simulator_image(b"LINE", os.urandom(1000)), b"LINE", max_parallel=3,
+            connector=counting_connect,
+        ).run()  # fmt: skip
+    assert [o.outcome for o in outcomes] == [CampaignOutcome.DONE] * 3
+    assert peak == 1
