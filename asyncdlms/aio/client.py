@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
+import os
 from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from types import TracebackType
 from typing import Any, Protocol
@@ -34,6 +36,7 @@ from ..errors import (
     RequestTimeoutError,
     ServiceError,
 )
+from ..firmware.plan import FirmwareProgress, FirmwareSettings, FirmwareUpgradeResult
 from ..hdlc import HdlcAddress, HdlcConnection, HdlcParameters, HdlcSettings
 from ..iec62056_21 import IecSettings
 from ..link import Link
@@ -58,6 +61,7 @@ from ..session.events import (
     RequestFailed,
 )
 from ..session.settings import ClientSecurity, ClientSettings, security_policy
+from ..store.firmware import FirmwareTransferStore
 from ..types.clock import DateTime, DeviationSign
 from ..wrapper import WrapperConnection
 from .cosem_methods import CosemMethods
@@ -592,6 +596,58 @@ class Client(ShortNameMethods, CosemMethods):
                 if error is not None:
                     raise error
         return list(results)
+    async def action_many(
+        self, items: Sequence[tuple[int, ObisLike, int, Any]], *, timeout: float | None = None
+    ) -> list[Any]:
+        """Invoke several methods in one ACTION with-list (the association must grant
+        multiple-references); one entry per item: its return value or its
+        :class:`~asyncdlms.errors.ActionError`."""
+        if self.short_name_referencing:
+            raise ValueError("ACTION with-list needs logical-name referencing")
+        pairs = [(CosemMethodDescriptor(c, Obis(o), m), p) for c, o, m, p in items]
+        result = await self._request(
+            lambda now: self.session.action_with_list(pairs, now=now), timeout
+        )
+        return list(result)
+
+    async def reassociate(self) -> None:
+        """Associate again with a fresh session, e.g. after the meter restarted and dropped
+        the association (what ``reconnect=True`` does on the next call)."""
+        await self._reopen()
+
+    async def upgrade_firmware(
+        self,
+        image: bytes | str | os.PathLike[str],
+        identifier: bytes | str,
+        *,
+        progress: Callable[[FirmwareProgress], None] | None = None,
+        verify: bool = True,
+        activate: bool | dt.datetime = True,
+        instance: ObisLike = "0.0.44.0.0.255",
+        settings: FirmwareSettings | None = None,
+        store: FirmwareTransferStore | None = None,
+        meter: str | None = None,
+    ) -> FirmwareUpgradeResult:
+        """Upgrade the meter's firmware with the Image transfer object ``instance`` (class
+        18): transfer ``image`` (bytes or a file path) as ``identifier`` (bytes, or a str
+        sent in UTF-8), resuming from the blocks the meter already holds; ``verify`` it
+        (polling while the meter works); ``activate`` it now (``True``, then the active
+        firmware identifier is read back, after associating again when the meter restarted),
+        at a time (a ``datetime``: the image activation Single action schedule's
+        execution_time is set) or not (``False``). ``progress`` is called after every
+        request; ``settings`` (:class:`~asyncdlms.firmware.FirmwareSettings`) holds the
+        rest (pipelining, retries, time limits, other objects); with a ``store`` the
+        progress of ``meter`` (default: the URL) is recorded in its ``firmware_transfers``
+        table. Errors: :class:`~asyncdlms.firmware.FirmwareError` subclasses."""
+        from ..firmware.flow import upgrade_firmware
+
+        chosen = settings or FirmwareSettings()
+        if Obis(instance) != Obis("0.0.44.0.0.255") or settings is None:
+            chosen = dataclasses.replace(chosen, instance=Obis(instance))
+        return await upgrade_firmware(
+            self, image, identifier, progress=progress, verify=verify, activate=activate,
+            settings=chosen, store=store, meter=meter,
+        )  # fmt: skip
 
     async def notifications(self) -> AsyncIterator[NotificationReceived]:
         """Unsolicited APDUs (data-notifications, event-notifications) as they arrive."""

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from .. import __version__
 from .cosem_commands import add_cosem_commands
 from .decode import add_decode_command
+from .firmware import add_firmware_command
 from .listen import add_listen_command
 from .meter import add_meter_commands
 from .plot import add_plot_command
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_schedule_command(commands)
     add_worker_command(commands)
     add_status_command(commands)
+    add_firmware_command(commands)
     return parser
 
 

@@ -49,6 +49,7 @@ from ..fleet.positions import StorePositions, StoreWriter, parse_duration, with_
 from ..fleet.schedule import AlignedSchedule
 from ..store import StoreError
 from .counters import counter_store
+from .firmware import add_campaign_options, run_campaign
 from .meter import add_association_options, connect_options, to_json
 from .store_options import (
     FanOutMetrics,
@@ -329,6 +330,11 @@ def _command_poll(args: argparse.Namespace) -> int:
     except (FleetFileError, ValueError) as exc:
         print(f"asyncdlms poll: {exc}", file=sys.stderr)
         return 2
+    if args.firmware is not None:  # a firmware campaign instead of reading
+        if meters is None:
+            print("asyncdlms poll: --firmware needs a FLEET_FILE", file=sys.stderr)
+            return 2
+        return run_campaign(args, meters, args.fleet)
     try:
         with counter_store(args, fleet_store):
             return run_loop(_poll(args, meters, plan))
@@ -381,4 +387,5 @@ def add_poll_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
     add_history_option(poll)
     add_metrics_option(poll)
     add_association_options(poll, fleet=True)
+    add_campaign_options(poll)
     poll.set_defaults(handler=_command_poll)

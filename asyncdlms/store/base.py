@@ -10,6 +10,7 @@ from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from ..errors import DlmsError
+from .firmware import FIRMWARE_TRANSFERS_TABLE
 from .records import StoreBatch, StoredFailure, StoredProfileRow, StoredReading
 
 __all__ = [
@@ -168,6 +169,7 @@ def table_statements(timestamp: str, serial: str) -> list[str]:
             message TEXT NOT NULL,
             source TEXT NOT NULL,
             UNIQUE (meter, occurred_at, step))""",
+        FIRMWARE_TRANSFERS_TABLE.format(timestamp=timestamp),
     ]
 
 

@@ -17,6 +17,12 @@ from .base import (
     redact_url,
     table_statements,
 )
+from .firmware import (
+    FirmwareTransferRecord,
+    firmware_record,
+    select_firmware_sql,
+    upsert_firmware_sql,
+)
 from .records import (
     BatchRows,
     Source,
@@ -169,6 +175,29 @@ class PostgresStore:
             StoredFailure(m, t, step, cause, message, Source(src))
             for m, t, step, cause, message, src in records
         ]
+
+    async def record_firmware_transfer(self, record: FirmwareTransferRecord) -> None:
+        """Insert or replace the firmware transfer row of (meter, identifier, image)."""
+        import asyncpg
+
+        sql = upsert_firmware_sql([f"${n}" for n in range(1, 10)])
+        try:
+            async with self._pool.acquire() as connection:
+                await connection.execute(
+                    sql, record.meter, record.identifier, record.image_sha256,
+                    record.block_size, record.blocks, record.blocks_confirmed,
+                    str(record.status), record.message, utc(record.updated_at),
+                )  # fmt: skip
+        except asyncpg.PostgresError as exc:
+            raise StoreError(f"{redact_url(self.url)}: {exc}") from exc
+
+    async def firmware_transfers(
+        self, meter: str | None = None, image_sha256: str | None = None
+    ) -> list[FirmwareTransferRecord]:
+        """Stored firmware transfers (of ``meter``, of one image), by meter."""
+        sql, parameters = select_firmware_sql(meter, image_sha256, lambda n: f"${n}")
+        records = await self._fetch(sql, *parameters)
+        return [firmware_record(tuple(record), record[8]) for record in records]
 
     async def meters(self) -> list[str]:
         records = await self._fetch(

@@ -19,6 +19,12 @@ from .base import (
     object_filter,
     table_statements,
 )
+from .firmware import (
+    FirmwareTransferRecord,
+    firmware_record,
+    select_firmware_sql,
+    upsert_firmware_sql,
+)
 from .records import (
     BatchRows,
     Source,
@@ -197,6 +203,32 @@ class SqliteStore:
                 StoredFailure(m, _moment(t), step, cause, message, Source(src))
                 for m, t, step, cause, message, src in cursor
             ]
+
+        return await self._run(work)
+
+    async def record_firmware_transfer(self, record: FirmwareTransferRecord) -> None:
+        """Insert or replace the firmware transfer row of (meter, identifier, image)."""
+        values = (
+            record.meter, record.identifier, record.image_sha256, record.block_size,
+            record.blocks, record.blocks_confirmed, str(record.status), record.message,
+            _stamp(record.updated_at),
+        )  # fmt: skip
+
+        def work(connection: sqlite3.Connection) -> None:
+            with _transaction(connection):
+                connection.execute(upsert_firmware_sql(["?"] * 9), values)
+
+        await self._run(work)
+
+    async def firmware_transfers(
+        self, meter: str | None = None, image_sha256: str | None = None
+    ) -> list[FirmwareTransferRecord]:
+        """Stored firmware transfers (of ``meter``, of one image), by meter."""
+        sql, parameters = select_firmware_sql(meter, image_sha256, lambda n: "?")
+
+        def work(connection: sqlite3.Connection) -> list[FirmwareTransferRecord]:
+            rows = connection.execute(sql, parameters).fetchall()
+            return [firmware_record(tuple(row), _moment(row[8])) for row in rows]
 
         return await self._run(work)
 

@@ -73,6 +73,15 @@ class _ActionService(_SessionCore):
         returned nothing) or its :class:`ActionError`."""
         return self._submit(self._action_list_transaction(items), now)
 
+    def action_with_list_fits(self, items: Sequence[tuple[CosemMethodDescriptor, Any]]) -> bool:
+        """Whether an ACTION with-list of ``items`` goes out in one APDU of the negotiated
+        size (ciphering overhead included; always with general-block-transfer), so a caller
+        can pack as many invocations as fit (e.g. image blocks)."""
+        methods = tuple(m for m, _ in items)
+        parameters = tuple(Data.of(p) for _, p in items)
+        apdu = ActionRequestWithList(methods, parameters, InvokeIdAndPriority()).encode()
+        return self._fits(apdu)
+
     def _action_transaction(self, method: CosemMethodDescriptor, parameters: Any) -> _Transaction:
         data = None if parameters is None else Data.of(parameters)
         invoke_id, iip = self._invoke()

@@ -1,0 +1,105 @@
+"""``asyncdlms firmware`` in a subprocess against ``asyncdlms simulate`` in another."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asyncdlms.cli.firmware import FirmwareProgressBar, parse_activation
+from asyncdlms.firmware import FirmwareProgress
+from asyncdlms.store import open_store
+from tests.simulate_process import ROOT, simulate
+
+from .meter import simulator_image
+
+MANAGEMENT = ("--client", "18", "--auth", "md5", "--password", "Gurux1234567890!")
+
+
+def asyncdlms(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "asyncdlms", *argv],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+
+
+def test_upgrade_from_the_command_line(tmp_path: Path) -> None:
+    image = tmp_path / "fw.bin"
+    image.write_bytes(simulator_image(b"CLI-2.0", os.urandom(4000)))
+    store = f"sqlite:///{tmp_path / 'fw.db'}"
+    with simulate() as url:
+        done = asyncdlms("firmware", url, str(image), "--identifier", "CLI-2.0", *MANAGEMENT,
+                         "--store", store)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        read = asyncdlms("read", url, "1/1.0.0.2.0.255/2", *MANAGEMENT, "--json")
+    assert "effective rate" in done.stdout and "active firmware CLI-2.0" in done.stdout
+    sent = re.search(r"^(\d+) of (\d+) blocks \((\d+\.\d) kB\) sent", done.stdout)
+    assert sent is not None and sent[1] == sent[2]
+    assert sent[3] == f"{image.stat().st_size / 1000:.1f}"
+    blocks = int(sent[1])
+    # not a terminal: plain progress lines, the last one complete, then the phases
+    lines = done.stderr.splitlines()
+    assert any(f"{blocks}/{blocks} blocks 100%" in line for line in lines)
+    assert lines[-3:] == ["verify...", "activate...", "confirm..."]
+    assert b"CLI-2.0".hex() in read.stdout
+    [record] = asyncio.run(_transfers(store))
+    assert record.status == "done" and record.blocks_confirmed == record.blocks == blocks
+    assert record.identifier == b"CLI-2.0".hex()
+
+
+async def _transfers(url: str) -> list[Any]:
+    store = await open_store(url)
+    try:
+        return await store.firmware_transfers()  # type: ignore[attr-defined, no-any-return]
+    finally:
+        await store.close()
+
+
+def test_a_failure_is_reported_with_its_type() -> None:
+    with simulate() as url:
+        # the public client may not invoke methods: the meter refuses
+        failed = asyncdlms("firmware", url, __file__, "--identifier", "X", "--client", "16")
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("asyncdlms firmware: FirmwareError: 0.0.44.0.0.255: ")
+    assert "associate as a client that may upgrade the firmware" in failed.stderr
+
+
+def test_bad_options_exit_2(tmp_path: Path) -> None:
+    missing = asyncdlms("firmware", "tcp://127.0.0.1:1", str(tmp_path / "none.bin"),
+                        "--identifier", "X")  # fmt: skip
+    assert missing.returncode == 2 and "none.bin" in missing.stderr
+    wrong = asyncdlms("firmware", "tcp://127.0.0.1:1", __file__, "--identifier", "X",
+                      "--activate", "tomorrow")  # fmt: skip
+    assert wrong.returncode == 2 and "--activate wants now, no or a time" in wrong.stderr
+
+
+def test_activation_choices() -> None:
+    assert parse_activation("now") is True and parse_activation("no") is False
+    when = parse_activation("2027-01-02T03:00")
+    assert not isinstance(when, bool) and (when.year, when.hour) == (2027, 3)
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_bar(tty: bool, tmp_path: Path) -> None:
+    path = tmp_path / "bar.txt"
+    with path.open("w") as stream:
+        bar = FirmwareProgressBar(stream, tty=tty)
+        for done in range(0, 101, 5):
+            bar(FirmwareProgress(b"ID", "transfer", 100, done, done, done * 100, 1.0 + done / 10))
+        bar(FirmwareProgress(b"ID", "verify", 100, 100, 100, 10000, 12.0))
+        bar.finish()
+    with path.open(newline="") as stream:
+        text = stream.read()
+    assert "100/100 blocks 100%" in text and text.endswith("verify...\n")
+    if tty:  # redrawn in place, at most every 0.1 s, the complete bar always
+        assert text.count("\n") == 2 and 2 <= text.count("\r") <= 21
+        assert text.split("\r")[-1].startswith("[####################] 100/100")
+    else:
+        assert text.count("\n") == 12  # 0, 10, ..., 100 % and the phase
