@@ -14,13 +14,20 @@ from dataclasses import dataclass, field
 from ..apdu.acse import MechanismName
 from ..apdu.initiate import Conformance
 from ..errors import ReplayError
-from ..security.ciphering import KEY_LENGTH, SYSTEM_TITLE_LENGTH, SecurityContext, SecurityPolicy
+from ..security.certificates import KeyStore, KeyUsage
+from ..security.ciphering import (
+    SYSTEM_TITLE_LENGTH,
+    SecurityContext,
+    SecurityPolicy,
+    suite_key_length,
+)
 from ..security.counters import (
     InvocationCounterStore,
     KeyIdentity,
     default_invocation_counter_store,
 )
 from ..security.hls import MAX_CHALLENGE_LENGTH, MIN_CHALLENGE_LENGTH, HlsFunction, Secret
+from ..security.suites import SecuritySuiteId
 from .pipeline import ApduProtection, NoProtection
 
 __all__ = [
@@ -54,15 +61,18 @@ def security_policy(value: str | SecurityPolicy | None) -> SecurityPolicy | None
         ) from None
 
 
-def _key(value: Secret | bytes | str, what: str) -> Secret:
+def _key(value: Secret | bytes | str, what: str, suite: int = 0) -> Secret:
     if isinstance(value, str):
         try:
             value = bytes.fromhex(value)
         except ValueError:
             raise ValueError(f"the {what} is not hexadecimal") from None
     key = value if isinstance(value, Secret) else Secret(bytes(value))
-    if len(key) != KEY_LENGTH:
-        raise ValueError(f"the {what} is {KEY_LENGTH} bytes long, not {len(key)}")
+    length = suite_key_length(suite)
+    if len(key) != length:
+        raise ValueError(
+            f"the {what} of security suite {suite} is {length} bytes long, not {len(key)}"
+        )
     return key
 
 
@@ -127,6 +137,13 @@ class ClientSecurity:
       last one received (a lower one is still refused as a replay). Off by default: only for
       servers that never increment their counter (quirk 14; gurux-dlms's server sends 0
       every time), at the cost of accepting a repeated answer.
+    - ``suite``: the security suite (0, 1 or 2; :class:`SecuritySuiteId`): its id goes into
+      every security control byte, and the keys are 16 bytes (suites 0 and 1) or 32 bytes
+      (suite 2, AES-GCM-256).
+    - ``key_store``: for HLS-ECDSA (``mechanism=HIGH_ECDSA``, suites 1 and 2): our signing
+      key of the suite and the meters' certificates (or public keys) by system title
+      (:class:`~asyncdlms.security.certificates.KeyStore`); the meter's signature in pass 4
+      is verified with the key filed under the AARE responding-AP-title.
     """
 
     system_title: bytes
@@ -141,8 +158,15 @@ class ClientSecurity:
     read_frame_counter: bool = False
     frame_counter_instance: int = 0
     allow_repeated_counters: bool = False
+    suite: SecuritySuiteId = SecuritySuiteId.SUITE_0
+    key_store: KeyStore | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "suite", SecuritySuiteId(self.suite))
+        except ValueError:
+            raise ValueError(f"unknown security suite {self.suite!r}; use 0, 1 or 2") from None
+        suite = int(self.suite)
         title = self.system_title
         if isinstance(title, str):
             try:
@@ -155,13 +179,17 @@ class ClientSecurity:
         object.__setattr__(self, "system_title", title)
         object.__setattr__(self, "policy", security_policy(self.policy))
         object.__setattr__(
-            self, "block_cipher_key", _key(self.block_cipher_key, "block cipher key")
+            self, "block_cipher_key", _key(self.block_cipher_key, "block cipher key", suite)
         )
         object.__setattr__(
-            self, "authentication_key", _key(self.authentication_key, "authentication key")
+            self,
+            "authentication_key",
+            _key(self.authentication_key, "authentication key", suite),
         )
         if self.broadcast_key is not None:
-            object.__setattr__(self, "broadcast_key", _key(self.broadcast_key, "broadcast key"))
+            object.__setattr__(
+                self, "broadcast_key", _key(self.broadcast_key, "broadcast key", suite)
+            )
         if self.use_dedicated_key and self.policy not in (
             SecurityPolicy.ENCRYPTION_ONLY,
             SecurityPolicy.AUTHENTICATED_ENCRYPTION,
@@ -190,7 +218,25 @@ class ClientSecurity:
             policy=self.policy or SecurityPolicy.AUTHENTICATED_ENCRYPTION,
             broadcast_key=self.broadcast_key,
             counter_store=store,
+            suite=self.suite,
         )
+
+    def signing_key_store(self) -> KeyStore:
+        """The key store for HLS-ECDSA, checked: it has our signing key of the suite (the
+        suite must be 1 or 2). Raises :class:`ValueError` naming what is missing."""
+        if self.suite == SecuritySuiteId.SUITE_0:
+            raise ValueError(
+                "HLS-ECDSA needs security suite 1 (P-256) or 2 (P-384): give "
+                "ClientSecurity(suite=1 or 2)"
+            )
+        if self.key_store is None or not self.key_store.has_private_key(
+            self.suite, KeyUsage.DIGITAL_SIGNATURE
+        ):
+            raise ValueError(
+                f"HLS-ECDSA needs our signing key of security suite {int(self.suite)}: give "
+                "ClientSecurity(key_store=KeyStore(...)) with set_private_key(key)"
+            )
+        return self.key_store
 
 
 DEFAULT_LN_CONFORMANCE = Conformance(0x401E5D)
@@ -305,6 +351,13 @@ class ClientSettings:
                 )
         if self.client_system_title is not None and len(self.client_system_title) != 8:
             raise ValueError("a system title is 8 bytes long")
+        if self.mechanism == MechanismName.HIGH_ECDSA:
+            if self.security is None:
+                raise ValueError(
+                    "HLS-ECDSA needs security=ClientSecurity(suite=1 or 2, key_store=...) "
+                    "(our system title, signing key and the meters' certificates)"
+                )
+            self.security.signing_key_store()
 
     @property
     def calling_ap_title(self) -> bytes | None:

@@ -15,10 +15,11 @@ from ...apdu.acse import (
 )
 from ...apdu.initiate import Conformance
 from ...obis import Obis
+from ...security.certificates import KeyStore, KeyUsage
 from ...security.ciphering import (
-    KEY_LENGTH,
     SecurityContext,
     SecurityPolicy,
+    suite_key_length,
 )
 from ...security.counters import (
     InvocationCounterStore,
@@ -30,6 +31,7 @@ from ...security.hls import (
     HlsFunction,
     Secret,
 )
+from ...security.suites import SecuritySuiteId
 from ..pipeline import ApduProtection, NoProtection
 
 __all__ = [
@@ -73,10 +75,13 @@ _SN_CONFORMANCE = (
 )
 
 
-def _server_key(value: Secret | bytes, what: str) -> Secret:
+def _server_key(value: Secret | bytes, what: str, suite: int = 0) -> Secret:
     key = value if isinstance(value, Secret) else Secret(bytes(value))
-    if len(key) != KEY_LENGTH:
-        raise ValueError(f"the {what} is {KEY_LENGTH} bytes long, not {len(key)}")
+    length = suite_key_length(suite)
+    if len(key) != length:
+        raise ValueError(
+            f"the {what} of security suite {suite} is {length} bytes long, not {len(key)}"
+        )
     return key
 
 
@@ -97,6 +102,10 @@ class ServerSecurity:
       exception-response invocation-counter-error carrying the counter expected (in place of
       the AARE too), as some meters do; off by default: the AARQ is rejected and any other
       such APDU dropped unanswered, as the standard has it.
+    - ``suite``: the security suite (0, 1 or 2): keys of 16 bytes (0, 1) or 32 (2, AES-GCM-256);
+      a received APDU naming another suite is refused.
+    - ``key_store``: HLS-ECDSA (suites 1 and 2): our signing key of the suite and the
+      clients' certificates or public keys by system title (AARQ calling-AP-title).
     """
 
     block_cipher_key: Secret = field(repr=False)
@@ -108,19 +117,28 @@ class ServerSecurity:
     )
     system_title: bytes | None = None
     invocation_counter_hint: bool = False
+    suite: SecuritySuiteId = SecuritySuiteId.SUITE_0
+    key_store: KeyStore | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "suite", SecuritySuiteId(self.suite))
+        except ValueError:
+            raise ValueError(f"unknown security suite {self.suite!r}; use 0, 1 or 2") from None
+        suite = int(self.suite)
         object.__setattr__(
-            self, "block_cipher_key", _server_key(self.block_cipher_key, "block cipher key")
+            self,
+            "block_cipher_key",
+            _server_key(self.block_cipher_key, "block cipher key", suite),
         )
         object.__setattr__(
             self,
             "authentication_key",
-            _server_key(self.authentication_key, "authentication key"),
+            _server_key(self.authentication_key, "authentication key", suite),
         )
         if self.broadcast_key is not None:
             object.__setattr__(
-                self, "broadcast_key", _server_key(self.broadcast_key, "broadcast key")
+                self, "broadcast_key", _server_key(self.broadcast_key, "broadcast key", suite)
             )
         if self.policy is not None:
             object.__setattr__(self, "policy", SecurityPolicy(self.policy))
@@ -140,6 +158,7 @@ class ServerSecurity:
             policy=self.policy or SecurityPolicy.AUTHENTICATED_ENCRYPTION,
             broadcast_key=self.broadcast_key,
             counter_store=self.counter_store,
+            suite=self.suite,
         )
 
 
@@ -169,6 +188,19 @@ class AssociationPolicy:
         if self.mechanism == MechanismName.HIGH_GMAC:
             if self.security is None:
                 raise ValueError("HLS-GMAC needs the ciphering keys: give security=")
+        elif self.mechanism == MechanismName.HIGH_ECDSA:
+            security = self.security
+            if security is None or security.suite == SecuritySuiteId.SUITE_0:
+                raise ValueError(
+                    "HLS-ECDSA needs security=ServerSecurity(suite=1 or 2, key_store=...)"
+                )
+            if security.key_store is None or not security.key_store.has_private_key(
+                security.suite, KeyUsage.DIGITAL_SIGNATURE
+            ):
+                raise ValueError(
+                    f"HLS-ECDSA needs the server's signing key of suite {int(security.suite)} "
+                    "in security.key_store"
+                )
         elif self.mechanism != MechanismName.LOWEST and self.secret is None:
             raise ValueError(f"mechanism {self.mechanism.name.lower()} needs a secret")
         if not MIN_CHALLENGE_LENGTH <= self.challenge_length <= MAX_CHALLENGE_LENGTH:
