@@ -254,8 +254,9 @@ def validate_certificate(
 
 
 def _name(system_title: bytes | str | None, common_name: str | None) -> x509.Name:
-    text = common_name if common_name is not None else _title_bytes(system_title or b"").hex()
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text.upper())])
+    if common_name is None:
+        common_name = _title_bytes(system_title or b"").hex().upper()
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
 def _key_usage(usage: KeyUsage | None) -> x509.KeyUsage:
@@ -270,6 +271,11 @@ def _key_usage(usage: KeyUsage | None) -> x509.KeyUsage:
         encipher_only=False,
         decipher_only=False,
     )
+
+
+def _signature_hash(key: ec.EllipticCurvePrivateKey) -> hashes.SHA256 | hashes.SHA384:
+    """The hash a suite signs with: SHA-256 (suite 1) or SHA-384 (suite 2)."""
+    return hashes.SHA256() if suite_of_key(key) == SecuritySuiteId.SUITE_1 else hashes.SHA384()
 
 
 def make_certificate(
@@ -302,9 +308,7 @@ def make_certificate(
         .add_extension(_key_usage(usage), critical=True)
         .add_extension(x509.BasicConstraints(ca=usage is None, path_length=None), critical=True)
     )
-    hash_algorithm = suite_parameters(suite_of_key(issuer_key)).hash_algorithm
-    assert hash_algorithm is not None
-    return builder.sign(issuer_key, hash_algorithm)
+    return builder.sign(issuer_key, _signature_hash(issuer_key))
 
 
 def make_certificate_request(
@@ -314,8 +318,7 @@ def make_certificate_request(
 ) -> x509.CertificateSigningRequest:
     """A PKCS#10 certificate signing request for ``private_key``'s public key, subject CN =
     ``system_title`` in hex, key usage ``usage`` (Security setup method 5)."""
-    hash_algorithm = suite_parameters(suite_of_key(private_key)).hash_algorithm
-    assert hash_algorithm is not None
+    hash_algorithm = _signature_hash(private_key)
     return (
         x509.CertificateSigningRequestBuilder()
         .subject_name(_name(system_title, None))

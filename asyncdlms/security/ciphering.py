@@ -47,7 +47,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ..apdu.tags import ApduTag
 from ..axdr import encode_length
 from ..errors import DecodeError, EncodeError
-from .suites import SecuritySuiteId, suite_parameters
 from .counters import (
     CipheringKey,
     InvocationCounterStore,
@@ -58,6 +57,7 @@ from .counters import (
 from .exceptions import AuthenticationTagError, DecipheringError, SecurityPolicyError
 from .gmac import gmac_authentication_value, verify_gmac_authentication_value
 from .hls import Secret
+from .suites import SecuritySuiteId, suite_parameters
 
 __all__ = [
     "AUTHENTICATION_TAG_LENGTH",
@@ -340,7 +340,8 @@ def cipher(
 
     ``block_cipher_key`` is the encryption key in use (global unicast, broadcast or
     dedicated), 16 bytes for suites 0 and 1, 32 for suite 2 (the suite id of
-    ``security_control``). A one-shot helper for tests and tools; sessions use :class:`SecurityContext`.
+    ``security_control``). A one-shot helper for tests and tools; sessions use
+    :class:`SecurityContext`.
     """
     sc = int(security_control)
     _check_security_control(sc)
@@ -747,7 +748,9 @@ class SecurityContext:
 
     def set_dedicated_key(self, key: Secret | bytes | None) -> None:
         """Install (or, with None, drop at release) the dedicated key of the association."""
-        self._dedicated = None if key is None else AESGCM(_key_bytes(key, "dedicated key", self._suite))
+        self._dedicated = (
+            None if key is None else AESGCM(_key_bytes(key, "dedicated key", self._suite))
+        )
         # a new dedicated key starts counters of its own, both ways (Green Book: the counter
         # belongs to the key); they go with the key
         self._dedicated_counters = None if key is None else MemoryInvocationCounterStore()

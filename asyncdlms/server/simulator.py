@@ -49,6 +49,7 @@ from ..apdu.notification import DataNotification
 from ..hdlc import HdlcAddress, HdlcParameters
 from ..iec62056_21 import IecResponderSettings
 from ..obis import Obis
+from ..security.certificates import KeyUsage
 from ..security.counters import KeyIdentity, MemoryInvocationCounterStore
 from ..security.hls import Secret
 from ..session.object_access import AssociationContext, AttributeAccess
@@ -80,6 +81,7 @@ from .model import (
     ProfileRows,
     profile_object,
 )
+from .security_setup import SimulatedSecurity, security_setup_object
 
 __all__ = [
     "DEFAULT_HLS_SECRET",
@@ -717,6 +719,8 @@ def meter_model(
             {1: MethodDef(_push_method, may_act)},
         )
     )
+    if ciphered:  # Security setup (class 64 v1), 0.0.43.0.0.255: server/security_setup.py
+        objects.append(security_setup_object(association_clients))
     return ObjectModel(objects, association_clients=association_clients, short_names=short_names)
 
 
@@ -801,6 +805,9 @@ class Simulator:
       apart), the Association SN object (base name 0xFA00) lists them, and, unless
       ``associations`` are given, every association uses short-name referencing
       (:func:`short_name_associations`; connect with ``referencing="sn"``).
+    - ``security_keys``: per-meter key pairs and certificates of security suite 1 or 2
+      (:class:`~.security_setup.SimulatedSecurity`; :meth:`meter_certificate`), in every
+      association of that suite and in the Security setup object 0.0.43.0.0.255.
     - ``limits``: what the servers tolerate from their peers (:class:`~.limits.ServerLimits`;
       ``None``: the defaults).
     - ``serial_ports``: serve meter ``i`` on serial line ``serial_ports[i]`` at ``baud_rate``
@@ -838,6 +845,7 @@ class Simulator:
         gbt_window_size: int = 0,
         invocation_counter_hint: bool = False,
         limits: ServerLimits | None = None,
+        security_keys: SimulatedSecurity | None = None,
     ) -> None:
         if meters < 1:
             raise ValueError("meters must be at least 1")
@@ -872,6 +880,7 @@ class Simulator:
         self.gbt_window_size = gbt_window_size
         self.invocation_counter_hint = invocation_counter_hint
         self.limits = limits
+        self.security_keys = security_keys
         self._budget = ConnectionBudget()  # the connection caps count all ports together
         self.baud_rate = baud_rate
         self.iec = iec
@@ -997,6 +1006,8 @@ class Simulator:
             system_title=self.meter_system_title(index),
             gbt_window_size=max(self.gbt_window_size, 1),
         )
+        if self.security_keys is not None:  # the meter's own keys and certificates
+            settings = self.security_keys.apply(index, settings)
         if self.settings_factory is not None:
             settings = self.settings_factory(index, settings)
         faults = self._faults.get(index, self.faults)
@@ -1016,6 +1027,12 @@ class Simulator:
             return number.to_bytes(8, "big")
         serial = self.meters[index].serial_number
         return b"ADS" + (serial & 0xFFFFFFFFFF).to_bytes(5, "big")
+
+    def meter_certificate(self, index: int, usage: KeyUsage = KeyUsage.DIGITAL_SIGNATURE) -> Any:
+        """The certificate of meter ``index`` (``security_keys`` must be set)."""
+        if self.security_keys is None:
+            raise ValueError("meter certificates need Simulator(security_keys=...)")
+        return self.security_keys.meter_certificate(index, self.meter_system_title(index), usage)
 
     def _policies(self, index: int) -> Mapping[int, AssociationPolicy]:
         """The policies of meter ``index``: ciphered ones share the meter's own invocation

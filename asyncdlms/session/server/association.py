@@ -170,13 +170,13 @@ class _AssociationService(_SessionCore):
                 return self._rejecting_aare(aarq, diagnostic.AUTHENTICATION_FAILURE)
             if policy.mechanism == MechanismName.HIGH_SHA256 and not aarq.calling_ap_title:
                 return self._rejecting_aare(aarq, diagnostic.CALLING_AP_TITLE_NOT_RECOGNIZED)
-            if policy.mechanism == MechanismName.HIGH_ECDSA:
-                # the client's certificate (or key) must be known and valid before we answer:
-                # an unknown, expired or wrong-curve client gets no challenge
-                if self._client_ecdsa_key(policy, aarq.calling_ap_title) is None:
-                    return self._rejecting_aare(
-                        aarq, diagnostic.CALLING_AP_TITLE_NOT_RECOGNIZED
-                    )
+            # HLS-ECDSA: the client's certificate (or key) must be known and valid before we
+            # answer: an unknown, expired or wrong-curve client gets no challenge
+            if (
+                policy.mechanism == MechanismName.HIGH_ECDSA
+                and self._client_ecdsa_key(policy, aarq.calling_ap_title) is None
+            ):
+                return self._rejecting_aare(aarq, diagnostic.CALLING_AP_TITLE_NOT_RECOGNIZED)
             if (
                 policy.mechanism == MechanismName.HIGH
                 and self.settings.manufacturer_function is None
@@ -280,6 +280,7 @@ class _AssociationService(_SessionCore):
     def _adopt(self, negotiated: _Negotiated, source: int | None) -> None:
         self._forget()
         self.client_address = source
+        self.client_system_title = negotiated.aarq.calling_ap_title or b""
         self.negotiated_conformance = negotiated.conformance
         self.client_max_receive_pdu_size = negotiated.client_max_receive_pdu_size
         sizes = [
