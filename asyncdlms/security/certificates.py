@@ -482,8 +482,7 @@ class KeyStore:
         key_suite = suite_of_key(public_key)
         if suite is not None and key_suite != SecuritySuiteId(suite):
             raise CertificateError(
-                f"the public key is on {public_key.curve.name}, not the curve of suite "
-                f"{int(suite)}"
+                f"the public key is on {public_key.curve.name}, not the curve of suite {int(suite)}"
             )
         self._peers[(title, key_suite, KeyUsage(usage))] = _PeerKey(public_key, None)
 

@@ -444,9 +444,7 @@ def _generate_key_pair(state: Any, context: AssociationContext, parameters: Any)
     return None
 
 
-def _generate_certificate_request(
-    state: Any, context: AssociationContext, parameters: Any
-) -> Any:
+def _generate_certificate_request(state: Any, context: AssociationContext, parameters: Any) -> Any:
     found = _meter(state)
     usage = _usage(parameters)
     if found is None:
