@@ -62,6 +62,7 @@ from ..security.certificates import (
     load_certificate,
     make_certificate,
     make_certificate_request,
+    validate_certificate,
 )
 from ..security.ciphering import SecurityPolicy
 from ..security.hls import Secret
@@ -458,6 +459,13 @@ def _generate_certificate_request(state: Any, context: AssociationContext, param
     return OctetString(request.public_bytes(serialization.Encoding.DER))
 
 
+def _is_authority(certificate: x509.Certificate) -> bool:
+    try:
+        return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
 def _import_certificate(state: Any, context: AssociationContext, parameters: Any) -> Any:
     found = _meter(state)
     if found is None:
@@ -465,8 +473,7 @@ def _import_certificate(state: Any, context: AssociationContext, parameters: Any
     keys, meter = found
     try:
         certificate = load_certificate(bytes(parameters))
-        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
-        if constraints.value.ca:
+        if _is_authority(certificate):
             meter.store.add_authority(certificate)
             return None
         usage_extension = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
@@ -474,6 +481,13 @@ def _import_certificate(state: Any, context: AssociationContext, parameters: Any
             KeyUsage.KEY_AGREEMENT if usage_extension.key_agreement else KeyUsage.DIGITAL_SIGNATURE
         )
         if certificate_system_title(certificate) == meter.system_title:
+            validate_certificate(
+                certificate,
+                usage=usage,
+                suite=keys.suite,
+                authorities=meter.store.authorities,
+                at=keys.clock(),
+            )
             meter.store.set_own_certificate(certificate, usage)
         else:
             meter.store.add_certificate(certificate, usage, suite=keys.suite)
