@@ -820,8 +820,9 @@ def connect(
 
     secrets = [secret.value] if secret is not None and mechanism is MechanismName.LOW else []
     if active_security is not None:  # never in a trace, should they ever reach the wire
-        secrets.append(active_security.block_cipher_key.value)
-        secrets.append(active_security.authentication_key.value)
+        for key in (active_security.block_cipher_key, active_security.authentication_key):
+            if key is not None:
+                secrets.append(key.value)
         if active_security.broadcast_key is not None:
             secrets.append(active_security.broadcast_key.value)
 

@@ -120,8 +120,10 @@ class ClientSecurity:
       encryption); ``"none"``/None: APDUs go plain (the keys then only serve HLS-GMAC).
     - ``system_title``: ours (8 bytes; sent as the AARQ calling-AP-title).
     - ``block_cipher_key`` (global unicast encryption key), ``authentication_key`` and the
-      optional ``broadcast_key``: 16 bytes each, as bytes, hex strings or :class:`Secret`;
-      kept as :class:`Secret`, so no repr, log or exception shows them.
+      optional ``broadcast_key``: 16 bytes each (32 with suite 2), as bytes, hex strings or
+      :class:`Secret`; kept as :class:`Secret`, so no repr, log or exception shows them.
+      Needed by a ciphering policy and HLS-GMAC; without them (policy none) no APDU is
+      ciphered (HLS-ECDSA needs only ``system_title`` and ``key_store``).
     - ``counter_store``: where our invocation counters live; it outlives associations. By
       default the process's store (:func:`~asyncdlms.security.default_invocation_counter_store`,
       shared by every association of the process, in memory unless a durable one was
@@ -147,8 +149,8 @@ class ClientSecurity:
     """
 
     system_title: bytes
-    block_cipher_key: Secret = field(repr=False)
-    authentication_key: Secret = field(repr=False)
+    block_cipher_key: Secret | None = field(default=None, repr=False)
+    authentication_key: Secret | None = field(default=None, repr=False)
     policy: SecurityPolicy | None = SecurityPolicy.AUTHENTICATED_ENCRYPTION
     broadcast_key: Secret | None = field(default=None, repr=False)
     counter_store: InvocationCounterStore = field(
@@ -178,14 +180,21 @@ class ClientSecurity:
             raise ValueError(f"a system title is 8 bytes long, not {len(title)}")
         object.__setattr__(self, "system_title", title)
         object.__setattr__(self, "policy", security_policy(self.policy))
-        object.__setattr__(
-            self, "block_cipher_key", _key(self.block_cipher_key, "block cipher key", suite)
-        )
-        object.__setattr__(
-            self,
-            "authentication_key",
-            _key(self.authentication_key, "authentication key", suite),
-        )
+        if self.block_cipher_key is None or self.authentication_key is None:
+            if self.policy is not None or self.block_cipher_key or self.authentication_key:
+                raise ValueError(
+                    "ciphering needs both the block cipher key and the authentication key "
+                    "(only a security policy of none goes without them)"
+                )
+        else:
+            object.__setattr__(
+                self, "block_cipher_key", _key(self.block_cipher_key, "block cipher key", suite)
+            )
+            object.__setattr__(
+                self,
+                "authentication_key",
+                _key(self.authentication_key, "authentication key", suite),
+            )
         if self.broadcast_key is not None:
             object.__setattr__(
                 self, "broadcast_key", _key(self.broadcast_key, "broadcast key", suite)
@@ -206,8 +215,16 @@ class ClientSecurity:
         """Whether xDLMS APDUs are ciphered (a policy other than none)."""
         return self.policy is not None
 
+    @property
+    def has_keys(self) -> bool:
+        """Whether the ciphering keys are given (else nothing is ciphered)."""
+        return self.block_cipher_key is not None and self.authentication_key is not None
+
     def make_context(self) -> SecurityContext:
-        """A fresh security context for one association (counters from ``counter_store``)."""
+        """A fresh security context for one association (counters from ``counter_store``);
+        :class:`ValueError` without keys."""
+        if self.block_cipher_key is None or self.authentication_key is None:
+            raise ValueError("a security context needs the block cipher and authentication keys")
         store: InvocationCounterStore = self.counter_store
         if self.allow_repeated_counters:
             store = _RepeatTolerantStore(store)
@@ -358,6 +375,15 @@ class ClientSettings:
                     "(our system title, signing key and the meters' certificates)"
                 )
             self.security.signing_key_store()
+        if (
+            self.mechanism == MechanismName.HIGH_GMAC
+            and self.security is not None
+            and not self.security.has_keys
+        ):
+            raise ValueError(
+                "HLS-GMAC needs the ciphering keys: security=ClientSecurity(...) with "
+                "block_cipher_key and authentication_key"
+            )
 
     @property
     def calling_ap_title(self) -> bytes | None:
@@ -384,7 +410,7 @@ class ClientSettings:
         """The protection step for a new association (with ``security``, a fresh
         :class:`SecurityContext`, also when its policy is none: the session then keeps it
         for HLS-GMAC and sends APDUs plain)."""
-        if self.security is not None:
+        if self.security is not None and self.security.has_keys:
             return self.security.make_context()
         if self.protection is None:
             return NoProtection()
