@@ -35,8 +35,11 @@ from ..cosem.security_setup import (
 )
 from ..errors import CertificateError
 from ..obis import Obis, ObisLike
-from ..security.certificates import load_certificate
-from ..types.values import Enum, OctetString
+from ..security.certificates import KeyStore, KeyUsage, load_certificate
+from ..security.hls import Secret
+from ..security.setup_key_agreement import derive_key, make_offer, read_offer
+from ..security.suites import SecuritySuiteId
+from ..types.values import Array, Enum, OctetString, Structure
 
 if TYPE_CHECKING:
     from .client import Client
@@ -85,6 +88,41 @@ class SecuritySetupClient:
         """Method 2: keys already wrapped with the master key (RFC 3394;
         :func:`~asyncdlms.security.keys.wrap_key` for suites 0/1)."""
         await self._call(SecuritySetupMethod.KEY_TRANSFER, key_transfer_parameter(wrapped_keys))
+
+    async def key_agreement(
+        self,
+        key_ids: list[KeyId | int],
+        *,
+        suite: SecuritySuiteId | int,
+        key_store: KeyStore,
+        client_system_title: bytes,
+        server_system_title: bytes,
+    ) -> dict[KeyId, Secret]:
+        """Method 3, ephemeral unified model C(2e, 0s): agree new keys with the meter; each
+        offer is signed with our signing key of ``key_store``, each answer checked with the
+        meter's (by ``server_system_title``). Returns the agreed keys, which the meter uses
+        from its next association. Raises :class:`~asyncdlms.security.suites.SignatureError`
+        when the meter's answer does not verify."""
+        signing_key = key_store.private_key(suite, KeyUsage.DIGITAL_SIGNATURE)
+        meter_key = key_store.public_key(server_system_title, suite, KeyUsage.DIGITAL_SIGNATURE)
+        ephemerals = {}
+        offers = []
+        for key_id in key_ids:
+            ephemerals[int(key_id)], data = make_offer(signing_key, int(key_id), suite)
+            offers.append(Structure((Enum(int(key_id)), OctetString(data))))
+        answer = await self._call(SecuritySetupMethod.KEY_AGREEMENT, Array(offers))
+        if not isinstance(answer, (list, tuple)) or len(answer) != len(offers):
+            raise CertificateError("the meter answered key_agreement without one key per offer")
+        agreed: dict[KeyId, Secret] = {}
+        for item in answer:
+            key_id, data = int(item[0]), _octets(item[1], "key_agreement")
+            if key_id not in ephemerals:
+                raise CertificateError(f"the meter answered key_agreement for key {key_id}")
+            peer = read_offer(data, key_id, meter_key, suite)
+            agreed[KeyId(key_id)] = derive_key(
+                ephemerals[key_id], peer, suite, client_system_title, server_system_title
+            )
+        return agreed
 
     async def generate_key_pair(self, key_pair: KeyPair | int) -> None:
         """Method 4: the meter makes a new key pair (its certificate for the old one no

@@ -22,7 +22,8 @@ The object, ``0.0.43.0.0.255``:
 
 Methods (management clients: every client SAP but 16 and 17): 1 security_activate, 2
 key_transfer (keys wrapped with the master key, RFC 3394; used from the next association),
-3 key_agreement (not implemented: answers other-reason), 4 generate_key_pair, 5
+3 key_agreement (ephemeral unified model C(2e, 0s), :mod:`asyncdlms.security.setup_key_agreement`;
+the keys agreed are used from the next association), 4 generate_key_pair, 5
 generate_certificate_request (PKCS#10, DER), 6 import_certificate (DER: a client's
 certificate, a CA's, or the meter's own new one), 7 export_certificate and 8
 remove_certificate (by entity + type + system title, or by serial number + issuer).
@@ -66,7 +67,8 @@ from ..security.certificates import (
 )
 from ..security.ciphering import SecurityPolicy
 from ..security.hls import Secret
-from ..security.suites import SecuritySuiteId, suite_parameters
+from ..security.setup_key_agreement import derive_key, make_offer, read_offer
+from ..security.suites import SecuritySuiteId, SignatureError, suite_parameters
 from ..session.object_access import AssociationContext, AttributeAccess
 from ..session.server import AssociationPolicy, ServerSecurity, ServerSettings
 from ..types.values import Array, Enum, OctetString, Structure
@@ -422,7 +424,40 @@ def _key_transfer(state: Any, context: AssociationContext, parameters: Any) -> A
 
 
 def _key_agreement(state: Any, context: AssociationContext, parameters: Any) -> Any:
-    return ActionResult.OTHER_REASON  # not implemented (see the module documentation)
+    """C(2e, 0s): check each client ephemeral key's signature with the client's signing key
+    (by its system title), answer ours signed, derive the keys (used from the next
+    association)."""
+    found = _meter(state)
+    if found is None:
+        return ActionResult.TEMPORARY_FAILURE
+    keys, meter = found
+    try:
+        client_key = meter.store.public_key(
+            context.client_system_title or bytes(8), keys.suite, KeyUsage.DIGITAL_SIGNATURE
+        )
+        signing_key = meter.store.private_key(keys.suite, KeyUsage.DIGITAL_SIGNATURE)
+    except CertificateError:
+        return ActionResult.READ_WRITE_DENIED
+    answers: list[Structure] = []
+    derived: dict[str, Secret] = {}
+    try:
+        for item in parameters:
+            key_id, data = int(item[0]), bytes(item[1])
+            name = _KEY_IDS.get(KeyId(key_id)) if key_id in (0, 1, 2) else None
+            if name is None:
+                return ActionResult.OTHER_REASON
+            peer = read_offer(data, key_id, client_key, keys.suite)
+            ephemeral, offer = make_offer(signing_key, key_id, keys.suite)
+            derived[name] = derive_key(
+                ephemeral, peer, keys.suite, context.client_system_title, meter.system_title
+            )
+            answers.append(Structure((Enum(key_id), OctetString(offer))))
+    except SignatureError:
+        return ActionResult.READ_WRITE_DENIED
+    except (TypeError, ValueError, IndexError):
+        return ActionResult.TYPE_UNMATCHED
+    meter.keys.update(derived)
+    return Array(answers)
 
 
 def _usage(parameters: Any) -> KeyUsage | None:

@@ -205,3 +205,32 @@ def test_counter_identities_fingerprint_32_byte_keys() -> None:
     prefix = key_identity(CipheringKey.GLOBAL_UNICAST_ENCRYPTION, ek32[:16])
     assert len({one, other, prefix}) == 3
     assert ek32.hex() not in repr(one)
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+def test_security_setup_key_agreement_c2e0s(suite: int) -> None:
+    """Both sides derive the same key: Hash(00000001 || Z || AlgorithmID || SysT-C ||
+    SysT-S) truncated to the suite's key length, Z the x coordinate of the ephemeral ECDH
+    (computed here with hashlib and cryptography directly); a tampered offer is refused."""
+    import hashlib
+
+    from asyncdlms.security.setup_key_agreement import derive_key, make_offer, read_offer
+    from asyncdlms.security.suites import SignatureError
+
+    client_signing, server_signing = key(suite), key(suite)
+    client_ephemeral, client_offer = make_offer(client_signing, 2, suite)
+    server_ephemeral, server_offer = make_offer(server_signing, 2, suite)
+    client_public = read_offer(client_offer, 2, client_signing.public_key(), suite)
+    server_public = read_offer(server_offer, 2, server_signing.public_key(), suite)
+    at_client = derive_key(client_ephemeral, server_public, suite, CLIENT_TITLE, SERVER_TITLE)
+    at_server = derive_key(server_ephemeral, client_public, suite, CLIENT_TITLE, SERVER_TITLE)
+    assert at_client == at_server
+    shared = client_ephemeral.exchange(ec.ECDH(), server_ephemeral.public_key())
+    digest = {1: hashlib.sha256, 2: hashlib.sha384}[suite]
+    algorithm = bytes.fromhex("60857405080300" if suite == 1 else "60857405080301")
+    expected = digest(b"\x00\x00\x00\x01" + shared + algorithm + CLIENT_TITLE + SERVER_TITLE)
+    assert at_client.value == expected.digest()[: {1: 16, 2: 32}[suite]]
+    with pytest.raises(SignatureError):  # the offer was for another key id
+        read_offer(client_offer, 0, client_signing.public_key(), suite)
+    with pytest.raises(SignatureError):
+        read_offer(client_offer, 2, server_signing.public_key(), suite)

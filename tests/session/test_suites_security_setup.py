@@ -171,3 +171,55 @@ async def test_key_transfer_of_32_byte_keys_takes_effect_at_the_next_association
         )
         async with sim.connect(0, client=18, auth="ecdsa", security=renewed) as meter:
             assert await meter.get(1, "0.0.42.0.0.255", 2)
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+async def test_key_agreement_c2e0s_gives_both_sides_the_same_new_keys(suite: int) -> None:
+    setup = make_setup(suite, "ae")
+    async with setup.simulator() as sim:
+        security = setup.client_security(sim)
+        store = security.key_store
+        assert store is not None
+        async with sim.connect(0, client=18, auth="ecdsa", security=security) as meter:
+            agreed = await SecuritySetupClient(meter).key_agreement(
+                [KeyId.GLOBAL_UNICAST_ENCRYPTION_KEY, KeyId.AUTHENTICATION_KEY],
+                suite=suite,
+                key_store=store,
+                client_system_title=CLIENT_TITLE,
+                server_system_title=sim.meter_system_title(0),
+            )
+        ek = agreed[KeyId.GLOBAL_UNICAST_ENCRYPTION_KEY].value
+        ak = agreed[KeyId.AUTHENTICATION_KEY].value
+        assert len(ek) == len(ak) == (32 if suite == 2 else 16)
+        assert ek != ak and ek not in _keys(suite)
+        with pytest.raises(AssociationRejectedError):  # the meter uses the agreed keys now
+            async with sim.connect(0, client=18, auth="ecdsa", security=security):
+                pass
+        renewed = type(security)(
+            CLIENT_TITLE,
+            ek,
+            ak,
+            "ae",
+            suite=suite,
+            key_store=store,  # type: ignore[arg-type]
+        )
+        async with sim.connect(0, client=18, auth="ecdsa", security=renewed) as meter:
+            assert await meter.get(1, "0.0.42.0.0.255", 2)
+
+
+async def test_key_agreement_with_an_offer_signed_by_another_key_is_denied() -> None:
+    setup = make_setup(1, "none")
+    async with setup.simulator() as sim:
+        security = setup.client_security(sim)
+        impostor = KeyStore()
+        impostor.set_private_key(key(1))  # not the key of our certificate at the meter
+        impostor.add_certificate(sim.meter_certificate(0))
+        async with sim.connect(0, client=18, auth="ecdsa", security=security) as meter:
+            with pytest.raises(ActionError, match="read-write-denied"):
+                await SecuritySetupClient(meter).key_agreement(
+                    [KeyId.AUTHENTICATION_KEY],
+                    suite=1,
+                    key_store=impostor,
+                    client_system_title=CLIENT_TITLE,
+                    server_system_title=sim.meter_system_title(0),
+                )
