@@ -232,3 +232,23 @@ async def test_suite_2_apdus_seen_on_the_wire_decipher_with_aes_256() -> None:
     plain_tags = {plain[0] for _, plain in tap.deciphered}
     assert {0x01, 0x08, 0xC0, 0xC4, 0xC3, 0xC7} <= plain_tags
     assert not tap.repeated()
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+async def test_hls_ecdsa_with_short_name_referencing(suite: int) -> None:
+    """Pass 3/4 go through reply_to_HLS_authentication of Association SN (method 8)."""
+    from asyncdlms.server.simulator import short_name_associations
+
+    setup = make_setup(suite, "ae")
+    ek, ak = _keys(suite)
+    associations = short_name_associations(
+        {16: AssociationPolicy(), 18: setup.keys.ecdsa_policy(ek, ak)}
+    )
+    async with Simulator(
+        associations=associations, security_keys=setup.keys, short_names=True
+    ) as sim:
+        security = setup.client_security(sim)
+        async with sim.connect(
+            0, client=18, auth="ecdsa", security=security, referencing="sn"
+        ) as meter:
+            assert await meter.get(1, LOGICAL_DEVICE_NAME, 2)
