@@ -562,6 +562,7 @@ class KeyStore:
         for (suite, usage), key in self._private.items():
             path = folder / f"key-{int(suite)}-{usage.name.lower()}.pem"
             path.touch(mode=0o600)
+            path.chmod(0o600)  # also when the file was there before
             path.write_bytes(private_key_to_pem(key, password))
         for (suite, usage), certificate in self._own_certificates.items():
             name = f"own-{int(suite)}-{usage.name.lower()}.pem"
