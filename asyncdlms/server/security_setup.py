@@ -238,16 +238,16 @@ class SimulatedSecurity:
 
     def security(
         self,
-        block_cipher_key: Secret | bytes,
-        authentication_key: Secret | bytes,
+        block_cipher_key: Secret | bytes | None,
+        authentication_key: Secret | bytes | None,
         policy: SecurityPolicy | None = SecurityPolicy.AUTHENTICATED_ENCRYPTION,
         **options: Any,
     ) -> ServerSecurity:
         """A :class:`ServerSecurity` of this suite (keys of its length) for the associations
         of the simulator."""
         return ServerSecurity(
-            Secret(bytes(block_cipher_key)),
-            Secret(bytes(authentication_key)),
+            None if block_cipher_key is None else Secret(bytes(block_cipher_key)),
+            None if authentication_key is None else Secret(bytes(authentication_key)),
             policy,
             suite=self.suite,
             key_store=self.template_store(),
@@ -256,11 +256,12 @@ class SimulatedSecurity:
 
     def ecdsa_policy(
         self,
-        block_cipher_key: Secret | bytes,
-        authentication_key: Secret | bytes,
+        block_cipher_key: Secret | bytes | None = None,
+        authentication_key: Secret | bytes | None = None,
         policy: SecurityPolicy | None = SecurityPolicy.AUTHENTICATED_ENCRYPTION,
     ) -> AssociationPolicy:
-        """An association with HLS-ECDSA (mechanism 7) and ciphering ``policy``."""
+        """An association with HLS-ECDSA (mechanism 7) and ciphering ``policy`` (with a
+        policy of None the keys may be left out: signatures only, APDUs plain)."""
         return AssociationPolicy(
             MechanismName.HIGH_ECDSA,
             security=self.security(block_cipher_key, authentication_key, policy),

@@ -181,10 +181,16 @@ class ClientSecurity:
         object.__setattr__(self, "system_title", title)
         object.__setattr__(self, "policy", security_policy(self.policy))
         if self.block_cipher_key is None or self.authentication_key is None:
-            if self.policy is not None or self.block_cipher_key or self.authentication_key:
+            if (
+                self.policy is not None
+                or self.read_frame_counter
+                or self.block_cipher_key
+                or self.authentication_key
+            ):
                 raise ValueError(
                     "ciphering needs both the block cipher key and the authentication key "
-                    "(only a security policy of none goes without them)"
+                    "(only a security policy of none, without read_frame_counter, goes "
+                    "without them)"
                 )
         else:
             object.__setattr__(

@@ -252,3 +252,20 @@ async def test_hls_ecdsa_with_short_name_referencing(suite: int) -> None:
             0, client=18, auth="ecdsa", security=security, referencing="sn"
         ) as meter:
             assert await meter.get(1, LOGICAL_DEVICE_NAME, 2)
+
+
+async def test_hls_ecdsa_alone_needs_no_ciphering_keys_on_either_side() -> None:
+    setup = make_setup(1)
+    associations = {16: AssociationPolicy(), 18: setup.keys.ecdsa_policy(policy=None)}
+    async with Simulator(associations=associations, security_keys=setup.keys) as sim:
+        store = KeyStore(authorities=[setup.keys.ca_certificate])
+        store.set_private_key(setup.client_key)
+        store.add_certificate(sim.meter_certificate(0))
+        security = ClientSecurity(CLIENT_TITLE, policy=None, suite=1, key_store=store)  # type: ignore[arg-type]
+        assert not security.has_keys
+        async with sim.connect(0, client=18, auth="ecdsa", security=security) as meter:
+            assert await meter.get(1, LOGICAL_DEVICE_NAME, 2)
+    with pytest.raises(ValueError, match="needs both the block cipher key"):
+        ClientSecurity(CLIENT_TITLE, policy="ae", suite=1, key_store=store)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="needs both the block cipher key"):
+        setup.keys.ecdsa_policy()  # ae without keys

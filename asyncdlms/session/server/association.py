@@ -184,8 +184,10 @@ class _AssociationService(_SessionCore):
                 return self._rejecting_aare(
                     aarq, diagnostic.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNISED
                 )
-        if policy.security is not None and self.settings.protection_factory is _no_protection:
-            protection: ApduProtection = policy.security.make_context(self.settings.system_title)
+        if policy.security is not None and not policy.security.has_keys:
+            protection: ApduProtection = NoProtection()  # HLS-ECDSA without ciphering
+        elif policy.security is not None and self.settings.protection_factory is _no_protection:
+            protection = policy.security.make_context(self.settings.system_title)
         else:
             protection = self.settings.protection_factory(policy, aarq)
         context = protection if isinstance(protection, SecurityContext) else None

@@ -92,8 +92,9 @@ class ServerSecurity:
     - ``policy``: what every xDLMS APDU must carry (plain ones are refused with
       exception-response deciphering-error); None: plain APDUs, the keys only serve
       HLS-GMAC.
-    - ``block_cipher_key``, ``authentication_key``, optional ``broadcast_key``: 16 bytes,
-      kept as :class:`Secret`.
+    - ``block_cipher_key``, ``authentication_key``, optional ``broadcast_key``: 16 bytes
+      (32 with suite 2), kept as :class:`Secret`; they may be left out with a policy of
+      none (HLS-ECDSA alone).
     - ``counter_store``: our invocation counters and the last counter accepted from each
       client system title; it outlives associations, so a replayed APDU of an earlier
       association is refused too (the process's store by default).
@@ -108,8 +109,8 @@ class ServerSecurity:
       clients' certificates or public keys by system title (AARQ calling-AP-title).
     """
 
-    block_cipher_key: Secret = field(repr=False)
-    authentication_key: Secret = field(repr=False)
+    block_cipher_key: Secret | None = field(default=None, repr=False)
+    authentication_key: Secret | None = field(default=None, repr=False)
     policy: SecurityPolicy | None = SecurityPolicy.AUTHENTICATED_ENCRYPTION
     broadcast_key: Secret | None = field(default=None, repr=False)
     counter_store: InvocationCounterStore = field(
@@ -126,16 +127,23 @@ class ServerSecurity:
         except ValueError:
             raise ValueError(f"unknown security suite {self.suite!r}; use 0, 1 or 2") from None
         suite = int(self.suite)
-        object.__setattr__(
-            self,
-            "block_cipher_key",
-            _server_key(self.block_cipher_key, "block cipher key", suite),
-        )
-        object.__setattr__(
-            self,
-            "authentication_key",
-            _server_key(self.authentication_key, "authentication key", suite),
-        )
+        if self.block_cipher_key is None or self.authentication_key is None:
+            if self.policy is not None or self.block_cipher_key or self.authentication_key:
+                raise ValueError(
+                    "ciphering needs both the block cipher key and the authentication key "
+                    "(only a security policy of none goes without them)"
+                )
+        else:
+            object.__setattr__(
+                self,
+                "block_cipher_key",
+                _server_key(self.block_cipher_key, "block cipher key", suite),
+            )
+            object.__setattr__(
+                self,
+                "authentication_key",
+                _server_key(self.authentication_key, "authentication key", suite),
+            )
         if self.broadcast_key is not None:
             object.__setattr__(
                 self, "broadcast_key", _server_key(self.broadcast_key, "broadcast key", suite)
@@ -145,9 +153,17 @@ class ServerSecurity:
         if self.system_title is not None and len(self.system_title) != 8:
             raise ValueError("a system title is 8 bytes long")
 
+    @property
+    def has_keys(self) -> bool:
+        """Whether the ciphering keys are given (without them nothing is ciphered and
+        HLS-GMAC is impossible; HLS-ECDSA needs only ``key_store``)."""
+        return self.block_cipher_key is not None and self.authentication_key is not None
+
     def make_context(self, system_title: bytes | None) -> SecurityContext:
         """A fresh security context for one association, with our ``system_title`` (this
         object's own when set)."""
+        if self.block_cipher_key is None or self.authentication_key is None:
+            raise ValueError("a security context needs the block cipher and authentication keys")
         title = self.system_title or system_title
         if title is None:
             raise ValueError("ciphering needs the server system title (ServerSettings)")
@@ -186,7 +202,7 @@ class AssociationPolicy:
 
     def __post_init__(self) -> None:
         if self.mechanism == MechanismName.HIGH_GMAC:
-            if self.security is None:
+            if self.security is None or not self.security.has_keys:
                 raise ValueError("HLS-GMAC needs the ciphering keys: give security=")
         elif self.mechanism == MechanismName.HIGH_ECDSA:
             security = self.security
