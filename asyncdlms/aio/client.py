@@ -693,7 +693,7 @@ def connect(
       encryption key) and ``authentication_key`` (16 bytes each; bytes, hex or
       :class:`Secret`; never printed), optional ``broadcast_key``. ``auth="gmac"`` (HLS-GMAC)
       needs the keys too, even with ``security="none"``. Or a whole
-      :class:`~asyncdlms.session.ClientSecurity` (security suites 1 and 2: ``suite``, 32-byte
+      :class:`~asyncdlms.session.settings.ClientSecurity` (suites 1 and 2: ``suite``, 32-byte
       keys for suite 2, and the ``key_store`` of ``auth="ecdsa"``, HLS-ECDSA); the keyword
       arguments of ciphering are then ignored.
     - ``dedicated_key``: propose a fresh dedicated key and use the ded- APDUs (needs
