@@ -17,6 +17,7 @@ __all__ = [
     "AuthenticationRejectedError",
     "AuthenticationTagError",
     "BlockTransferError",
+    "CertificateError",
     "ConnectionRejectedError",
     "DataAccessError",
     "DecipheringError",
@@ -202,6 +203,13 @@ class NotProcessedError(ApplicationError):
 class DecipheringError(DecodeError):
     """A ciphered APDU that cannot be turned back into a plain one: truncated security
     header, unknown or unexpected tag, missing key, unsupported compression..."""
+
+
+class CertificateError(DlmsError, ValueError):
+    """A certificate or public key refused by the key store: not for the system title it
+    claims (subject CN), on another curve than the security suite's, without the key usage
+    its role needs (digitalSignature / keyAgreement), outside its validity period, not
+    signed by the CA given, or unreadable. The message says which."""
 
 
 class SecurityPolicyError(DecipheringError):

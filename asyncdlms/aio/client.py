@@ -84,6 +84,7 @@ AUTHENTICATION_NAMES: dict[str, MechanismName] = {
     "sha1": MechanismName.HIGH_SHA1,
     "gmac": MechanismName.HIGH_GMAC,
     "sha256": MechanismName.HIGH_SHA256,
+    "ecdsa": MechanismName.HIGH_ECDSA,
 }
 """The ``auth=`` names :func:`connect` accepts."""
 
@@ -738,7 +739,7 @@ def connect(
     iec: IecSettings | None = None,
     trace: bool | Callable[[str, bytes, float], None] = False,
     settings: ClientSettings | None = None,
-    security: str | SecurityPolicy | None = "none",
+    security: str | SecurityPolicy | ClientSecurity | None = "none",
     system_title: bytes | str | None = None,
     block_cipher_key: bytes | str | Secret | None = None,
     authentication_key: bytes | str | Secret | None = None,
@@ -777,7 +778,10 @@ def connect(
       ``system_title`` (8 bytes; bytes or hex) and the ``block_cipher_key`` (global unicast
       encryption key) and ``authentication_key`` (16 bytes each; bytes, hex or
       :class:`Secret`; never printed), optional ``broadcast_key``. ``auth="gmac"`` (HLS-GMAC)
-      needs the keys too, even with ``security="none"``.
+      needs the keys too, even with ``security="none"``. Or a whole
+      :class:`~asyncdlms.session.settings.ClientSecurity` (suites 1 and 2: ``suite``, 32-byte
+      keys for suite 2, and the ``key_store`` of ``auth="ecdsa"``, HLS-ECDSA); the keyword
+      arguments of ciphering are then ignored.
     - ``dedicated_key``: propose a fresh dedicated key and use the ded- APDUs (needs
       ``enc`` or ``ae``: the key travels in the ciphered InitiateRequest).
     - ``invocation_counter_store``: where our invocation counters live: by default the
@@ -816,11 +820,12 @@ def connect(
         raise ValueError(f"unknown auth {auth!r}; use one of {', '.join(AUTHENTICATION_NAMES)}")
     secret: Secret | None
     secret = Secret(password) if isinstance(password, str | bytes) else password
-    policy = security_policy(security)
-    client_security: ClientSecurity | None = None
+    given_security = security if isinstance(security, ClientSecurity) else None
+    policy = None if isinstance(security, ClientSecurity) else security_policy(security)
+    client_security: ClientSecurity | None = given_security
     keys_given = block_cipher_key is not None or authentication_key is not None
     wanted = policy is not None or mechanism is MechanismName.HIGH_GMAC or keys_given
-    if settings is None and wanted:
+    if settings is None and wanted and given_security is None:
         missing = [
             name
             for name, value in (
@@ -901,8 +906,9 @@ def connect(
 
     secrets = [secret.value] if secret is not None and mechanism is MechanismName.LOW else []
     if active_security is not None:  # never in a trace, should they ever reach the wire
-        secrets.append(active_security.block_cipher_key.value)
-        secrets.append(active_security.authentication_key.value)
+        for key in (active_security.block_cipher_key, active_security.authentication_key):
+            if key is not None:
+                secrets.append(key.value)
         if active_security.broadcast_key is not None:
             secrets.append(active_security.broadcast_key.value)
 

@@ -65,6 +65,7 @@ from ..types import (
 from ..types import values as v
 from ..types.clock import DeviationSign
 from .counters import add_counter_store_option, counter_store
+from .suites import add_suite_options, suite_security
 
 __all__ = [
     "ShortNameReference",
@@ -250,7 +251,8 @@ def add_association_options(parser: argparse.ArgumentParser, *, fleet: bool = Fa
         help="HDLC physical (lower) server address (env ASYNCDLMS_PHYSICAL)")  # fmt: skip
     add("--auth", choices=sorted(AUTHENTICATION_NAMES), default=default("ASYNCDLMS_AUTH", "none"),
         help=f"authentication (default none{'; poll --simulate: low' if fleet else ''}; "
-             "env ASYNCDLMS_AUTH); sha256 needs --system-title")  # fmt: skip
+             "env ASYNCDLMS_AUTH); sha256 needs --system-title, ecdsa --signing-key "
+             "and --server-certificate")  # fmt: skip
     add("--password", default=default("ASYNCDLMS_PASSWORD", None),
         help="LLS password or HLS secret (better: env ASYNCDLMS_PASSWORD)")  # fmt: skip
     add("--security", choices=("none", "auth", "enc", "ae"),
@@ -273,6 +275,7 @@ def add_association_options(parser: argparse.ArgumentParser, *, fleet: bool = Fa
     add("--allow-repeated-counters", action="store_true",
         help="accept answers repeating the meter's invocation counter")  # fmt: skip
     add_counter_store_option(group)
+    add_suite_options(add, default)  # --suite, --signing-key, --server-certificate (suites.py)
     # meters that bend the rules (QUIRKS.md): the meter-specific settings
     add("--deviation-sign", choices=("standard", "inverted"), default=None if fleet else "standard",
         help="the meter's clock deviation convention (inverted: the other "
@@ -324,6 +327,8 @@ def connect_options(args: argparse.Namespace) -> dict[str, Any]:
         options["allow_repeated_counters"] = True
     if args.trace:
         options["trace"] = _trace_to_stderr
+    if (security := suite_security(args)) is not None:  # suites 1/2, HLS-ECDSA
+        options["security"] = security
     return {name: value for name, value in options.items() if value is not None}
 
 

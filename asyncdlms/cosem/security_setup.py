@@ -16,6 +16,7 @@ from .errors import CosemValueError
 
 __all__ = [
     "CertificateEntity",
+    "CertificateInfo",
     "CertificateType",
     "KeyId",
     "KeyPair",
@@ -24,6 +25,10 @@ __all__ = [
     "SecuritySetup",
     "SecuritySetupMethod",
     "SecuritySuite",
+    "certificate_identification_by_entity",
+    "certificate_identification_by_serial",
+    "certificates",
+    "key_pair_parameter",
     "key_transfer_parameter",
     "security_activate_parameter",
     "security_policy",
@@ -173,3 +178,80 @@ class SecuritySetup:
             as_bytes(client_system_title, "client_system_title"),
             as_bytes(server_system_title, "server_system_title"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateInfo:
+    """One certificate_info of attribute 6 ``certificates`` (version 1): who it belongs to,
+    what for, its serial number (big-endian bytes), issuer and subject (as the meter
+    writes them, usually RFC 4514 strings) and subject alternative name."""
+
+    certificate_entity: CertificateEntity | int
+    certificate_type: CertificateType | int
+    serial_number: bytes
+    issuer: bytes
+    subject: bytes
+    subject_alt_name: bytes
+
+    @property
+    def serial_number_int(self) -> int:
+        """The serial number as an integer."""
+        return int.from_bytes(self.serial_number, "big")
+
+
+def certificates(value: object) -> list[CertificateInfo]:
+    """Attribute 6 ``certificates``: ``array of certificate_info``."""
+    if not isinstance(value, (list, tuple)):
+        raise CosemValueError(f"certificates is an array, got {type(value).__name__}")
+    result = []
+    for item in value:
+        if not isinstance(item, (list, tuple)) or len(item) != 6:
+            raise CosemValueError("a certificate_info is a structure of 6 elements")
+        result.append(
+            CertificateInfo(
+                enum_or_int(CertificateEntity, item[0], "certificate_entity"),
+                enum_or_int(CertificateType, item[1], "certificate_type"),
+                as_bytes(item[2], "serial_number"),
+                as_bytes(item[3], "issuer"),
+                as_bytes(item[4], "subject"),
+                as_bytes(item[5], "subject_alt_name"),
+            )
+        )
+    return result
+
+
+def key_pair_parameter(key_pair: KeyPair | int) -> Enum:
+    """Methods 4 ``generate_key_pair`` and 5 ``generate_certificate_request``: the key pair
+    (0 digital signature, 1 key agreement, 2 TLS)."""
+    return Enum(int(KeyPair(key_pair)))
+
+
+def certificate_identification_by_entity(
+    entity: CertificateEntity | int, certificate_type: CertificateType | int, system_title: bytes
+) -> Structure:
+    """Methods 7 ``export_certificate`` / 8 ``remove_certificate``: the certificate of
+    ``entity`` (server, client, CA...) for ``certificate_type`` and ``system_title``."""
+    if len(system_title) != 8:
+        raise CosemValueError(f"a system title is 8 bytes long, not {len(system_title)}")
+    return Structure(
+        (
+            Enum(0),
+            Structure(
+                (
+                    Enum(int(entity)),
+                    Enum(int(certificate_type)),
+                    OctetString(bytes(system_title)),
+                )
+            ),
+        )
+    )
+
+
+def certificate_identification_by_serial(serial_number: bytes | int, issuer: bytes) -> Structure:
+    """Methods 7 / 8: the certificate with ``serial_number`` (big-endian bytes or an int)
+    from ``issuer`` (the issuer as the meter lists it in attribute 6)."""
+    if isinstance(serial_number, int):
+        serial_number = serial_number.to_bytes((serial_number.bit_length() + 8) // 8, "big")
+    return Structure(
+        (Enum(1), Structure((OctetString(bytes(serial_number)), OctetString(bytes(issuer)))))
+    )

@@ -1,4 +1,7 @@
-"""Security suite 0 ciphering (AES-GCM-128) of xDLMS APDUs (DLMS UA 1000-2 Green Book, 9.2.7).
+"""Ciphering of xDLMS APDUs with AES-GCM (DLMS UA 1000-2 Green Book, 9.2.7): security suites
+0 and 1 (AES-GCM-128, 16-byte keys) and 2 (AES-GCM-256, 32-byte keys). The suite id is in the
+low bits of the security control byte; a context ciphers with its own suite and refuses an APDU
+naming another one.
 
 Every protected APDU carries a *security header*: the security control byte (SC) and the
 4-byte invocation counter (IC). The nonce is ``IV = system title (8 bytes) ‖ IC (4 bytes)``
@@ -54,6 +57,7 @@ from .counters import (
 from .exceptions import AuthenticationTagError, DecipheringError, SecurityPolicyError
 from .gmac import gmac_authentication_value, verify_gmac_authentication_value
 from .hls import Secret
+from .suites import SecuritySuiteId, suite_parameters
 
 __all__ = [
     "AUTHENTICATION_TAG_LENGTH",
@@ -72,12 +76,14 @@ __all__ = [
     "decipher",
     "generate_dedicated_key",
     "initialization_vector",
+    "suite_key_length",
 ]
 
 SYSTEM_TITLE_LENGTH = 8
 """A system title is 8 bytes (3 bytes manufacturer id, 5 bytes serial in the usual layout)."""
 KEY_LENGTH = 16
-"""Security suite 0 keys are AES-128 keys."""
+"""Security suite 0 (and 1) keys are AES-128 keys; suite 2's are 32 bytes
+(:func:`suite_key_length`)."""
 SECURITY_HEADER_LENGTH = 5
 """Security control byte + 4-byte invocation counter."""
 AUTHENTICATION_TAG_LENGTH = 12
@@ -250,10 +256,19 @@ def initialization_vector(system_title: bytes, invocation_counter: int) -> bytes
     return bytes(system_title) + invocation_counter.to_bytes(4, "big")
 
 
-def _key_bytes(key: Secret | bytes, what: str) -> bytes:
+def suite_key_length(suite: SecuritySuiteId | int) -> int:
+    """Bytes of the AES keys (block cipher, authentication, broadcast, dedicated) of security
+    suite ``suite``: 16 for suites 0 and 1, 32 for suite 2."""
+    return suite_parameters(suite).key_length
+
+
+def _key_bytes(key: Secret | bytes, what: str, suite: int = _SECURITY_SUITE) -> bytes:
     value = key.value if isinstance(key, Secret) else bytes(key)
-    if len(value) != KEY_LENGTH:
-        raise EncodeError(f"the {what} of security suite 0 is 16 bytes long, not {len(value)}")
+    length = suite_key_length(suite)
+    if len(value) != length:
+        raise EncodeError(
+            f"the {what} of security suite {suite} is {length} bytes long, not {len(value)}"
+        )
     return value
 
 
@@ -324,15 +339,18 @@ def cipher(
     """The ciphered content ``SC ‖ IC ‖ ...`` of ``plaintext`` (no APDU tag or length).
 
     ``block_cipher_key`` is the encryption key in use (global unicast, broadcast or
-    dedicated). A one-shot helper for tests and tools; sessions use :class:`SecurityContext`.
+    dedicated), 16 bytes for suites 0 and 1, 32 for suite 2 (the suite id of
+    ``security_control``). A one-shot helper for tests and tools; sessions use
+    :class:`SecurityContext`.
     """
     sc = int(security_control)
     _check_security_control(sc)
+    suite = sc & _SUITE_MASK
     return _seal(
         sc,
         initialization_vector(system_title, invocation_counter),
-        AESGCM(_key_bytes(block_cipher_key, "block cipher key")),
-        _key_bytes(authentication_key, "authentication key"),
+        AESGCM(_key_bytes(block_cipher_key, "block cipher key", suite)),
+        _key_bytes(authentication_key, "authentication key", suite),
         bytes(plaintext),
     )
 
@@ -351,7 +369,8 @@ def decipher(
     :class:`DecipheringError` for a truncated or unsupported header. No counter checks: see
     :class:`SecurityContext` for those. ``security_suites``: the suite ids the security
     control byte may name; give ``(0, 1)`` to accept suite 1, which ciphers APDUs with the
-    same AES-GCM-128 as suite 0 (a push receiver does: Austrian Kaifa meters send SC 0x21).
+    same AES-GCM-128 as suite 0 (a push receiver does: Austrian Kaifa meters send SC 0x21),
+    ``(2,)`` for suite 2 (AES-GCM-256, 32-byte keys).
     """
     content = bytes(ciphered_content)
     if len(content) < SECURITY_HEADER_LENGTH:
@@ -362,11 +381,12 @@ def decipher(
     sc = content[0]
     _check_received_security_control(sc, security_suites)
     ic = int.from_bytes(content[1:5], "big")
+    suite = sc & _SUITE_MASK
     plaintext = _open(
         sc,
         initialization_vector(system_title, ic),
-        AESGCM(_key_bytes(block_cipher_key, "block cipher key")),
-        _key_bytes(authentication_key, "authentication key"),
+        AESGCM(_key_bytes(block_cipher_key, "block cipher key", suite)),
+        _key_bytes(authentication_key, "authentication key", suite),
         content[5:],
     )
     if plaintext is None:
@@ -377,8 +397,10 @@ def decipher(
 def _check_security_control(sc: int) -> None:
     if sc & _COMPRESSION:
         raise EncodeError("compression (security control 0x80) is not supported")
-    if sc & _SUITE_MASK != _SECURITY_SUITE:
-        raise EncodeError(f"security suite {sc & _SUITE_MASK} is not supported here (suite 0)")
+    if sc & _SUITE_MASK > int(SecuritySuiteId.SUITE_2):
+        raise EncodeError(
+            f"security suite {sc & _SUITE_MASK} does not exist (security suites 0, 1 and 2)"
+        )
     if not sc & 0x30:
         raise EncodeError(
             f"security control 0x{sc:02x} neither authenticates nor encrypts (0x10/0x20/0x30)"
@@ -393,9 +415,10 @@ def _check_received_security_control(
             f"security control 0x{sc:02x} asks for compression, which is not supported"
         )
     if sc & _SUITE_MASK not in security_suites:
+        expected = " or ".join(str(suite) for suite in security_suites)
         raise SecurityPolicyError(
             f"security control 0x{sc:02x} names security suite {sc & _SUITE_MASK}; this "
-            "context uses suite 0 (AES-GCM-128)"
+            f"context uses suite {expected} (check the security suite of both sides)"
         )
     if not sc & 0x30:
         raise SecurityPolicyError(
@@ -413,13 +436,15 @@ def _tag_mismatch(
     )
 
 
-def generate_dedicated_key(random: Callable[[int], bytes] = os.urandom) -> Secret:
-    """A fresh random 16-byte dedicated key (from ``random``, ``os.urandom``), to propose in
-    the InitiateRequest of a ciphered association and then give to
-    :meth:`SecurityContext.set_dedicated_key`."""
-    key = bytes(random(KEY_LENGTH))
-    if len(key) != KEY_LENGTH:
-        raise ValueError(f"the random source gave {len(key)} bytes, not {KEY_LENGTH}")
+def generate_dedicated_key(
+    random: Callable[[int], bytes] = os.urandom, length: int = KEY_LENGTH
+) -> Secret:
+    """A fresh random dedicated key of ``length`` bytes (16; 32 for suite 2) from ``random``
+    (``os.urandom``), to propose in the InitiateRequest of a ciphered association and then
+    give to :meth:`SecurityContext.set_dedicated_key`."""
+    key = bytes(random(length))
+    if len(key) != length:
+        raise ValueError(f"the random source gave {len(key)} bytes, not {length}")
     return Secret(key)
 
 
@@ -563,6 +588,7 @@ class SecurityContext:
         "_peer_system_title",
         "_policy",
         "_store",
+        "_suite",
         "_system_title",
         "_unicast",
     )
@@ -584,15 +610,19 @@ class SecurityContext:
             ApduTag.EXCEPTION_RESPONSE,
             ApduTag.CONFIRMED_SERVICE_ERROR,
         ),
+        suite: SecuritySuiteId | int = SecuritySuiteId.SUITE_0,
     ) -> None:
+        self._suite = suite_parameters(suite).suite
         self._system_title = _title(system_title, "system_title")
         self._peer_system_title = (
             None if peer_system_title is None else _title(peer_system_title, "peer_system_title")
         )
         self._policy = SecurityPolicy(policy)
         self._form = CipheringForm(form)
-        self._authentication_key = _key_bytes(authentication_key, "authentication key")
-        unicast = _key_bytes(block_cipher_key, "block cipher key")
+        self._authentication_key = _key_bytes(
+            authentication_key, "authentication key", self._suite
+        )
+        unicast = _key_bytes(block_cipher_key, "block cipher key", self._suite)
         self._unicast = AESGCM(unicast)
         self._key_identities = {
             CipheringKey.GLOBAL_UNICAST_ENCRYPTION: key_identity(
@@ -601,7 +631,7 @@ class SecurityContext:
         }
         self._broadcast: AESGCM | None = None
         if broadcast_key is not None:
-            broadcast = _key_bytes(broadcast_key, "global broadcast encryption key")
+            broadcast = _key_bytes(broadcast_key, "global broadcast encryption key", self._suite)
             self._broadcast = AESGCM(broadcast)
             self._key_identities[CipheringKey.GLOBAL_BROADCAST_ENCRYPTION] = key_identity(
                 CipheringKey.GLOBAL_BROADCAST_ENCRYPTION, broadcast
@@ -628,7 +658,8 @@ class SecurityContext:
     def __repr__(self) -> str:
         peer = None if self._peer_system_title is None else self._peer_system_title.hex().upper()
         return (
-            f"SecurityContext(system_title={self._system_title.hex().upper()}, "
+            f"SecurityContext(suite={int(self._suite)}, "
+            f"system_title={self._system_title.hex().upper()}, "
             f"peer_system_title={peer}, policy={self._policy.name}, form={self._form.name}, "
             f"dedicated_key={'set' if self._dedicated else 'none'}, keys=****)"
         )
@@ -650,6 +681,12 @@ class SecurityContext:
     @peer_system_title.setter
     def peer_system_title(self, value: bytes | None) -> None:
         self._peer_system_title = None if value is None else _title(value, "peer_system_title")
+
+    @property
+    def suite(self) -> SecuritySuiteId:
+        """The security suite: its id goes into every security control byte we send, and a
+        received APDU naming another suite is refused (:class:`SecurityPolicyError`)."""
+        return self._suite
 
     @property
     def policy(self) -> SecurityPolicy:
@@ -711,7 +748,9 @@ class SecurityContext:
 
     def set_dedicated_key(self, key: Secret | bytes | None) -> None:
         """Install (or, with None, drop at release) the dedicated key of the association."""
-        self._dedicated = None if key is None else AESGCM(_key_bytes(key, "dedicated key"))
+        self._dedicated = (
+            None if key is None else AESGCM(_key_bytes(key, "dedicated key", self._suite))
+        )
         # a new dedicated key starts counters of its own, both ways (Green Book: the counter
         # belongs to the key); they go with the key
         self._dedicated_counters = None if key is None else MemoryInvocationCounterStore()
@@ -794,7 +833,7 @@ class SecurityContext:
             )
         store, identity = self._counters(key)
         counter = store.next_to_send(self._system_title, identity)
-        sc = int(self._policy) | (_BROADCAST_KEY if broadcast else 0)
+        sc = int(self._policy) | self._suite | (_BROADCAST_KEY if broadcast else 0)
         content = _seal(
             sc,
             self._system_title + counter.to_bytes(4, "big"),
@@ -865,8 +904,8 @@ class SecurityContext:
             content = ciphered.ciphered_content
             title = ciphered.system_title
         sc = content[0]
-        if sc != self._policy:  # anything but the policy's own bits: check it all
-            _check_received_security_control(sc)
+        if sc != self._policy | self._suite:  # anything but the policy's own bits: check all
+            _check_received_security_control(sc, (self._suite,))
             required = int(self._policy)
             if sc & required != required:
                 raise SecurityPolicyError(

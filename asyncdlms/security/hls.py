@@ -15,6 +15,14 @@ The functions f, each verified against public implementations (see the tests):
   ``SHA-256(secret || SysT-C || SysT-S || StoC || CtoS)``, for the server in pass 4
   ``SHA-256(secret || SysT-S || SysT-C || CtoS || StoC)``.
 - HIGH (2): manufacturer-specific; pass the function as ``manufacturer_function``.
+- HIGH_ECDSA (7, security suites 1 and 2): an ECDSA signature ``r || s`` with the prover's
+  private key over ``own system title || peer system title || peer challenge || own
+  challenge``: for the client in pass 3 ``ECDSA(SysT-C || SysT-S || StoC || CtoS)``, for the
+  server in pass 4 ``ECDSA(SysT-S || SysT-C || CtoS || StoC)``, each verified with the
+  signer's public key (from its certificate): :func:`ecdsa_client_pass3`,
+  :func:`ecdsa_server_pass4`, :func:`verify_ecdsa_client_pass3`,
+  :func:`verify_ecdsa_server_pass4`. No shared secret: the keys come from a
+  :class:`~asyncdlms.security.certificates.KeyStore`.
 
 - HIGH_GMAC (5): ``SC ‖ IC ‖ GMAC(SC ‖ AK ‖ challenge)`` with the block cipher key as the
   secret, ``IV = own system title ‖ IC`` (see :mod:`asyncdlms.security.gmac`); it also needs
@@ -33,9 +41,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from ..apdu.acse import MechanismName
 from ..errors import AuthenticationError
 from .gmac import GMAC_AUTHENTICATION_VALUE_LENGTH, gmac_authentication_value
+from .suites import SecuritySuiteId, SignatureError, ecdsa_sign, ecdsa_verify
 
 __all__ = [
     "CIPHERING_FUNCTIONS",
@@ -46,10 +57,15 @@ __all__ = [
     "HlsInput",
     "Secret",
     "client_pass3",
+    "ecdsa_client_pass3",
+    "ecdsa_server_pass4",
+    "ecdsa_signed_data",
     "generate_challenge",
     "hls_function",
     "server_pass4",
     "verify_client_pass3",
+    "verify_ecdsa_client_pass3",
+    "verify_ecdsa_server_pass4",
     "verify_server_pass4",
 ]
 
@@ -360,3 +376,126 @@ def verify_client_pass3(
             f"HLS pass 3 failed ({mechanism.name.lower()}): the client's answer to the "
             "server challenge does not match the secret"
         )
+
+
+# -- HLS-ECDSA (mechanism 7) ----------------------------------------------------------------
+
+
+def ecdsa_signed_data(
+    own_system_title: bytes, peer_system_title: bytes, peer_challenge: bytes, own_challenge: bytes
+) -> bytes:
+    """What the prover signs in HLS-ECDSA: ``own system title || peer system title || peer
+    challenge || own challenge`` (the client in pass 3: ``SysT-C || SysT-S || StoC || CtoS``;
+    the server in pass 4: ``SysT-S || SysT-C || CtoS || StoC``)."""
+    for title, who in ((own_system_title, "own"), (peer_system_title, "peer")):
+        if len(title) != 8:
+            raise AuthenticationError(
+                f"HLS-ECDSA needs both system titles (8 bytes); the {who} one is "
+                f"{len(title)} bytes (the server's comes in the AARE responding-AP-title, "
+                "the client's in the AARQ calling-AP-title)"
+            )
+    return bytes(own_system_title + peer_system_title + peer_challenge + own_challenge)
+
+
+def ecdsa_client_pass3(
+    signing_key: ec.EllipticCurvePrivateKey,
+    suite: SecuritySuiteId | int,
+    *,
+    client_system_title: bytes,
+    server_system_title: bytes,
+    server_challenge: bytes,
+    client_challenge: bytes,
+) -> bytes:
+    """The client's HLS-ECDSA pass 3: ``ECDSA(SysT-C || SysT-S || StoC || CtoS)`` as
+    ``r || s`` with the client's signing key."""
+    return ecdsa_sign(
+        signing_key,
+        ecdsa_signed_data(
+            client_system_title, server_system_title, server_challenge, client_challenge
+        ),
+        suite,
+    )
+
+
+def ecdsa_server_pass4(
+    signing_key: ec.EllipticCurvePrivateKey,
+    suite: SecuritySuiteId | int,
+    *,
+    client_system_title: bytes,
+    server_system_title: bytes,
+    server_challenge: bytes,
+    client_challenge: bytes,
+) -> bytes:
+    """The server's HLS-ECDSA pass 4: ``ECDSA(SysT-S || SysT-C || CtoS || StoC)``."""
+    return ecdsa_sign(
+        signing_key,
+        ecdsa_signed_data(
+            server_system_title, client_system_title, client_challenge, server_challenge
+        ),
+        suite,
+    )
+
+
+def _verify_ecdsa(
+    public_key: ec.EllipticCurvePublicKey,
+    suite: SecuritySuiteId | int,
+    received: bytes,
+    data: bytes,
+    failure: str,
+) -> None:
+    try:
+        ecdsa_verify(public_key, data, bytes(received), suite)
+    except SignatureError as exc:
+        raise AuthenticationError(f"{failure}: {exc}") from exc
+    except ValueError as exc:  # a key on another curve than the suite's
+        raise AuthenticationError(f"{failure}: {exc}") from exc
+
+
+def verify_ecdsa_client_pass3(
+    public_key: ec.EllipticCurvePublicKey,
+    suite: SecuritySuiteId | int,
+    received: bytes,
+    *,
+    client_system_title: bytes,
+    server_system_title: bytes,
+    server_challenge: bytes,
+    client_challenge: bytes,
+) -> None:
+    """Server role: check the client's HLS-ECDSA signature (pass 3) with the client's public
+    key; raise :class:`AuthenticationError` when it does not verify."""
+    _verify_ecdsa(
+        public_key,
+        suite,
+        received,
+        ecdsa_signed_data(
+            client_system_title, server_system_title, server_challenge, client_challenge
+        ),
+        "HLS-ECDSA pass 3 failed: the client's signature does not verify with the public "
+        f"key of its system title {client_system_title.hex().upper()}",
+    )
+
+
+def verify_ecdsa_server_pass4(
+    public_key: ec.EllipticCurvePublicKey,
+    suite: SecuritySuiteId | int,
+    received: bytes,
+    *,
+    client_system_title: bytes,
+    server_system_title: bytes,
+    server_challenge: bytes,
+    client_challenge: bytes,
+) -> None:
+    """Client role: check the meter's HLS-ECDSA signature (pass 4) with the meter's public
+    key; raise :class:`AuthenticationError` when it does not verify (the meter does not
+    hold the private key of the certificate we have for it)."""
+    _verify_ecdsa(
+        public_key,
+        suite,
+        received,
+        ecdsa_signed_data(
+            server_system_title, client_system_title, client_challenge, server_challenge
+        ),
+        "HLS-ECDSA pass 4 failed: the meter's signature does not verify with the public key "
+        f"of its system title {server_system_title.hex().upper()} (wrong certificate, or "
+        "not the meter we meant to reach)",
+    )

@@ -44,6 +44,7 @@ from .model import (
     ProfileRows,
     profile_object,
 )
+from .security_setup import security_setup_object
 
 if TYPE_CHECKING:
     from .simulator import Simulator
@@ -537,6 +538,8 @@ def meter_model(
             {1: MethodDef(_push_method, may_act)},
         )
     )
+    if ciphered:  # Security setup (class 64 v1), 0.0.43.0.0.255: server/security_setup.py
+        objects.append(security_setup_object(association_clients))
     return ObjectModel(objects, association_clients=association_clients, short_names=short_names)
 
 

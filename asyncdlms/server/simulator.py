@@ -50,6 +50,7 @@ from ..apdu.initiate import Conformance
 from ..apdu.notification import DataNotification
 from ..hdlc import HdlcAddress, HdlcParameters
 from ..iec62056_21 import IecResponderSettings
+from ..security.certificates import KeyUsage
 from ..security.counters import KeyIdentity, MemoryInvocationCounterStore
 from ..security.hls import Secret
 from ..session.object_access import AssociationContext
@@ -83,6 +84,7 @@ from .meter_objects import (
     push_destination,
 )
 from .model import LogicalDevice
+from .security_setup import SimulatedSecurity
 
 __all__ = [
     "BILLING_PROFILE",
@@ -276,6 +278,9 @@ class Simulator:
       block size, verification and activation times, restart on activation, the image
       verifier); :meth:`set_image_transfer_faults` breaks one meter's transfer,
       :meth:`restart_meter` restarts one.
+    - ``security_keys``: per-meter key pairs and certificates of security suite 1 or 2
+      (:class:`~.security_setup.SimulatedSecurity`; :meth:`meter_certificate`), in every
+      association of that suite and in the Security setup object 0.0.43.0.0.255.
     - ``limits``: what the servers tolerate from their peers (:class:`~.limits.ServerLimits`;
       ``None``: the defaults).
     - ``serial_ports``: serve meter ``i`` on serial line ``serial_ports[i]`` at ``baud_rate``
@@ -315,6 +320,7 @@ class Simulator:
         gbt_window_size: int = 0,
         invocation_counter_hint: bool = False,
         limits: ServerLimits | None = None,
+        security_keys: SimulatedSecurity | None = None,
         image_transfer: ImageTransferSettings | None = None,
         access: bool = True,
     ) -> None:
@@ -353,6 +359,7 @@ class Simulator:
         self.gbt_window_size = gbt_window_size
         self.invocation_counter_hint = invocation_counter_hint
         self.limits = limits
+        self.security_keys = security_keys
         self.image_transfer = _image_transfer_settings(image_transfer, max_pdu_size)
         self._image_transfer_faults: dict[int, ImageTransferFaults] = {}
         self._budget = ConnectionBudget()  # the connection caps count all ports together
@@ -480,6 +487,8 @@ class Simulator:
             system_title=self.meter_system_title(index),
             gbt_window_size=max(self.gbt_window_size, 1),
         )
+        if self.security_keys is not None:  # the meter's own keys and certificates
+            settings = self.security_keys.apply(index, settings)
         if self.settings_factory is not None:
             settings = self.settings_factory(index, settings)
         faults = self._faults.get(index, self.faults)
@@ -499,6 +508,12 @@ class Simulator:
             return number.to_bytes(8, "big")
         serial = self.meters[index].serial_number
         return b"ADS" + (serial & 0xFFFFFFFFFF).to_bytes(5, "big")
+
+    def meter_certificate(self, index: int, usage: KeyUsage = KeyUsage.DIGITAL_SIGNATURE) -> Any:
+        """The certificate of meter ``index`` (``security_keys`` must be set)."""
+        if self.security_keys is None:
+            raise ValueError("meter certificates need Simulator(security_keys=...)")
+        return self.security_keys.meter_certificate(index, self.meter_system_title(index), usage)
 
     def _policies(self, index: int) -> Mapping[int, AssociationPolicy]:
         """The policies of meter ``index``: ciphered ones share the meter's own invocation

@@ -62,13 +62,15 @@ class AssociationContext:
     ``client_address`` is the client SAP (HDLC client address or wrapper source wPort, e.g.
     16 for the public client), ``mechanism`` the authentication mechanism it associated with,
     ``negotiated_conformance`` the conformance block both sides agreed on,
-    ``logical_name_referencing`` false for a short-name association.
+    ``logical_name_referencing`` false for a short-name association,
+    ``client_system_title`` the AARQ calling-AP-title (empty when none was sent).
     """
 
     client_address: int
     mechanism: MechanismName = MechanismName.LOWEST
     negotiated_conformance: Conformance = _NO_CONFORMANCE
     logical_name_referencing: bool = True
+    client_system_title: bytes = b""
 
 
 class ShortNameKind(Enum):

@@ -14,13 +14,20 @@ from dataclasses import dataclass, field
 from ..apdu.acse import MechanismName
 from ..apdu.initiate import Conformance
 from ..errors import ReplayError
-from ..security.ciphering import KEY_LENGTH, SYSTEM_TITLE_LENGTH, SecurityContext, SecurityPolicy
+from ..security.certificates import KeyStore, KeyUsage
+from ..security.ciphering import (
+    SYSTEM_TITLE_LENGTH,
+    SecurityContext,
+    SecurityPolicy,
+    suite_key_length,
+)
 from ..security.counters import (
     InvocationCounterStore,
     KeyIdentity,
     default_invocation_counter_store,
 )
 from ..security.hls import MAX_CHALLENGE_LENGTH, MIN_CHALLENGE_LENGTH, HlsFunction, Secret
+from ..security.suites import SecuritySuiteId
 from .pipeline import ApduProtection, NoProtection
 
 __all__ = [
@@ -54,15 +61,18 @@ def security_policy(value: str | SecurityPolicy | None) -> SecurityPolicy | None
         ) from None
 
 
-def _key(value: Secret | bytes | str, what: str) -> Secret:
+def _key(value: Secret | bytes | str, what: str, suite: int = 0) -> Secret:
     if isinstance(value, str):
         try:
             value = bytes.fromhex(value)
         except ValueError:
             raise ValueError(f"the {what} is not hexadecimal") from None
     key = value if isinstance(value, Secret) else Secret(bytes(value))
-    if len(key) != KEY_LENGTH:
-        raise ValueError(f"the {what} is {KEY_LENGTH} bytes long, not {len(key)}")
+    length = suite_key_length(suite)
+    if len(key) != length:
+        raise ValueError(
+            f"the {what} of security suite {suite} is {length} bytes long, not {len(key)}"
+        )
     return key
 
 
@@ -110,8 +120,10 @@ class ClientSecurity:
       encryption); ``"none"``/None: APDUs go plain (the keys then only serve HLS-GMAC).
     - ``system_title``: ours (8 bytes; sent as the AARQ calling-AP-title).
     - ``block_cipher_key`` (global unicast encryption key), ``authentication_key`` and the
-      optional ``broadcast_key``: 16 bytes each, as bytes, hex strings or :class:`Secret`;
-      kept as :class:`Secret`, so no repr, log or exception shows them.
+      optional ``broadcast_key``: 16 bytes each (32 with suite 2), as bytes, hex strings or
+      :class:`Secret`; kept as :class:`Secret`, so no repr, log or exception shows them.
+      Needed by a ciphering policy and HLS-GMAC; without them (policy none) no APDU is
+      ciphered (HLS-ECDSA needs only ``system_title`` and ``key_store``).
     - ``counter_store``: where our invocation counters live; it outlives associations. By
       default the process's store (:func:`~asyncdlms.security.default_invocation_counter_store`,
       shared by every association of the process, in memory unless a durable one was
@@ -127,11 +139,18 @@ class ClientSecurity:
       last one received (a lower one is still refused as a replay). Off by default: only for
       servers that never increment their counter (quirk 14; gurux-dlms's server sends 0
       every time), at the cost of accepting a repeated answer.
+    - ``suite``: the security suite (0, 1 or 2; :class:`SecuritySuiteId`): its id goes into
+      every security control byte, and the keys are 16 bytes (suites 0 and 1) or 32 bytes
+      (suite 2, AES-GCM-256).
+    - ``key_store``: for HLS-ECDSA (``mechanism=HIGH_ECDSA``, suites 1 and 2): our signing
+      key of the suite and the meters' certificates (or public keys) by system title
+      (:class:`~asyncdlms.security.certificates.KeyStore`); the meter's signature in pass 4
+      is verified with the key filed under the AARE responding-AP-title.
     """
 
     system_title: bytes
-    block_cipher_key: Secret = field(repr=False)
-    authentication_key: Secret = field(repr=False)
+    block_cipher_key: Secret | None = field(default=None, repr=False)
+    authentication_key: Secret | None = field(default=None, repr=False)
     policy: SecurityPolicy | None = SecurityPolicy.AUTHENTICATED_ENCRYPTION
     broadcast_key: Secret | None = field(default=None, repr=False)
     counter_store: InvocationCounterStore = field(
@@ -141,8 +160,15 @@ class ClientSecurity:
     read_frame_counter: bool = False
     frame_counter_instance: int = 0
     allow_repeated_counters: bool = False
+    suite: SecuritySuiteId = SecuritySuiteId.SUITE_0
+    key_store: KeyStore | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "suite", SecuritySuiteId(self.suite))
+        except ValueError:
+            raise ValueError(f"unknown security suite {self.suite!r}; use 0, 1 or 2") from None
+        suite = int(self.suite)
         title = self.system_title
         if isinstance(title, str):
             try:
@@ -154,14 +180,31 @@ class ClientSecurity:
             raise ValueError(f"a system title is 8 bytes long, not {len(title)}")
         object.__setattr__(self, "system_title", title)
         object.__setattr__(self, "policy", security_policy(self.policy))
-        object.__setattr__(
-            self, "block_cipher_key", _key(self.block_cipher_key, "block cipher key")
-        )
-        object.__setattr__(
-            self, "authentication_key", _key(self.authentication_key, "authentication key")
-        )
+        if self.block_cipher_key is None or self.authentication_key is None:
+            if (
+                self.policy is not None
+                or self.read_frame_counter
+                or self.block_cipher_key
+                or self.authentication_key
+            ):
+                raise ValueError(
+                    "ciphering needs both the block cipher key and the authentication key "
+                    "(only a security policy of none, without read_frame_counter, goes "
+                    "without them)"
+                )
+        else:
+            object.__setattr__(
+                self, "block_cipher_key", _key(self.block_cipher_key, "block cipher key", suite)
+            )
+            object.__setattr__(
+                self,
+                "authentication_key",
+                _key(self.authentication_key, "authentication key", suite),
+            )
         if self.broadcast_key is not None:
-            object.__setattr__(self, "broadcast_key", _key(self.broadcast_key, "broadcast key"))
+            object.__setattr__(
+                self, "broadcast_key", _key(self.broadcast_key, "broadcast key", suite)
+            )
         if self.use_dedicated_key and self.policy not in (
             SecurityPolicy.ENCRYPTION_ONLY,
             SecurityPolicy.AUTHENTICATED_ENCRYPTION,
@@ -178,8 +221,16 @@ class ClientSecurity:
         """Whether xDLMS APDUs are ciphered (a policy other than none)."""
         return self.policy is not None
 
+    @property
+    def has_keys(self) -> bool:
+        """Whether the ciphering keys are given (else nothing is ciphered)."""
+        return self.block_cipher_key is not None and self.authentication_key is not None
+
     def make_context(self) -> SecurityContext:
-        """A fresh security context for one association (counters from ``counter_store``)."""
+        """A fresh security context for one association (counters from ``counter_store``);
+        :class:`ValueError` without keys."""
+        if self.block_cipher_key is None or self.authentication_key is None:
+            raise ValueError("a security context needs the block cipher and authentication keys")
         store: InvocationCounterStore = self.counter_store
         if self.allow_repeated_counters:
             store = _RepeatTolerantStore(store)
@@ -190,7 +241,25 @@ class ClientSecurity:
             policy=self.policy or SecurityPolicy.AUTHENTICATED_ENCRYPTION,
             broadcast_key=self.broadcast_key,
             counter_store=store,
+            suite=self.suite,
         )
+
+    def signing_key_store(self) -> KeyStore:
+        """The key store for HLS-ECDSA, checked: it has our signing key of the suite (the
+        suite must be 1 or 2). Raises :class:`ValueError` naming what is missing."""
+        if self.suite == SecuritySuiteId.SUITE_0:
+            raise ValueError(
+                "HLS-ECDSA needs security suite 1 (P-256) or 2 (P-384): give "
+                "ClientSecurity(suite=1 or 2)"
+            )
+        if self.key_store is None or not self.key_store.has_private_key(
+            self.suite, KeyUsage.DIGITAL_SIGNATURE
+        ):
+            raise ValueError(
+                f"HLS-ECDSA needs our signing key of security suite {int(self.suite)}: give "
+                "ClientSecurity(key_store=KeyStore(...)) with set_private_key(key)"
+            )
+        return self.key_store
 
 
 DEFAULT_LN_CONFORMANCE = Conformance(0x401E5D)
@@ -306,6 +375,22 @@ class ClientSettings:
                 )
         if self.client_system_title is not None and len(self.client_system_title) != 8:
             raise ValueError("a system title is 8 bytes long")
+        if self.mechanism == MechanismName.HIGH_ECDSA:
+            if self.security is None:
+                raise ValueError(
+                    "HLS-ECDSA needs security=ClientSecurity(suite=1 or 2, key_store=...) "
+                    "(our system title, signing key and the meters' certificates)"
+                )
+            self.security.signing_key_store()
+        if (
+            self.mechanism == MechanismName.HIGH_GMAC
+            and self.security is not None
+            and not self.security.has_keys
+        ):
+            raise ValueError(
+                "HLS-GMAC needs the ciphering keys: security=ClientSecurity(...) with "
+                "block_cipher_key and authentication_key"
+            )
 
     @property
     def calling_ap_title(self) -> bytes | None:
@@ -332,7 +417,7 @@ class ClientSettings:
         """The protection step for a new association (with ``security``, a fresh
         :class:`SecurityContext`, also when its policy is none: the session then keeps it
         for HLS-GMAC and sends APDUs plain)."""
-        if self.security is not None:
+        if self.security is not None and self.security.has_keys:
             return self.security.make_context()
         if self.protection is None:
             return NoProtection()

@@ -80,6 +80,8 @@ class _Connection:
 class WireTap:
     """Forward ``127.0.0.1:<port>`` to ``upstream`` and record every nonce both ways.
 
+    Keys of 16 or 32 bytes (suites 0/1 and 2, AES-GCM-128/256).
+
     ``block_cipher_key``/``authentication_key`` let it look inside ciphered APDUs for the
     HLS-GMAC pass 3/4 values (which use the same nonce space).
     """
@@ -91,6 +93,10 @@ class WireTap:
     client: list[Nonce] = field(default_factory=list)
     meter: list[Nonce] = field(default_factory=list)
     unknown: list[bytes] = field(default_factory=list)
+    #: (security control, plaintext) of every APDU ciphered with the global unicast key,
+    #: deciphered here with ``cryptography`` (AES-128 or AES-256 by the key's length; the
+    #: tag is verified for authenticated encryption)
+    deciphered: list[tuple[int, bytes]] = field(default_factory=list)
     port: int = 0
     _server: asyncio.Server | None = None
     _numbers: itertools.count[int] = field(default_factory=itertools.count)
@@ -216,6 +222,7 @@ class WireTap:
             self.block_cipher_key, title + apdu[start + 1 : start + 5], security_control, body,
             self.authentication_key,
         )  # fmt: skip
+        self.deciphered.append((security_control, plain))
         self._pass_3_or_4(plain, title, nonces)
 
     @staticmethod

@@ -28,11 +28,20 @@ from ...apdu.tags import ApduTag
 from ...errors import (
     AssociationError,
     AuthenticationError,
+    CertificateError,
     DecodeError,
     DlmsError,
 )
-from ...security.ciphering import CipheringForm, generate_dedicated_key
-from ...security.hls import Secret, client_pass3, generate_challenge, verify_server_pass4
+from ...security.certificates import KeyUsage
+from ...security.ciphering import CipheringForm, generate_dedicated_key, suite_key_length
+from ...security.hls import (
+    Secret,
+    client_pass3,
+    ecdsa_client_pass3,
+    generate_challenge,
+    verify_ecdsa_server_pass4,
+    verify_server_pass4,
+)
 from ...types.values import OctetString
 from ..events import (
     AssociationEstablished,
@@ -84,7 +93,9 @@ class _AssociationService(_SessionCore):
         dedicated_key: Secret | None = None
         security = settings.security
         if security is not None and security.ciphered and security.use_dedicated_key:
-            dedicated_key = generate_dedicated_key(settings.random)
+            dedicated_key = generate_dedicated_key(
+                settings.random, suite_key_length(security.suite)
+            )
         self._dedicated_key = dedicated_key
         initiate = InitiateRequest(
             settings.conformance,
@@ -296,6 +307,8 @@ class _AssociationService(_SessionCore):
         settings = self.settings
         if settings.mechanism == MechanismName.HIGH_GMAC:
             return (yield from self._gmac_pass3_transaction())
+        if settings.mechanism == MechanismName.HIGH_ECDSA:
+            return (yield from self._ecdsa_pass3_transaction())
         secret = settings.secret if settings.secret is not None else Secret(b"")
         client_title = settings.calling_ap_title or b""
         server_title = self._server_system_title or b""
@@ -354,6 +367,39 @@ class _AssociationService(_SessionCore):
         reply = context.hls_gmac(self._server_challenge)
         answer = yield from self._reply_to_hls(reply)
         context.verify_hls_gmac(answer, self._client_challenge)
+        return None
+
+    def _ecdsa_pass3_transaction(self) -> _Transaction:
+        """HLS-ECDSA (mechanism 7, suites 1 and 2): pass 3 is our signature over
+        ``SysT-C || SysT-S || StoC || CtoS``, pass 4 the meter's over ``SysT-S || SysT-C ||
+        CtoS || StoC``, verified with the key the store holds for the meter's system title
+        (AARE responding-AP-title). The meter's key is looked up before pass 3 is sent, so
+        an unknown meter gets no signature of ours."""
+        security = self.settings.security
+        if security is None:  # ClientSettings refuses this
+            raise AuthenticationError("HLS-ECDSA needs ClientSettings(security=...)")
+        client_title = self.settings.calling_ap_title or b""
+        server_title = self._server_system_title or b""
+        if len(server_title) != 8:
+            raise AuthenticationError(
+                "HLS-ECDSA: the AARE has no responding-AP-title (the meter's system title): "
+                "its certificate cannot be chosen"
+            )
+        try:
+            store = security.signing_key_store()
+            server_key = store.public_key(server_title, security.suite, KeyUsage.DIGITAL_SIGNATURE)
+            signing_key = store.private_key(security.suite, KeyUsage.DIGITAL_SIGNATURE)
+        except (CertificateError, ValueError) as exc:
+            raise AuthenticationError(f"HLS-ECDSA: {exc}") from exc
+        arguments = {
+            "client_system_title": client_title,
+            "server_system_title": server_title,
+            "server_challenge": self._server_challenge,
+            "client_challenge": self._client_challenge,
+        }
+        reply = ecdsa_client_pass3(signing_key, security.suite, **arguments)
+        answer = yield from self._reply_to_hls(reply)
+        verify_ecdsa_server_pass4(server_key, security.suite, answer, **arguments)
         return None
 
     def _on_pass3_done(self, result: Any, error: DlmsError | None) -> None:

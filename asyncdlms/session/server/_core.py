@@ -103,6 +103,8 @@ class _SessionCore(ABC):
         self.object_access = object_access
         self.state = AssociationState.IDLE
         self.client_address: int | None = None
+        #: the AARQ calling-AP-title of the association (empty: none)
+        self.client_system_title = b""
         self.negotiated_conformance = Conformance(0)
         self.client_max_receive_pdu_size = 0
         #: The largest APDU sent to the client: the smaller of the client's and the server's
@@ -149,6 +151,7 @@ class _SessionCore(ABC):
             self.mechanism,
             self.negotiated_conformance,
             self.logical_name_referencing,
+            self.client_system_title,
         )
 
     def _forget(self) -> None:

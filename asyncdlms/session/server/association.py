@@ -71,14 +71,17 @@ from ...apdu.short_name import (
     WriteResponse,
     WriteResult,
 )
-from ...errors import AuthenticationError, DlmsError, ReplayError
+from ...errors import AuthenticationError, CertificateError, DlmsError, ReplayError
+from ...security.certificates import KeyUsage
 from ...security.ciphering import SecurityContext
 from ...security.hls import (
     MAX_CHALLENGE_LENGTH,
     MIN_CHALLENGE_LENGTH,
+    ecdsa_server_pass4,
     generate_challenge,
     server_pass4,
     verify_client_pass3,
+    verify_ecdsa_client_pass3,
 )
 from ..events import AssociationEstablished, AssociationReleased
 from ..gbt import GeneralBlockTransferChannel
@@ -167,6 +170,13 @@ class _AssociationService(_SessionCore):
                 return self._rejecting_aare(aarq, diagnostic.AUTHENTICATION_FAILURE)
             if policy.mechanism == MechanismName.HIGH_SHA256 and not aarq.calling_ap_title:
                 return self._rejecting_aare(aarq, diagnostic.CALLING_AP_TITLE_NOT_RECOGNIZED)
+            # HLS-ECDSA: the client's certificate (or key) must be known and valid before we
+            # answer: an unknown, expired or wrong-curve client gets no challenge
+            if (
+                policy.mechanism == MechanismName.HIGH_ECDSA
+                and self._client_ecdsa_key(policy, aarq.calling_ap_title) is None
+            ):
+                return self._rejecting_aare(aarq, diagnostic.CALLING_AP_TITLE_NOT_RECOGNIZED)
             if (
                 policy.mechanism == MechanismName.HIGH
                 and self.settings.manufacturer_function is None
@@ -174,8 +184,10 @@ class _AssociationService(_SessionCore):
                 return self._rejecting_aare(
                     aarq, diagnostic.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNISED
                 )
-        if policy.security is not None and self.settings.protection_factory is _no_protection:
-            protection: ApduProtection = policy.security.make_context(self.settings.system_title)
+        if policy.security is not None and not policy.security.has_keys:
+            protection: ApduProtection = NoProtection()  # HLS-ECDSA without ciphering
+        elif policy.security is not None and self.settings.protection_factory is _no_protection:
+            protection = policy.security.make_context(self.settings.system_title)
         else:
             protection = self.settings.protection_factory(policy, aarq)
         context = protection if isinstance(protection, SecurityContext) else None
@@ -270,6 +282,7 @@ class _AssociationService(_SessionCore):
     def _adopt(self, negotiated: _Negotiated, source: int | None) -> None:
         self._forget()
         self.client_address = source
+        self.client_system_title = negotiated.aarq.calling_ap_title or b""
         self.negotiated_conformance = negotiated.conformance
         self.client_max_receive_pdu_size = negotiated.client_max_receive_pdu_size
         sizes = [
@@ -395,10 +408,45 @@ class _AssociationService(_SessionCore):
             "manufacturer_function": self.settings.manufacturer_function,
         }
 
+    def _client_ecdsa_key(self, policy: Any, client_title: bytes | None) -> Any:
+        """HLS-ECDSA: the client's public key from the policy's key store (by its system
+        title, the AARQ calling-AP-title), or None when unknown or no longer valid."""
+        security = policy.security
+        if security is None or security.key_store is None:
+            return None
+        if not client_title or len(client_title) != 8:
+            return None
+        try:
+            return security.key_store.public_key(
+                client_title, security.suite, KeyUsage.DIGITAL_SIGNATURE
+            )
+        except CertificateError:
+            return None
+
+    def _ecdsa_arguments(self, negotiated: _Negotiated) -> dict[str, Any]:
+        return {
+            "client_system_title": negotiated.aarq.calling_ap_title or b"",
+            "server_system_title": self.settings.system_title or b"",
+            "server_challenge": negotiated.server_challenge,
+            "client_challenge": negotiated.client_challenge,
+        }
+
     def _check_pass3(self, reply: bytes) -> bool:
         negotiated = self._pending
         if negotiated is None:
             return False
+        if negotiated.policy.mechanism == MechanismName.HIGH_ECDSA:
+            security = negotiated.policy.security
+            key = self._client_ecdsa_key(negotiated.policy, negotiated.aarq.calling_ap_title)
+            if key is None or security is None:
+                return False
+            try:
+                verify_ecdsa_client_pass3(
+                    key, security.suite, reply, **self._ecdsa_arguments(negotiated)
+                )
+            except DlmsError:
+                return False
+            return True
         if negotiated.policy.mechanism == MechanismName.HIGH_GMAC:
             if negotiated.context is None:
                 return False
@@ -427,6 +475,14 @@ class _AssociationService(_SessionCore):
         if negotiated.policy.mechanism == MechanismName.HIGH_GMAC:
             assert negotiated.context is not None
             value = negotiated.context.hls_gmac(negotiated.client_challenge)
+        elif negotiated.policy.mechanism == MechanismName.HIGH_ECDSA:
+            security = negotiated.policy.security
+            assert security is not None and security.key_store is not None
+            value = ecdsa_server_pass4(
+                security.key_store.private_key(security.suite, KeyUsage.DIGITAL_SIGNATURE),
+                security.suite,
+                **self._ecdsa_arguments(negotiated),
+            )
         else:
             assert negotiated.policy.secret is not None
             value = server_pass4(

@@ -15,10 +15,11 @@ from ...apdu.acse import (
 )
 from ...apdu.initiate import Conformance
 from ...obis import Obis
+from ...security.certificates import KeyStore, KeyUsage
 from ...security.ciphering import (
-    KEY_LENGTH,
     SecurityContext,
     SecurityPolicy,
+    suite_key_length,
 )
 from ...security.counters import (
     InvocationCounterStore,
@@ -30,6 +31,7 @@ from ...security.hls import (
     HlsFunction,
     Secret,
 )
+from ...security.suites import SecuritySuiteId
 from ..pipeline import ApduProtection, NoProtection
 
 __all__ = [
@@ -73,10 +75,13 @@ _SN_CONFORMANCE = (
 )
 
 
-def _server_key(value: Secret | bytes, what: str) -> Secret:
+def _server_key(value: Secret | bytes, what: str, suite: int = 0) -> Secret:
     key = value if isinstance(value, Secret) else Secret(bytes(value))
-    if len(key) != KEY_LENGTH:
-        raise ValueError(f"the {what} is {KEY_LENGTH} bytes long, not {len(key)}")
+    length = suite_key_length(suite)
+    if len(key) != length:
+        raise ValueError(
+            f"the {what} of security suite {suite} is {length} bytes long, not {len(key)}"
+        )
     return key
 
 
@@ -87,8 +92,9 @@ class ServerSecurity:
     - ``policy``: what every xDLMS APDU must carry (plain ones are refused with
       exception-response deciphering-error); None: plain APDUs, the keys only serve
       HLS-GMAC.
-    - ``block_cipher_key``, ``authentication_key``, optional ``broadcast_key``: 16 bytes,
-      kept as :class:`Secret`.
+    - ``block_cipher_key``, ``authentication_key``, optional ``broadcast_key``: 16 bytes
+      (32 with suite 2), kept as :class:`Secret`; they may be left out with a policy of
+      none (HLS-ECDSA alone).
     - ``counter_store``: our invocation counters and the last counter accepted from each
       client system title; it outlives associations, so a replayed APDU of an earlier
       association is refused too (the process's store by default).
@@ -97,10 +103,14 @@ class ServerSecurity:
       exception-response invocation-counter-error carrying the counter expected (in place of
       the AARE too), as some meters do; off by default: the AARQ is rejected and any other
       such APDU dropped unanswered, as the standard has it.
+    - ``suite``: the security suite (0, 1 or 2): keys of 16 bytes (0, 1) or 32 (2, AES-GCM-256);
+      a received APDU naming another suite is refused.
+    - ``key_store``: HLS-ECDSA (suites 1 and 2): our signing key of the suite and the
+      clients' certificates or public keys by system title (AARQ calling-AP-title).
     """
 
-    block_cipher_key: Secret = field(repr=False)
-    authentication_key: Secret = field(repr=False)
+    block_cipher_key: Secret | None = field(default=None, repr=False)
+    authentication_key: Secret | None = field(default=None, repr=False)
     policy: SecurityPolicy | None = SecurityPolicy.AUTHENTICATED_ENCRYPTION
     broadcast_key: Secret | None = field(default=None, repr=False)
     counter_store: InvocationCounterStore = field(
@@ -108,28 +118,52 @@ class ServerSecurity:
     )
     system_title: bytes | None = None
     invocation_counter_hint: bool = False
+    suite: SecuritySuiteId = SecuritySuiteId.SUITE_0
+    key_store: KeyStore | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "block_cipher_key", _server_key(self.block_cipher_key, "block cipher key")
-        )
-        object.__setattr__(
-            self,
-            "authentication_key",
-            _server_key(self.authentication_key, "authentication key"),
-        )
+        try:
+            object.__setattr__(self, "suite", SecuritySuiteId(self.suite))
+        except ValueError:
+            raise ValueError(f"unknown security suite {self.suite!r}; use 0, 1 or 2") from None
+        suite = int(self.suite)
+        if self.block_cipher_key is None or self.authentication_key is None:
+            if self.policy is not None or self.block_cipher_key or self.authentication_key:
+                raise ValueError(
+                    "ciphering needs both the block cipher key and the authentication key "
+                    "(only a security policy of none goes without them)"
+                )
+        else:
+            object.__setattr__(
+                self,
+                "block_cipher_key",
+                _server_key(self.block_cipher_key, "block cipher key", suite),
+            )
+            object.__setattr__(
+                self,
+                "authentication_key",
+                _server_key(self.authentication_key, "authentication key", suite),
+            )
         if self.broadcast_key is not None:
             object.__setattr__(
-                self, "broadcast_key", _server_key(self.broadcast_key, "broadcast key")
+                self, "broadcast_key", _server_key(self.broadcast_key, "broadcast key", suite)
             )
         if self.policy is not None:
             object.__setattr__(self, "policy", SecurityPolicy(self.policy))
         if self.system_title is not None and len(self.system_title) != 8:
             raise ValueError("a system title is 8 bytes long")
 
+    @property
+    def has_keys(self) -> bool:
+        """Whether the ciphering keys are given (without them nothing is ciphered and
+        HLS-GMAC is impossible; HLS-ECDSA needs only ``key_store``)."""
+        return self.block_cipher_key is not None and self.authentication_key is not None
+
     def make_context(self, system_title: bytes | None) -> SecurityContext:
         """A fresh security context for one association, with our ``system_title`` (this
         object's own when set)."""
+        if self.block_cipher_key is None or self.authentication_key is None:
+            raise ValueError("a security context needs the block cipher and authentication keys")
         title = self.system_title or system_title
         if title is None:
             raise ValueError("ciphering needs the server system title (ServerSettings)")
@@ -140,6 +174,7 @@ class ServerSecurity:
             policy=self.policy or SecurityPolicy.AUTHENTICATED_ENCRYPTION,
             broadcast_key=self.broadcast_key,
             counter_store=self.counter_store,
+            suite=self.suite,
         )
 
 
@@ -167,8 +202,21 @@ class AssociationPolicy:
 
     def __post_init__(self) -> None:
         if self.mechanism == MechanismName.HIGH_GMAC:
-            if self.security is None:
+            if self.security is None or not self.security.has_keys:
                 raise ValueError("HLS-GMAC needs the ciphering keys: give security=")
+        elif self.mechanism == MechanismName.HIGH_ECDSA:
+            security = self.security
+            if security is None or security.suite == SecuritySuiteId.SUITE_0:
+                raise ValueError(
+                    "HLS-ECDSA needs security=ServerSecurity(suite=1 or 2, key_store=...)"
+                )
+            if security.key_store is None or not security.key_store.has_private_key(
+                security.suite, KeyUsage.DIGITAL_SIGNATURE
+            ):
+                raise ValueError(
+                    f"HLS-ECDSA needs the server's signing key of suite {int(security.suite)} "
+                    "in security.key_store"
+                )
         elif self.mechanism != MechanismName.LOWEST and self.secret is None:
             raise ValueError(f"mechanism {self.mechanism.name.lower()} needs a secret")
         if not MIN_CHALLENGE_LENGTH <= self.challenge_length <= MAX_CHALLENGE_LENGTH:
