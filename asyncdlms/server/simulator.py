@@ -760,8 +760,8 @@ def _billing_rows(state: MeterState) -> ProfileRows:
 
 @dataclass(frozen=True, slots=True)
 class MeterTarget:
-    """How to reach one meter: the URL and the addresses to pass to
-    :func:`asyncdlms.connect` (``server``, ``physical_address``)."""
+    """How to reach one meter: the URL and its addresses (``server``; HDLC's
+    ``physical_address``, given to :func:`asyncdlms.connect` in ``link``)."""
 
     index: int
     url: str
@@ -769,8 +769,12 @@ class MeterTarget:
     physical_address: int | None
 
     def connect_arguments(self) -> dict[str, Any]:
-        """``url`` plus the address keywords for :func:`asyncdlms.connect`."""
-        return {"url": self.url, "server": self.server, "physical_address": self.physical_address}
+        """``url`` plus the address keywords for :func:`asyncdlms.connect` (``server``, and
+        ``link`` with the physical address)."""
+        from ..aio.link_settings import LinkSettings
+
+        link = LinkSettings(physical_address=self.physical_address)
+        return {"url": self.url, "server": self.server, "link": link}
 
 
 class Simulator:
@@ -967,11 +971,16 @@ class Simulator:
 
     def connect(self, index: int = 0, **kwargs: Any) -> Any:
         """:func:`asyncdlms.connect` to meter ``index`` (keywords passed on: ``client``,
-        ``auth``, ``password``, ``timeout``...)."""
+        ``auth``, ``password``, ``timeout``...; a ``link`` without a physical address gets
+        the meter's)."""
         from ..aio.client import connect
 
         arguments = self.targets[index].connect_arguments()
         url = arguments.pop("url")
+        link = kwargs.get("link")
+        if link is not None and link.physical_address is None:
+            physical = arguments["link"].physical_address
+            kwargs["link"] = replace(link, physical_address=physical)
         arguments.update(kwargs)
         return connect(url, **arguments)
 
