@@ -43,11 +43,10 @@ async def test_a_strict_meter_rejects_a_reused_counter_without_a_hint(interface:
         await use_counters(sim, 5000)
         store = MemoryInvocationCounterStore()
         with pytest.raises(AssociationRejectedError):
-            async with sim.connect(0, timeout=5, invocation_counter_store=store, **GMAC.client):
+            async with sim.connect(0, timeout=5, **GMAC.with_security(counter_store=store)):
                 pass
-        async with sim.connect(
-            0, timeout=5, invocation_counter_store=store, read_frame_counter=True, **GMAC.client
-        ) as meter:
+        reading = GMAC.with_security(counter_store=store, read_frame_counter=True)
+        async with sim.connect(0, timeout=5, **reading) as meter:
             assert meter.frame_counter >= 5000
             assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"
 
@@ -56,7 +55,7 @@ async def use_counters(sim: Simulator, up_to: int) -> None:
     """Another client (same system title) talked to the meter up to counter ``up_to``."""
     store = MemoryInvocationCounterStore()
     store.advance(TITLE, KEY, up_to - 1)
-    async with sim.connect(0, timeout=5, invocation_counter_store=store, **GMAC.client) as meter:
+    async with sim.connect(0, timeout=5, **GMAC.with_security(counter_store=store)) as meter:
         await meter.get(1, "0.0.42.0.0.255", 2)
 
 
@@ -68,14 +67,14 @@ async def test_behaviour_5_no_stored_counter_reads_the_frame_counter(
     # expects, and the client continues from it (once)
     store = MemoryInvocationCounterStore()
     async with ciphered_meter.connect(
-        0, timeout=5, invocation_counter_store=store, **GMAC.client
+        0, timeout=5, **GMAC.with_security(counter_store=store)
     ) as meter:
         assert meter.session.invocation_counter_retries == 1
         assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"
     # from the frame counter read on the public association: no error at all
     store = MemoryInvocationCounterStore()
     connecting = ciphered_meter.connect(
-        0, timeout=5, invocation_counter_store=store, read_frame_counter=True, **GMAC.client
+        0, timeout=5, **GMAC.with_security(counter_store=store, read_frame_counter=True)
     )
     async with connecting as meter:
         assert meter.frame_counter >= 5000
@@ -122,9 +121,7 @@ async def test_behaviour_5_invocation_counter_error_then_one_retry(
             connecting = asyncdlms.connect(
                 url,
                 timeout=5,
-                invocation_counter_store=store,
-                read_frame_counter=True,
-                **GMAC.client,
+                **GMAC.with_security(counter_store=store, read_frame_counter=True),
             )
             async with connecting as meter:
                 assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"
