@@ -15,6 +15,7 @@ import asyncdlms
 from asyncdlms.errors import AssociationRejectedError
 from asyncdlms.security.counters import CipheringKey, MemoryInvocationCounterStore, key_identity
 from asyncdlms.server import Simulator
+from asyncdlms.session.server import AssociationPolicy
 
 from .conftest import BLOCK_CIPHER_KEY, NOW, modes
 from .line import MisbehavingLine, wrapper_apdu, wrapper_reply
@@ -135,3 +136,19 @@ async def test_behaviour_5_invocation_counter_error_then_one_retry(
         # the frame counter is read before associating, and again after an error that
         # carries no counter
         assert len(public_aarqs) == (2 if not extra else 1)
+
+
+async def test_the_frame_counter_is_read_by_the_public_client_the_security_names() -> None:
+    """``ClientSecurity.public_client`` is the client SAP of the short public association
+    that reads the frame counter: a meter whose public client is 20 (none at 16) is read with
+    ``public_client=20``; the default 16 is refused there."""
+    associations = {1: GMAC.simulator["associations"][1], 20: AssociationPolicy()}
+    async with Simulator(time_source=lambda: NOW, associations=associations) as sim:
+        await use_counters(sim, 700)
+        with pytest.raises(AssociationRejectedError):  # no association for client 16
+            async with sim.connect(0, timeout=5, **GMAC.with_security(read_frame_counter=True)):
+                pass
+        reading = GMAC.with_security(read_frame_counter=True, public_client=20)
+        async with sim.connect(0, timeout=5, **reading) as meter:
+            assert meter.frame_counter is not None and meter.frame_counter >= 700
+            assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"
