@@ -79,8 +79,9 @@ class ShortNameMethods:
     def _require_sn(self, what: str) -> None:
         if not self.short_name_referencing:
             raise ValueError(
-                f"{what} needs a short-name association: connect(..., referencing='sn') "
-                "(this one uses logical names: use get/set/action)"
+                f"{what} needs a short-name association: connect(..., "
+                "settings=ClientSettings.for_referencing('sn')) (this one uses logical names: "
+                "use get/set/action)"
             )
 
     def _named(self, short_name: int, error: DataAccessError) -> ShortNameError:

@@ -808,7 +808,8 @@ class Simulator:
     - ``short_names``: an SN meter: every object gets a base name (from 0x0100, 0x100
       apart), the Association SN object (base name 0xFA00) lists them, and, unless
       ``associations`` are given, every association uses short-name referencing
-      (:func:`short_name_associations`; connect with ``referencing="sn"``).
+      (:func:`short_name_associations`; connect with
+      ``settings=ClientSettings.for_referencing("sn")``).
     - ``security_keys``: per-meter key pairs and certificates of security suite 1 or 2
       (:class:`~.security_setup.SimulatedSecurity`; :meth:`meter_certificate`), in every
       association of that suite and in the Security setup object 0.0.43.0.0.255.

@@ -394,10 +394,8 @@ class ClientSettings:
     def for_referencing(cls, referencing: str, **fields: Any) -> ClientSettings:
         """Settings for ``"ln"`` (logical names, the default) or ``"sn"`` (short names: the
         short-name application context, proposing :data:`SN_CONFORMANCE` unless ``fields``
-        give a ``proposed_conformance``), with the other ``fields`` as given.
-
-        >>> ClientSettings.for_referencing("sn", with_list_chunk_size=1)  # doctest: +SKIP
-        """
+        give a ``proposed_conformance``), with the other ``fields`` as given, e.g.
+        ``ClientSettings.for_referencing("sn", with_list_chunk_size=1)``."""
         name = referencing.lower()
         if name not in REFERENCING_NAMES:
             raise ValueError(
