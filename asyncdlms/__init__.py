@@ -1,8 +1,9 @@
 """asyncdlms: an asyncio-native DLMS/COSEM (IEC 62056) protocol stack with a sans-IO core.
 
-Start with :func:`connect` (an awaitable :class:`Client` for one meter) and :func:`listen`
-(what meters push; the rest of the receive side is in :mod:`asyncdlms.listen`, imported as
-``from asyncdlms.listen import ...``). The layers below it
+Start with :func:`connect` (an awaitable :class:`Client` for one meter; what it does not take
+as keywords is in :class:`ClientSettings`, :class:`ClientSecurity` and :class:`LinkSettings`)
+and :func:`listen` (what meters push; the rest of the receive side is in
+:mod:`asyncdlms.listen`, imported as ``from asyncdlms.listen import ...``). The layers below it
 (see the README): :mod:`asyncdlms.axdr` and :mod:`asyncdlms.types` (A-XDR data, COSEM
 date/time), :class:`Obis`, :mod:`asyncdlms.hdlc` and :mod:`asyncdlms.wrapper` (the link
 layers, behind the one interface of :mod:`asyncdlms.link`), :mod:`asyncdlms.apdu`,
@@ -15,6 +16,7 @@ from __future__ import annotations
 from . import axdr
 from .aio.bus import Bus
 from .aio.client import Client, connect
+from .aio.link_settings import LinkSettings
 from .cosem import (
     CaptureObject,
     ClassId,
@@ -36,6 +38,7 @@ from .errors import DecodeError, DlmsError, EncodeError
 from .listen import listen as listen  # the function; the package's names: asyncdlms.listen.X
 from .obis import InvalidObisError, Obis
 from .session.client.access import AccessAction, AccessGet, AccessResult, AccessSet
+from .session.settings import ClientSecurity, ClientSettings
 from .types import (
     DONT_CARE,
     Array,
@@ -82,6 +85,8 @@ __all__ = [
     "CaptureObject",
     "ClassId",
     "Client",
+    "ClientSecurity",
+    "ClientSettings",
     "ClockStatus",
     "CompactArray",
     "CosemError",
@@ -101,6 +106,7 @@ __all__ = [
     "Integer",
     "InvalidDateTimeError",
     "InvalidObisError",
+    "LinkSettings",
     "Long",
     "Long64",
     "Long64Unsigned",

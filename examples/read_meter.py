@@ -24,8 +24,9 @@ async def read(
     url: str, *, client: int, physical: int | None, auth: str, password: str | None
 ) -> list[str]:
     lines = []
+    link = asyncdlms.LinkSettings(physical_address=physical)  # HDLC only
     async with asyncdlms.connect(
-        url, client=client, physical_address=physical, auth=auth, password=password, timeout=15
+        url, client=client, auth=auth, password=password, link=link, timeout=15
     ) as meter:
         lines.append(f"energy: {await meter.read_register('1.0.1.8.0.255')}")
         now = await meter.read_clock()

@@ -52,7 +52,8 @@ async def simulated_optical_port() -> AsyncIterator[str]:
 async def read(device: str) -> list[str]:
     # optical heads need pauses between the steps: every delay is a setting
     iec = IecSettings(acknowledgement_delay=0.2, baud_switch_delay=0.3)
-    async with asyncdlms.connect(f"serial+iec://{device}", client=16, iec=iec, timeout=20) as meter:
+    link = asyncdlms.LinkSettings(iec=iec)
+    async with asyncdlms.connect(f"serial+iec://{device}", link=link, timeout=20) as meter:
         name = await meter.get(1, "0.0.42.0.0.255", 2)
         energy = await meter.read_register("1.0.1.8.0.255")
         return [f"logical device name: {bytes(name).decode(errors='replace')}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .bus import Bus
 from .driver import Driver, SansIoMachine, Trace, hex_trace_logger, redactor
+from .link_settings import LinkSettings
 from .serial import apply_line_settings, open_serial
 from .url import InvalidTargetError, Scheme, Target, parse_target
 
@@ -12,6 +13,7 @@ __all__ = [
     "Bus",
     "Driver",
     "InvalidTargetError",
+    "LinkSettings",
     "SansIoMachine",
     "Scheme",
     "Target",

@@ -2,7 +2,7 @@
 
 >>> async with asyncdlms.Bus("serial:///dev/ttyUSB0?baud=9600") as bus:
 ...     for physical in (17, 18, 19):
-...         async with bus.connect(physical_address=physical) as meter:
+...         async with bus.connect(link=LinkSettings(physical_address=physical)) as meter:
 ...             print(await meter.read_register("1.0.1.8.0.255"))
 
 A :class:`Bus` opens the line once (for ``serial+iec://`` it runs the IEC 62056-21 opening
@@ -16,6 +16,7 @@ several connections to them (plain :func:`asyncdlms.connect` calls).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from types import TracebackType
 from typing import Any
 
@@ -23,6 +24,7 @@ from ..errors import AssociationError
 from ..iec62056_21 import IecSettings
 from .client import Client, connect
 from .driver import Driver
+from .link_settings import LinkSettings
 from .serial import open_serial
 from .url import Target, parse_target
 
@@ -111,9 +113,13 @@ class Bus:
 
     def connect(self, **options: Any) -> HeldAssociation:
         """An association with one meter on the line: ``async with bus.connect(
-        physical_address=17, client=16, auth=...) as meter``. Takes the options of
-        :func:`asyncdlms.connect`; waits while another meter holds the line."""
-        meter = connect(self.target, iec=self.iec, **options).client
+        link=LinkSettings(physical_address=17), client=16, auth=...) as meter``. Takes the
+        keywords of :func:`asyncdlms.connect` (the bus's ``iec`` unless ``link`` has its
+        own); waits while another meter holds the line."""
+        link: LinkSettings = options.pop("link", None) or LinkSettings()
+        if link.iec is None and self.iec is not None:
+            link = dataclasses.replace(link, iec=self.iec)
+        meter = connect(self.target, link=link, **options).client
         meter.line = self
         return HeldAssociation(self._lock, meter)
 

@@ -37,7 +37,7 @@ from ..errors import (
     ServiceError,
 )
 from ..firmware.plan import FirmwareProgress, FirmwareSettings, FirmwareUpgradeResult
-from ..hdlc import HdlcAddress, HdlcConnection, HdlcParameters, HdlcSettings
+from ..hdlc import HdlcConnection
 from ..iec62056_21 import IecSettings
 from ..link import Link
 from ..obis import Obis, ObisLike
@@ -45,8 +45,6 @@ from ..security.ciphering import SecurityPolicy
 from ..security.counters import (
     FRAME_COUNTER_ATTRIBUTE,
     FRAME_COUNTER_CLASS_ID,
-    InvocationCounterStore,
-    default_invocation_counter_store,
     frame_counter_obis,
     next_invocation_counter,
 )
@@ -62,12 +60,13 @@ from ..session.events import (
 )
 from ..session.settings import ClientSecurity, ClientSettings, security_policy
 from ..store.firmware import FirmwareTransferStore
-from ..types.clock import DateTime, DeviationSign
+from ..types.clock import DateTime
 from ..wrapper import WrapperConnection
 from .cosem_methods import CosemMethods
 from .driver import Driver, hex_trace_logger, redactor
+from .link_settings import LinkSettings
 from .serial import open_serial
-from .short_name import ShortNameMethods, short_name_settings
+from .short_name import ShortNameMethods
 from .url import Scheme, Target, parse_target
 
 __all__ = ["ABANDON_WAIT", "AUTHENTICATION_NAMES", "Client", "connect"]
@@ -104,8 +103,8 @@ class SharedLine(Protocol):
 class Client(ShortNameMethods, CosemMethods):
     """An open association with one meter. Use :func:`connect` to make one.
 
-    With short-name referencing (``connect(..., referencing="sn")``) it reads and writes
-    short names (:meth:`read`, :meth:`write`, :meth:`unconfirmed_write`) and maps
+    With short-name referencing (``settings=ClientSettings.for_referencing("sn")``) it reads
+    and writes short names (:meth:`read`, :meth:`write`, :meth:`unconfirmed_write`) and maps
     GET/SET/ACTION to them (:class:`~asyncdlms.aio.short_name.ShortNameMethods`).
 
     Besides GET/SET/ACTION it reads common interface classes as typed values
@@ -163,6 +162,8 @@ class Client(ShortNameMethods, CosemMethods):
         self._trace = hex_trace_logger() if trace is True else (trace or None)
         self._redact = redactor(*secrets) if secrets else None
         self._iec = iec
+        #: The meter's clock deviation convention (``settings.deviation_sign``).
+        self.deviation_sign = session.settings.deviation_sign
         self._driver: Driver | None = None
         self._waiters: dict[int, asyncio.Future[Any]] = {}
         self._established: asyncio.Future[AssociationEstablished] | None = None
@@ -728,183 +729,81 @@ def connect(
     *,
     client: int = 16,
     server: int = 1,
-    physical_address: int | None = None,
-    auth: str | MechanismName = "none",
+    auth: str | MechanismName | None = None,
     password: bytes | str | Secret | None = None,
-    timeout: float = 10.0,
-    inactivity_timeout: float | None = None,
-    hdlc_parameters: HdlcParameters | None = None,
-    response_timeout: float = 3.0,
-    retries: int = 3,
-    iec: IecSettings | None = None,
-    trace: bool | Callable[[str, bytes, float], None] = False,
-    settings: ClientSettings | None = None,
-    security: str | SecurityPolicy | ClientSecurity | None = "none",
+    security: str | SecurityPolicy | ClientSecurity | None = None,
     system_title: bytes | str | None = None,
     block_cipher_key: bytes | str | Secret | None = None,
     authentication_key: bytes | str | Secret | None = None,
-    broadcast_key: bytes | str | Secret | None = None,
-    dedicated_key: bool = False,
-    invocation_counter_store: InvocationCounterStore | None = None,
-    read_frame_counter: bool = False,
-    frame_counter_instance: int = 0,
-    public_client: int = 16,
-    allow_repeated_counters: bool = False,
+    timeout: float = 10.0,
+    settings: ClientSettings | None = None,
+    link: LinkSettings | None = None,
     keep_alive: float | None = None,
     reconnect: bool = False,
-    deviation_sign: DeviationSign = DeviationSign.STANDARD,
-    with_list_chunk_size: int | None = None,
-    pdu_size_margin: int | None = None,
-    max_receive_pdu_size: int | None = None,
-    referencing: str | None = None,
+    trace: bool | Callable[[str, bytes, float], None] = False,
 ) -> _Connecting:
     """Open an association with the meter at ``url``; use as ``async with`` or ``await``.
 
     - ``client``: the client SAP (16 public, often 17 reading, 18 management, 1 for some
-      meters); ``server``: the server's logical address (1 management logical device), and
-      ``physical_address`` for HDLC (lower address; ``None`` for a 1-byte server address).
+      meters); ``server``: the server's logical address (1: the management logical device).
       A wrong client address gives an authentication error; a wrong server address, silence.
-    - ``auth``: ``none``, ``low`` (``password``), ``md5``, ``sha1``, ``sha256`` or ``high``
-      (HLS secret in ``password``); ``sha256`` also needs our ``system_title``, sent as
-      calling-AP-title with or without ciphering; ``settings`` overrides everything of the
-      session.
-    - ``timeout``: seconds for the association and for each call (a call can pass its own);
-      ``response_timeout`` and ``retries``: HDLC retransmission; ``inactivity_timeout``: HDLC
-      link inactivity; ``iec``: IEC 62056-21 settings for ``serial+iec://``.
-    - ``trace``: ``True`` logs every chunk in hex on the ``asyncdlms.trace`` logger (DEBUG),
-      with the password masked; or pass your own hook.
-    - ``security``: ciphering of every xDLMS APDU, ``none``, ``auth`` (authentication
+      HDLC's physical address is in ``link``.
+    - ``auth``: ``none`` (default), ``low`` (LLS, ``password``), ``md5``, ``sha1``,
+      ``sha256`` or ``high`` (HLS, the secret in ``password``), ``gmac`` (HLS-GMAC, needs the
+      ciphering keys), ``ecdsa`` (HLS-ECDSA, needs a whole :class:`ClientSecurity` with its
+      ``suite`` and ``key_store``). ``sha256`` also needs our ``system_title``, sent as
+      calling-AP-title with or without ciphering.
+    - ``security``: the ciphering of every xDLMS APDU: ``none``, ``auth`` (authentication
       only), ``enc`` (encryption only) or ``ae`` (authenticated encryption), with our
-      ``system_title`` (8 bytes; bytes or hex) and the ``block_cipher_key`` (global unicast
-      encryption key) and ``authentication_key`` (16 bytes each; bytes, hex or
-      :class:`Secret`; never printed), optional ``broadcast_key``. ``auth="gmac"`` (HLS-GMAC)
-      needs the keys too, even with ``security="none"``. Or a whole
-      :class:`~asyncdlms.session.settings.ClientSecurity` (suites 1 and 2: ``suite``, 32-byte
-      keys for suite 2, and the ``key_store`` of ``auth="ecdsa"``, HLS-ECDSA); the keyword
-      arguments of ciphering are then ignored.
-    - ``dedicated_key``: propose a fresh dedicated key and use the ded- APDUs (needs
-      ``enc`` or ``ae``: the key travels in the ciphered InitiateRequest).
-    - ``invocation_counter_store``: where our invocation counters live: by default the
-      process's store (:func:`~asyncdlms.security.default_invocation_counter_store`), which
-      every association of the process shares, so two associations with the same keys never
-      use one counter twice; it is in memory unless a durable one was installed (the command
-      line installs a :class:`~asyncdlms.security.counters.FileInvocationCounterStore`, which
-      carries the counters across restarts and between processes).
-    - ``read_frame_counter``: first read the meter's frame counter
-      ``0.0.43.1.<frame_counter_instance>.255`` over a short public association (client
-      ``public_client``, no security), continue from it + 1, and after a counter error
-      read it again and retry once (quirk 3, behaviour 5).
-    - ``allow_repeated_counters``: accept answers that repeat the meter's last invocation
-      counter (servers that never increment it, quirk 14); off by default.
+      ``system_title`` (8 bytes; bytes or hex), the ``block_cipher_key`` (global unicast
+      encryption key) and the ``authentication_key`` (16 bytes each; bytes, hex or
+      :class:`Secret`; never printed): the short way for security suite 0. Or a whole
+      :class:`~asyncdlms.session.ClientSecurity` (suites 1 and 2, the broadcast key, a
+      dedicated key, where invocation counters are kept, reading the meter's frame counter
+      first, ...), which then holds the system title and keys.
+    - ``timeout``: seconds for the association and for each call (a call can pass its own).
+    - ``settings``: the rest of the session, a :class:`~asyncdlms.session.ClientSettings`
+      (short-name referencing: ``ClientSettings.for_referencing("sn")``, GET with-list chunk
+      size, PDU sizes, the meter's clock ``deviation_sign``...). ``auth``, ``password``,
+      ``security`` and ``system_title`` fill in its fields; a field given both ways is an error.
+    - ``link``: the HDLC link and the IEC 62056-21 opening: a :class:`LinkSettings` (the
+      physical address, HDLC parameters, retransmissions, inactivity, ``iec``).
     - ``keep_alive``: seconds of idleness after which a cheap GET keeps the association
       alive (set it below the meter's inactivity timeout: HDLC setup's default is 120 s,
       TCP's 180 s); ``reconnect``: after the association was lost (dropped link, meter
       restart, inactivity), associate again on the next call (a call in flight when it was
       lost still fails: only the caller knows whether it may be repeated).
-    - ``deviation_sign``: the meter's clock deviation convention, for ``read_clock``,
-      ``set_clock`` and profile timestamps (``DeviationSign.INVERTED`` for meters that send
-      it the other way round, QUIRKS.md 4).
-    - ``with_list_chunk_size``: attributes per GET with-list (10; 1 for meters whose with-list
-      is broken, behaviour 10); ``pdu_size_margin``: bytes an APDU may exceed our max receive
-      PDU size (50, behaviour 7); ``max_receive_pdu_size``: the max receive PDU size we
-      propose (65535; 0 means unlimited). These override ``settings`` too.
-    - ``referencing``: ``"ln"`` (logical names, the default) or ``"sn"`` (short names: the
-      short-name application context, read/write/unconfirmed-write with parameterized access,
-      multiple references and block transfer with read; ``read``/``write`` by short name,
-      and ``get``/``set``/``action`` mapped to short names from the object list, see
-      :mod:`asyncdlms.aio.short_name`). Overrides ``settings`` too.
+    - ``trace``: ``True`` logs every chunk in hex on the ``asyncdlms.trace`` logger (DEBUG),
+      with the password and keys masked; or pass your own hook.
     """
     target = parse_target(url)
-    mechanism = AUTHENTICATION_NAMES.get(auth.lower()) if isinstance(auth, str) else auth
-    if mechanism is None:
-        raise ValueError(f"unknown auth {auth!r}; use one of {', '.join(AUTHENTICATION_NAMES)}")
-    secret: Secret | None
-    secret = Secret(password) if isinstance(password, str | bytes) else password
-    given_security = security if isinstance(security, ClientSecurity) else None
-    policy = None if isinstance(security, ClientSecurity) else security_policy(security)
-    client_security: ClientSecurity | None = given_security
-    keys_given = block_cipher_key is not None or authentication_key is not None
-    wanted = policy is not None or mechanism is MechanismName.HIGH_GMAC or keys_given
-    if settings is None and wanted and given_security is None:
-        missing = [
-            name
-            for name, value in (
-                ("system_title", system_title),
-                ("block_cipher_key", block_cipher_key),
-                ("authentication_key", authentication_key),
-            )
-            if value is None
-        ]
-        if missing:
-            why = "HLS-GMAC" if policy is None else f"security={security!r}"
-            raise ValueError(f"{why} needs {', '.join(missing)}")
-        assert system_title is not None
-        assert block_cipher_key is not None and authentication_key is not None
-        client_security = ClientSecurity(
-            _hex_or_bytes(system_title, "system_title"),
-            _key(block_cipher_key, "block_cipher_key"),
-            _key(authentication_key, "authentication_key"),
-            policy,
-            broadcast_key=None if broadcast_key is None else _key(broadcast_key, "broadcast_key"),
-            counter_store=(
-                default_invocation_counter_store()
-                if invocation_counter_store is None
-                else invocation_counter_store
-            ),
-            use_dedicated_key=dedicated_key,
-            read_frame_counter=read_frame_counter,
-            frame_counter_instance=frame_counter_instance,
-            allow_repeated_counters=allow_repeated_counters,
-        )
-    # without ciphering the system title still goes out as calling-AP-title: HLS-SHA256
-    # hashes it (and a meter may check it)
-    plain_title = None
-    if settings is None and mechanism is MechanismName.HIGH_SHA256 and system_title is None:
-        raise ValueError("HLS-SHA256 (auth='sha256') needs our system_title (8 bytes)")
-    if client_security is None and system_title is not None:
-        plain_title = _hex_or_bytes(system_title, "system_title")
-    session_settings = settings or ClientSettings(
-        mechanism=mechanism,
-        secret=secret,
-        security=client_security,
-        client_system_title=plain_title,
+    link = link or LinkSettings()
+    session_settings = _session_settings(
+        settings or ClientSettings(),
+        auth=auth,
+        password=password,
+        security=security,
+        system_title=system_title,
+        block_cipher_key=block_cipher_key,
+        authentication_key=authentication_key,
     )
-    overrides: dict[str, Any] = {
-        name: value
-        for name, value in (
-            ("with_list_chunk_size", with_list_chunk_size),
-            ("pdu_size_margin", pdu_size_margin),
-            ("client_max_receive_pdu_size", max_receive_pdu_size),
-        )
-        if value is not None
-    }
-    overrides.update(short_name_settings(referencing, session_settings))
-    if overrides:
-        session_settings = dataclasses.replace(session_settings, **overrides)
     active_security = session_settings.security
 
     def make_link(client_address: int) -> Link:
         if target.scheme.uses_hdlc:
-            return HdlcConnection(
-                HdlcSettings(
-                    HdlcAddress.client(client_address),
-                    HdlcAddress.server(server, physical_address),
-                    parameters=hdlc_parameters or HdlcParameters(),
-                    response_timeout=response_timeout,
-                    max_retransmissions=retries,
-                    inactivity_timeout=inactivity_timeout,
-                )
-            )
+            return HdlcConnection(link.hdlc_settings(client=client_address, server=server))
         if target.scheme is Scheme.UDP:
             return WrapperConnection(client_address, server, "udp")
         return WrapperConnection(client_address, server, "tcp")
 
     def public_session() -> ClientSession:
-        public = ClientSettings()
-        public = dataclasses.replace(public, **short_name_settings(referencing, public))
-        return ClientSession(make_link(public_client), public)
+        assert active_security is not None
+        referencing = "ln" if session_settings.logical_name_referencing else "sn"
+        public = ClientSettings.for_referencing(referencing)
+        return ClientSession(make_link(active_security.public_client), public)
 
-    secrets = [secret.value] if secret is not None and mechanism is MechanismName.LOW else []
+    secret = session_settings.secret
+    secrets = [secret.value] if secret and session_settings.mechanism is MechanismName.LOW else []
     if active_security is not None:  # never in a trace, should they ever reach the wire
         for key in (active_security.block_cipher_key, active_security.authentication_key):
             if key is not None:
@@ -920,12 +819,114 @@ def connect(
         make_session(),
         timeout=timeout,
         trace=trace,
-        iec=iec,
+        iec=link.iec,
         secrets=secrets,
         public_session=public_session if active_security is not None else None,
         session_factory=make_session,
         keep_alive=keep_alive,
         reconnect=reconnect,
     )
-    meter.deviation_sign = deviation_sign
     return _Connecting(meter)
+
+
+def short_security(
+    security: str | SecurityPolicy | None,
+    *,
+    system_title: bytes | str | None,
+    block_cipher_key: bytes | str | Secret | None,
+    authentication_key: bytes | str | Secret | None,
+    **fields: Any,
+) -> ClientSecurity | None:
+    """The :class:`ClientSecurity` of :func:`connect`'s short way to ciphering (security suite
+    0): the policy name ``security`` with our ``system_title`` and the two keys, and any
+    other ``fields`` of :class:`ClientSecurity`. ``None`` when there is no policy and no key
+    (no ciphering); a :class:`ValueError` names what is missing."""
+    policy = security_policy(security)
+    if policy is None and block_cipher_key is None and authentication_key is None:
+        return None
+    keys = {
+        "system_title": system_title,
+        "block_cipher_key": block_cipher_key,
+        "authentication_key": authentication_key,
+    }
+    missing = [name for name, value in keys.items() if value is None]
+    if missing:
+        why = f"security={security!r}" if policy is not None else "ciphering (or HLS-GMAC)"
+        raise ValueError(f"{why} needs {', '.join(missing)}")
+    assert system_title is not None
+    assert block_cipher_key is not None and authentication_key is not None
+    return ClientSecurity(
+        _hex_or_bytes(system_title, "system_title"),
+        _key(block_cipher_key, "block_cipher_key"),
+        _key(authentication_key, "authentication_key"),
+        policy,
+        **fields,
+    )
+
+
+def _session_settings(
+    settings: ClientSettings,
+    *,
+    auth: str | MechanismName | None,
+    password: bytes | str | Secret | None,
+    security: str | SecurityPolicy | ClientSecurity | None,
+    system_title: bytes | str | None,
+    block_cipher_key: bytes | str | Secret | None,
+    authentication_key: bytes | str | Secret | None,
+) -> ClientSettings:
+    """``settings`` with what :func:`connect`'s keywords give (each field one way only)."""
+    changes: dict[str, Any] = {}
+
+    def give(field: str, keyword: str, value: Any, default: Any) -> None:
+        if getattr(settings, field) != default:
+            raise ValueError(
+                f"{keyword} is given twice, as a keyword and as settings.{field}: give it one way"
+            )
+        changes[field] = value
+
+    if auth is not None:
+        mechanism = AUTHENTICATION_NAMES.get(auth.lower()) if isinstance(auth, str) else auth
+        if mechanism is None:
+            raise ValueError(f"unknown auth {auth!r}; use one of {', '.join(AUTHENTICATION_NAMES)}")
+        give("mechanism", "auth", mechanism, MechanismName.LOWEST)
+    if password is not None:
+        secret = password if isinstance(password, Secret) else Secret(password)
+        give("secret", "password", secret, None)
+    mechanism = changes.get("mechanism", settings.mechanism)
+    keys = {
+        "system_title": system_title,
+        "block_cipher_key": block_cipher_key,
+        "authentication_key": authentication_key,
+    }
+    if isinstance(security, ClientSecurity):
+        given = [name for name, value in keys.items() if value is not None]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} given as keywords and security=ClientSecurity(...): "
+                "give them in the ClientSecurity only"
+            )
+        give("security", "security", security, None)
+    elif security is not None or block_cipher_key is not None or authentication_key is not None:
+        client_security = short_security(
+            security,
+            system_title=system_title,
+            block_cipher_key=block_cipher_key,
+            authentication_key=authentication_key,
+        )
+        # security="none" without keys next to settings.security is given twice too
+        if client_security is not None or settings.security is not None:
+            give("security", "security", client_security, None)
+    security_given = changes.get("security", settings.security)
+    if system_title is not None and security_given is None:
+        # without ciphering the system title still goes out as calling-AP-title:
+        # HLS-SHA256 hashes it (and a meter may check it)
+        title = _hex_or_bytes(system_title, "system_title")
+        give("client_system_title", "system_title", title, None)
+    gmac = mechanism is MechanismName.HIGH_GMAC
+    if gmac and security_given is None and settings.protection is None:
+        missing = [name for name, value in keys.items() if value is None]
+        raise ValueError(f"HLS-GMAC needs {', '.join(missing) or 'security'}")
+    result = dataclasses.replace(settings, **changes) if changes else settings
+    if mechanism is MechanismName.HIGH_SHA256 and result.calling_ap_title is None:
+        raise ValueError("HLS-SHA256 (auth='sha256') needs our system_title (8 bytes)")
+    return result

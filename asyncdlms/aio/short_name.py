@@ -1,10 +1,11 @@
 """Short-name (SN) referencing for the awaitable client (a mixin of Client).
 
-An SN association (``connect(..., referencing="sn")``: application context
-short-name, the SN conformance read/write/unconfirmed-write/parameterized-access) reads and
-writes 16-bit short names instead of class/OBIS/attribute:
+An SN association (``connect(..., settings=ClientSettings.for_referencing("sn"))``:
+application context short-name, the SN conformance read/write/unconfirmed-write/
+parameterized-access) reads and writes 16-bit short names instead of class/OBIS/attribute:
 
->>> async with asyncdlms.connect(url, referencing="sn") as meter:
+>>> short_names = ClientSettings.for_referencing("sn")
+>>> async with asyncdlms.connect(url, settings=short_names) as meter:
 ...     name = await meter.read(0x0108)                    # one variable
 ...     values = await meter.read([0x0108, 0x0110])        # several, in one ReadRequest
 ...     await meter.write(0x0208, Unsigned(7))
@@ -45,36 +46,9 @@ from ..cosem.short_names import (
 from ..errors import DataAccessError, ShortNameError
 from ..obis import ObisLike
 from ..session.client import ClientSession
-from ..session.settings import DEFAULT_SN_CONFORMANCE, ClientSettings
+from ..session.settings import REFERENCING_NAMES, SN_CONFORMANCE
 
-__all__ = ["REFERENCING_NAMES", "SN_CONFORMANCE", "ShortNameMethods", "short_name_settings"]
-
-REFERENCING_NAMES = ("ln", "sn")
-"""The ``referencing=`` names :func:`~asyncdlms.connect` accepts (``--referencing`` in the
-CLI): logical names or short names."""
-
-SN_CONFORMANCE = DEFAULT_SN_CONFORMANCE | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
-"""What an SN client proposes: read, write, unconfirmed-write, multiple-references,
-information-report, parameterized-access, and block transfer with read (long object lists
-and profiles)."""
-
-
-def short_name_settings(referencing: str | None, settings: ClientSettings) -> dict[str, Any]:
-    """The :class:`ClientSettings` fields ``referencing`` (``"ln"``, ``"sn"`` or ``None``
-    for the settings as they are) changes: the referencing, and for SN the conformance
-    proposed unless the settings choose one."""
-    if referencing is None:
-        return {}
-    if referencing.lower() not in REFERENCING_NAMES:
-        raise ValueError(
-            f"unknown referencing {referencing!r}: use 'ln' (logical names) or 'sn' (short names)"
-        )
-    short = referencing.lower() == "sn"
-    changes: dict[str, Any] = {"logical_name_referencing": not short}
-    if short and settings.proposed_conformance is None:
-        changes["proposed_conformance"] = SN_CONFORMANCE
-    return changes
-
+__all__ = ["REFERENCING_NAMES", "SN_CONFORMANCE", "ShortNameMethods"]  # the first two re-exported
 
 _OBJECT_LIST = ASSOCIATION_SN_BASE_NAME + 8  # Association SN attribute 2
 
@@ -105,8 +79,9 @@ class ShortNameMethods:
     def _require_sn(self, what: str) -> None:
         if not self.short_name_referencing:
             raise ValueError(
-                f"{what} needs a short-name association: connect(..., referencing='sn') "
-                "(this one uses logical names: use get/set/action)"
+                f"{what} needs a short-name association: connect(..., "
+                "settings=ClientSettings.for_referencing('sn')) (this one uses logical names: "
+                "use get/set/action)"
             )
 
     def _named(self, short_name: int, error: DataAccessError) -> ShortNameError:

@@ -51,6 +51,7 @@ from typing import Any
 from .. import axdr
 from ..aio.client import AUTHENTICATION_NAMES, Client, connect
 from ..aio.loop import run as run_loop
+from ..aio.options import connect_keywords
 from ..aio.short_name import REFERENCING_NAMES
 from ..cosem.short_names import format_short_name, parse_short_name
 from ..errors import DlmsError, RequestTimeoutError
@@ -71,6 +72,7 @@ __all__ = [
     "ShortNameReference",
     "add_association_options",
     "add_meter_commands",
+    "association_options",
     "connect_options",
     "parse_target_reference",
     "parse_value",
@@ -300,6 +302,13 @@ def add_association_options(parser: argparse.ArgumentParser, *, fleet: bool = Fa
 
 def connect_options(args: argparse.Namespace) -> dict[str, Any]:
     """The :func:`asyncdlms.connect` keywords of :func:`add_association_options`' options
+    (without the URL and the timeout): :func:`association_options` in the settings objects
+    (:func:`~asyncdlms.aio.options.connect_keywords`)."""
+    return connect_keywords(association_options(args))
+
+
+def association_options(args: argparse.Namespace) -> dict[str, Any]:
+    """:func:`add_association_options`' options by their flat names, those of fleet files
     (without the URL and the timeout); options left out (None) are not in it."""
     options: dict[str, Any] = {
         "client": args.client,
@@ -328,7 +337,9 @@ def connect_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.trace:
         options["trace"] = _trace_to_stderr
     if (security := suite_security(args)) is not None:  # suites 1/2, HLS-ECDSA
-        options["security"] = security
+        options["security"] = security  # it holds our system title and the keys
+        for name in ("system_title", "block_cipher_key", "authentication_key"):
+            del options[name]
     return {name: value for name, value in options.items() if value is not None}
 
 

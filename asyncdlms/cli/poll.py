@@ -50,7 +50,7 @@ from ..fleet.schedule import AlignedSchedule
 from ..store import StoreError
 from .counters import counter_store
 from .firmware import add_campaign_options, run_campaign
-from .meter import add_association_options, connect_options, to_json
+from .meter import add_association_options, association_options, to_json
 from .store_options import (
     FanOutMetrics,
     add_history_option,
@@ -199,7 +199,7 @@ async def _poll(args: argparse.Namespace, meters: list[Meter] | None, plan: Read
                 for target in simulator.targets
             ]
         else:
-            meters = with_options(meters, connect_options(args))
+            meters = with_options(meters, association_options(args))
         csv_output: _CsvOutput | None = None
         if args.csv:
             csv_file = stack.enter_context(open(args.csv, "w", newline="", encoding="utf-8"))  # noqa: SIM115
@@ -268,8 +268,8 @@ association needs one (HLS-SHA256, ciphering): ``"ASYNC"`` and 1."""
 def simulated_association(
     args: argparse.Namespace,
 ) -> tuple[dict[int, Any], dict[str, Any]]:
-    """``poll --simulate``: the associations of the simulated meters and the
-    :func:`asyncdlms.connect` keywords to read them, from the association options.
+    """``poll --simulate``: the associations of the simulated meters and the association
+    options to read them (flat, as in a fleet file), from the command line's options.
 
     With none, client 17 with LLS and the simulator's password (it may read every object,
     profiles included). Otherwise the meters accept what the options describe: ``--client``
@@ -279,7 +279,7 @@ def simulated_association(
     from ..server import DEFAULT_HLS_SECRET, DEFAULT_PASSWORD
     from .simulate import simulated_associations
 
-    options = connect_options(args)
+    options = association_options(args)
     client: int | None = args.client
     auth: str | None = args.auth
     if client is None:

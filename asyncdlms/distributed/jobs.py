@@ -68,12 +68,12 @@ class _NamesOnly(Mapping[str, str]):
 class Job:
     """One meter to poll in one cycle.
 
-    ``meter`` (its name), ``url``, ``options`` (the :func:`asyncdlms.connect` keywords, JSON
-    values, no secret), ``environment`` (option -> the environment variable the worker reads
-    it from), ``bus`` (the shared bus key or ``""``), ``deadline`` (seconds, or None),
-    ``plan`` (plan item texts), ``cycle`` (its number) and ``scheduled`` (the cycle's time,
-    UTC: the capture time of the values read, so that a job done twice stores the same
-    rows)."""
+    ``meter`` (its name), ``url``, ``options`` (the association options by the flat names
+    of fleet files, :mod:`asyncdlms.aio.options`; JSON values, no secret), ``environment``
+    (option -> the environment variable the worker reads it from), ``bus`` (the shared bus
+    key or ``""``), ``deadline`` (seconds, or None), ``plan`` (plan item texts), ``cycle``
+    (its number) and ``scheduled`` (the cycle's time, UTC: the capture time of the values
+    read, so that a job done twice stores the same rows)."""
 
     meter: str
     url: str

@@ -1,5 +1,6 @@
-"""The meters of a fleet: a :class:`Meter` per meter (URL + the keywords of
-:func:`asyncdlms.connect`), from code or from a TOML, CSV or JSON fleet file.
+"""The meters of a fleet: a :class:`Meter` per meter (URL + association options: the keywords
+of :func:`asyncdlms.connect` or their flat names, see :mod:`asyncdlms.aio.options`), from code
+or from a TOML, CSV or JSON fleet file.
 
 TOML::
 
@@ -32,7 +33,7 @@ TOML::
 JSON: the same as an object (``{"defaults": {...}, "plan": {...}, "meters": [...]}``) or
 just the list of meters. CSV: a header row naming the fields (``url`` required; ``name``,
 ``client``, ``server``, ``physical_address``, ``auth``, ``password_env``, ``timeout``,
-``bus``, any other :func:`asyncdlms.connect` keyword), one meter per line, an empty cell
+``bus``, any other association option), one meter per line, an empty cell
 for the default. Errors name the file, line and field.
 """
 
@@ -56,18 +57,24 @@ from .plan import DEFAULT_PLAN, ReadPlan, parse_plan_item
 __all__ = ["FleetFile", "FleetFileError", "Meter", "load_fleet", "parse_fleet"]
 
 _INTEGERS = {"client", "server", "physical_address", "retries", "frame_counter_instance",
-             "public_client"}  # fmt: skip
+             "public_client", "with_list_chunk_size", "pdu_size_margin",
+             "max_receive_pdu_size"}  # fmt: skip
 _FLOATS = {"timeout", "inactivity_timeout", "response_timeout", "deadline"}
-_BOOLEANS = {"dedicated_key", "read_frame_counter"}
+_BOOLEANS = {"dedicated_key", "read_frame_counter", "allow_repeated_counters"}
 _OWN = {"url", "name", "bus", "deadline"}
-_CHOICES = {"referencing": REFERENCING_NAMES}  # short-name meters: referencing = "sn"
+_CHOICES = {
+    "referencing": REFERENCING_NAMES,  # short-name meters: referencing = "sn"
+    "deviation_sign": ("standard", "inverted"),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Meter:
-    """One meter: ``url`` and the keywords passed to :func:`asyncdlms.connect`
-    (``client``, ``server``, ``physical_address``, ``auth``, ``password``, ``timeout``,
-    ciphering keys..., all passed through as given).
+    """One meter: ``url`` and its association ``options``: the keywords of
+    :func:`asyncdlms.connect` (``client``, ``server``, ``auth``, ``password``, ``timeout``,
+    ciphering keys, ``link``, ``settings``...) or the flat names of fleet files for what
+    connect takes in its settings objects (``physical_address``, ``referencing``,
+    ``dedicated_key``...: :mod:`asyncdlms.aio.options`, folded in when the poller connects).
 
     - ``name``: how results name it (default: the URL with its addresses);
     - ``bus``: meters with the same bus key are read one association at a time (a serial
@@ -88,7 +95,8 @@ class Meter:
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
         if not self.name:
             server = self.options.get("server", 1)
-            physical = self.options.get("physical_address")
+            link = self.options.get("link")
+            physical = self.options.get("physical_address", getattr(link, "physical_address", None))
             suffix = f"/{server}" + (f"/{physical}" if physical is not None else "")
             object.__setattr__(self, "name", self.url + suffix)
 

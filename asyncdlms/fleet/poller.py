@@ -14,6 +14,7 @@ from typing import Any, cast
 import anyio
 from anyio.abc import TaskGroup
 
+from ..aio.options import connect_keywords
 from ..errors import AssociationError, DataAccessError
 from ..obis import Obis
 from .meters import Meter
@@ -488,7 +489,8 @@ class FleetPoller:
         progress.step = Step.CONNECT
         started = self.clock()
         try:
-            worker.client = await self._connect(worker.meter.url, **worker.options)
+            keywords = connect_keywords(worker.options)  # fleet names -> settings objects
+            worker.client = await self._connect(worker.meter.url, **keywords)
         except BaseException as exc:
             progress.step = _open_step(exc)
             raise

@@ -229,8 +229,8 @@ def _image_transfer_settings(
 
 @dataclass(frozen=True, slots=True)
 class MeterTarget:
-    """How to reach one meter: the URL and the addresses to pass to
-    :func:`asyncdlms.connect` (``server``, ``physical_address``)."""
+    """How to reach one meter: the URL and its addresses (``server``; HDLC's
+    ``physical_address``, given to :func:`asyncdlms.connect` in ``link``)."""
 
     index: int
     url: str
@@ -238,8 +238,12 @@ class MeterTarget:
     physical_address: int | None
 
     def connect_arguments(self) -> dict[str, Any]:
-        """``url`` plus the address keywords for :func:`asyncdlms.connect`."""
-        return {"url": self.url, "server": self.server, "physical_address": self.physical_address}
+        """``url`` plus the address keywords for :func:`asyncdlms.connect` (``server``, and
+        ``link`` with the physical address)."""
+        from ..aio.link_settings import LinkSettings
+
+        link = LinkSettings(physical_address=self.physical_address)
+        return {"url": self.url, "server": self.server, "link": link}
 
 
 class Simulator:
@@ -273,7 +277,8 @@ class Simulator:
     - ``short_names``: an SN meter: every object gets a base name (from 0x0100, 0x100
       apart), the Association SN object (base name 0xFA00) lists them, and, unless
       ``associations`` are given, every association uses short-name referencing
-      (:func:`short_name_associations`; connect with ``referencing="sn"``).
+      (:func:`short_name_associations`; connect with
+      ``settings=ClientSettings.for_referencing("sn")``).
     - ``image_transfer``: how the meters receive firmware (:class:`ImageTransferSettings`:
       block size, verification and activation times, restart on activation, the image
       verifier); :meth:`set_image_transfer_faults` breaks one meter's transfer,
@@ -448,11 +453,16 @@ class Simulator:
 
     def connect(self, index: int = 0, **kwargs: Any) -> Any:
         """:func:`asyncdlms.connect` to meter ``index`` (keywords passed on: ``client``,
-        ``auth``, ``password``, ``timeout``...)."""
+        ``auth``, ``password``, ``timeout``...; a ``link`` without a physical address gets
+        the meter's)."""
         from ..aio.client import connect
 
         arguments = self.targets[index].connect_arguments()
         url = arguments.pop("url")
+        link = kwargs.get("link")
+        if link is not None and link.physical_address is None:
+            physical = arguments["link"].physical_address
+            kwargs["link"] = replace(link, physical_address=physical)
         arguments.update(kwargs)
         return connect(url, **arguments)
 

@@ -32,7 +32,7 @@ from .object_access import (
 )
 from .pipeline import ApduProtection, NoProtection
 from .server import AssociationPolicy, ServerSession, ServerSettings
-from .settings import ClientSettings
+from .settings import ClientSecurity, ClientSettings
 
 __all__ = [
     "ApduProtection",
@@ -42,6 +42,7 @@ __all__ = [
     "AssociationReleased",
     "Attribute",
     "AttributeAccess",
+    "ClientSecurity",
     "ClientSession",
     "ClientSettings",
     "GeneralBlockTransferChannel",

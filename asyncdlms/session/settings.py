@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..apdu.acse import MechanismName
 from ..apdu.initiate import Conformance
@@ -28,12 +29,15 @@ from ..security.counters import (
 )
 from ..security.hls import MAX_CHALLENGE_LENGTH, MIN_CHALLENGE_LENGTH, HlsFunction, Secret
 from ..security.suites import SecuritySuiteId
+from ..types.clock import DeviationSign
 from .pipeline import ApduProtection, NoProtection
 
 __all__ = [
     "DEFAULT_LN_CONFORMANCE",
     "DEFAULT_SN_CONFORMANCE",
+    "REFERENCING_NAMES",
     "SECURITY_POLICY_NAMES",
+    "SN_CONFORMANCE",
     "ClientSecurity",
     "ClientSettings",
     "security_policy",
@@ -132,9 +136,11 @@ class ClientSecurity:
     - ``use_dedicated_key``: propose a fresh dedicated key (drawn from the settings' random
       source) in the InitiateRequest and use the ded- APDUs once associated.
     - ``read_frame_counter`` / ``frame_counter_instance``: before associating, read the
-      meter's frame counter ``0.0.43.1.<instance>.255`` over the public association and
-      continue from it + 1 (behaviour 5); done by :func:`asyncdlms.connect`, which owns the
-      transport.
+      meter's frame counter ``0.0.43.1.<instance>.255`` over a short public association
+      (client SAP ``public_client``, 16 by default; no authentication, no ciphering) and
+      continue from it + 1; after an association failure an out-of-sync counter may cause,
+      read it again and retry once (QUIRKS.md 3, behaviour 5). Done by
+      :func:`asyncdlms.connect`, which owns the transport.
     - ``allow_repeated_counters``: accept an answer whose invocation counter *equals* the
       last one received (a lower one is still refused as a replay). Off by default: only for
       servers that never increment their counter (quirk 14; gurux-dlms's server sends 0
@@ -159,6 +165,7 @@ class ClientSecurity:
     use_dedicated_key: bool = False
     read_frame_counter: bool = False
     frame_counter_instance: int = 0
+    public_client: int = 16
     allow_repeated_counters: bool = False
     suite: SecuritySuiteId = SecuritySuiteId.SUITE_0
     key_store: KeyStore | None = field(default=None, compare=False)
@@ -215,6 +222,8 @@ class ClientSecurity:
             )
         if not 0 <= self.frame_counter_instance <= 255:
             raise ValueError(f"frame_counter_instance is 0..255, not {self.frame_counter_instance}")
+        if not 1 <= self.public_client <= 0x7F:
+            raise ValueError(f"public_client is a client SAP, 1..127, not {self.public_client}")
 
     @property
     def ciphered(self) -> bool:
@@ -271,6 +280,14 @@ DEFAULT_SN_CONFORMANCE = Conformance(0x1C0320)
 """What gurux-dlms proposes with short-name referencing: read, write, unconfirmed-write,
 multiple-references, information-report, parameterized-access."""
 
+SN_CONFORMANCE = DEFAULT_SN_CONFORMANCE | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
+"""What :meth:`ClientSettings.for_referencing` proposes for short names: the above and
+block transfer with read (long object lists and profiles)."""
+
+REFERENCING_NAMES = ("ln", "sn")
+"""The names :meth:`ClientSettings.for_referencing` (and ``--referencing`` of the command
+line, ``referencing`` of fleet files) accept: logical names or short names."""
+
 
 ProtectionFactory = Callable[[], ApduProtection]
 """Makes a fresh :class:`ApduProtection` for each association."""
@@ -280,14 +297,17 @@ ProtectionFactory = Callable[[], ApduProtection]
 class ClientSettings:
     """How a :class:`~asyncdlms.session.client.ClientSession` associates and talks.
 
-    - ``logical_name_referencing``: LN (``True``) or SN referencing.
+    - ``logical_name_referencing``: LN (``True``) or SN referencing;
+      :meth:`for_referencing` makes settings for ``"ln"`` or ``"sn"`` with the conformance
+      that goes with it.
     - ``mechanism`` and ``secret``: the authentication mechanism (lowest, low, HLS...) and
       the LLS password or HLS secret (kept as a :class:`Secret`, never printed).
     - ``challenge_length``: bytes of the HLS client-to-server challenge (8..64), drawn from
       ``random`` (``os.urandom``; pass a fixed function in tests).
     - ``proposed_conformance``: ``None`` for the defaults above; general-block-transfer is
       added when ``use_general_block_transfer`` is set (and only then, behaviour 7).
-    - ``client_max_receive_pdu_size``: what we accept (0xFFFF, as Gurux).
+    - ``client_max_receive_pdu_size``: the max receive PDU size we propose (0xFFFF, as
+      Gurux; 0 means unlimited).
     - ``invoke_id``: the first invoke-id (they rotate 0..15), with ``high_priority`` and
       ``confirmed`` the rest of the invoke-id-and-priority byte (0xC1 by default).
     - ``strict_invoke_id``: drop an answer whose invoke-id differs from the request's. Off by
@@ -295,9 +315,9 @@ class ClientSettings:
       cancelled request is this request's, and some meters (servers built on gurux-dlms)
       answer errors with invoke-id 1 whatever was asked.
     - ``with_list_chunk_size``: GET with-list, and SN Read and Write of several variables, in
-      chunks of this many attributes (behaviour 10).
+      chunks of this many attributes (10; 1 for meters whose with-list is broken, behaviour 10).
     - ``pdu_size_margin``: an APDU up to the negotiated max PDU + this many bytes is accepted
-      (behaviour 7, quirk 19).
+      (50; behaviour 7, quirk 19).
     - ``max_response_length``: bound on the data reassembled from blocks.
     - ``gbt_window_size``: our general-block-transfer receive window.
     - ``gbt_timeout``: seconds of silence in the middle of a GBT transfer after which the
@@ -314,6 +334,10 @@ class ClientSettings:
       counters, dedicated key): the easy way to cipher; it makes the protection of each
       association (a :class:`~asyncdlms.security.ciphering.SecurityContext`), used for
       HLS-GMAC too. ``protection`` and ``security`` exclude each other.
+    - ``deviation_sign``: the meter's clock deviation convention, used by the typed reads
+      of :func:`asyncdlms.connect`'s client (``read_clock``, ``set_clock``, profile
+      timestamps), not by the session: ``DeviationSign.INVERTED`` for meters that send it
+      the other way round (QUIRKS.md 4).
     """
 
     logical_name_referencing: bool = True
@@ -341,8 +365,14 @@ class ClientSettings:
     manufacturer_hls_function: HlsFunction | None = field(default=None, repr=False)
     protection: ApduProtection | ProtectionFactory | None = field(default=None, repr=False)
     security: ClientSecurity | None = None
+    deviation_sign: DeviationSign = DeviationSign.STANDARD
 
     def __post_init__(self) -> None:
+        if self.deviation_sign not in (DeviationSign.STANDARD, DeviationSign.INVERTED):
+            raise ValueError(
+                f"deviation_sign is DeviationSign.STANDARD or INVERTED, not {self.deviation_sign!r}"
+            )
+        object.__setattr__(self, "deviation_sign", DeviationSign(self.deviation_sign))
         if self.security is not None and self.protection is not None:
             raise ValueError("give either protection or security, not both")
         if self.secret is not None and not isinstance(self.secret, Secret):
@@ -391,6 +421,22 @@ class ClientSettings:
                 "HLS-GMAC needs the ciphering keys: security=ClientSecurity(...) with "
                 "block_cipher_key and authentication_key"
             )
+
+    @classmethod
+    def for_referencing(cls, referencing: str, **fields: Any) -> ClientSettings:
+        """Settings for ``"ln"`` (logical names, the default) or ``"sn"`` (short names: the
+        short-name application context, proposing :data:`SN_CONFORMANCE` unless ``fields``
+        give a ``proposed_conformance``), with the other ``fields`` as given, e.g.
+        ``ClientSettings.for_referencing("sn", with_list_chunk_size=1)``."""
+        name = referencing.lower()
+        if name not in REFERENCING_NAMES:
+            raise ValueError(
+                f"unknown referencing {referencing!r}: use 'ln' (logical names) or 'sn' "
+                "(short names)"
+            )
+        if name == "sn":
+            fields.setdefault("proposed_conformance", SN_CONFORMANCE)
+        return cls(logical_name_referencing=name == "ln", **fields)
 
     @property
     def calling_ap_title(self) -> bytes | None:

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 import asyncdlms
+from asyncdlms import LinkSettings
 from asyncdlms.server import Simulator
 
 
@@ -17,7 +18,8 @@ async def test_meters_in_turn_over_one_gateway_connection() -> None:
         async with asyncdlms.Bus(url) as bus:
             names = []
             for index in range(3):
-                async with bus.connect(physical_address=16 + index, timeout=5) as meter:
+                link = LinkSettings(physical_address=16 + index)
+                async with bus.connect(link=link, timeout=5) as meter:
                     names.append(bytes(await meter.get(1, "0.0.42.0.0.255", 2)))
                     assert (await meter.read_register("1.0.1.8.0.255")).value >= 0
             assert len(set(names)) == 3  # three different meters answered
@@ -35,7 +37,8 @@ async def test_concurrent_users_of_a_bus_take_turns() -> None:
 
         async def read(index: int) -> bytes:
             nonlocal holding, most
-            async with bus.connect(physical_address=16 + index, timeout=10) as meter:
+            link = LinkSettings(physical_address=16 + index)
+            async with bus.connect(link=link, timeout=10) as meter:
                 holding += 1
                 most = max(most, holding)
                 name = bytes(await meter.get(1, "0.0.42.0.0.255", 2))
@@ -53,10 +56,10 @@ async def test_a_failed_association_frees_the_line() -> None:
         asyncdlms.Bus(sim.urls[0]) as bus,
     ):
         with pytest.raises(asyncdlms.DlmsError):
-            async with bus.connect(physical_address=16, client=17, auth="low",
-                                   password="wrong", timeout=5):  # fmt: skip
+            async with bus.connect(link=LinkSettings(physical_address=16), client=17,
+                                   auth="low", password="wrong", timeout=5):  # fmt: skip
                 pass
-        async with bus.connect(physical_address=17, timeout=5) as meter:
+        async with bus.connect(link=LinkSettings(physical_address=17), timeout=5) as meter:
             assert await meter.get(1, "0.0.42.0.0.255", 2)
 
 

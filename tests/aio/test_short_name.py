@@ -1,5 +1,5 @@
 """Short-name referencing end to end over TCP: our Client against the simulator as an SN meter
-(``Simulator(short_names=True)``, ``connect(..., referencing="sn")``).
+(``Simulator(short_names=True)``, ``settings=ClientSettings.for_referencing("sn")``).
 
 The requests are checked on the wire (the APDUs our client sends), the values against the
 simulator's own state."""
@@ -34,6 +34,7 @@ from asyncdlms.server.simulator import (
     SN_SERVER_CONFORMANCE,
     Simulator,
 )
+from asyncdlms.session import ClientSettings
 from asyncdlms.session.server import AssociationPolicy
 from asyncdlms.types import DateTime, OctetString, Unsigned
 
@@ -44,6 +45,7 @@ ENERGY = Obis("1.0.1.8.0.255")
 LOAD_PROFILE = Obis("1.0.99.1.0.255")
 DISCONNECT = Obis("0.0.96.3.10.255")
 LLS = {"client": 17, "auth": "low", "password": DEFAULT_PASSWORD}
+SN = ClientSettings.for_referencing("sn")
 
 
 class Wire:
@@ -80,7 +82,7 @@ async def sim() -> Any:
 
 async def test_the_association_sn_object_list(sim: Simulator) -> None:
     wire = Wire()
-    async with sim.connect(0, referencing="sn", trace=wire) as meter:
+    async with sim.connect(0, settings=SN, trace=wire) as meter:
         assert meter.short_name_referencing
         objects = await meter.read_short_name_object_list()
         listed = await meter.read_object_list()  # the same list as typed LN-style entries
@@ -106,7 +108,7 @@ async def test_read_one_and_several_short_names(sim: Simulator) -> None:
     energy_value = names[(3, ENERGY)] + 8
     energy_scaler = names[(3, ENERGY)] + 16
     wire = Wire()
-    async with sim.connect(0, referencing="sn", trace=wire) as meter:
+    async with sim.connect(0, settings=SN, trace=wire) as meter:
         name = await meter.read(ldn_value)
         several = await meter.read([energy_value, ldn_value, 0x7770, energy_scaler])
     assert name == b"ADS" + str(sim.meters[0].serial_number).rjust(13, "0").encode()
@@ -133,7 +135,7 @@ async def test_by_obis_on_an_sn_meter(interface: str) -> None:
         time_source=START.timestamp,
     ) as sim:
         names = base_names(sim)
-        async with sim.connect(0, referencing="sn", **LLS) as meter:
+        async with sim.connect(0, settings=SN, **LLS) as meter:
             energy = await meter.get(3, ENERGY, 2)
             many = await meter.get_many([(3, ENERGY, 2), (1, LDN, 2), (3, "9.9.9.9.9.9", 2)])
             quantity = await meter.read_register(ENERGY)
@@ -168,7 +170,7 @@ def await_ldn(state: Any) -> bytes:
 
 async def test_the_object_list_is_read_once_per_client(sim: Simulator) -> None:
     wire = Wire()
-    async with sim.connect(0, referencing="sn", trace=wire, **LLS) as meter:
+    async with sim.connect(0, settings=SN, trace=wire, **LLS) as meter:
         await asyncio.gather(
             *(meter.get(3, ENERGY, 2) for _ in range(5)),
             meter.read_register(ENERGY),
@@ -183,7 +185,7 @@ async def test_the_object_list_is_read_once_per_client(sim: Simulator) -> None:
 async def test_write_and_unconfirmed_write(sim: Simulator) -> None:
     clock_time = base_names(sim)[(8, CLOCK)] + 8
     wire = Wire()
-    async with sim.connect(0, referencing="sn", trace=wire, **LLS) as meter:
+    async with sim.connect(0, settings=SN, trace=wire, **LLS) as meter:
         later = START + dt.timedelta(hours=2)
         await meter.write(clock_time, OctetString(DateTime.from_datetime(later).to_bytes()))
         assert await meter.read_clock() == later
@@ -205,7 +207,7 @@ async def test_write_and_unconfirmed_write(sim: Simulator) -> None:
 
 async def test_errors_name_the_short_name_and_the_result(sim: Simulator) -> None:
     clock_time = base_names(sim)[(8, CLOCK)] + 8
-    async with sim.connect(0, referencing="sn") as meter:  # the public client may only read
+    async with sim.connect(0, settings=SN) as meter:  # the public client may only read
         with pytest.raises(ShortNameError) as denied:
             await meter.write(clock_time, OctetString(DateTime.from_datetime(START).to_bytes()))
         with pytest.raises(ShortNameError) as by_obis:
@@ -231,12 +233,12 @@ async def test_errors_name_the_short_name_and_the_result(sim: Simulator) -> None
 async def test_short_name_services_need_an_sn_association() -> None:
     async with Simulator(time_source=START.timestamp) as sim, sim.connect(0) as meter:
         assert not meter.short_name_referencing
-        with pytest.raises(ValueError, match="referencing='sn'"):
+        with pytest.raises(ValueError, match="for_referencing\\('sn'\\)"):
             await meter.read(0x0108)
-        with pytest.raises(ValueError, match="referencing='sn'"):
+        with pytest.raises(ValueError, match="for_referencing\\('sn'\\)"):
             await meter.write(0x0108, Unsigned(1))
     with pytest.raises(ValueError, match="unknown referencing"):
-        asyncdlms.connect("tcp://127.0.0.1:4059", referencing="xx")
+        asyncdlms.ClientSettings.for_referencing("xx")
 
 
 async def test_action_by_obis_is_a_parameterized_read(sim: Simulator) -> None:
@@ -245,7 +247,7 @@ async def test_action_by_obis_is_a_parameterized_read(sim: Simulator) -> None:
     base = base_names(sim)[(70, DISCONNECT)]
     wire = Wire()
     async with sim.connect(
-        0, referencing="sn", client=18, auth="md5", password=DEFAULT_HLS_SECRET, trace=wire
+        0, settings=SN, client=18, auth="md5", password=DEFAULT_HLS_SECRET, trace=wire
     ) as meter:
         await meter.action(70, DISCONNECT, 1, 0)
         assert sim.meters[0].disconnected_since is not None
@@ -274,7 +276,7 @@ async def test_action_is_a_write_without_parameterized_access() -> None:
         base = base_names(sim)[(70, DISCONNECT)]
         wire = Wire()
         async with sim.connect(
-            0, referencing="sn", client=18, auth="low", password=DEFAULT_PASSWORD, trace=wire
+            0, settings=SN, client=18, auth="low", password=DEFAULT_PASSWORD, trace=wire
         ) as meter:
             assert await meter.action(70, DISCONNECT, 1, 0) is None
             assert sim.meters[0].disconnected_since is not None
@@ -314,7 +316,7 @@ async def test_a_ciphered_sn_association_with_hls_gmac() -> None:
     ) as sim:
         wire = Wire()
         async with sim.connect(
-            0, client=1, referencing="sn", auth="gmac", security="ae",
+            0, client=1, settings=SN, auth="gmac", security="ae",
             system_title=b"CLI00001", block_cipher_key=block_cipher_key,
             authentication_key=authentication_key, trace=wire,
         ) as meter:  # fmt: skip
@@ -334,9 +336,8 @@ async def test_several_names_answered_in_blocks() -> None:
         names = base_names(sim)
         buffer = names[(7, LOAD_PROFILE)] + 8
         wire = Wire()
-        async with sim.connect(
-            0, referencing="sn", max_receive_pdu_size=256, trace=wire, **LLS
-        ) as meter:
+        small = ClientSettings.for_referencing("sn", client_max_receive_pdu_size=256)
+        async with sim.connect(0, settings=small, trace=wire, **LLS) as meter:
             whole, ldn, missing = await meter.read([buffer, names[(1, LDN)] + 8, 0x7770])
             rows = await meter.read_profile(LOAD_PROFILE)
     assert len(whole) == len(rows) == 10 * 96
@@ -358,7 +359,7 @@ async def test_single_reads_when_multiple_references_are_not_granted() -> None:
     ) as sim:
         names = base_names(sim)
         wire = Wire()
-        async with sim.connect(0, referencing="sn", trace=wire) as meter:
+        async with sim.connect(0, settings=SN, trace=wire) as meter:
             values = await meter.read([names[(1, LDN)] + 8, names[(3, ENERGY)] + 8])
             quantity = await meter.read_register(ENERGY)
     assert values == [await_ldn(sim.meters[0]), sim.meters[0].energy(0)]

@@ -17,10 +17,11 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncdlms
+from asyncdlms import LinkSettings
 from asyncdlms.apdu.acse import MechanismName
 from asyncdlms.apdu.descriptors import entry_descriptor
 from asyncdlms.errors import DlmsError
@@ -29,6 +30,7 @@ from asyncdlms.security.ciphering import SecurityPolicy
 from asyncdlms.security.counters import MemoryInvocationCounterStore
 from asyncdlms.security.hls import Secret
 from asyncdlms.server import DEFAULT_PASSWORD, Simulator, default_associations
+from asyncdlms.session import ClientSecurity
 from asyncdlms.session.server import AssociationPolicy, ServerSecurity
 
 from .proxy import KINDS, FaultPlan, FaultyLine
@@ -36,7 +38,7 @@ from .proxy import KINDS, FaultPlan, FaultyLine
 FROZEN_TIME = 1_780_000_000.0
 TIMEOUT = 1.0
 #: HDLC: the poll retransmitted after 0.3 s, up to 3 times
-LINK = {"response_timeout": 0.3, "retries": 3}
+LINK = LinkSettings(response_timeout=0.3, retries=3)
 
 
 def bound(timeout: float) -> float:
@@ -130,14 +132,16 @@ def connect_options(
             client=CIPHERED_CLIENT,
             auth="gmac",
             password=HLS_SECRET,
-            security="ae",
-            system_title=b"FAULTS01",
-            block_cipher_key=BLOCK_CIPHER_KEY,
-            authentication_key=AUTHENTICATION_KEY,
-            invocation_counter_store=MemoryInvocationCounterStore(),
+            security=ClientSecurity(
+                b"FAULTS01",
+                Secret(BLOCK_CIPHER_KEY),
+                Secret(AUTHENTICATION_KEY),
+                SecurityPolicy.AUTHENTICATED_ENCRYPTION,
+                counter_store=MemoryInvocationCounterStore(),
+            ),
         )
     if hdlc:
-        options.update(LINK, physical_address=target.physical_address)
+        options["link"] = replace(LINK, physical_address=target.physical_address)
     return options
 
 

@@ -11,7 +11,7 @@ client refuses that second answer as a replay, which a test below shows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -21,6 +21,8 @@ import asyncdlms
 from asyncdlms.apdu.descriptors import entry_descriptor
 from asyncdlms.errors import AuthenticationError, AuthenticationTagError
 from asyncdlms.security.counters import CipheringKey, MemoryInvocationCounterStore
+from asyncdlms.security.hls import Secret
+from asyncdlms.session import ClientSecurity
 from asyncdlms.types import OctetString
 from tests.conftest import load_gurux_meter
 
@@ -71,7 +73,9 @@ def _url(iface: str, port: int) -> str:
     return f"{'tcp' if iface == 'WRAPPER' else 'hdlc+tcp'}://127.0.0.1:{port}"
 
 
-def _connect(url: str, security: str, **extra: Any) -> Any:
+def _connect(url: str, security: str, *, secured: Mapping[str, Any] | None = None,
+             **extra: Any) -> Any:  # fmt: skip
+    """connect() with our title and keys; ``secured``: other fields of a ClientSecurity."""
     options: dict[str, Any] = {
         "client": 18,
         "server": 1,
@@ -83,6 +87,14 @@ def _connect(url: str, security: str, **extra: Any) -> Any:
         "timeout": 10,
     }
     options.update(extra)
+    if secured is not None:
+        options["security"] = ClientSecurity(
+            options.pop("system_title"),
+            Secret(bytes.fromhex(options.pop("block_cipher_key"))),
+            Secret(bytes.fromhex(options.pop("authentication_key"))),
+            security,
+            **secured,
+        )
     return asyncdlms.connect(url, **options)
 
 
@@ -91,7 +103,7 @@ def _connect(url: str, security: str, **extra: Any) -> Any:
 async def test_hls_gmac_with_ciphering(meter_server: Any, iface: str, security: str) -> None:
     port = meter_server(iface, security)
     store = MemoryInvocationCounterStore()
-    async with _connect(_url(iface, port), security, invocation_counter_store=store) as meter:
+    async with _connect(_url(iface, port), security, secured={"counter_store": store}) as meter:
         assert await meter.get(3, "1.0.1.8.0.255", 2) == 123456
         assert bytes(await meter.get(1, "0.0.42.0.0.255", 2)) == b"GRX0000000001"
         clock = await meter.get(8, "0.0.1.0.0.255", 2)
@@ -111,7 +123,7 @@ async def test_hls_gmac_with_ciphering(meter_server: Any, iface: str, security: 
 @pytest.mark.parametrize("iface", ["WRAPPER", "HDLC"])
 async def test_dedicated_key(meter_server: Any, iface: str) -> None:
     port = meter_server(iface, "ae")
-    async with _connect(_url(iface, port), "ae", dedicated_key=True) as meter:
+    async with _connect(_url(iface, port), "ae", secured={"use_dedicated_key": True}) as meter:
         context = meter.session.security_context
         assert context is not None and context.has_dedicated_key
         assert await meter.get(3, "1.0.1.8.0.255", 2) == 123456
@@ -166,10 +178,12 @@ async def test_strict_counters_refuse_the_repeated_counter_of_this_server(
 ) -> None:
     """By default a repeated counter is a replay: a meter that repeats its counter (pass 4
     carries the AARE's counter again) is refused with a typed error, never taken as a value;
-    ``allow_repeated_counters=True`` is the opt-in for such meters."""
+    ``ClientSecurity(allow_repeated_counters=True)`` is the opt-in for such meters."""
     port = meter_server("WRAPPER", "ae", repeat_counters=True)
     with pytest.raises(AuthenticationError, match="replayed"):
         async with _connect(_url("WRAPPER", port), "ae"):
             pass
-    async with _connect(_url("WRAPPER", port), "ae", allow_repeated_counters=True) as meter:
+    async with _connect(
+        _url("WRAPPER", port), "ae", secured={"allow_repeated_counters": True}
+    ) as meter:
         assert await meter.get(3, "1.0.1.8.0.255", 2) == 123456

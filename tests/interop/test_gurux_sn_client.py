@@ -1,5 +1,5 @@
 """Short-name referencing checked against an independent implementation: gurux-dlms's client
-(GXDLMSClient in SN mode, sans-IO) and our Client (``referencing="sn"``) against the same
+(GXDLMSClient in SN mode, sans-IO) and our Client (``settings=SHORT_NAMES``) against the same
 simulator over loopback TCP. gurux parses the Association SN object list and computes short
 names its own way; both must agree with each other and see each other's writes.
 
@@ -18,6 +18,7 @@ from asyncdlms.obis import Obis
 from asyncdlms.security.hls import Secret
 from asyncdlms.server import Simulator
 from asyncdlms.server.simulator import SN_SERVER_CONFORMANCE, short_name_associations
+from asyncdlms.session import ClientSettings
 from asyncdlms.session.server import AssociationPolicy
 
 gurux_dlms = pytest.importorskip("gurux_dlms")
@@ -35,6 +36,7 @@ from .test_gurux_client_vs_simulator import SocketConversation  # noqa: E402
 PASSWORD = b"12345678"
 START = dt.datetime(2026, 3, 10, 12, 7, 30, tzinfo=dt.UTC)
 DISCONNECT = "0.0.96.3.10.255"
+SHORT_NAMES = ClientSettings.for_referencing("sn")
 # client 17 LLS reads everything and sets the clock; client 18 (LLS here) may act
 ASSOCIATIONS = short_name_associations(
     {
@@ -91,7 +93,7 @@ async def test_gurux_and_our_client_read_the_same_object_list(interface: str) ->
         await talk.read(register, 2)
         await talk.close()
         async with sim.connect(
-            0, referencing="sn", client=17, auth="low", password=PASSWORD
+            0, settings=SHORT_NAMES, client=17, auth="low", password=PASSWORD
         ) as meter:
             ours = await meter.read_short_name_object_list()
             quantity = await meter.read_register("1.0.1.8.0.255")
@@ -120,7 +122,7 @@ async def test_each_client_reads_what_the_other_wrote() -> None:
         await talk.exchange(talk.client.write(clock, 2))
         await talk.close()
         async with sim.connect(
-            0, referencing="sn", client=17, auth="low", password=PASSWORD
+            0, settings=SHORT_NAMES, client=17, auth="low", password=PASSWORD
         ) as meter:
             assert await meter.read_clock() == dt.datetime(2027, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
             await meter.set_clock(dt.datetime(2028, 1, 2, 3, 4, 5, tzinfo=dt.UTC))
@@ -147,7 +149,7 @@ async def test_methods_by_short_name_agree() -> None:
         await talk.exchange(disconnect.remoteDisconnect(talk.client))
         assert sim.meters[0].disconnected_since is not None
         async with sim.connect(
-            0, referencing="sn", client=18, auth="low", password=PASSWORD
+            0, settings=SHORT_NAMES, client=18, auth="low", password=PASSWORD
         ) as meter:
             assert await meter.get(70, Obis(DISCONNECT), 2) is False
             await meter.action(70, DISCONNECT, 2, 0)

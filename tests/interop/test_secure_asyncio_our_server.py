@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,8 @@ from asyncdlms.security.counters import (
     frame_counter_obis,
     key_identity,
 )
+from asyncdlms.security.hls import Secret
+from asyncdlms.session import ClientSecurity
 from asyncdlms.session.object_access import Attribute, AttributeAccess, ObjectTable
 from asyncdlms.session.server import (
     AssociationPolicy,
@@ -50,6 +53,17 @@ KEYS = {
     "block_cipher_key": BLOCK_CIPHER_KEY,
     "authentication_key": AUTHENTICATION_KEY,
 }
+
+
+def secured(**fields: Any) -> ClientSecurity:
+    """Authenticated encryption with our title and keys, and these other fields."""
+    return ClientSecurity(
+        CLIENT_TITLE,
+        Secret(BLOCK_CIPHER_KEY),
+        Secret(AUTHENTICATION_KEY),
+        SecurityPolicy.AUTHENTICATED_ENCRYPTION,
+        **fields,
+    )
 POLICIES = {
     "auth": SecurityPolicy.AUTHENTICATION_ONLY,
     "enc": SecurityPolicy.ENCRYPTION_ONLY,
@@ -191,11 +205,8 @@ async def test_frame_counter_read_before_associating(hdlc: bool) -> None:
             url,
             client=18,
             auth="gmac",
-            security="ae",
-            read_frame_counter=True,
-            invocation_counter_store=store,
+            security=secured(read_frame_counter=True, counter_store=store),
             timeout=5,
-            **KEYS,
         ) as client:
             assert client.frame_counter == 5000
             assert client.session.invocation_counter_retries == 0
@@ -242,10 +253,8 @@ async def test_counter_error_without_counter_rereads_the_frame_counter_and_retri
             url,
             client=18,
             auth="gmac",
-            security="ae",
-            read_frame_counter=True,
+            security=secured(read_frame_counter=True),
             timeout=5,
-            **KEYS,
         ) as client:
             assert client.frame_counter == 900
             assert await client.get(3, REGISTER, 2) == 777
@@ -269,10 +278,8 @@ async def test_a_counter_error_that_persists_is_raised_after_one_retry() -> None
                 url,
                 client=18,
                 auth="gmac",
-                security="ae",
-                read_frame_counter=True,
+                security=secured(read_frame_counter=True),
                 timeout=5,
-                **KEYS,
             )
 
     await serving(meter, work)
@@ -290,10 +297,8 @@ async def test_a_file_counter_store_survives_a_restart(tmp_path: Path) -> None:
                     url,
                     client=18,
                     auth="gmac",
-                    security="ae",
-                    invocation_counter_store=store,
+                    security=secured(counter_store=store),
                     timeout=5,
-                    **KEYS,
                 ) as client:
                     assert await client.get(3, REGISTER, 2) == 777
                     assert client.session.invocation_counter_retries == 0
@@ -311,11 +316,9 @@ async def test_no_key_in_traces_reprs_or_errors(caplog: pytest.LogCaptureFixture
             url,
             client=18,
             auth="gmac",
-            security="ae",
-            dedicated_key=True,
+            security=secured(use_dedicated_key=True),
             timeout=5,
             trace=lambda direction, data, now: chunks.append(data),
-            **KEYS,
         ) as client:
             assert await client.get(3, REGISTER, 2) == 777
             texts = [repr(client.session.settings), repr(client.session.security_context)]

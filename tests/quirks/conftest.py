@@ -3,12 +3,14 @@ authenticated encryption) or with HDLC windows of 3 on both sides."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from asyncdlms import ClientSecurity, LinkSettings
 from asyncdlms.apdu.acse import MechanismName
 from asyncdlms.hdlc import HdlcParameters
 from asyncdlms.security.ciphering import SecurityPolicy
@@ -32,6 +34,24 @@ class Mode:
     name: str
     simulator: dict[str, Any] = field(default_factory=dict)
     client: dict[str, Any] = field(default_factory=dict)
+
+    def with_link(self, **fields: Any) -> dict[str, Any]:
+        """The client's keywords with these :class:`LinkSettings` fields in its ``link``."""
+        link = self.client.get("link") or LinkSettings()
+        return {**self.client, "link": dataclasses.replace(link, **fields)}
+
+    def with_security(self, **fields: Any) -> dict[str, Any]:
+        """The client's keywords with its policy, system title and keys in a
+        :class:`ClientSecurity` with these other fields (``counter_store``...)."""
+        client = dict(self.client)
+        security = ClientSecurity(
+            client.pop("system_title"),
+            Secret(client.pop("block_cipher_key")),
+            Secret(client.pop("authentication_key")),
+            client.pop("security"),
+            **fields,
+        )
+        return {**client, "security": security}
 
 
 def modes() -> list[Mode]:
@@ -62,7 +82,11 @@ def modes() -> list[Mode]:
                 "authentication_key": AUTHENTICATION_KEY,
             },
         ),
-        Mode("window-3", {"hdlc_parameters": WINDOW_3}, {**LLS, "hdlc_parameters": WINDOW_3}),
+        Mode(
+            "window-3",
+            {"hdlc_parameters": WINDOW_3},
+            {**LLS, "link": LinkSettings(hdlc_parameters=WINDOW_3)},
+        ),
     ]
 
 

@@ -6,11 +6,13 @@ numbering goes through the block transfer without rewriting here, and
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 import asyncdlms
+from asyncdlms import ClientSettings
 from asyncdlms.errors import DlmsError
 from asyncdlms.server import Simulator
 
@@ -19,6 +21,8 @@ from .line import MisbehavingLine, parts, rebuild
 
 REQUEST_LLC = b"\xe6\xe6\x00"
 RESPONSE_LLC = b"\xe6\xe7\x00"
+PDU_128 = ClientSettings(client_max_receive_pdu_size=128)
+"""We propose a max receive PDU size of 128 bytes."""
 
 
 async def read_big(meter: Any) -> list[tuple[Any, ...]]:
@@ -81,7 +85,7 @@ async def test_behaviour_7_block_numbers_from_0_or_any_value(
     )
     async with line:
         url = await line.start()
-        async with asyncdlms.connect(url, timeout=20, max_receive_pdu_size=128, **mode.client) as m:
+        async with asyncdlms.connect(url, timeout=20, settings=PDU_128, **mode.client) as m:
             assert await read_big(m) == want
     assert ciphered or shifted > 3
 
@@ -107,7 +111,7 @@ async def test_behaviour_7_an_apdu_a_few_bytes_over_the_max_pdu(
     async with line:
         url = await line.start()
         connecting = asyncdlms.connect(
-            url, timeout=10, max_receive_pdu_size=128, pdu_size_margin=margin, **mode.client
+            url, timeout=10, settings=replace(PDU_128, pdu_size_margin=margin), **mode.client
         )
         async with connecting as meter:
             if margin:
@@ -134,7 +138,8 @@ async def test_behaviour_7_max_pdu_0_means_unlimited(hdlc_meter: Simulator, mode
     line = MisbehavingLine(hdlc_meter.urls[0], from_meter=from_meter)
     async with line:
         url = await line.start()
-        async with asyncdlms.connect(url, timeout=10, max_receive_pdu_size=0, **mode.client) as m:
+        unlimited = ClientSettings(client_max_receive_pdu_size=0)
+        async with asyncdlms.connect(url, timeout=10, settings=unlimited, **mode.client) as m:
             assert m.negotiated is not None
             assert m.negotiated.max_pdu_size_tx == 0 or m.negotiated.max_pdu_size_rx == 0
             assert await read_big(m) == want
@@ -159,7 +164,6 @@ async def test_behaviour_7_gbt_proposed_only_when_asked_and_read_over_a_bad_line
         pytest.skip("the AARQ's conformance is ciphered; GBT under ciphering: tests/session")
     from asyncdlms.apdu.acse import MechanismName
     from asyncdlms.apdu.initiate import Conformance
-    from asyncdlms.session.settings import ClientSettings
 
     settings = ClientSettings(
         mechanism=MechanismName.LOW,

@@ -6,10 +6,12 @@ with the sender's own system title and invocation counter."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 
 import pytest
 
 import asyncdlms
+from asyncdlms import ClientSettings
 from asyncdlms.errors import DlmsError
 from asyncdlms.security.ciphering import CipheredApdu, SecurityControl, cipher, decipher
 from asyncdlms.server import Simulator
@@ -21,7 +23,8 @@ GMAC = next(mode for mode in modes() if mode.name == "gmac-ae")
 CLIENT_TITLE = GMAC.client["system_title"]
 METER_TITLE = b"ADS" + (10_000_000).to_bytes(5, "big")
 Plain = Callable[[bytes], bytes]
-
+PDU_128 = ClientSettings(client_max_receive_pdu_size=128)
+"""We propose a max receive PDU size of 128 bytes."""
 
 def recipher(content: bytes, title: bytes, change: Plain) -> bytes:
     """``SC ‖ IC ‖ payload ‖ tag`` with its plaintext changed, same SC, IC and title."""
@@ -105,7 +108,7 @@ async def test_behaviour_7_ciphered_block_numbers_from_0_or_any_value(
     line = keyed_line(meter, to_meter, to_client)
     async with line:
         url = await line.start()
-        async with asyncdlms.connect(url, timeout=10, max_receive_pdu_size=128, **GMAC.client) as m:
+        async with asyncdlms.connect(url, timeout=10, settings=PDU_128, **GMAC.client) as m:
             assert await read_big(m) == want
     assert shifted > 3
 
@@ -126,7 +129,7 @@ async def test_behaviour_7_ciphered_apdu_a_few_bytes_over_the_max_pdu(
     async with line:
         url = await line.start()
         connecting = asyncdlms.connect(
-            url, timeout=10, max_receive_pdu_size=128, pdu_size_margin=margin, **GMAC.client
+            url, timeout=10, settings=replace(PDU_128, pdu_size_margin=margin), **GMAC.client
         )
         async with connecting as m:
             if margin:
@@ -148,7 +151,8 @@ async def test_behaviour_7_ciphered_max_pdu_0(meter: Simulator) -> None:
     line = keyed_line(meter, same, to_client)
     async with line:
         url = await line.start()
-        async with asyncdlms.connect(url, timeout=10, max_receive_pdu_size=0, **GMAC.client) as m:
+        unlimited = ClientSettings(client_max_receive_pdu_size=0)
+        async with asyncdlms.connect(url, timeout=10, settings=unlimited, **GMAC.client) as m:
             assert m.negotiated is not None
             assert 0 in (m.negotiated.max_pdu_size_tx, m.negotiated.max_pdu_size_rx)
             assert await read_big(m) == want

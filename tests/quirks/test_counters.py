@@ -15,6 +15,7 @@ import asyncdlms
 from asyncdlms.errors import AssociationRejectedError
 from asyncdlms.security.counters import CipheringKey, MemoryInvocationCounterStore, key_identity
 from asyncdlms.server import Simulator
+from asyncdlms.session.server import AssociationPolicy
 
 from .conftest import BLOCK_CIPHER_KEY, NOW, modes
 from .line import MisbehavingLine, wrapper_apdu, wrapper_reply
@@ -43,11 +44,10 @@ async def test_a_strict_meter_rejects_a_reused_counter_without_a_hint(interface:
         await use_counters(sim, 5000)
         store = MemoryInvocationCounterStore()
         with pytest.raises(AssociationRejectedError):
-            async with sim.connect(0, timeout=5, invocation_counter_store=store, **GMAC.client):
+            async with sim.connect(0, timeout=5, **GMAC.with_security(counter_store=store)):
                 pass
-        async with sim.connect(
-            0, timeout=5, invocation_counter_store=store, read_frame_counter=True, **GMAC.client
-        ) as meter:
+        reading = GMAC.with_security(counter_store=store, read_frame_counter=True)
+        async with sim.connect(0, timeout=5, **reading) as meter:
             assert meter.frame_counter >= 5000
             assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"
 
@@ -56,7 +56,7 @@ async def use_counters(sim: Simulator, up_to: int) -> None:
     """Another client (same system title) talked to the meter up to counter ``up_to``."""
     store = MemoryInvocationCounterStore()
     store.advance(TITLE, KEY, up_to - 1)
-    async with sim.connect(0, timeout=5, invocation_counter_store=store, **GMAC.client) as meter:
+    async with sim.connect(0, timeout=5, **GMAC.with_security(counter_store=store)) as meter:
         await meter.get(1, "0.0.42.0.0.255", 2)
 
 
@@ -68,14 +68,14 @@ async def test_behaviour_5_no_stored_counter_reads_the_frame_counter(
     # expects, and the client continues from it (once)
     store = MemoryInvocationCounterStore()
     async with ciphered_meter.connect(
-        0, timeout=5, invocation_counter_store=store, **GMAC.client
+        0, timeout=5, **GMAC.with_security(counter_store=store)
     ) as meter:
         assert meter.session.invocation_counter_retries == 1
         assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"
     # from the frame counter read on the public association: no error at all
     store = MemoryInvocationCounterStore()
     connecting = ciphered_meter.connect(
-        0, timeout=5, invocation_counter_store=store, read_frame_counter=True, **GMAC.client
+        0, timeout=5, **GMAC.with_security(counter_store=store, read_frame_counter=True)
     )
     async with connecting as meter:
         assert meter.frame_counter >= 5000
@@ -122,9 +122,7 @@ async def test_behaviour_5_invocation_counter_error_then_one_retry(
             connecting = asyncdlms.connect(
                 url,
                 timeout=5,
-                invocation_counter_store=store,
-                read_frame_counter=True,
-                **GMAC.client,
+                **GMAC.with_security(counter_store=store, read_frame_counter=True),
             )
             async with connecting as meter:
                 assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"
@@ -138,3 +136,19 @@ async def test_behaviour_5_invocation_counter_error_then_one_retry(
         # the frame counter is read before associating, and again after an error that
         # carries no counter
         assert len(public_aarqs) == (2 if not extra else 1)
+
+
+async def test_the_frame_counter_is_read_by_the_public_client_the_security_names() -> None:
+    """``ClientSecurity.public_client`` is the client SAP of the short public association
+    that reads the frame counter: a meter whose public client is 20 (none at 16) is read with
+    ``public_client=20``; the default 16 is refused there."""
+    associations = {1: GMAC.simulator["associations"][1], 20: AssociationPolicy()}
+    async with Simulator(time_source=lambda: NOW, associations=associations) as sim:
+        await use_counters(sim, 700)
+        with pytest.raises(AssociationRejectedError):  # no association for client 16
+            async with sim.connect(0, timeout=5, **GMAC.with_security(read_frame_counter=True)):
+                pass
+        reading = GMAC.with_security(read_frame_counter=True, public_client=20)
+        async with sim.connect(0, timeout=5, **reading) as meter:
+            assert meter.frame_counter is not None and meter.frame_counter >= 700
+            assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 import asyncdlms
+from asyncdlms import LinkSettings
 from asyncdlms.errors import DlmsError
 from asyncdlms.iec62056_21 import (
     BAUD_CHARACTERS,
@@ -110,7 +111,7 @@ QUICK = IecSettings(acknowledgement_delay=0, baud_switch_delay=0.05, identificat
 async def test_behaviour_4_baud_characters_junk_and_echo(character: str) -> None:
     async with optical_meter(character) as cable:
         url = f"serial+iec://{cable.client_device}"
-        async with asyncdlms.connect(url, client=16, iec=QUICK, timeout=10) as meter:
+        async with asyncdlms.connect(url, link=LinkSettings(iec=QUICK), timeout=10) as meter:
             assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"
         assert cable.junk_sent
 
@@ -119,13 +120,13 @@ async def test_behaviour_4_a_baud_character_outside_the_standard_through_a_setti
     async with optical_meter("5", offered="9") as cable:
         url = f"serial+iec://{cable.client_device}"
         with pytest.raises(DlmsError, match="extra_baud_characters"):
-            await asyncdlms.connect(url, client=16, iec=QUICK, timeout=5)
+            await asyncdlms.connect(url, client=16, link=LinkSettings(iec=QUICK), timeout=5)
     async with optical_meter("5", offered="9") as cable:
         url = f"serial+iec://{cable.client_device}"
         iec = IecSettings(
             acknowledgement_delay=0, baud_switch_delay=0.05, extra_baud_characters={"9": 9600}
         )
-        async with asyncdlms.connect(url, client=16, iec=iec, timeout=10) as meter:
+        async with asyncdlms.connect(url, link=LinkSettings(iec=iec), timeout=10) as meter:
             assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"
 
 
@@ -137,6 +138,6 @@ async def test_behaviour_4_delays_are_settings() -> None:
         url = f"serial+iec://{cable.client_device}"
         loop = asyncio.get_running_loop()
         started = loop.time()
-        async with asyncdlms.connect(url, client=16, iec=iec, timeout=10) as meter:
+        async with asyncdlms.connect(url, link=LinkSettings(iec=iec), timeout=10) as meter:
             assert loop.time() - started >= 0.5
             assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"

@@ -176,8 +176,8 @@ async def ua_and_address_lengths(
     line = MisbehavingLine(hdlc_meter.urls[0], from_meter=from_meter)
     async with line:
         url = await line.start()
-        async with asyncdlms.connect(url, timeout=20, physical_address=16, **mode.client) as meter:
-            assert await read_all(meter) == want
+        async with asyncdlms.connect(url, timeout=20, **mode.with_link(physical_address=16)) as m:
+            assert await read_all(m) == want
 
 
 async def test_behaviour_3_silence_after_a_wrong_server_address_names_the_cause(
@@ -187,10 +187,8 @@ async def test_behaviour_3_silence_after_a_wrong_server_address_names_the_cause(
     async with line:
         url = await line.start()
         with pytest.raises(DlmsError) as caught:
-            await asyncdlms.connect(
-                url, timeout=1.5, physical_address=55, response_timeout=0.3, retries=1,
-                **mode.client,
-            )  # fmt: skip
+            link = {"physical_address": 55, "response_timeout": 0.3, "retries": 1}
+            await asyncdlms.connect(url, timeout=1.5, **mode.with_link(**link))
     assert "if the server address (logical or physical) is wrong" in str(caught.value)
 
 

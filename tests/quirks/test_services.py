@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 import asyncdlms
+from asyncdlms import ClientSettings
 from asyncdlms.errors import AssociationRejectedError, DlmsError, ServiceError
 from asyncdlms.server import Simulator
 from asyncdlms.types.clock import DeviationSign
@@ -148,7 +149,8 @@ async def test_behaviour_10_with_list_refused_falls_back_to_single_gets(
     line = line_for(wrapper_meter, answer=with_list_refusal(kind))
     async with line:
         url = await line.start()
-        async with asyncdlms.connect(url, timeout=5, with_list_chunk_size=5, **LLS) as meter:
+        chunks_of_5 = ClientSettings(with_list_chunk_size=5)
+        async with asyncdlms.connect(url, timeout=5, settings=chunks_of_5, **LLS) as meter:
             got = await meter.get_many(ITEMS)
             assert meter.session.with_list_fallbacks == 3
     assert got[:-1] == want[:-1]
@@ -260,9 +262,8 @@ async def test_behaviour_8_inverted_deviation_sign(wrapper_meter: Simulator) -> 
     line = line_for(wrapper_meter, rewrite=inverted_clock)
     async with line:
         url = await line.start()
-        async with asyncdlms.connect(
-            url, timeout=5, deviation_sign=DeviationSign.INVERTED, **LLS
-        ) as meter:
+        inverted_sign = ClientSettings(deviation_sign=DeviationSign.INVERTED)
+        async with asyncdlms.connect(url, timeout=5, settings=inverted_sign, **LLS) as meter:
             inverted = await meter.read_clock()
         async with asyncdlms.connect(url, timeout=5, **LLS) as meter:
             standard = await meter.read_clock()
@@ -281,7 +282,8 @@ async def test_behaviour_8_deviation_not_specified(
     async with line:
         url = await line.start()
         for sign in DeviationSign:
-            async with asyncdlms.connect(url, timeout=5, deviation_sign=sign, **LLS) as meter:
+            settings = ClientSettings(deviation_sign=sign)
+            async with asyncdlms.connect(url, timeout=5, settings=settings, **LLS) as meter:
                 clock = await meter.read_clock()
             assert clock == dt.datetime(2025, 6, 15, 17, 6, 40)  # naive: the meter's local time
 

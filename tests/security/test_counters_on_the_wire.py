@@ -23,6 +23,7 @@ from asyncdlms.security import default_counter_store_path
 from asyncdlms.security.ciphering import SecurityPolicy
 from asyncdlms.security.hls import Secret
 from asyncdlms.server import Simulator
+from asyncdlms.session import ClientSecurity
 from asyncdlms.session.server import AssociationPolicy, ServerSecurity
 
 from .wire import WireTap
@@ -67,7 +68,11 @@ async def tapped() -> AsyncIterator[tuple[Simulator, WireTap]]:
 
 
 async def read_once(tap: WireTap, meter: int = 0, **extra: Any) -> None:
-    async with asyncdlms.connect(tap.url, server=1 + meter, **{**CLIENT, **extra}) as client:
+    options = {**CLIENT, **extra}
+    if isinstance(options["security"], ClientSecurity):  # it holds the title and keys
+        keys = ("system_title", "block_cipher_key", "authentication_key")
+        options = {name: value for name, value in options.items() if name not in keys}
+    async with asyncdlms.connect(tap.url, server=1 + meter, **options) as client:
         assert await client.get(1, "0.0.42.0.0.255", 2) == b"ADS%013d" % (10_000_000 + meter)
 
 
@@ -107,8 +112,15 @@ async def test_dedicated_keys_count_from_their_own_start_on_both_sides(
     """Each association proposes a new dedicated key: its counters start afresh (Green Book)
     on both sides, the simulator agrees, and nothing repeats under any key."""
     _, tap = tapped
+    security = ClientSecurity(
+        SYSTEM_TITLE,
+        Secret(BLOCK_CIPHER_KEY),
+        Secret(AUTHENTICATION_KEY),
+        SecurityPolicy.AUTHENTICATED_ENCRYPTION,
+        use_dedicated_key=True,
+    )
     for _ in range(4):
-        await read_once(tap, dedicated_key=True)
+        await read_once(tap, security=security)
     assert_no_nonce_twice(tap, at_least=4 * 4)
     dedicated = [nonce for nonce in tap.client if nonce.key.startswith("dedicated")]
     assert len({nonce.key for nonce in dedicated}) == 4

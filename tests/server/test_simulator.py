@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from asyncdlms import LinkSettings
 from asyncdlms.apdu.acse import MechanismName
 from asyncdlms.apdu.initiate import Conformance
 from asyncdlms.apdu.notification import DataNotification
@@ -51,6 +52,12 @@ AUTH = {16: ("none", None), 17: ("low", PASSWORD), 18: ("md5", HLS_SECRET),
         19: ("sha1", HLS_SECRET), 20: ("sha256", HLS_SECRET)}  # fmt: skip
 
 
+PATIENT = LinkSettings(response_timeout=0.1, retries=10)
+"""HDLC: a short retransmission timeout and many retries (lossy or slow lines)."""
+IMPATIENT = LinkSettings(response_timeout=0.1, retries=0)
+"""HDLC: give up on the first silence."""
+
+
 def simulator(fake_time: FakeTime, **kwargs: Any) -> Simulator:
     kwargs.setdefault("associations", ASSOCIATIONS)
     return Simulator(time_source=fake_time, **kwargs)
@@ -60,14 +67,7 @@ def login(sim: Simulator, index: int = 0, client: int = 18, **kwargs: Any) -> An
     auth, password = AUTH[client]
     kwargs.setdefault("timeout", 5.0)
     if client == 20:  # HLS SHA-256 needs the client system title
-        kwargs.setdefault(
-            "settings",
-            ClientSettings(
-                mechanism=MechanismName.HIGH_SHA256,
-                secret=Secret(HLS_SECRET),
-                client_system_title=b"CLI00001",
-            ),
-        )
+        kwargs.setdefault("system_title", b"CLI00001")
     return sim.connect(index, client=client, auth=auth, password=password, **kwargs)
 
 
@@ -254,8 +254,8 @@ async def test_unknown_hdlc_address_is_silence(fake_time: FakeTime) -> None:
         from asyncdlms import connect
 
         with pytest.raises((RequestTimeoutError, DlmsError, TimeoutError)):
-            async with connect(url, server=1, physical_address=99, timeout=0.5,
-                               response_timeout=0.2, retries=0):  # fmt: skip
+            link = LinkSettings(physical_address=99, response_timeout=0.2, retries=0)
+            async with connect(url, server=1, timeout=0.5, link=link):
                 pass
         assert sim.servers[0].statistics.unknown_addresses >= 1
 
@@ -277,7 +277,7 @@ async def test_dropped_frames_are_recovered_by_hdlc_retransmission(fake_time: Fa
     faults = Faults(drop_rate=0.15, seed=7)
     async with (
         simulator(fake_time, interface="hdlc", faults=faults) as sim,
-        login(sim, response_timeout=0.1, retries=10, timeout=10) as meter,
+        login(sim, link=PATIENT, timeout=10) as meter,
     ):
         for _ in range(5):
             assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"
@@ -304,7 +304,7 @@ async def test_silent_meter_times_out(fake_time: FakeTime, interface: str) -> No
     async with simulator(fake_time, meters=2, interface=interface) as sim:
         sim.set_faults(1, Faults(silent=True))
         with pytest.raises((RequestTimeoutError, TimeoutError, DlmsError)):
-            async with login(sim, 1, client=16, timeout=0.3, response_timeout=0.1, retries=0):
+            async with login(sim, 1, client=16, timeout=0.3, link=IMPATIENT):
                 pass
         async with login(sim, 0, client=16) as meter:
             assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"
@@ -477,7 +477,7 @@ async def test_a_meter_that_stops_answering_mid_association(
     async with (
         sim,
         login(
-            sim, 1, client=16, response_timeout=0.1, retries=0, settings=quick_release, timeout=1
+            sim, 1, client=16, link=IMPATIENT, settings=quick_release, timeout=1
         ) as meter,
     ):
         assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000001"
@@ -503,6 +503,6 @@ async def test_general_block_transfer(fake_time: FakeTime) -> None:
 async def test_corrupted_frames_are_recovered_by_hdlc_retransmission(fake_time: FakeTime) -> None:
     faults = Faults(corrupt_rate=0.15, seed=3)
     sim = simulator(fake_time, interface="hdlc", faults=faults)
-    async with sim, login(sim, response_timeout=0.1, retries=10, timeout=10) as meter:
+    async with sim, login(sim, link=PATIENT, timeout=10) as meter:
         for _ in range(5):
             assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS0000010000000"
