@@ -58,7 +58,7 @@ from asyncdlms.security.hls import Secret
 from asyncdlms.server import Simulator
 from asyncdlms.server.simulator import DEFAULT_HLS_SECRET, DISCONNECT_CONTROL
 from asyncdlms.session.server import AssociationPolicy, AssociationState, ServerSecurity
-from asyncdlms.session.settings import ClientSettings
+from asyncdlms.session.settings import ClientSecurity, ClientSettings
 from asyncdlms.types import Enum, Integer, OctetString
 from tests.session import test_client as client_side
 from tests.session import test_server as server_side
@@ -231,9 +231,7 @@ def test_client_request_carries_the_invoke_id_and_processing_option() -> None:
     ("response", "message"),
     [
         (  # three answers for two operations
-            AccessResponse(
-                (NULL, NULL, NULL), (AccessResponseGet(DataAccessResult.SUCCESS),) * 3
-            ),
+            AccessResponse((NULL, NULL, NULL), (AccessResponseGet(DataAccessResult.SUCCESS),) * 3),
             "answers 3 operations, 2 were asked",
         ),
         (  # a GET answered as an ACTION
@@ -246,9 +244,7 @@ def test_client_request_carries_the_invoke_id_and_processing_option() -> None:
         ),
     ],
 )
-def test_client_refuses_an_answer_that_does_not_fit(
-    response: AccessResponse, message: str
-) -> None:
+def test_client_refuses_an_answer_that_does_not_fit(response: AccessResponse, message: str) -> None:
     pair = scripted(response.encode())
     error = pair.result(pair.session.access(ITEMS, now=0.0))
     assert isinstance(error, DecodeError)
@@ -352,11 +348,13 @@ def connection(sim: Simulator, ciphering: str, sent: list[bytes]) -> Any:
         trace=trace,
         client=1,
         auth="gmac",
-        security="ae",
-        system_title=b"CLI00001",
-        block_cipher_key=BLOCK_CIPHER_KEY,
-        authentication_key=AUTHENTICATION_KEY,
-        dedicated_key=ciphering == "dedicated",
+        security=ClientSecurity(
+            b"CLI00001",
+            BLOCK_CIPHER_KEY,
+            AUTHENTICATION_KEY,
+            "ae",
+            use_dedicated_key=ciphering == "dedicated",
+        ),
         timeout=10,
     )
 

@@ -17,7 +17,7 @@ from asyncdlms.security.certificates import KeyStore, make_certificate
 from asyncdlms.server import Simulator
 from asyncdlms.server.security_setup import SimulatedSecurity
 from asyncdlms.session.server import AssociationPolicy
-from asyncdlms.session.settings import ClientSecurity, security_policy
+from asyncdlms.session.settings import ClientSecurity, ClientSettings, security_policy
 from tests.security.pki import NOW, Authority, key
 from tests.security.wire import WireTap
 
@@ -249,7 +249,11 @@ async def test_hls_ecdsa_with_short_name_referencing(suite: int) -> None:
     ) as sim:
         security = setup.client_security(sim)
         async with sim.connect(
-            0, client=18, auth="ecdsa", security=security, referencing="sn"
+            0,
+            client=18,
+            auth="ecdsa",
+            security=security,
+            settings=ClientSettings.for_referencing("sn"),
         ) as meter:
             assert await meter.get(1, LOGICAL_DEVICE_NAME, 2)
 
