@@ -32,7 +32,7 @@ from operator import itemgetter
 from typing import Any
 
 from .errors import DecodeError, EncodeError
-from .types.clock import Date, DateTime, Time
+from .types.clock import DATE_TIME_OCTETS, Date, DateTime, Time, new_date_time
 from .types.tags import DataType
 from .types.values import (
     DONT_CARE,
@@ -311,12 +311,10 @@ class _RowTemplate:
 _COMPILE_AFTER_ROWS = 32
 
 
-def _generic_row_builder(
-    fmt: str, classes: tuple[type, ...]
-) -> Callable[[bytes, int], Structure]:
+def _generic_row_builder(fmt: str, classes: tuple[type, ...]) -> Callable[[bytes, int], Structure]:
     """An uncompiled row builder: slower per row than :func:`_row_builder`, free to make."""
     unpack = struct.Struct(fmt).unpack_from
-    date_time = DateTime.from_bytes
+    date_time = new_date_time
 
     def build(buf: bytes, pos: int) -> Structure:
         return _new_tuple(
@@ -345,16 +343,23 @@ def _row_builder(fmt: str, classes: tuple[type, ...]) -> Callable[[bytes, int], 
     makers = [
         f"new_bytes(C{i}, {name})"
         if cls is OctetString
-        else f"date_time({name})"
+        else f"d{i}"
         if cls is DateTime
         else f"new_int(C{i}, {name})"
         for i, (name, cls) in enumerate(zip(names, classes, strict=True))
     ]
+    # A DateTime is one allocation holding its octets (types.clock.new_date_time, inlined).
+    date_times = "".join(
+        f"    d{i} = new(DateTime)\n    set_octets(d{i}, c{i})\n"
+        for i, cls in enumerate(classes)
+        if cls is DateTime
+    )
     unpacked = ", ".join(names) + ("," if len(names) == 1 else "")
     members = ", ".join(makers) + ("," if len(makers) == 1 else "")
     source = (
         "def build(buf, pos):\n"
         + (f"    {unpacked} = unpack(buf, pos)\n" if names else "")
+        + date_times
         + f"    return new_tuple(Structure, ({members}))\n"
     )
     namespace: dict[str, Any] = {
@@ -362,7 +367,9 @@ def _row_builder(fmt: str, classes: tuple[type, ...]) -> Callable[[bytes, int], 
         "new_int": _new_int,
         "new_bytes": _new_bytes,
         "new_tuple": _new_tuple,
-        "date_time": DateTime.from_bytes,
+        "new": object.__new__,
+        "set_octets": DATE_TIME_OCTETS.__set__,
+        "DateTime": DateTime,
         "Structure": Structure,
     }
     namespace.update({f"C{i}": cls for i, cls in enumerate(classes)})
@@ -375,9 +382,7 @@ class _NoTemplate(Exception):
     pass
 
 
-def _decode_rows(
-    buf: bytes, pos: int, end: int, count: int, depth: int
-) -> tuple[list[Any], int]:
+def _decode_rows(buf: bytes, pos: int, end: int, count: int, depth: int) -> tuple[list[Any], int]:
     """Decode ``count`` array elements, fast when they are flat structures of one layout."""
     if depth <= 0 or pos >= end or buf[pos] != 2 or pos + 1 >= end or buf[pos + 1] >= 0x80:
         return _decode_sequence(buf, pos, end, count, depth)
@@ -528,8 +533,7 @@ def _read_type_description(
         count, pos = _read_length(buf, pos + 1, end, "a structure description count")
         if count > end - pos:
             raise DecodeError(
-                f"structure description declares {count} members but only {end - pos} "
-                "bytes remain",
+                f"structure description declares {count} members but only {end - pos} bytes remain",
                 pos,
             )
         members = []
