@@ -40,12 +40,19 @@ from ..apdu.descriptors import (
 )
 from ..errors import DlmsError
 from ..obis import Obis
-from ..types.clock import DateTime, DeviationSign
-from ..types.values import CompactArray, Integer, LongUnsigned, OctetString, Structure
+from ..types.clock import DateTime, DeviationSign, datetime_from_octets
+from ..types.values import (
+    INTEGER_TYPES,
+    CompactArray,
+    Integer,
+    LongUnsigned,
+    OctetString,
+    Structure,
+)
 from .classes import attribute_name
 from .clock import decode_clock_time
 from .errors import CosemValueError
-from .units import Quantity, ScalerUnit
+from .units import Quantity, ScalerUnit, Unit
 
 __all__ = [
     "CLOCK_CAPTURE_OBJECT",
@@ -323,33 +330,56 @@ def parse_buffer(
         index.setdefault(str(column), position)
         index.setdefault(column.logical_name, position)
 
+    # Per column, once: the scaled columns with their scaler and unit (Quantity's own checks
+    # done here, so each value is one allocation), the other columns a null may be filled in.
+    scaled = [
+        (position, scaler.scaler, _quantity_unit(scaler.unit))
+        for position, scaler in enumerate(scalers)
+        if scaler is not None and position != timestamp_column
+    ]
+    fillable = [position for position in range(len(columns)) if position != timestamp_column]
+    column_count = len(columns)
     rows: list[ProfileRow] = []
+    append = rows.append
     previous_time: datetime.datetime | None = None
-    previous_values: list[Any] = [None] * len(columns)
+    previous_values: list[Any] = [None] * column_count
     for number, raw_row in enumerate(_rows_of(buffer), start=1):
         if not isinstance(raw_row, (tuple, list)):
             raise CosemValueError(f"row {number} of the buffer is not a structure: {raw_row!r}")
-        if len(raw_row) != len(columns):
+        if len(raw_row) != column_count:
             raise CosemValueError(
                 f"row {number} of the buffer has {len(raw_row)} values for "
-                f"{len(columns)} capture objects"
+                f"{column_count} capture objects"
             )
         values: list[Any] = list(raw_row)
         timestamp: datetime.datetime | DateTime | None = None
         derived = False
-        for position, raw in enumerate(raw_row):
-            if position == timestamp_column:
-                continue
-            if raw is None:
-                if fill_null_values:
+        if fill_null_values:
+            for position in fillable:
+                if values[position] is None:
                     values[position] = previous_values[position]
-                continue
-            scaler = scalers[position]
-            if scaler is not None and isinstance(raw, (int, float)) and not isinstance(raw, bool):
-                values[position] = Quantity(raw, scaler.scaler, scaler.unit)
+        for position, power, unit in scaled:
+            raw = raw_row[position]
+            if raw.__class__ in _INTEGER_CLASSES or (
+                isinstance(raw, (int, float)) and not isinstance(raw, bool)
+            ):
+                values[position] = _quantity(raw, power, unit)
         if timestamp_column is not None:
             raw_time = raw_row[timestamp_column]
-            timestamp = _timestamp(raw_time, deviation_sign)
+            kind = raw_time.__class__
+            if kind is DateTime:
+                octets = raw_time.to_bytes()
+            elif (kind is OctetString or kind is bytes) and len(raw_time) == DateTime.SIZE:
+                octets = raw_time
+            else:
+                octets = None
+            if octets is not None:  # the usual capture time: straight to a datetime
+                try:
+                    timestamp = datetime_from_octets(octets, deviation_sign)
+                except DlmsError:
+                    timestamp = None
+            else:
+                timestamp = _timestamp(raw_time, deviation_sign)
             if timestamp is None:
                 if previous_time is not None:
                     try:
@@ -366,8 +396,44 @@ def parse_buffer(
             values[timestamp_column] = timestamp
             previous_time = timestamp if isinstance(timestamp, datetime.datetime) else None
         previous_values = values
-        rows.append(ProfileRow(columns, tuple(values), tuple(raw_row), timestamp, derived, index))
+        row = _new(ProfileRow)
+        _ROW_COLUMNS(row, columns)
+        _ROW_VALUES(row, tuple(values))
+        _ROW_RAW(row, tuple(raw_row))
+        _ROW_TIMESTAMP(row, timestamp)
+        _ROW_TIMESTAMP_DERIVED(row, derived)
+        _ROW_INDEX(row, index)
+        append(row)
     return tuple(rows)
+
+
+_new = object.__new__
+# ProfileRow's slot setters: parse_buffer fills the rows it made itself without the frozen
+# dataclass __init__ (six object.__setattr__ calls a row).
+_ROW_COLUMNS = ProfileRow.__dict__["columns"].__set__
+_ROW_VALUES = ProfileRow.__dict__["values"].__set__
+_ROW_RAW = ProfileRow.__dict__["raw"].__set__
+_ROW_TIMESTAMP = ProfileRow.__dict__["timestamp"].__set__
+_ROW_TIMESTAMP_DERIVED = ProfileRow.__dict__["timestamp_derived"].__set__
+_ROW_INDEX = ProfileRow.__dict__["_index"].__set__
+_QUANTITY_RAW_VALUE = Quantity.__dict__["raw_value"].__set__
+_QUANTITY_SCALER = Quantity.__dict__["scaler"].__set__
+_QUANTITY_UNIT = Quantity.__dict__["unit"].__set__
+_INTEGER_CLASSES: Final = frozenset(INTEGER_TYPES.values())
+
+
+def _quantity_unit(unit: Unit | int) -> Unit | int:
+    """The unit as :class:`Quantity` keeps it (a known code as a :class:`Unit`)."""
+    return Quantity(0, 0, unit).unit
+
+
+def _quantity(raw: int | float, scaler: int, unit: Unit | int) -> Quantity:
+    """``Quantity(raw, scaler, unit)`` for a number and a unit :func:`_quantity_unit` gave."""
+    quantity = _new(Quantity)
+    _QUANTITY_RAW_VALUE(quantity, raw)
+    _QUANTITY_SCALER(quantity, scaler)
+    _QUANTITY_UNIT(quantity, unit)
+    return quantity
 
 
 def _bound(value: datetime.datetime | DateTime, sign: DeviationSign | int) -> DateTime:
