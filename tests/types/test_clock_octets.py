@@ -31,6 +31,7 @@ from asyncdlms.types.clock import (
     _resolve_date,
     _resolve_time,
     datetime_from_octets,
+    datetimes_from_octets,
     new_date_time,
 )
 from asyncdlms.types.values import Array, DoubleLongUnsigned, OctetString, Structure
@@ -229,3 +230,20 @@ def test_profile_timestamps_are_those_of_the_clock_values(
         elif previous is not None:  # derived from the previous row (unless past year 9999)
             assert row.timestamp_derived or row.timestamp is None
         previous = row.timestamp if isinstance(row.timestamp, datetime.datetime) else None
+
+
+@given(st.lists(PLAUSIBLE | OCTETS, max_size=20), SIGNS)
+def test_many_at_once_is_each_one_or_none(column: list[bytes], sign: int) -> None:
+    """datetimes_from_octets (a profile's time column at once) gives each value's
+    datetime_from_octets, or None as soon as one of them would raise."""
+    one_by_one = [outcome(datetime_from_octets, raw, sign) for raw in column]
+    at_once = datetimes_from_octets(column, sign)
+    if all(isinstance(value, datetime.datetime) for value in one_by_one):
+        assert at_once == one_by_one
+        assert [value.utcoffset() for value in at_once] == [
+            value.utcoffset()  # type: ignore[union-attr]
+            for value in one_by_one
+        ]
+    else:
+        assert at_once is None
+    assert datetimes_from_octets([*column, b"\x07\xe8"], sign) is None  # not 12 octets
