@@ -731,7 +731,8 @@ def datetime_from_octets(
     octets: bytes, deviation_sign: DeviationSign | int = DeviationSign.STANDARD
 ) -> datetime.datetime:
     """:meth:`DateTime.to_datetime` of the 12 octets of a date-time (an octet-string(12)
-    column of a profile buffer) without making the :class:`DateTime`.
+    column of a profile buffer) without making the :class:`DateTime`; other lengths raise
+    :class:`DecodeError`.
 
     One ``struct`` unpack and one ``datetime`` call for an ordinary instant; values that
     ``datetime`` refuses (wildcards, last day of month, out of range) go the long way, which
@@ -740,8 +741,11 @@ def datetime_from_octets(
     zones = _ZONES.get(deviation_sign)
     if zones is None:
         zones = _ZONES[_check_sign(deviation_sign)]  # (raises ValueError for another sign)
-    (year, month, day_of_month, _, hour, minute, second, hundredths, deviation,
-     _) = _DATE_TIME_STRUCT.unpack(octets)  # fmt: skip
+    try:
+        (year, month, day_of_month, _, hour, minute, second, hundredths, deviation,
+         _) = _DATE_TIME_STRUCT.unpack(octets)  # fmt: skip
+    except struct.error:
+        raise DecodeError(f"a COSEM date-time is 12 bytes, got {len(octets)}") from None
     zone = zones.get(deviation, _NO_ZONE)
     if zone is _NO_ZONE:
         zone = _zone(zones, deviation, deviation_sign)

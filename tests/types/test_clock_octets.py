@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from asyncdlms import axdr
 from asyncdlms.cosem.clock import clock_datetime
 from asyncdlms.cosem.profile import CaptureObject, parse_buffer
-from asyncdlms.errors import DlmsError
+from asyncdlms.errors import DecodeError, DlmsError
 from asyncdlms.obis import Obis
 from asyncdlms.types.clock import (
     ClockStatus,
@@ -247,3 +247,8 @@ def test_many_at_once_is_each_one_or_none(column: list[bytes], sign: int) -> Non
     else:
         assert at_once is None
     assert datetimes_from_octets([*column, b"\x07\xe8"], sign) is None  # not 12 octets
+
+
+def test_datetime_from_octets_refuses_other_lengths() -> None:
+    with pytest.raises(DecodeError, match="12 bytes, got 11"):
+        datetime_from_octets(bytes(11))
