@@ -26,13 +26,13 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import struct
-from collections.abc import Callable
-from functools import lru_cache
-from operator import itemgetter
+from collections import deque
+from collections.abc import Callable, Iterable
+from itertools import repeat
 from typing import Any
 
 from .errors import DecodeError, EncodeError
-from .types.clock import Date, DateTime, Time
+from .types.clock import DATE_TIME_OCTETS, Date, DateTime, Time
 from .types.tags import DataType
 from .types.values import (
     DONT_CARE,
@@ -255,15 +255,22 @@ def _decode_sequence(
 
 # Arrays of flat structures (profile buffers, object lists' rows, HAN lists) repeat one byte
 # layout row after row: the same tags, the same octet-string lengths. _decode_rows learns the
-# layout from one row and then checks and unpacks each following row with one itemgetter
-# and one struct call, falling back to the general decoder for any row that differs.
+# layout from one row, then checks a run of following rows at once (the bytes at one offset
+# of every row are one strided slice: a tag or a length that differs stops the run there)
+# and unpacks the run with struct.iter_unpack, making the typed values column by column with
+# map() — no Python code runs per row. A row that differs goes to the general decoder and
+# the layout is learnt again from the next one.
 _TEMPLATE_MIN_ROWS = 4
 _TEMPLATE_LEARNINGS = 8
 """Times a buffer's row layout is learnt at most (a layout change, a null timestamp row)."""
+_FIRST_RUN = 16
+_LONGEST_RUN = 4096
+"""Rows checked at once: a run starts at _FIRST_RUN rows and doubles while every row matches
+(so checking never looks at more than about twice the bytes it decodes), up to this many."""
 
 
 class _RowTemplate:
-    __slots__ = ("build", "check", "classes", "expected", "format", "size", "uses")
+    __slots__ = ("checks", "classes", "size", "unpack_rows")
 
     def __init__(self, buf: bytes, pos: int, end: int) -> None:
         if pos + 1 >= end or buf[pos] != 2 or buf[pos + 1] >= 0x80:
@@ -297,78 +304,46 @@ class _RowTemplate:
         if cursor > end:
             raise _NoTemplate
         self.size = cursor - pos
-        self.check = itemgetter(*positions)
-        self.expected = self.check(buf[pos : pos + self.size])
-        self.format = fmt
+        # (offset in the row, the byte there as a one-byte bytes): the tags, lengths, header
+        self.checks = tuple((offset, buf[pos + offset : pos + offset + 1]) for offset in positions)
         self.classes = tuple(classes)
-        self.uses = 0
-        # Compiling a builder costs about as much as decoding a few hundred bytes: start with
-        # a generic one and compile only once the layout has paid for it (_COMPILE_AFTER_ROWS
-        # rows), so rows of ever-changing layouts cannot make decoding slow per input byte.
-        self.build = _generic_row_builder(fmt, self.classes)
+        self.unpack_rows = struct.Struct(fmt).iter_unpack
+
+    def matching_rows(self, buf: bytes, pos: int, end: int, most: int) -> int:
+        """How many rows from ``pos`` on (at most ``most``) have this layout."""
+        size = self.size
+        rows = min(most, (end - pos) // size)
+        for offset, byte in self.checks:
+            if rows == 0:
+                break
+            column = buf[pos + offset : pos + offset + rows * size : size]
+            rest = column.lstrip(byte)  # empty when every row has the byte at this offset
+            if rest:
+                rows -= len(rest)
+        return rows
+
+    def build_rows(self, buf: bytes, pos: int, rows: int) -> list[Any]:
+        """The Structures of ``rows`` rows from ``pos`` on, checked by matching_rows."""
+        unpacked = self.unpack_rows(memoryview(buf)[pos : pos + rows * self.size])
+        if not self.classes:
+            return [_new_tuple(Structure, ()) for _ in unpacked]
+        columns: list[Any] = []
+        for cls, raw in zip(self.classes, zip(*unpacked, strict=True), strict=True):
+            if cls is DateTime:
+                values = list(map(_new_object, repeat(DateTime, rows)))
+                _consume(map(_SET_DATE_TIME_OCTETS, values, raw))
+                columns.append(values)
+            elif cls is OctetString:
+                columns.append(map(_new_bytes, repeat(OctetString, rows), raw))
+            else:
+                columns.append(map(_new_int, repeat(cls, rows), raw))
+        return list(map(_new_tuple, repeat(Structure, rows), zip(*columns, strict=True)))
 
 
-_COMPILE_AFTER_ROWS = 32
-
-
-def _generic_row_builder(
-    fmt: str, classes: tuple[type, ...]
-) -> Callable[[bytes, int], Structure]:
-    """An uncompiled row builder: slower per row than :func:`_row_builder`, free to make."""
-    unpack = struct.Struct(fmt).unpack_from
-    date_time = DateTime.from_bytes
-
-    def build(buf: bytes, pos: int) -> Structure:
-        return _new_tuple(
-            Structure,
-            [
-                _new_bytes(cls, raw)
-                if cls is OctetString
-                else date_time(raw)
-                if cls is DateTime
-                else _new_int(cls, raw)
-                for cls, raw in zip(classes, unpack(buf, pos), strict=True)
-            ],
-        )
-
-    return build
-
-
-@lru_cache(maxsize=256)
-def _row_builder(fmt: str, classes: tuple[type, ...]) -> Callable[[bytes, int], Structure]:
-    """A function that unpacks one row of this layout into a Structure of typed values.
-
-    Generated once per layout, like ``collections.namedtuple`` does: the source is made
-    only of fixed names and column numbers, never of input bytes.
-    """
-    names = [f"c{i}" for i in range(len(classes))]
-    makers = [
-        f"new_bytes(C{i}, {name})"
-        if cls is OctetString
-        else f"date_time({name})"
-        if cls is DateTime
-        else f"new_int(C{i}, {name})"
-        for i, (name, cls) in enumerate(zip(names, classes, strict=True))
-    ]
-    unpacked = ", ".join(names) + ("," if len(names) == 1 else "")
-    members = ", ".join(makers) + ("," if len(makers) == 1 else "")
-    source = (
-        "def build(buf, pos):\n"
-        + (f"    {unpacked} = unpack(buf, pos)\n" if names else "")
-        + f"    return new_tuple(Structure, ({members}))\n"
-    )
-    namespace: dict[str, Any] = {
-        "unpack": struct.Struct(fmt).unpack_from,
-        "new_int": _new_int,
-        "new_bytes": _new_bytes,
-        "new_tuple": _new_tuple,
-        "date_time": DateTime.from_bytes,
-        "Structure": Structure,
-    }
-    namespace.update({f"C{i}": cls for i, cls in enumerate(classes)})
-    exec(source, namespace)
-    build: Callable[[bytes, int], Structure] = namespace["build"]
-    return build
+_new_object = object.__new__
+_SET_DATE_TIME_OCTETS = DATE_TIME_OCTETS.__set__
+_consume: Callable[[Iterable[object]], None] = deque[object](maxlen=0).extend
+"""Run an iterator to its end (the map of a setter) at C speed."""
 
 
 class _NoTemplate(Exception):
@@ -382,26 +357,29 @@ def _decode_rows(
     if depth <= 0 or pos >= end or buf[pos] != 2 or pos + 1 >= end or buf[pos + 1] >= 0x80:
         return _decode_sequence(buf, pos, end, count, depth)
     rows: list[Any] = []
-    append = rows.append
     template: _RowTemplate | None = None
     learnings = 0  # a layout that cannot be templated is not tried again row after row
-    for _ in range(count):
+    run = _FIRST_RUN
+    while len(rows) < count:
         if template is None and learnings < _TEMPLATE_LEARNINGS:
             learnings += 1
+            run = _FIRST_RUN
             with contextlib.suppress(_NoTemplate):
                 template = _RowTemplate(buf, pos, end)
         if template is not None:
-            size = template.size
-            if pos + size <= end and template.check(buf[pos : pos + size]) == template.expected:
-                append(template.build(buf, pos))
-                pos += size
-                template.uses += 1
-                if template.uses == _COMPILE_AFTER_ROWS:
-                    template.build = _row_builder(template.format, template.classes)
-                continue
-            template = None
+            most = min(run, count - len(rows))
+            matched = template.matching_rows(buf, pos, end, most)
+            if matched:
+                rows += template.build_rows(buf, pos, matched)
+                pos += matched * template.size
+                if matched == most:
+                    run = min(run * 2, _LONGEST_RUN)
+                    continue
+            template = None  # the next row differs
+            if len(rows) == count:
+                break
         one, pos = _decode_sequence(buf, pos, end, 1, depth)
-        append(one[0])
+        rows.append(one[0])
     return rows, pos
 
 
@@ -528,8 +506,7 @@ def _read_type_description(
         count, pos = _read_length(buf, pos + 1, end, "a structure description count")
         if count > end - pos:
             raise DecodeError(
-                f"structure description declares {count} members but only {end - pos} "
-                "bytes remain",
+                f"structure description declares {count} members but only {end - pos} bytes remain",
                 pos,
             )
         members = []

@@ -28,9 +28,11 @@ minutes: its test of the shared vector ``dlmscosem-axdr-profile-buffer-4rows`` g
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
+from itertools import repeat
 from typing import Any, Final
 
 from ..apdu.descriptors import (
@@ -40,12 +42,21 @@ from ..apdu.descriptors import (
 )
 from ..errors import DlmsError
 from ..obis import Obis
-from ..types.clock import DateTime, DeviationSign
-from ..types.values import CompactArray, Integer, LongUnsigned, OctetString, Structure
+from ..types.clock import DateTime, DeviationSign, datetime_from_octets, datetimes_from_octets
+from ..types.values import (
+    INTEGER_TYPES,
+    CompactArray,
+    Float32,
+    Float64,
+    Integer,
+    LongUnsigned,
+    OctetString,
+    Structure,
+)
 from .classes import attribute_name
 from .clock import decode_clock_time
 from .errors import CosemValueError
-from .units import Quantity, ScalerUnit
+from .units import Quantity, ScalerUnit, Unit
 
 __all__ = [
     "CLOCK_CAPTURE_OBJECT",
@@ -323,33 +334,61 @@ def parse_buffer(
         index.setdefault(str(column), position)
         index.setdefault(column.logical_name, position)
 
+    # Per column, once: the scaled columns with their scaler and unit (Quantity's own checks
+    # done here, so each value is one allocation), the other columns a null may be filled in.
+    scaled = [
+        (position, scaler.scaler, _quantity_unit(scaler.unit))
+        for position, scaler in enumerate(scalers)
+        if scaler is not None and position != timestamp_column
+    ]
+    fillable = [position for position in range(len(columns)) if position != timestamp_column]
+    buffer_rows = _rows_of(buffer)
+    if not fill_null_values:
+        plain = _parse_plain(buffer_rows, columns, timestamp_column, scaled, deviation_sign, index)
+        if plain is not None:
+            return plain
+    column_count = len(columns)
     rows: list[ProfileRow] = []
+    append = rows.append
     previous_time: datetime.datetime | None = None
-    previous_values: list[Any] = [None] * len(columns)
-    for number, raw_row in enumerate(_rows_of(buffer), start=1):
+    previous_values: list[Any] = [None] * column_count
+    for number, raw_row in enumerate(buffer_rows, start=1):
         if not isinstance(raw_row, (tuple, list)):
             raise CosemValueError(f"row {number} of the buffer is not a structure: {raw_row!r}")
-        if len(raw_row) != len(columns):
+        if len(raw_row) != column_count:
             raise CosemValueError(
                 f"row {number} of the buffer has {len(raw_row)} values for "
-                f"{len(columns)} capture objects"
+                f"{column_count} capture objects"
             )
         values: list[Any] = list(raw_row)
         timestamp: datetime.datetime | DateTime | None = None
         derived = False
-        for position, raw in enumerate(raw_row):
-            if position == timestamp_column:
-                continue
-            if raw is None:
-                if fill_null_values:
+        if fill_null_values:
+            for position in fillable:
+                if values[position] is None:
                     values[position] = previous_values[position]
-                continue
-            scaler = scalers[position]
-            if scaler is not None and isinstance(raw, (int, float)) and not isinstance(raw, bool):
-                values[position] = Quantity(raw, scaler.scaler, scaler.unit)
+        for position, power, unit in scaled:
+            raw = raw_row[position]
+            if raw.__class__ in _INTEGER_CLASSES or (
+                isinstance(raw, (int, float)) and not isinstance(raw, bool)
+            ):
+                values[position] = _quantity(raw, power, unit)
         if timestamp_column is not None:
             raw_time = raw_row[timestamp_column]
-            timestamp = _timestamp(raw_time, deviation_sign)
+            kind = raw_time.__class__
+            if kind is DateTime:
+                octets = raw_time.to_bytes()
+            elif (kind is OctetString or kind is bytes) and len(raw_time) == DateTime.SIZE:
+                octets = raw_time
+            else:
+                octets = None
+            if octets is not None:  # the usual capture time: straight to a datetime
+                try:
+                    timestamp = datetime_from_octets(octets, deviation_sign)
+                except DlmsError:
+                    timestamp = None
+            else:
+                timestamp = _timestamp(raw_time, deviation_sign)
             if timestamp is None:
                 if previous_time is not None:
                     try:
@@ -366,8 +405,100 @@ def parse_buffer(
             values[timestamp_column] = timestamp
             previous_time = timestamp if isinstance(timestamp, datetime.datetime) else None
         previous_values = values
-        rows.append(ProfileRow(columns, tuple(values), tuple(raw_row), timestamp, derived, index))
+        row = _new(ProfileRow)
+        _ROW_COLUMNS(row, columns)
+        _ROW_VALUES(row, tuple(values))
+        _ROW_RAW(row, tuple(raw_row))
+        _ROW_TIMESTAMP(row, timestamp)
+        _ROW_TIMESTAMP_DERIVED(row, derived)
+        _ROW_INDEX(row, index)
+        append(row)
     return tuple(rows)
+
+
+def _parse_plain(
+    buffer_rows: Sequence[object],
+    columns: tuple[CaptureObject, ...],
+    timestamp_column: int | None,
+    scaled: Sequence[tuple[int, int, Unit | int]],
+    deviation_sign: DeviationSign | int,
+    index: Mapping[object, int],
+) -> tuple[ProfileRow, ...] | None:
+    """:func:`parse_buffer` column by column for the usual buffer: structures of the right
+    size, every capture time an ordinary instant (nothing to derive), numbers in the scaled
+    columns. ``None`` for any other buffer, which parse_buffer then reads row by row."""
+    count = len(buffer_rows)
+    if not count or not _ROW_CLASSES.issuperset(map(type, buffer_rows)):
+        return None
+    rows: Sequence[Sequence[Any]] = buffer_rows  # type: ignore[assignment]
+    if set(map(len, rows)) != {len(columns)}:
+        return None
+    value_columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    stamps: Sequence[datetime.datetime | None] = [None] * count
+    if timestamp_column is not None:
+        times = value_columns[timestamp_column]
+        kinds = set(map(type, times))
+        if kinds.issubset(_OCTETS_CLASSES):
+            octets: Sequence[bytes] = times
+        elif kinds == {DateTime}:
+            octets = list(map(DateTime.to_bytes, times))
+        else:
+            return None
+        converted = datetimes_from_octets(octets, deviation_sign)
+        if converted is None:
+            return None
+        value_columns[timestamp_column] = stamps = converted
+    for position, power, unit in scaled:
+        column = value_columns[position]
+        if not _NUMBER_CLASSES.issuperset(map(type, column)):
+            return None
+        quantities = list(map(_new, repeat(Quantity, count)))
+        _consume(map(_QUANTITY_RAW_VALUE, quantities, column))
+        _consume(map(_QUANTITY_SCALER, quantities, repeat(power)))
+        _consume(map(_QUANTITY_UNIT, quantities, repeat(unit)))
+        value_columns[position] = quantities
+    made = list(map(_new, repeat(ProfileRow, count)))
+    _consume(map(_ROW_COLUMNS, made, repeat(columns)))
+    _consume(map(_ROW_VALUES, made, zip(*value_columns, strict=True)))
+    _consume(map(_ROW_RAW, made, map(tuple, rows)))
+    _consume(map(_ROW_TIMESTAMP, made, stamps))
+    _consume(map(_ROW_TIMESTAMP_DERIVED, made, repeat(False)))
+    _consume(map(_ROW_INDEX, made, repeat(index)))
+    return tuple(made)
+
+
+_new = object.__new__
+_consume: Callable[[Iterable[object]], None] = deque[object](maxlen=0).extend
+"""Run an iterator to its end (a map of a slot setter) at C speed."""
+# ProfileRow's slot setters: parse_buffer fills the rows it made itself without the frozen
+# dataclass __init__ (six object.__setattr__ calls a row).
+_ROW_COLUMNS = ProfileRow.__dict__["columns"].__set__
+_ROW_VALUES = ProfileRow.__dict__["values"].__set__
+_ROW_RAW = ProfileRow.__dict__["raw"].__set__
+_ROW_TIMESTAMP = ProfileRow.__dict__["timestamp"].__set__
+_ROW_TIMESTAMP_DERIVED = ProfileRow.__dict__["timestamp_derived"].__set__
+_ROW_INDEX = ProfileRow.__dict__["_index"].__set__
+_QUANTITY_RAW_VALUE = Quantity.__dict__["raw_value"].__set__
+_QUANTITY_SCALER = Quantity.__dict__["scaler"].__set__
+_QUANTITY_UNIT = Quantity.__dict__["unit"].__set__
+_INTEGER_CLASSES: Final = frozenset(INTEGER_TYPES.values())
+_NUMBER_CLASSES: Final = _INTEGER_CLASSES | {int, float, Float32, Float64}
+_ROW_CLASSES: Final = frozenset({Structure, tuple, list})
+_OCTETS_CLASSES: Final = frozenset({OctetString, bytes})
+
+
+def _quantity_unit(unit: Unit | int) -> Unit | int:
+    """The unit as :class:`Quantity` keeps it (a known code as a :class:`Unit`)."""
+    return Quantity(0, 0, unit).unit
+
+
+def _quantity(raw: int | float, scaler: int, unit: Unit | int) -> Quantity:
+    """``Quantity(raw, scaler, unit)`` for a number and a unit :func:`_quantity_unit` gave."""
+    quantity = _new(Quantity)
+    _QUANTITY_RAW_VALUE(quantity, raw)
+    _QUANTITY_SCALER(quantity, scaler)
+    _QUANTITY_UNIT(quantity, unit)
+    return quantity
 
 
 def _bound(value: datetime.datetime | DateTime, sign: DeviationSign | int) -> DateTime:

@@ -31,12 +31,14 @@ time zone has, is treated the same way).
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime
 import struct
 import time as _time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 from asyncdlms.errors import DecodeError, DlmsError, EncodeError
 
@@ -431,13 +433,28 @@ class Time:
         return _time_text(self.hour, self.minute, self.second, self.hundredths)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DateTime:
+class _Octets:
+    """The slot holding a :class:`DateTime`'s 12 wire octets (a base: dataclass slots are
+    made from the fields only)."""
+
+    __slots__ = ("_octets",)
+    _octets: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class DateTime(_Octets):
     """A COSEM date-time (12 bytes); every field ``None`` when not specified (the default).
 
     Date fields as in :class:`Date`, time fields as in :class:`Time`, plus ``deviation``
     (signed minutes from local time to UTC, see the module documentation) and
     ``clock_status`` (:class:`ClockStatus`).
+
+    A date-time is one allocation holding its 12 octets: decoding (:meth:`from_bytes`, the
+    rows of a profile buffer) stores them and nothing else, the fields are read from them
+    the first time one is asked for, and :meth:`to_bytes`, :meth:`to_datetime`, equality
+    and hashing work on the octets directly. The octets and the fields are two spellings of
+    one value (every 12 octets decode to fields that encode back to them), so equality is
+    that of the fields.
     """
 
     SIZE: ClassVar[int] = 12
@@ -460,30 +477,37 @@ class DateTime:
         _check_field("DateTime", "clock_status", self.clock_status, 0, 0xFE)
         if self.clock_status is not None and type(self.clock_status) is not ClockStatus:
             object.__setattr__(self, "clock_status", ClockStatus(self.clock_status))
+        _SET_OCTETS(self, self._pack_fields())
 
-    @classmethod
-    def from_bytes(cls, data: bytes | bytearray | memoryview) -> DateTime:
-        """Decode the 12 octets of a date-time; only the length is checked (DecodeError)."""
-        try:
-            (year, month, day_of_month, day_of_week, hour, minute, second, hundredths, deviation,
-             clock_status) = _DATE_TIME_STRUCT.unpack(data)  # fmt: skip
-        except struct.error:
-            raise DecodeError(f"a COSEM date-time is 12 bytes, got {len(data)}") from None
-        value = _new(cls)
-        _SET_YEAR(value, None if year == _YEAR_NS else year)
-        _SET_MONTH(value, _BYTE[month])
-        _SET_DAY_OF_MONTH(value, _BYTE[day_of_month])
-        _SET_DAY_OF_WEEK(value, _BYTE[day_of_week])
-        _SET_HOUR(value, _BYTE[hour])
-        _SET_MINUTE(value, _BYTE[minute])
-        _SET_SECOND(value, _BYTE[second])
-        _SET_HUNDREDTHS(value, _BYTE[hundredths])
-        _SET_DEVIATION(value, None if deviation == _DEVIATION_NS else deviation)
-        _SET_CLOCK_STATUS(value, _STATUS[clock_status])
-        return value
+    if not TYPE_CHECKING:  # (mypy would take every unknown attribute as Any)
 
-    def to_bytes(self) -> bytes:
-        """The 12 octets of this date-time."""
+        def __getattr__(self, name: str) -> Any:
+            """A field not read yet (decoded from the octets), or the octets of a value
+            whose fields were set without them (unpickled, copied)."""
+            if name in _FIELD_NAMES:
+                self._unpack_octets()
+                return _FIELD_GETTERS[name](self)
+            if name == "_octets":
+                octets = self._pack_fields()
+                _SET_OCTETS(self, octets)
+                return octets
+            raise AttributeError(f"'DateTime' object has no attribute {name!r}")
+
+    def _unpack_octets(self) -> None:
+        (year, month, day_of_month, day_of_week, hour, minute, second, hundredths, deviation,
+         clock_status) = _DATE_TIME_STRUCT.unpack(self._octets)  # fmt: skip
+        _SET_YEAR(self, None if year == _YEAR_NS else year)
+        _SET_MONTH(self, _BYTE[month])
+        _SET_DAY_OF_MONTH(self, _BYTE[day_of_month])
+        _SET_DAY_OF_WEEK(self, _BYTE[day_of_week])
+        _SET_HOUR(self, _BYTE[hour])
+        _SET_MINUTE(self, _BYTE[minute])
+        _SET_SECOND(self, _BYTE[second])
+        _SET_HUNDREDTHS(self, _BYTE[hundredths])
+        _SET_DEVIATION(self, None if deviation == _DEVIATION_NS else deviation)
+        _SET_CLOCK_STATUS(self, _STATUS[clock_status])
+
+    def _pack_fields(self) -> bytes:
         return _DATE_TIME_STRUCT.pack(
             _YEAR_NS if self.year is None else self.year,
             _NS if self.month is None else self.month,
@@ -497,28 +521,40 @@ class DateTime:
             _NS if self.clock_status is None else self.clock_status,
         )
 
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._octets == other._octets
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._octets)
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> DateTime:
+        """Decode the 12 octets of a date-time; only the length is checked (DecodeError)."""
+        octets = bytes(data)
+        if len(octets) != 12:
+            raise DecodeError(f"a COSEM date-time is 12 bytes, got {len(octets)}")
+        value = _new(cls)
+        _SET_OCTETS(value, octets)
+        return value
+
+    def to_bytes(self) -> bytes:
+        """The 12 octets of this date-time."""
+        return self._octets
+
     def __bytes__(self) -> bytes:
-        return self.to_bytes()
+        return self._octets
 
     @property
     def date(self) -> Date:
         """The date part (fields kept as they are, not validated)."""
-        value = _new(Date)
-        _DATE_SET_YEAR(value, self.year)
-        _DATE_SET_MONTH(value, self.month)
-        _DATE_SET_DAY_OF_MONTH(value, self.day_of_month)
-        _DATE_SET_DAY_OF_WEEK(value, self.day_of_week)
-        return value
+        return Date.from_bytes(self._octets[:5])
 
     @property
     def time(self) -> Time:
         """The time part (fields kept as they are, not validated)."""
-        value = _new(Time)
-        _TIME_SET_HOUR(value, self.hour)
-        _TIME_SET_MINUTE(value, self.minute)
-        _TIME_SET_SECOND(value, self.second)
-        _TIME_SET_HUNDREDTHS(value, self.hundredths)
-        return value
+        return Time.from_bytes(self._octets[5:9])
 
     def utc_offset(
         self, *, deviation_sign: DeviationSign | int = DeviationSign.STANDARD
@@ -546,16 +582,7 @@ class DateTime:
         checked. Raises :class:`WildcardError` (naming the field) when a field is not
         specified, :class:`InvalidDateTimeError` when one is out of range.
         """
-        sign = _check_sign(deviation_sign)
-        year, month, day = _resolve_date("datetime", self.year, self.month, self.day_of_month)
-        hour, minute, second, microsecond = _resolve_time(
-            "datetime", self.hour, self.minute, self.second, self.hundredths
-        )
-        deviation = self.deviation
-        zone: datetime.timezone | None = None
-        if deviation is not None and deviation != -1 and -1440 < deviation < 1440:
-            zone = _timezone(-sign * deviation)
-        return datetime.datetime(year, month, day, hour, minute, second, microsecond, zone)
+        return datetime_from_octets(self._octets, deviation_sign)
 
     @classmethod
     def from_datetime(
@@ -671,3 +698,126 @@ _SET_SECOND = _setter(DateTime, "second")
 _SET_HUNDREDTHS = _setter(DateTime, "hundredths")
 _SET_DEVIATION = _setter(DateTime, "deviation")
 _SET_CLOCK_STATUS = _setter(DateTime, "clock_status")
+DATE_TIME_OCTETS: Final[Any] = _Octets.__dict__["_octets"]
+"""(internal) The slot of a :class:`DateTime`'s octets, for decoders that inline
+:func:`new_date_time`."""
+_SET_OCTETS = DATE_TIME_OCTETS.__set__
+_FIELD_NAMES: Final = frozenset(field.name for field in dataclasses.fields(DateTime))
+_FIELD_GETTERS: Final = {name: DateTime.__dict__[name].__get__ for name in _FIELD_NAMES}
+
+
+def new_date_time(octets: bytes) -> DateTime:
+    """The :class:`DateTime` of 12 octets a decoder has already checked (their length, that
+    they are ``bytes``): :meth:`DateTime.from_bytes` without the checks, for hot loops."""
+    value: DateTime = _new(DateTime)
+    _SET_OCTETS(value, octets)
+    return value
+
+
+# deviation -> the time zone of to_datetime (None: naive), per deviation sign
+_ZONES: Final[dict[int, dict[int, datetime.timezone | None]]] = {1: {}, -1: {}}
+
+
+def _zone(zones: dict[int, datetime.timezone | None], deviation: int, sign: int) -> Any:
+    zone = None
+    if deviation != _DEVIATION_NS and deviation != -1 and -1440 < deviation < 1440:
+        zone = _timezone(-sign * deviation)
+    if len(zones) < 4096:
+        zones[deviation] = zone
+    return zone
+
+
+def datetime_from_octets(
+    octets: bytes, deviation_sign: DeviationSign | int = DeviationSign.STANDARD
+) -> datetime.datetime:
+    """:meth:`DateTime.to_datetime` of the 12 octets of a date-time (an octet-string(12)
+    column of a profile buffer) without making the :class:`DateTime`; other lengths raise
+    :class:`DecodeError`.
+
+    One ``struct`` unpack and one ``datetime`` call for an ordinary instant; values that
+    ``datetime`` refuses (wildcards, last day of month, out of range) go the long way, which
+    resolves them or raises the same errors as :meth:`DateTime.to_datetime`.
+    """
+    zones = _ZONES.get(deviation_sign)
+    if zones is None:
+        zones = _ZONES[_check_sign(deviation_sign)]  # (raises ValueError for another sign)
+    try:
+        (year, month, day_of_month, _, hour, minute, second, hundredths, deviation,
+         _) = _DATE_TIME_STRUCT.unpack(octets)  # fmt: skip
+    except struct.error:
+        raise DecodeError(f"a COSEM date-time is 12 bytes, got {len(octets)}") from None
+    zone = zones.get(deviation, _NO_ZONE)
+    if zone is _NO_ZONE:
+        zone = _zone(zones, deviation, deviation_sign)
+    try:
+        return datetime.datetime(
+            year,
+            month,
+            day_of_month,
+            hour,
+            minute,
+            second,
+            0 if hundredths == _NS else hundredths * 10_000,
+            zone,
+        )
+    except ValueError:
+        pass
+    year, month, day_of_month = _resolve_date(
+        "datetime", None if year == _YEAR_NS else year, _BYTE[month], _BYTE[day_of_month]
+    )
+    return datetime.datetime(
+        year,
+        month,
+        day_of_month,
+        *_resolve_time("datetime", _BYTE[hour], _BYTE[minute], _BYTE[second], _BYTE[hundredths]),
+        zone,
+    )
+
+
+_NO_ZONE: Final[Any] = object()
+
+# hundredths byte -> microsecond of a datetime: 0xFF (not specified) is 0; 100..254, out of
+# range, are -1, which datetime() refuses
+_MICROSECONDS: Final = (*(hundredths * 10_000 for hundredths in range(100)), *(-1,) * 155, 0)
+
+
+def datetimes_from_octets(
+    octets: Sequence[bytes], deviation_sign: DeviationSign | int = DeviationSign.STANDARD
+) -> list[datetime.datetime] | None:
+    """:func:`datetime_from_octets` of many date-times at once (a profile's time column),
+    or ``None`` when one of them is not an ordinary instant (not 12 octets, a wildcard, a
+    special or out-of-range field): the caller then converts them one by one.
+
+    Column by column with ``map``: one ``struct`` unpack and one ``datetime`` call per value,
+    no Python code per value.
+    """
+    zones = _ZONES.get(deviation_sign)
+    if zones is None:
+        zones = _ZONES[_check_sign(deviation_sign)]  # (raises ValueError for another sign)
+    if not octets:
+        return []
+    try:
+        (years, months, days, _, hours, minutes, seconds, hundredths, deviations,
+         _) = zip(*map(_DATE_TIME_STRUCT.unpack, octets), strict=True)  # fmt: skip
+    except struct.error:
+        return None
+    local = {}
+    for deviation in set(deviations):
+        zone = zones.get(deviation, _NO_ZONE)
+        local[deviation] = _zone(zones, deviation, deviation_sign) if zone is _NO_ZONE else zone
+    try:
+        return list(
+            map(
+                datetime.datetime,
+                years,
+                months,
+                days,
+                hours,
+                minutes,
+                seconds,
+                map(_MICROSECONDS.__getitem__, hundredths),
+                map(local.__getitem__, deviations),
+            )
+        )
+    except ValueError:
+        return None
