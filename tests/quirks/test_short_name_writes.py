@@ -36,9 +36,12 @@ from asyncdlms.server.simulator import (
     Simulator,
 )
 from asyncdlms.session.server import AssociationPolicy
+from asyncdlms.session.settings import ClientSettings
 from asyncdlms.types import DateTime, DoubleLongUnsigned, Enum, OctetString, Structure, Unsigned
 
 from .line import MisbehavingLine, wrapper_apdu, wrapper_reply
+
+SN = ClientSettings.for_referencing("sn")
 
 START = dt.datetime(2026, 3, 10, 12, 7, 30, tzinfo=dt.UTC)
 LATER = START + dt.timedelta(hours=2)
@@ -115,7 +118,7 @@ async def sim() -> AsyncIterator[Simulator]:
 
 async def test_set_many_is_one_write_request(sim: Simulator) -> None:
     wire = Wire()
-    async with sim.connect(0, referencing="sn", trace=wire, **MANAGER) as meter:
+    async with sim.connect(0, settings=SN, trace=wire, **MANAGER) as meter:
         results = await meter.set_many(ITEMS)
         assert meter.session.with_list_fallbacks == 0
     check_results(results, sim)
@@ -128,7 +131,7 @@ async def test_set_many_in_requests_that_fit_the_meter_pdu() -> None:
     limit = 40  # the meter's max receive PDU; the five variables in one request take 63 bytes
     async with Simulator(short_names=True, max_pdu_size=limit, time_source=START.timestamp) as sim:
         wire = Wire()
-        async with sim.connect(0, referencing="sn", trace=wire, **MANAGER) as meter:
+        async with sim.connect(0, settings=SN, trace=wire, **MANAGER) as meter:
             results = await meter.set_many(ITEMS)
         check_results(results, sim)
         names = attribute_names(sim)
@@ -155,7 +158,10 @@ def _pairs(write: WriteRequest) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
 async def test_set_many_in_chunks_of_the_setting(sim: Simulator) -> None:
     wire = Wire()
     async with sim.connect(
-        0, referencing="sn", trace=wire, with_list_chunk_size=2, **MANAGER
+        0,
+        settings=ClientSettings.for_referencing("sn", with_list_chunk_size=2),
+        trace=wire,
+        **MANAGER,
     ) as meter:
         results = await meter.set_many(ITEMS)
     check_results(results, sim)
@@ -176,7 +182,7 @@ async def test_single_writes_when_multiple_references_are_not_granted() -> None:
     ) as sim:
         wire = Wire()
         async with sim.connect(
-            0, referencing="sn", client=18, auth="low", password=DEFAULT_PASSWORD, trace=wire
+            0, settings=SN, client=18, auth="low", password=DEFAULT_PASSWORD, trace=wire
         ) as meter:
             results = await meter.set_many(ITEMS)
             assert meter.session.with_list_fallbacks == 0  # not a refusal: never asked
@@ -230,9 +236,7 @@ async def test_a_refused_list_is_written_one_variable_at_a_time(sim: Simulator, 
     wire = Wire()
     async with MisbehavingLine(sim.urls[0], from_client=from_client) as line:
         url = await line.start()
-        async with asyncdlms.connect(
-            url, referencing="sn", timeout=5, trace=wire, **MANAGER
-        ) as meter:
+        async with asyncdlms.connect(url, settings=SN, timeout=5, trace=wire, **MANAGER) as meter:
             results = await meter.set_many(ITEMS)
             assert meter.session.with_list_fallbacks == 1
     check_results(results, sim)

@@ -3,6 +3,7 @@ classifies what arrives and runs the state table of :mod:`._state`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ...apdu.access import AccessRequest
@@ -344,13 +345,35 @@ class ServerSession(
             self._outgoing = None
         if not isinstance(request, (SetRequestWithDatablock, ActionRequestWithPblock)):
             self._incoming = None
-        if isinstance(request, (GetRequestNormal, GetRequestWithList, GetRequestNext)):
-            if self.logical_name_referencing and self._service_allowed(Conformance.GET):
-                self._serve_get(request)
-            elif not self.logical_name_referencing:
+        service = _SERVICES.get(type(request))
+        if service is not None:
+            logical_names, conformance, serve = service
+            if self.logical_name_referencing != logical_names:
                 self._unsupported()
-        elif isinstance(
-            request,
+            elif self._service_allowed(conformance):
+                serve(self, request)
+        elif (  # no answer, whatever happens
+            isinstance(request, UnconfirmedWriteRequest)
+            and not self.logical_name_referencing
+            and self._negotiated(Conformance.UNCONFIRMED_WRITE)
+        ):
+            self._write_results(request)
+
+    def _serve_write(self, request: WriteRequest) -> None:
+        self._send(WriteResponse(self._write_results(request)).encode())
+
+
+def _services() -> dict[type, tuple[bool, Conformance, Callable[[ServerSession, Any], None]]]:
+    """Request PDU type -> (logical-name referencing?, the conformance bit, the server
+    method): a request of the other referencing is unsupported, one whose bit was not
+    negotiated is refused by ``_service_allowed``."""
+    table: dict[type, tuple[bool, Conformance, Callable[[ServerSession, Any], None]]] = {}
+    for types, entry in (
+        (
+            (GetRequestNormal, GetRequestWithList, GetRequestNext),
+            (True, Conformance.GET, ServerSession._serve_get),
+        ),
+        (
             (
                 SetRequestNormal,
                 SetRequestWithList,
@@ -358,13 +381,9 @@ class ServerSession(
                 SetRequestWithFirstDatablock,
                 SetRequestWithListAndFirstDatablock,
             ),
-        ):
-            if self.logical_name_referencing and self._service_allowed(Conformance.SET):
-                self._serve_set(request)
-            elif not self.logical_name_referencing:
-                self._unsupported()
-        elif isinstance(
-            request,
+            (True, Conformance.SET, ServerSession._serve_set),
+        ),
+        (
             (
                 ActionRequestNormal,
                 ActionRequestWithList,
@@ -373,31 +392,18 @@ class ServerSession(
                 ActionRequestWithListAndFirstPblock,
                 ActionRequestWithPblock,
             ),
-        ):
-            if self.logical_name_referencing and self._service_allowed(Conformance.ACTION):
-                self._serve_action(request)
-            elif not self.logical_name_referencing:
-                self._unsupported()
-        elif isinstance(request, AccessRequest):
-            if self.logical_name_referencing and self._service_allowed(Conformance.ACCESS):
-                self._serve_access(request)
-            elif not self.logical_name_referencing:
-                self._unsupported()
-        elif isinstance(request, ReadRequest):
-            if not self.logical_name_referencing and self._service_allowed(Conformance.READ):
-                self._serve_read(request)
-            elif self.logical_name_referencing:
-                self._unsupported()
-        elif isinstance(request, UnconfirmedWriteRequest):
-            if not self.logical_name_referencing and self._negotiated(
-                Conformance.UNCONFIRMED_WRITE
-            ):
-                self._write_results(request)
-        elif isinstance(request, WriteRequest):
-            if not self.logical_name_referencing and self._service_allowed(Conformance.WRITE):
-                self._send(WriteResponse(self._write_results(request)).encode())
-            elif self.logical_name_referencing:
-                self._unsupported()
+            (True, Conformance.ACTION, ServerSession._serve_action),
+        ),
+        ((AccessRequest,), (True, Conformance.ACCESS, ServerSession._serve_access)),
+        ((ReadRequest,), (False, Conformance.READ, ServerSession._serve_read)),
+        ((WriteRequest,), (False, Conformance.WRITE, ServerSession._serve_write)),
+    ):
+        for request_type in types:
+            table[request_type] = entry
+    return table
+
+
+_SERVICES = _services()
 
 
 class _Unknown(Exception):
