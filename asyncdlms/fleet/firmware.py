@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..aio.client import Client, connect
+from ..aio.options import connect_keywords
 from ..errors import DlmsError
 from ..firmware.plan import FirmwareSettings, FirmwareUpgradeResult, ImagePlan, load_image
 from ..store.firmware import FirmwareTransferStatus, FirmwareTransferStore
@@ -183,7 +184,7 @@ class FirmwareCampaign:
 
     @contextlib.asynccontextmanager
     async def _connected(self, meter: Meter, options: dict[str, Any]) -> AsyncIterator[Client]:
-        client: Client = await self.connector(meter.url, **options)
+        client: Client = await self.connector(meter.url, **connect_keywords(options))
         try:
             yield client
         finally:
