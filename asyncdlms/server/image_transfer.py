@@ -66,9 +66,10 @@ _Status = ImageTransferStatus
 class ImageTransferSettings:
     """How every meter of a simulator receives firmware.
 
-    - ``block_size``: ``image_block_size`` (attribute 2) in bytes; a block must fit in one
-      ACTION request: the simulator refuses a block size above its max PDU size less 48
-      bytes (the request around the block, ciphering included);
+    - ``block_size``: ``image_block_size`` (attribute 2) in bytes; a block larger than the
+      simulator's max PDU size less 48 bytes (the request around the block, ciphering
+      included) does not fit one ACTION request: the client sends each block in pblocks
+      (ACTION-Request-With-First-Pblock, block transfer with action);
     - ``verification_time`` / ``activation_time``: seconds of the simulator's clock that
       ``image_verify`` / ``image_activate`` take (0: done within the call);
     - ``restart_on_activation``: the meter restarts once an image is activated: its open
