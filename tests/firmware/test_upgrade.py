@@ -202,7 +202,7 @@ async def test_refused_blocks_are_sent_again() -> None:
 
 async def test_a_block_refused_too_often_is_a_typed_error() -> None:
     sim = simulator(block_size=64)
-    sim.set_image_transfer_faults(0, ImageTransferFaults(refuse_blocks={5}, refusals=10))  # type: ignore[arg-type]
+    sim.set_image_transfer_faults(0, ImageTransferFaults(refuse_blocks=frozenset({5}), refusals=10))
     async with sim, manage(sim) as meter:
         with pytest.raises(FirmwareTransferError, match="refused image block 5") as caught:
             await meter.upgrade_firmware(image_of(b"R", 900), "R",
