@@ -202,7 +202,8 @@ async def test_refused_blocks_are_sent_again() -> None:
 
 async def test_a_block_refused_too_often_is_a_typed_error() -> None:
     sim = simulator(block_size=64)
-    sim.set_image_transfer_faults(0, ImageTransferFaults(refuse_blocks=frozenset({5}), refusals=10))
+    faults = ImageTransferFaults(refuse_blocks=frozenset({5}), refusals=10)
+    sim.set_image_transfer_faults(0, faults)
     async with sim, manage(sim) as meter:
         with pytest.raises(FirmwareTransferError, match="refused image block 5") as caught:
             await meter.upgrade_firmware(image_of(b"R", 900), "R",
@@ -495,3 +496,46 @@ async def test_upgrade_over_a_ciphered_association() -> None:
     requests = transfers(seen)
     assert 1 < result.blocks // requests <= 512 // 60
     assert machine(sim).blocks_received == result.blocks
+
+
+@pytest.mark.parametrize("loses", [False, True])
+async def test_a_meter_restart_during_the_transfer(loses: bool) -> None:
+    """The meter restarts (its connections drop) once 40 of 100 blocks are confirmed: the
+    next call resumes from what it kept in non-volatile memory, or, with
+    ``restart_loses_transfer``, starts again from nothing."""
+    sim = simulator(block_size=64)
+    sim.set_image_transfer_faults(0, ImageTransferFaults(restart_loses_transfer=loses))
+    image = image_of_blocks(b"RESTART", 100, 64)
+    restarted: list[int] = []
+
+    def restart(progress: FirmwareProgress) -> None:
+        if not restarted and progress.blocks_done >= 40:
+            restarted.append(progress.blocks_done)
+            sim.restart_meter(0)
+
+    async with sim:
+        async with manage(sim) as meter:
+            with pytest.raises((DlmsError, OSError)):
+                await meter.upgrade_firmware(
+                    image, "RESTART", progress=restart, settings=FirmwareSettings(pipeline=False)
+                )
+        assert restarted == [40]
+        async with manage(sim) as meter:
+            result = await meter.upgrade_firmware(image, "RESTART", settings=FAST)
+    assert result.resumed_from == (0 if loses else 40)
+    assert result.blocks_sent == (100 if loses else 60)
+    assert result.firmware_after == b"RESTART" and machine(sim).image() == image
+
+
+async def test_over_udp_a_dropped_block_is_refused_and_sent_again() -> None:
+    """Over UDP there is no connection to drop: the meter answers temporary-failure for the
+    block (and the rest of its with-list), and the client sends them again in the same
+    call."""
+    sim = simulator(block_size=64, transport="udp")
+    sim.set_image_transfer_faults(0, ImageTransferFaults(drop_connection_at_block=30))
+    image = image_of_blocks(b"UDP", 60, 64)
+    async with sim, manage(sim) as meter:
+        result = await meter.upgrade_firmware(image, "UDP", settings=FAST)
+    assert result.resumed_from == 0 and result.blocks_sent > result.blocks
+    assert machine(sim).blocks_received == result.blocks  # the refused ones were not stored
+    assert result.firmware_after == b"UDP" and machine(sim).image() == image
