@@ -105,8 +105,9 @@ class ImageTransferFaults:
     default; set with ``Simulator.set_image_transfer_faults``, which re-arms them):
 
     - ``drop_connection_at_block``: when this block number arrives (the first time after the
-      faults were set), the meter closes the connection without storing or answering it
-      (over UDP, where there is no connection to close, it answers temporary-failure);
+      faults were set), the meter closes the connection without storing or answering it, nor
+      the blocks after it in the same ACTION with-list (over UDP, where there is no
+      connection to close, it answers temporary-failure for them);
     - ``refuse_blocks`` / ``refusals``: these block numbers are answered temporary-failure
       (and not stored) ``refusals`` times each;
     - ``corrupt_block``: this block is stored with one bit flipped (the first time it arrives),
