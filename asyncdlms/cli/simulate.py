@@ -142,8 +142,8 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
         "--image-block-size",
         type=int,
         default=None,
-        help="image_block_size in bytes (at most --max-pdu less 48; default 200, or less to "
-        "fit --max-pdu)",
+        help="image_block_size in bytes (default 200, or less to fit --max-pdu; a larger "
+        "block is sent in pblocks)",
     )
     firmware.add_argument(
         "--verification-time",

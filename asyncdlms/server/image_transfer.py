@@ -66,9 +66,10 @@ _Status = ImageTransferStatus
 class ImageTransferSettings:
     """How every meter of a simulator receives firmware.
 
-    - ``block_size``: ``image_block_size`` (attribute 2) in bytes; a block must fit in one
-      ACTION request: the simulator refuses a block size above its max PDU size less 48
-      bytes (the request around the block, ciphering included);
+    - ``block_size``: ``image_block_size`` (attribute 2) in bytes; a block larger than the
+      simulator's max PDU size less 48 bytes (the request around the block, ciphering
+      included) does not fit one ACTION request: the client sends each block in pblocks
+      (ACTION-Request-With-First-Pblock, block transfer with action);
     - ``verification_time`` / ``activation_time``: seconds of the simulator's clock that
       ``image_verify`` / ``image_activate`` take (0: done within the call);
     - ``restart_on_activation``: the meter restarts once an image is activated: its open
@@ -104,8 +105,9 @@ class ImageTransferFaults:
     default; set with ``Simulator.set_image_transfer_faults``, which re-arms them):
 
     - ``drop_connection_at_block``: when this block number arrives (the first time after the
-      faults were set), the meter closes the connection without storing or answering it
-      (over UDP, where there is no connection to close, it answers temporary-failure);
+      faults were set), the meter closes the connection without storing or answering it, nor
+      the blocks after it in the same ACTION with-list (over UDP, where there is no
+      connection to close, it answers temporary-failure for them);
     - ``refuse_blocks`` / ``refusals``: these block numbers are answered temporary-failure
       (and not stored) ``refusals`` times each;
     - ``corrupt_block``: this block is stored with one bit flipped (the first time it arrives),
@@ -143,6 +145,7 @@ class ImageTransferServer:
         "_blocks",
         "_corrupted",
         "_dropped",
+        "_dropping",
         "_faults",
         "_first_missing",
         "_refusals_left",
@@ -151,6 +154,7 @@ class ImageTransferServer:
         "_verified_at",
         "_verifying_until",
         "active_identifier",
+        "blocks_received",
         "execution_time",
         "image_identifier",
         "image_size",
@@ -178,6 +182,9 @@ class ImageTransferServer:
         #: and those still to run, in seconds of the meter's clock, earliest first
         self.execution_time: tuple[float, ...] = ()
         self.pending_activations: tuple[float, ...] = ()
+        #: image_block_transfer calls answered success (a block received twice counts
+        #: twice): a statistic that shows whether a client sent blocks the meter held
+        self.blocks_received = 0
         self._blocks: dict[int, bytes] = {}
         self._first_missing = 0
         self._verifying_until: float | None = None
@@ -187,6 +194,7 @@ class ImageTransferServer:
         self._restart_pending = False
         self._faults = _NO_FAULTS
         self._dropped = False
+        self._dropping = False
         self._corrupted = False
         self._refusals_left: dict[int, int] = {}
         self.set_faults(faults)
@@ -362,7 +370,9 @@ class ImageTransferServer:
 
     def image_block_transfer(self, number: int, value: bytes, now: float) -> ActionResult | None:
         """Method 2; ``None``: the meter drops the connection (the
-        ``drop_connection_at_block`` fault) without storing the block or answering."""
+        ``drop_connection_at_block`` fault) without storing the block or answering, and the
+        blocks after it (the rest of an ACTION with-list) are not stored either, until
+        :meth:`connection_dropped` says the connection is gone."""
         self._finish(now)
         if not self.image_transfer_enabled:
             return ActionResult.READ_WRITE_DENIED
@@ -379,9 +389,11 @@ class ImageTransferServer:
             return ActionResult.OTHER_REASON
         if self._busy():
             return ActionResult.TEMPORARY_FAILURE
+        if self._dropping:
+            return None  # the rest of the request that was dropped: never received
         faults = self._faults
         if faults.drop_connection_at_block == number and not self._dropped:
-            self._dropped = True
+            self._dropped = self._dropping = True
             return None
         if self._refusals_left.get(number, 0) > 0:
             self._refusals_left[number] -= 1
@@ -389,6 +401,7 @@ class ImageTransferServer:
         if faults.corrupt_block == number and not self._corrupted:
             self._corrupted = True
             value = bytes((value[0] ^ 0x01,)) + value[1:]
+        self.blocks_received += 1
         if self._blocks.get(number) == value:
             return ActionResult.SUCCESS  # received twice: nothing changes
         self._blocks[number] = bytes(value)
@@ -396,6 +409,11 @@ class ImageTransferServer:
             self._first_missing += 1
         self.image_transfer_status = _Status.IMAGE_TRANSFER_INITIATED
         return ActionResult.SUCCESS
+
+    def connection_dropped(self) -> None:
+        """The connection a ``drop_connection_at_block`` fault dropped is closed: blocks are
+        received again (on the next connection)."""
+        self._dropping = False
 
     def image_verify(self, now: float) -> ActionResult:
         """Method 3."""

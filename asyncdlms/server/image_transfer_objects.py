@@ -10,8 +10,9 @@ its clocks and what to do when the meter drops its connections or restarts.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from ..apdu.descriptors import Data
@@ -156,8 +157,20 @@ def _block(state: ImageTransferHost, context: AssociationContext, parameters: An
     result = machine.image_block_transfer(number, bytes(value), state.now())
     if result is None:
         state.drop_connections()
+        _after_this_request(machine.connection_dropped)
         return ActionResult.TEMPORARY_FAILURE  # never sent: the connection is closed
     return _after(state, machine, result)
+
+
+def _after_this_request(callback: Callable[[], None]) -> None:
+    """Call ``callback`` once the request being handled is done (every method of an ACTION
+    with-list handled): at the next turn of the event loop, or now without one."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        callback()
+        return
+    loop.call_soon(callback)
 
 
 def _verify(state: ImageTransferHost, context: AssociationContext, parameters: Any) -> Any:

@@ -213,17 +213,13 @@ ciphering header and tag when ciphered (24 more)."""
 def _image_transfer_settings(
     settings: ImageTransferSettings | None, max_pdu_size: int
 ) -> ImageTransferSettings:
-    """``settings``, checked against the max PDU size (a block must fit in one ACTION request);
-    the default block size shrinks to fit a small max PDU size."""
-    largest = max_pdu_size - _BLOCK_TRANSFER_OVERHEAD
+    """``settings``, or by default a block size that fits one ACTION request of the max PDU
+    size. A larger block size given on purpose is kept: clients send such blocks in pblocks
+    (block transfer with action), as meters with large image blocks require."""
     if settings is None:
         default = ImageTransferSettings()
+        largest = max_pdu_size - _BLOCK_TRANSFER_OVERHEAD
         return replace(default, block_size=max(min(default.block_size, largest), 1))
-    if settings.block_size > largest:
-        raise ValueError(
-            f"an image block of {settings.block_size} bytes does not fit a max PDU size of "
-            f"{max_pdu_size} bytes: use a block size of at most {largest}, or a larger max PDU"
-        )
     return settings
 
 

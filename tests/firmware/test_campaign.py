@@ -5,8 +5,11 @@ outcomes in a store (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +19,13 @@ from asyncdlms.aio.client import connect
 from asyncdlms.cli import main
 from asyncdlms.fleet import Meter
 from asyncdlms.fleet.firmware import CampaignOutcome, FirmwareCampaign
-from asyncdlms.server import Simulator
+from asyncdlms.server import ImageTransferFaults, ImageTransferSettings, Simulator
 from asyncdlms.server.simulator import DEFAULT_HLS_SECRET
 from asyncdlms.store import open_store
 from tests.fleet.helpers import closed_port, meters_of
 from tests.simulate_process import simulate
 
-from .meter import simulator_image
+from .conftest import image_of, image_of_blocks
 
 MANAGEMENT = {"client": 18, "auth": "md5", "password": DEFAULT_HLS_SECRET.decode()}
 
@@ -41,7 +44,7 @@ def test_campaign_from_the_command_line_and_its_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     image = tmp_path / "fw.bin"
-    image.write_bytes(simulator_image(b"FLEET-2", os.urandom(2500)))
+    image.write_bytes(image_of(b"FLEET-2", 2500))
     with simulate("--meters", "3", "--shared-port") as url:
         fleet = fleet_file(tmp_path / "fleet.toml", url, closed_port())
         argv = ["poll", str(fleet), "--firmware", str(image), "--identifier", "FLEET-2",
@@ -79,7 +82,7 @@ def test_campaign_from_the_command_line_and_its_resume(
 
 
 async def test_campaign_outcomes_in_a_store(store_url: str) -> None:
-    image = simulator_image(b"STORED", os.urandom(1800))
+    image = image_of(b"STORED", 1800)
     store = await open_store(store_url)
     try:
         async with Simulator(meters=3) as sim:
@@ -96,7 +99,7 @@ async def test_campaign_outcomes_in_a_store(store_url: str) -> None:
             assert all(r.status == "done" and r.blocks_confirmed == r.blocks for r in records)
             # meter 1 gets a newer image by hand: the store still says done for it
             async with sim.connect(1, **MANAGEMENT) as meter:
-                await meter.upgrade_firmware(simulator_image(b"OTHER", os.urandom(300)), "OTHER")
+                await meter.upgrade_firmware(image_of(b"OTHER", 300), "OTHER")
             second = await FirmwareCampaign(
                 [*meters, dead], image, b"STORED", store=store  # type: ignore[arg-type]
             ).run()
@@ -137,8 +140,67 @@ async def test_meters_on_one_line_are_upgraded_one_at_a_time() -> None:
         ]
         assert len({m.bus_key for m in meters}) == 1
         outcomes = await FirmwareCampaign(
-            meters, simulator_image(b"LINE", os.urandom(1000)), b"LINE", max_parallel=3,
+            meters, image_of(b"LINE", 1000), b"LINE", max_parallel=3,
             connector=counting_connect,
         ).run()  # fmt: skip
     assert [o.outcome for o in outcomes] == [CampaignOutcome.DONE] * 3
     assert peak == 1
+
+
+@contextmanager
+def served_in_a_thread(sim: Simulator) -> Iterator[Simulator]:
+    """``sim`` serving on its own event loop in a thread, for the synchronous ``main`` of
+    the command line (which runs its own loop) until the block ends."""
+    started = threading.Event()
+    loop = asyncio.new_event_loop()
+    stop = loop.create_future()
+
+    async def serve() -> None:
+        async with sim:
+            started.set()
+            await stop
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    try:
+        assert started.wait(10), "the simulator did not start"
+        yield sim
+    finally:
+        loop.call_soon_threadsafe(stop.set_result, None)
+        thread.join(10)
+        loop.close()
+
+
+def test_a_campaign_resumes_a_meter_that_dropped_the_connection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Meter m2 (index 1) closes the connection when block 12 of 20 arrives (in the middle
+    of an ACTION with-list; the blocks before it in the list are stored): the first
+    ``asyncdlms poll FLEET --firmware`` run reports it failed, the re-run resumes it from the
+    blocks it holds and sends only the rest."""
+    block_size = 128
+    image = tmp_path / "fw.bin"
+    image.write_bytes(image_of_blocks(b"DROP-2", 20, block_size))
+    sim = Simulator(meters=3, shared_port=True,
+                    image_transfer=ImageTransferSettings(block_size=block_size))  # fmt: skip
+    sim.set_image_transfer_faults(1, ImageTransferFaults(drop_connection_at_block=12))
+    with served_in_a_thread(sim):
+        fleet = fleet_file(tmp_path / "fleet.toml", sim.targets[0].url, closed_port())
+        argv = ["poll", str(fleet), "--firmware", str(image), "--identifier", "DROP-2"]
+        first = main(argv)
+        out, _err = capsys.readouterr()
+        second = main(argv)
+        again, _err = capsys.readouterr()
+        held = sim.meters[1].image_transfer_now().blocks_received
+    lines = dict(line.split(": ", 1) for line in out.splitlines())
+    assert first == 1 and lines["m2"].startswith("failed: ")
+    assert lines["m1"].startswith("done: ") and lines["m3"].startswith("done: ")
+    assert sim.meters[0].firmware == sim.meters[2].firmware == b"DROP-2"
+    again_lines = dict(line.split(": ", 1) for line in again.splitlines())
+    assert second == 1  # the dead meter still fails
+    assert again_lines["m1"] == again_lines["m3"] == "done (earlier run)"
+    assert again_lines["m2"].startswith("done: ")
+    assert "resumed from block 12" in again_lines["m2"]
+    assert "active firmware DROP-2" in again_lines["m2"]
+    assert sim.meters[1].firmware == b"DROP-2"
+    assert held == 20  # blocks 0..11, then 12..19: none twice

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import subprocess
@@ -17,7 +18,7 @@ from asyncdlms.firmware import FirmwareProgress
 from asyncdlms.store import open_store
 from tests.simulate_process import ROOT, simulate
 
-from .meter import simulator_image
+from .conftest import image_of
 
 MANAGEMENT = ("--client", "18", "--auth", "md5", "--password", "Gurux1234567890!")
 
@@ -31,14 +32,25 @@ def asyncdlms(*argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_upgrade_from_the_command_line(tmp_path: Path) -> None:
+    """Against a simulator whose meters take 0.5 s to verify and 0.3 s to activate (both
+    methods answer temporary-failure, then the status is polled): the progress lines, the
+    phases, the store; then a verification timeout shorter than the meter needs."""
     image = tmp_path / "fw.bin"
-    image.write_bytes(simulator_image(b"CLI-2.0", os.urandom(4000)))
+    image.write_bytes(image_of(b"CLI-2.0", 4000))
     store = f"sqlite:///{tmp_path / 'fw.db'}"
-    with simulate() as url:
+    with simulate("--verification-time", "0.5", "--activation-time", "0.3") as url:
         done = asyncdlms("firmware", url, str(image), "--identifier", "CLI-2.0", *MANAGEMENT,
                          "--store", store)  # fmt: skip
         assert done.returncode == 0, done.stderr
         read = asyncdlms("read", url, "1/1.0.0.2.0.255/2", *MANAGEMENT, "--json")
+        status = asyncdlms("read", url, "18/0.0.44.0.0.255/6", *MANAGEMENT, "--json")
+        other = tmp_path / "fw3.bin"
+        other.write_bytes(image_of(b"CLI-3.0", 1000))
+        slow = asyncdlms("firmware", url, str(other), "--identifier", "CLI-3.0", *MANAGEMENT,
+                         "--verification-timeout", "0.2")  # fmt: skip
+    assert slow.returncode == 1
+    assert "FirmwareTimeoutError" in slow.stderr and "verification_timeout" in slow.stderr
+    assert status.returncode == 0 and json.loads(status.stdout) == 6  # activation successful
     assert "effective rate" in done.stdout and "active firmware CLI-2.0" in done.stdout
     sent = re.search(r"^(\d+) of (\d+) blocks \((\d+\.\d) kB\) sent", done.stdout)
     assert sent is not None and sent[1] == sent[2]

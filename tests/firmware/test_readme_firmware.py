@@ -3,7 +3,6 @@ against ``asyncdlms simulate``, the README's meter address replaced by the simul
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from asyncdlms.cli import main
 from tests.simulate_process import simulate
 
-from .meter import simulator_image
+from .conftest import image_of
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 SECTION = README.split("## Firmware upgrades", 1)[1].split("\n## ", 1)[0]
@@ -36,7 +35,7 @@ def test_the_commands_run(
                 for line in block.splitlines()]  # fmt: skip
     assert [c.split()[1] for c in commands] == ["firmware", "poll"]
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "fw-2.0.bin").write_bytes(simulator_image(b"FW-2.0", os.urandom(3000)))
+    (tmp_path / "fw-2.0.bin").write_bytes(image_of(b"FW-2.0", 3000))
     with simulate("--meters", "2", "--shared-port") as url:
         lines = ["[defaults]", "client = 18", 'auth = "md5"', 'password = "Gurux1234567890!"']
         for server in (1, 2):

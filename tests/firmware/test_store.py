@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from typing import Any
 
 import pytest
 
 from asyncdlms.errors import DlmsError
-from asyncdlms.firmware import FirmwareProgress, FirmwareSettings
+from asyncdlms.firmware import FirmwareSettings
+from asyncdlms.server import ImageTransferFaults, ImageTransferSettings, Simulator
 from asyncdlms.server.simulator import DEFAULT_HLS_SECRET
 from asyncdlms.store import open_store
 from asyncdlms.store.firmware import (
@@ -20,7 +20,7 @@ from asyncdlms.store.firmware import (
     FirmwareTransferStore,
 )
 
-from .meter import faithful_simulator, firmware_image
+from .conftest import image_of_blocks
 
 T0 = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
 
@@ -53,22 +53,18 @@ async def test_upsert_and_query(store_url: str) -> None:
 
 async def test_an_interrupted_then_resumed_upgrade_is_recorded(store_url: str) -> None:
     store = await open_store(store_url)
-    sim, _meters = faithful_simulator(block_size=64)
-    image = firmware_image(os.urandom(64 * 50 - 32))
+    sim = Simulator(image_transfer=ImageTransferSettings(block_size=64))
+    sim.set_image_transfer_faults(0, ImageTransferFaults(drop_connection_at_block=20))
+    image = image_of_blocks(b"S", 50, 64)
     sha = hashlib.sha256(image).hexdigest()
     try:
         assert isinstance(store, FirmwareTransferStore)
         async with sim:
             login = {"client": 18, "auth": "md5", "password": DEFAULT_HLS_SECRET}
-            async with sim.connect(0, **login) as meter:
-
-                def kill(progress: FirmwareProgress) -> None:
-                    if progress.blocks_done >= 20 and meter._driver is not None:
-                        meter._driver.transport.abort()  # type: ignore[union-attr]
-
+            async with sim.connect(0, **login) as meter:  # the meter drops it at block 20
                 with pytest.raises((DlmsError, OSError)):
                     await meter.upgrade_firmware(
-                        image, "S", progress=kill, store=store, meter="meter-0",
+                        image, "S", store=store, meter="meter-0",
                         settings=FirmwareSettings(pipeline=False),
                     )  # fmt: skip
             [failed] = await store.firmware_transfers(meter="meter-0")

@@ -86,7 +86,7 @@ def test_block_size_and_block_sizes_are_enforced() -> None:
     assert server.image_block_transfer(2, bytes(21), T0) is ActionResult.OTHER_REASON
     assert server.image_block_transfer(2, bytes(65), T0) is ActionResult.OTHER_REASON
     assert server.image_block_transfer(3, bytes(64), T0) is ActionResult.OTHER_REASON
-    assert server.transferred_blocks() == (False, False, False)
+    assert not any(server.transferred_blocks())
     assert server.image_block_transfer(2, bytes(22), T0) is OK
     assert server.image_block_transfer(0, bytes(64), T0) is OK
     assert server.transferred_blocks() == (True, False, True)
@@ -363,6 +363,10 @@ def test_faults_drop_refuse_and_corrupt_once() -> None:
     server.image_transfer_initiate(b"FW-2", len(image), T0)
     assert server.image_block_transfer(1, blocks[1].value, T0) is None  # the connection drops
     assert server.transferred_blocks()[1] is False
+    # the rest of the request (an ACTION with-list) is not received either
+    assert server.image_block_transfer(2, blocks[2].value, T0) is None
+    assert not any(server.transferred_blocks())
+    server.connection_dropped()  # the connection is gone: the next one is served
     assert server.image_block_transfer(1, blocks[1].value, T0) is OK  # once only
     for _ in range(2):
         assert server.image_block_transfer(2, blocks[2].value, T0) is ActionResult.TEMPORARY_FAILURE
