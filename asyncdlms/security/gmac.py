@@ -25,8 +25,8 @@ from ..errors import AuthenticationError, EncodeError
 __all__ = [
     "GMAC_AUTHENTICATION_VALUE_LENGTH",
     "GMAC_SECURITY_CONTROL",
-    "gmac_security_control",
     "gmac_authentication_value",
+    "gmac_security_control",
     "verify_gmac_authentication_value",
 ]
 

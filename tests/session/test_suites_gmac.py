@@ -55,7 +55,7 @@ def test_a_value_of_another_suite_is_refused() -> None:
     suite_0 = gmac_authentication_value(ek, ak, CLIENT_TITLE, 3, CHALLENGE, 0)
     suite_1 = gmac_authentication_value(ek, ak, CLIENT_TITLE, 3, CHALLENGE, 1)
     assert suite_0[5:] != suite_1[5:]  # the suite id is authenticated
-    with pytest.raises(AuthenticationError, match="security control 0x11.*another security suite"):
+    with pytest.raises(AuthenticationError, match=r"security control 0x11.*another security suite"):
         verify_gmac_authentication_value(ek, ak, CLIENT_TITLE, suite_0, CHALLENGE, 1)
     forged = bytes((0x11,)) + suite_0[1:]  # SC rewritten, tag of suite 0
     with pytest.raises(AuthenticationError, match="tag mismatch"):
