@@ -21,6 +21,26 @@ calling-AP-title, whatever the client's is::
     asyncdlms read tcp://127.0.0.1:4059 3/1.0.1.8.0.255/2 --client 18 --auth sha256
                    --password S --system-title 4D4D4D0000000001    (one line)
 
+Security suites 1 and 2 (``--suite``): the management client's keys are 32 hex digits in
+suite 1, 64 in suite 2 (AES-GCM-256); ``--auth gmac`` and ``--auth ecdsa`` work in both. Each
+meter has its own signing and key agreement keys and certificates derived from
+``--security-seed`` (the same seed: the same keys), issued by the simulator's CA;
+``--export-certificates DIR`` writes ``ca.pem``, ``meter-I.pem`` (signing certificate of meter
+I) and ``push-keys.toml`` (for ``asyncdlms listen --keys``); ``--client-certificate`` is a
+certificate of a client (CN = its system title) the meters trust for HLS-ECDSA;
+``--sign-pushes`` signs every push (general-signing) with the meter's key;
+``--push-destination`` is where the push setup sends (``host:port``)::
+
+    asyncdlms simulate --suite 2 --auth ecdsa --client-certificate ours.pem \
+                       --export-certificates certs
+    asyncdlms read tcp://127.0.0.1:4059 1/0.0.42.0.0.255/2 --client 18 --auth ecdsa \
+        --suite 2 --signing-key ours-key.pem --server-certificate certs/meter-0.pem \
+        --ca-certificate certs/ca.pem --system-title 4153590000000001
+    asyncdlms simulate --suite 1 --auth gmac --security ae --block-cipher-key 00..0F \
+                       --auth-key D0..DF --sign-pushes --push-destination 127.0.0.1:4060 \
+                       --export-certificates certs
+    asyncdlms listen tcp://127.0.0.1:4060 --keys certs/push-keys.toml --require-signature
+
 The options are spelt as the client's (``read``, ``poll``...) where they mean the same
 thing; ``--password`` is client 17's LLS password and ``--secret`` the management client's.
 """
@@ -31,22 +51,30 @@ import argparse
 import asyncio
 import contextlib
 import sys
+from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives import serialization
 
 from ..aio.client import AUTHENTICATION_NAMES
 from ..aio.loop import run as run_loop
 from ..apdu.acse import MechanismName
+from ..errors import CertificateError
 from ..hdlc import HdlcParameters
 from ..iec62056_21 import IecResponderSettings
+from ..security.certificates import load_certificate
 from ..security.hls import Secret
 from ..server import DEFAULT_HLS_SECRET, DEFAULT_PASSWORD, Faults, ServerLimits, Simulator
+from ..server.security_setup import SimulatedSecurity
 from ..server.simulator import ImageTransferSettings, short_name_associations
 from ..session.server import AssociationPolicy
 
 __all__ = [
     "add_simulate_command",
     "associations_from_arguments",
+    "export_certificates",
     "limits_from_arguments",
+    "security_keys_from_arguments",
     "simulated_associations",
     "simulator_from_arguments",
 ]
@@ -106,8 +134,12 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
         default="none",
         help="ciphering of the management client's APDUs (needs the keys)",
     )
-    add("--block-cipher-key", metavar="HEX", help="global unicast encryption key, 32 hex digits")
-    add("--auth-key", metavar="HEX", help="authentication key, 32 hex digits")
+    add(
+        "--block-cipher-key",
+        metavar="HEX",
+        help="global unicast encryption key, 32 hex digits (64 with --suite 2)",
+    )
+    add("--auth-key", metavar="HEX", help="authentication key, 32 hex digits (64 with --suite 2)")
     add("--authentication-key", dest="auth_key", help=argparse.SUPPRESS)  # the old spelling
     add(
         "--system-title",
@@ -121,6 +153,46 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
         help="answer a reused or lower client invocation counter with invocation-counter-error "
         "and the counter expected (some meters do); default: reject the association or drop "
         "the APDU, like most meters",
+    )
+    suites = parser.add_argument_group("security suites 1 and 2")
+    suites.add_argument(
+        "--suite",
+        type=int,
+        choices=(0, 1, 2),
+        default=0,
+        help="security suite of the management client: 0 (AES-GCM-128, default), 1 (P-256, "
+        "AES-GCM-128) or 2 (P-384, AES-GCM-256, 64-hex-digit keys); 1 and 2 give every meter "
+        "its own key pairs and certificates",
+    )
+    suites.add_argument(
+        "--security-seed",
+        default="asyncdlms-simulator",
+        help="seed the meters' and the CA's key pairs are derived from (simulation only)",
+    )
+    suites.add_argument(
+        "--client-certificate",
+        metavar="PEM",
+        action="append",
+        default=[],
+        help="certificate (PEM or DER) of a client the meters trust for --auth ecdsa "
+        "(subject CN = its system title in hex); repeatable",
+    )
+    suites.add_argument(
+        "--export-certificates",
+        metavar="DIR",
+        help="write ca.pem, meter-I.pem (each meter's signing certificate) and push-keys.toml "
+        "(signing public keys by system title, for asyncdlms listen --keys) into DIR",
+    )
+    suites.add_argument(
+        "--sign-pushes",
+        action="store_true",
+        help="sign every push (general-signing) with the meter's own signing key",
+    )
+    add(
+        "--push-destination",
+        default="127.0.0.1:4059",
+        metavar="HOST:PORT",
+        help="where the push setup sends the meters' pushes (default 127.0.0.1:4059)",
     )
     add("--gbt-window", type=int, default=0, help="offer general block transfer (0: off)")
     add("--max-pdu", type=int, default=1024, help="server max receive PDU size (default 1024)")
@@ -261,15 +333,19 @@ def _indexes(text: str) -> tuple[int, ...]:
         ) from None
 
 
-def _key(text: str | None, what: str) -> Secret:
+def _key(text: str | None, what: str, suite: int = 0) -> Secret:
+    length = 32 if suite == 2 else 16
     if text is None:
         raise ValueError(f"--security and --auth gmac need --{what}")
     try:
         value = bytes.fromhex(text)
     except ValueError:
-        raise ValueError(f"--{what} must be 32 hex digits") from None
-    if len(value) != 16:
-        raise ValueError(f"--{what} must be 16 bytes (32 hex digits)")
+        raise ValueError(f"--{what} must be {2 * length} hex digits") from None
+    if len(value) != length:
+        raise ValueError(
+            f"--{what} must be {length} bytes ({2 * length} hex digits) in security suite "
+            f"{suite}, not {len(value)}"
+        )
     return Secret(value)
 
 
@@ -294,17 +370,27 @@ def simulated_associations(
     security: str = "none",
     block_cipher_key: str | None = None,
     auth_key: str | None = None,
+    suite: int = 0,
+    security_keys: SimulatedSecurity | None = None,
 ) -> dict[int, AssociationPolicy]:
     """Client 16 public, 17 LLS (``lls_password``) and ``client`` with ``auth`` and
-    ``secret``, ciphered as ``security`` says with the keys (hex); ``client`` may be 16 or
-    17 too, replacing the default association of that SAP."""
+    ``secret``, ciphered as ``security`` says with the keys (hex; 64 digits in suite 2);
+    ``client`` may be 16 or 17 too, replacing the default association of that SAP.
+    ``suite`` 1 or 2 needs ``security_keys`` (the meters' key pairs, for HLS-ECDSA)."""
     mechanism = AUTHENTICATION_NAMES[auth]
+    if suite and security_keys is None:
+        raise ValueError(f"security suite {suite} needs the meters' keys (security_keys)")
+    if mechanism == MechanismName.HIGH_ECDSA and not suite:
+        raise ValueError("--auth ecdsa needs --suite 1 or 2")
     policies: dict[int, AssociationPolicy] = {
         16: AssociationPolicy(),
         17: AssociationPolicy(MechanismName.LOW, Secret(lls_password)),
     }
     server_security: Any = None
-    if security != "none" or mechanism == MechanismName.HIGH_GMAC:
+    if mechanism == MechanismName.HIGH_ECDSA and security == "none":
+        assert security_keys is not None
+        server_security = security_keys.security(None, None, None)
+    elif security != "none" or mechanism == MechanismName.HIGH_GMAC:
         from ..security.ciphering import SecurityPolicy
         from ..session.server import ServerSecurity
 
@@ -314,19 +400,57 @@ def simulated_associations(
             "enc": SecurityPolicy.ENCRYPTION_ONLY,
             "ae": SecurityPolicy.AUTHENTICATED_ENCRYPTION,
         }[security]
-        server_security = ServerSecurity(
-            _key(block_cipher_key, "block-cipher-key"), _key(auth_key, "auth-key"), policy
-        )
-    needs_secret = mechanism not in (MechanismName.LOWEST, MechanismName.HIGH_GMAC)
+        cipher_key = _key(block_cipher_key, "block-cipher-key", suite)
+        authentication_key = _key(auth_key, "auth-key", suite)
+        if security_keys is not None and suite:
+            server_security = security_keys.security(cipher_key, authentication_key, policy)
+        else:
+            server_security = ServerSecurity(cipher_key, authentication_key, policy)
+    needs_secret = mechanism not in (
+        MechanismName.LOWEST,
+        MechanismName.HIGH_GMAC,
+        MechanismName.HIGH_ECDSA,
+    )
     if needs_secret and secret is None:
         raise ValueError(f"--auth {auth} needs a secret (password)")
-    key = Secret(secret) if secret is not None and mechanism != MechanismName.LOWEST else None
+    key = (
+        Secret(secret)
+        if secret is not None and mechanism not in (MechanismName.LOWEST, MechanismName.HIGH_ECDSA)
+        else None
+    )
     policies[client] = AssociationPolicy(mechanism, key, security=server_security)
     return policies
 
 
-def associations_from_arguments(args: argparse.Namespace) -> dict[int, AssociationPolicy]:
+def security_keys_from_arguments(args: argparse.Namespace) -> SimulatedSecurity | None:
+    """The meters' key pairs and certificates of ``--suite`` 1 or 2 (None in suite 0)."""
+    suite = getattr(args, "suite", 0)
+    if not suite:
+        if getattr(args, "sign_pushes", False):
+            raise ValueError("--sign-pushes needs --suite 1 or 2 (the meters' signing keys)")
+        return None
+    certificates = []
+    for path in args.client_certificate:
+        try:
+            certificates.append(load_certificate(Path(path).read_bytes()))
+        except OSError as exc:
+            raise ValueError(
+                f"cannot read the client certificate {path!r}: {exc.strerror}"
+            ) from None
+        except CertificateError as exc:
+            raise ValueError(f"the client certificate {path!r}: {exc}") from None
+    return SimulatedSecurity(
+        suite, seed=args.security_seed.encode(), client_certificates=certificates
+    )
+
+
+def associations_from_arguments(
+    args: argparse.Namespace, security_keys: SimulatedSecurity | None = None
+) -> dict[int, AssociationPolicy]:
     """Client 16 public, 17 LLS and the management client as the options say."""
+    suite = getattr(args, "suite", 0)
+    if suite and security_keys is None:
+        security_keys = security_keys_from_arguments(args)
     return simulated_associations(
         client=args.client,
         auth=args.auth,
@@ -335,7 +459,37 @@ def associations_from_arguments(args: argparse.Namespace) -> dict[int, Associati
         security=args.security,
         block_cipher_key=args.block_cipher_key,
         auth_key=args.auth_key,
+        suite=suite,
+        security_keys=security_keys,
     )
+
+
+def export_certificates(simulator: Simulator, directory: str | Path) -> list[Path]:
+    """Write the simulator's CA certificate (``ca.pem``), each meter's signing certificate
+    (``meter-I.pem``) and ``push-keys.toml`` (the meters' signing public keys by system
+    title, for :class:`~asyncdlms.listen.TomlKeyStore`) into ``directory``; public material
+    only. Returns the files written."""
+    keys = simulator.security_keys
+    if keys is None:
+        raise ValueError("--export-certificates needs --suite 1 or 2")
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [folder / "ca.pem"]
+    written[0].write_bytes(keys.ca_certificate.public_bytes(serialization.Encoding.PEM))
+    lines = ["# signing certificates of the simulated meters (asyncdlms listen --keys)"]
+    for index in range(len(simulator.meters)):
+        path = folder / f"meter-{index}.pem"
+        certificate = simulator.meter_certificate(index)
+        path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        written.append(path)
+        title = simulator.meter_system_title(index).hex().upper()
+        lines += [f"[{title}]", f'signing_public_key = "{path.name}"']
+    toml = folder / "push-keys.toml"
+    toml.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    written.append(toml)
+    return written
+
+
 def _sn(args: argparse.Namespace, policies: dict[int, AssociationPolicy]) -> Any:
     """The associations with short-name referencing when ``--referencing sn``."""
     return short_name_associations(policies) if args.referencing == "sn" else policies
@@ -351,6 +505,7 @@ def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
         corrupt_rate=args.corrupt_rate,
         seed=args.seed,
     )
+    security_keys = security_keys_from_arguments(args)
     simulator = Simulator(
         args.meters,
         interface=args.interface,
@@ -358,7 +513,7 @@ def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
         host=args.host,
         port=args.port,
         shared_port=args.shared_port,
-        associations=_sn(args, associations_from_arguments(args)),
+        associations=_sn(args, associations_from_arguments(args, security_keys)),
         short_names=args.referencing == "sn",
         max_pdu_size=args.max_pdu,
         hdlc_parameters=HdlcParameters(
@@ -381,6 +536,9 @@ def simulator_from_arguments(args: argparse.Namespace) -> Simulator:
             verification_time=args.verification_time,
             activation_time=args.activation_time,
         ),
+        security_keys=security_keys,
+        sign_pushes=args.sign_pushes,
+        push_destination=args.push_destination,
     )
     for index in args.silent:
         simulator.set_faults(index, Faults(silent=True))
@@ -410,7 +568,10 @@ async def _serve(simulator: Simulator, duration: float | None) -> None:
 def _command_simulate(args: argparse.Namespace) -> int:
     try:
         simulator = simulator_from_arguments(args)
-    except ValueError as exc:
+        if args.export_certificates:
+            for path in export_certificates(simulator, args.export_certificates):
+                print(f"wrote {path}", flush=True)
+    except (ValueError, OSError) as exc:
         print(f"asyncdlms simulate: {exc}", file=sys.stderr)
         return 2
     try:

@@ -40,8 +40,9 @@ class UnknownSenderError(DecipheringError):
 
 
 class UnsupportedSecuritySuiteError(SecurityPolicyError):
-    """A security control byte naming a security suite this receiver cannot decipher
-    (suite 2, AES-GCM-256, and anything above)."""
+    """A security control byte naming a security suite this receiver cannot decipher: one
+    above 2, or a suite whose key length is not the one of the sender's keys (suite 2,
+    AES-GCM-256, needs 32-byte keys; suites 0 and 1 16-byte keys)."""
 
 
 class NotANotificationError(DecodeError):

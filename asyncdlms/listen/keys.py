@@ -22,6 +22,7 @@ key values are hex, spaces and colons allowed)::
     # keys.toml
     [4B464D6750000009]
     block_cipher_key = "36C66639E48A8CA4D6BC8B282A793BBB"     # global unicast encryption key
+    # (16 bytes for security suites 0 and 1; 32 bytes, 64 hex digits, for suite 2)
     authentication_key = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"   # optional (encryption-only meters)
     broadcast_key = "..."      # optional: global broadcast encryption key
     dedicated_key = "..."      # optional: a dedicated key (ded-ciphered pushes)
@@ -68,16 +69,18 @@ _KEY_NAMES = ("block_cipher_key", "authentication_key", "broadcast_key", "dedica
 _PUBLIC_KEY_NAMES = ("signing_public_key", "key_agreement_public_key")
 _RAW_SUITES = {64: 1, 65: 1, 96: 2, 97: 2}  # raw X||Y (or 04||X||Y) length -> suite
 _WILDCARD = "*"
+_SUITE_2_KEY_LENGTH = 32
+_KEY_LENGTHS = (KEY_LENGTH, _SUITE_2_KEY_LENGTH)
 
 
 def _secret(value: Secret | bytes | None, what: str) -> Secret | None:
     if value is None:
         return None
     secret = value if isinstance(value, Secret) else Secret(bytes(value))
-    if len(secret) != KEY_LENGTH:
+    if len(secret) not in _KEY_LENGTHS:
         raise KeyStoreError(
-            f"the {what} must be {KEY_LENGTH} bytes long (AES-128, security suite 0/1), "
-            f"not {len(secret)}"
+            f"the {what} must be {KEY_LENGTH} bytes long (AES-128, security suites 0 and 1) "
+            f"or {_SUITE_2_KEY_LENGTH} (AES-256, security suite 2), not {len(secret)}"
         )
     return secret
 
@@ -148,7 +151,9 @@ class KeySet:
     the global authentication key (GAK, needed to check the tag of an authenticated push:
     security control 0x10/0x30); ``broadcast_key`` the global broadcast encryption key
     (pushes with security control 0x40); ``dedicated_key`` a dedicated key (ded-ciphered
-    pushes). All are 16 bytes (AES-128). Bytes are wrapped in :class:`Secret`.
+    pushes). All are 16 bytes (AES-128: security suites 0 and 1) or all 32 bytes (AES-256:
+    security suite 2, whose pushes name suite 2 in their security control byte). Bytes are
+    wrapped in :class:`Secret`.
 
     Security suites 1 and 2: ``signing_public_key`` is the sender's ECDSA public key (its
     general-signing pushes are accepted only when they verify with it, and it checks the
@@ -177,6 +182,12 @@ class KeySet:
         given = (block_cipher_key, authentication_key, broadcast_key, dedicated_key)
         for name, value in zip(_KEY_NAMES, given, strict=True):
             object.__setattr__(self, name, _secret(value, name.replace("_", " ")))
+        lengths = {len(getattr(self, name)) for name in _KEY_NAMES if getattr(self, name)}
+        if len(lengths) > 1:
+            raise KeyStoreError(
+                "the keys of one sender are all 16 bytes (security suites 0 and 1) or all 32 "
+                "bytes (security suite 2), not a mix"
+            )
         for name, public in zip(
             _PUBLIC_KEY_NAMES, (signing_public_key, key_agreement_public_key), strict=True
         ):
@@ -281,9 +292,11 @@ def _parse_key(path: Path, entry: str, name: str, value: object) -> Secret:
         key = bytes.fromhex(cleaned)
     except ValueError:
         raise KeyStoreError(f"{where} is not hexadecimal") from None
-    if len(key) != KEY_LENGTH:
+    if len(key) not in _KEY_LENGTHS:
         raise KeyStoreError(
-            f"{where} must be {KEY_LENGTH} bytes ({2 * KEY_LENGTH} hex digits), not {len(key)}"
+            f"{where} must be {KEY_LENGTH} bytes ({2 * KEY_LENGTH} hex digits; security suites "
+            f"0 and 1) or {_SUITE_2_KEY_LENGTH} ({2 * _SUITE_2_KEY_LENGTH} hex digits; suite 2), "
+            f"not {len(key)}"
         )
     return Secret(key)
 
@@ -368,14 +381,17 @@ class TomlKeyStore(MemoryKeyStore):
                 for name, value in table.items()
                 if name in _PUBLIC_KEY_NAMES
             }
-            key_set = KeySet(
-                secrets.get("block_cipher_key"),
-                secrets.get("authentication_key"),
-                secrets.get("broadcast_key"),
-                secrets.get("dedicated_key"),
-                signing_public_key=publics.get("signing_public_key"),
-                key_agreement_public_key=publics.get("key_agreement_public_key"),
-            )
+            try:
+                key_set = KeySet(
+                    secrets.get("block_cipher_key"),
+                    secrets.get("authentication_key"),
+                    secrets.get("broadcast_key"),
+                    secrets.get("dedicated_key"),
+                    signing_public_key=publics.get("signing_public_key"),
+                    key_agreement_public_key=publics.get("key_agreement_public_key"),
+                )
+            except KeyStoreError as exc:
+                raise KeyStoreError(f"{path}: [{entry}]: {exc}") from None
             if entry == _WILDCARD:
                 default = key_set
                 continue

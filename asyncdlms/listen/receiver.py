@@ -30,8 +30,9 @@ Framings (one per receiver):
 Then, per APDU: general-block-transfer blocks are reassembled (in any order: blocks may
 arrive out of order or twice; the transfer completes once the blocks from the first (1, or
 0 when one arrives) to the one flagged last are all there), ciphered APDUs are deciphered
-(glo-, ded-, general-glo-, general-ded-ciphering; security suite 0 or 1, both AES-GCM-128)
-with the sender's keys from the :class:`~asyncdlms.listen.keys.KeyStore`, the
+(glo-, ded-, general-glo-, general-ded-ciphering; security suites 0 and 1 with AES-GCM-128
+and 16-byte keys, suite 2 with AES-GCM-256 and 32-byte keys) with the sender's keys from the
+:class:`~asyncdlms.listen.keys.KeyStore`, the
 authentication tag is checked, the invocation counter must be greater than the last one
 accepted from that sender and key (``counter_store``, by default the process's
 :func:`~asyncdlms.security.default_invocation_counter_store`), and the APDU is decoded.
@@ -151,13 +152,14 @@ _GENERAL_GLO = int(ApduTag.GENERAL_GLO_CIPHERING)
 _GENERAL_DED = int(ApduTag.GENERAL_DED_CIPHERING)
 _GBT = int(ApduTag.GENERAL_BLOCK_TRANSFER)
 _CIPHERED_TAGS = _GLOBAL_FORMS | _DEDICATED_FORMS | {_GENERAL_GLO, _GENERAL_DED}
-_SUPPORTED_SUITES = (0, 1)  # both cipher APDUs with AES-GCM-128
+_SUPPORTED_SUITES = (0, 1, 2)  # AES-GCM-128 (0, 1, 16-byte keys) and AES-GCM-256 (2, 32 bytes)
+_SUITE_KEY_LENGTHS = {0: 16, 1: 16, 2: 32}
 _AUTHENTICATION = 0x10
 _ENCRYPTION = 0x20
 _BROADCAST = 0x40
 _COMPRESSION = 0x80
 # decipher() wants an authentication key even where the policy (encryption only) uses none
-_UNUSED_AUTHENTICATION_KEY = Secret(bytes(16))
+_UNUSED_AUTHENTICATION_KEYS = {length: Secret(bytes(length)) for length in (16, 32)}
 _MAX_GBT_BLOCKS = 4096
 _GENERAL_SIGNING = int(ApduTag.GENERAL_SIGNING)
 _GENERAL_CIPHERING = int(ApduTag.GENERAL_CIPHERING)
@@ -977,14 +979,9 @@ class PushReceiver:
                 f"security control 0x{sc:02x} asks for compression, which is not supported"
             )
         if suite not in _SUPPORTED_SUITES:
-            detail = (
-                "AES-GCM-256 with 32-byte keys, not supported by this receiver"
-                if suite == 2
-                else "not a defined security suite"
-            )
             raise UnsupportedSecuritySuiteError(
-                f"security control 0x{sc:02x} names security suite {suite} ({detail}); "
-                "suites 0 and 1 (AES-GCM-128) are accepted"
+                f"security control 0x{sc:02x} names security suite {suite} (not a defined "
+                "security suite); suites 0 and 1 (AES-GCM-128) and 2 (AES-GCM-256) are accepted"
             )
         if not sc & (_AUTHENTICATION | _ENCRYPTION):
             raise SecurityPolicyError(
@@ -1005,6 +1002,14 @@ class PushReceiver:
             raise DecipheringError(
                 f"the key store has no {kind.value} key for system title "
                 f"{title.hex().upper()}, which this push needs"
+            )
+        length = _SUITE_KEY_LENGTHS[suite]
+        if len(cipher_key) != length:
+            cipher = "AES-GCM-256" if suite == 2 else "AES-GCM-128"
+            raise UnsupportedSecuritySuiteError(
+                f"security control 0x{sc:02x} names security suite {suite} ({cipher}, "
+                f"{length}-byte keys), but the key store holds {len(cipher_key)}-byte keys for "
+                f"system title {title.hex().upper()}: give it the keys of suite {suite}"
             )
         authentication_key = key_set.authentication_key
         tag_verified = bool(sc & _AUTHENTICATION)
@@ -1029,7 +1034,7 @@ class PushReceiver:
                 content,
                 system_title=title,
                 block_cipher_key=cipher_key,
-                authentication_key=authentication_key or _UNUSED_AUTHENTICATION_KEY,
+                authentication_key=authentication_key or _UNUSED_AUTHENTICATION_KEYS[length],
                 security_suites=_SUPPORTED_SUITES,
             )
         if ciphered.plain_tag is not None and (not plaintext or plaintext[0] != ciphered.plain_tag):
@@ -1058,7 +1063,7 @@ class PushReceiver:
             header + body,
             system_title=title,
             block_cipher_key=cipher_key,
-            authentication_key=_UNUSED_AUTHENTICATION_KEY,
+            authentication_key=_UNUSED_AUTHENTICATION_KEYS[len(cipher_key)],
             security_suites=_SUPPORTED_SUITES,
         )
 

@@ -969,7 +969,12 @@ class SecurityContext:
             self._system_title, self._key_identities[CipheringKey.GLOBAL_UNICAST_ENCRYPTION]
         )
         return gmac_authentication_value(
-            self._unicast, self._authentication_key, self._system_title, counter, challenge
+            self._unicast,
+            self._authentication_key,
+            self._system_title,
+            counter,
+            challenge,
+            int(self._suite),
         )
 
     def verify_hls_gmac(self, received: bytes, challenge: bytes) -> None:
@@ -992,6 +997,7 @@ class SecurityContext:
             self._peer_system_title,
             received,
             challenge,
+            int(self._suite),
         )
 
 

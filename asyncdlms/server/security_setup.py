@@ -13,7 +13,7 @@ The object, ``0.0.43.0.0.255``:
 ==  ==================================  ===================================================
 1   logical_name                        0.0.43.0.0.255
 2   security_policy                     version 1 bits of the association asking (read);
-                                        ``security_activate`` records a new value
+                                        ``security_activate`` strengthens it (below)
 3   security_suite                      0, 1 or 2
 4   client_system_title                 the calling-AP-title of the association asking
 5   server_system_title                 the meter's
@@ -28,8 +28,14 @@ generate_certificate_request (PKCS#10, DER), 6 import_certificate (DER: a client
 certificate, a CA's, or the meter's own new one), 7 export_certificate and 8
 remove_certificate (by entity + type + system title, or by serial number + issuer).
 
-``security_activate`` changes the value read back from attribute 2 only: the ciphering of
-the associations stays the one of their :class:`~asyncdlms.session.server.ServerSecurity`.
+``security_activate`` strengthens the security policy (Blue Book, IC 64 version 1: a new
+value must keep every bit of the one in force, else the action fails with other-reason) and
+the new policy is in force from the next association on, for every association of the
+meter with ciphering keys of this suite: authentication bits 0x24 → authenticated APDUs,
+encryption bits 0x48 → encrypted ones, both → authenticated encryption. The simulator
+ciphers requests and responses alike, so a value with the request and response bits of
+authentication or encryption not paired (e.g. 0x04 alone) is refused (other-reason); the
+digital signature bits (0x10, 0x80) are recorded and read back but not enforced.
 """
 
 from __future__ import annotations
@@ -99,6 +105,9 @@ _FLAGS = {
     | SecurityPolicyFlags.AUTHENTICATED_RESPONSE
     | SecurityPolicyFlags.ENCRYPTED_RESPONSE,
 }
+_POLICIES = {int(flags): policy for policy, flags in _FLAGS.items()}
+"""The ciphering policy an association applies for the authentication/encryption bits."""
+_CIPHERING_BITS = int(_FLAGS[SecurityPolicy.AUTHENTICATED_ENCRYPTION])
 _KEY_IDS = {
     KeyId.GLOBAL_UNICAST_ENCRYPTION_KEY: "block_cipher_key",
     KeyId.GLOBAL_BROADCAST_ENCRYPTION_KEY: "broadcast_key",
@@ -290,6 +299,9 @@ class SimulatedSecurity:
                         ),
                         broadcast_key=state.keys.get("broadcast_key", security.broadcast_key),
                     )
+                if state.activated_policy is not None and security.block_cipher_key is not None:
+                    activated = _POLICIES[state.activated_policy & _CIPHERING_BITS]
+                    security = replace(security, policy=activated)
                 policy = replace(policy, security=security)
             policies[client] = policy
         return replace(settings, policies=policies)
@@ -341,11 +353,7 @@ def _association_security(state: Any, context: AssociationContext) -> ServerSecu
 
 
 def _policy(state: Any, context: AssociationContext, selection: Any) -> Any:
-    found = _meter(state)
-    if found is not None and found[1].activated_policy is not None:
-        return Enum(found[1].activated_policy)
-    security = _association_security(state, context)
-    return Enum(int(_FLAGS[None if security is None else security.policy]))
+    return Enum(_current_flags(state, context))
 
 
 def _suite(state: Any, context: AssociationContext, selection: Any) -> Any:
@@ -394,10 +402,27 @@ def _security_activate(state: Any, context: AssociationContext, parameters: Any)
         value = int(parameters)
     except (TypeError, ValueError):
         return ActionResult.TYPE_UNMATCHED
-    if not 0 <= value <= 0xFF or value & 0x03:
+    if not 0 <= value <= 0xFF or value & 0x03 or value & _CIPHERING_BITS not in _POLICIES:
         return ActionResult.OTHER_REASON
+    current = _current_flags(state, context)
+    if value & current != current:  # the policy can only be strengthened
+        return ActionResult.OTHER_REASON
+    security = _association_security(state, context)
+    has_keys = security is not None and (
+        security.block_cipher_key is not None or "block_cipher_key" in found[1].keys
+    )
+    if value & _CIPHERING_BITS and not has_keys:
+        return ActionResult.OTHER_REASON  # nothing to cipher with
     found[1].activated_policy = value
     return None
+
+
+def _current_flags(state: Any, context: AssociationContext) -> int:
+    found = _meter(state)
+    if found is not None and found[1].activated_policy is not None:
+        return found[1].activated_policy
+    security = _association_security(state, context)
+    return int(_FLAGS[None if security is None else security.policy])
 
 
 def _key_transfer(state: Any, context: AssociationContext, parameters: Any) -> Any:

@@ -52,6 +52,7 @@ from ..hdlc import HdlcAddress, HdlcParameters
 from ..iec62056_21 import IecResponderSettings
 from ..security.certificates import KeyUsage
 from ..security.counters import KeyIdentity, MemoryInvocationCounterStore
+from ..security.general import sign_apdu
 from ..security.hls import Secret
 from ..session.object_access import AssociationContext
 from ..session.server import AssociationPolicy, ServerSettings
@@ -290,6 +291,11 @@ class Simulator:
       of ``iec.baud_character``.
     - ``access``: every logical-name association offers the ACCESS service (conformance bit
       17, :func:`access_granted`); on by default.
+    - ``sign_pushes``: every push is a general-signing APDU around the data-notification,
+      signed by the meter's own signing key (ECDSA of the suite of ``security_keys``, which
+      it needs) with its system title as originator and a transaction-id counting up per
+      meter, so a receiver knowing the meter's certificate
+      (:meth:`meter_certificate`) verifies who sent it and refuses replays.
     """
 
     def __init__(
@@ -324,6 +330,7 @@ class Simulator:
         security_keys: SimulatedSecurity | None = None,
         image_transfer: ImageTransferSettings | None = None,
         access: bool = True,
+        sign_pushes: bool = False,
     ) -> None:
         if meters < 1:
             raise ValueError("meters must be at least 1")
@@ -361,6 +368,13 @@ class Simulator:
         self.invocation_counter_hint = invocation_counter_hint
         self.limits = limits
         self.security_keys = security_keys
+        if sign_pushes and security_keys is None:
+            raise ValueError(
+                "sign_pushes needs security_keys=SimulatedSecurity(...): the meters sign "
+                "with their own signing keys of security suite 1 or 2"
+            )
+        self.sign_pushes = sign_pushes
+        self._push_signing_counters = MemoryInvocationCounterStore()
         self.image_transfer = _image_transfer_settings(image_transfer, max_pdu_size)
         self._image_transfer_faults: dict[int, ImageTransferFaults] = {}
         self._budget = ConnectionBudget()  # the connection caps count all ports together
@@ -614,6 +628,25 @@ class Simulator:
             Data.of(Structure(values)), date_time=date_time_at(meter.clock()).to_bytes()
         )
 
+    def push_apdu(self, index: int) -> bytes:
+        """The APDU meter ``index`` pushes: its :meth:`notification`, in general-signing
+        with the meter's current signing key when ``sign_pushes`` (no recipient: whoever
+        listens)."""
+        apdu = self.notification(index).encode()
+        if not self.sign_pushes or self.security_keys is None:
+            return apdu
+        keys = self.security_keys
+        title = self.meter_system_title(index)
+        signing_key = keys.meter(index, title).store.private_key(keys.suite)
+        return sign_apdu(
+            apdu,
+            title,
+            b"",
+            signing_key,
+            keys.suite,
+            counter_store=self._push_signing_counters,
+        )
+
     async def push(self, index: int) -> None:
         """Send meter ``index``'s data-notification to its push destination now
         (``host:port`` over TCP or UDP, in a wrapper frame to wPort 0x66)."""
@@ -622,7 +655,7 @@ class Simulator:
         transport_service, address = int(destination[0]), bytes(destination[1]).decode()
         host, _, port_text = address.rpartition(":")
         wport = 1 + index if self.shared_port else 1
-        frame = WrapperFrame(wport, _PUSH_WPORT, self.notification(index).encode()).encode()
+        frame = WrapperFrame(wport, _PUSH_WPORT, self.push_apdu(index)).encode()
         loop = asyncio.get_running_loop()
         if transport_service == 1:  # UDP
             transport, _ = await loop.create_datagram_endpoint(

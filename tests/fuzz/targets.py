@@ -35,6 +35,8 @@ from asyncdlms.security.ciphering import CipheredApdu, SecurityContext
 from asyncdlms.types.values import CompactArray
 from asyncdlms.wrapper.frames import WrapperSplitter, decode_datagram
 
+from .security_targets import ACCESS_SEEDS, fuzz_access, fuzz_general, general_seeds
+
 
 @dataclass(frozen=True)
 class Target:
@@ -425,6 +427,24 @@ TARGETS: dict[str, Target] = {
             ("hdlc-frame",),
             "asyncdlms decode (detected kind and --as each kind)",
             prefixes=(b"\x00", b"\x01", b"\x02", b"\x03"),
+        ),
+        Target(
+            "access",
+            fuzz_access,
+            ("apdu",),
+            (),
+            "ACCESS-Request / -Response decoding (apdu/access.py), encode/decode round trip",
+            apdus_from_frames=True,
+            builtin_seeds=ACCESS_SEEDS,
+        ),
+        Target(
+            "general",
+            fuzz_general,
+            (),
+            (),
+            "general-signing / general-ciphering: decode, verify_signed_apdu, decipher_general "
+            "with fixed suite 1 keys; sign/cipher round trips with one bit flipped",
+            builtin_seeds=general_seeds(),
         ),
     )
 }
