@@ -61,14 +61,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from ..apdu import decode_apdu
 from ..apdu.block_transfer import GeneralBlockTransfer
-from ..apdu.general_protection import (
-    AgreedKey,
-    GeneralCiphering,
-    GeneralSigning,
-    IdentifiedKey,
-    KeyAgreementScheme,
-    WrappedKey,
-)
 from ..apdu.notification import (
     DataNotification,
     EventNotificationRequest,
@@ -78,7 +70,6 @@ from ..apdu.tags import ApduTag
 from ..errors import (
     AuthenticationTagError,
     BlockTransferError,
-    DecipheringError,
     DecodeError,
     DlmsError,
     LinkError,
@@ -89,28 +80,15 @@ from ..errors import (
 from ..hdlc import FrameSplitter, FrameType
 from ..hdlc.frames import LLC_REQUEST, LLC_RESPONSE, strip_llc_header
 from ..security.ciphering import (
-    AUTHENTICATION_TAG_LENGTH,
-    DEDICATED_TAGS,
-    GLOBAL_TAGS,
-    SECURITY_HEADER_LENGTH,
     SYSTEM_TITLE_LENGTH,
-    CipheredApdu,
-    SecurityControl,
-    decipher,
 )
 from ..security.counters import (
-    CipheringKey,
     InvocationCounterStore,
     default_invocation_counter_store,
-    key_identity,
 )
 from ..security.general import (
-    GeneralCipheringKeys,
     UnknownSignerError,
-    decipher_general,
-    verify_signed_apdu,
 )
-from ..security.hls import Secret
 from ..security.suites import SignatureError
 from ..wrapper.frames import WrapperSplitter
 from .errors import (
@@ -118,13 +96,11 @@ from .errors import (
     NotANotificationError,
     ReassemblyTimeoutError,
     UnknownSenderError,
-    UnsupportedSecuritySuiteError,
 )
-from .keys import KeySet, KeyStore, MemoryKeyStore, parse_system_title
+from .keys import KeyStore, MemoryKeyStore, parse_system_title
 from .mbus import MBusFrame, MBusSplitter
 from .notification import (
     AppliedSecurity,
-    CipheredForm,
     LinkAddress,
     Notification,
     NotificationApdu,
@@ -132,6 +108,13 @@ from .notification import (
     PushIgnored,
     PushRejected,
     PushSignature,
+)
+from .unprotect import (
+    CIPHERED_TAGS,
+    GENERAL_TAGS,
+    PushUnprotection,
+    general_originator,
+    tag_name,
 )
 
 __all__ = ["Framing", "PushReceiver"]
@@ -146,55 +129,10 @@ _NOTIFICATION_DECODERS: Mapping[int, Callable[[bytes], NotificationApdu]] = {
     ApduTag.EVENT_NOTIFICATION_REQUEST: EventNotificationRequest.decode,
     ApduTag.INFORMATION_REPORT_REQUEST: InformationReportRequest.decode,
 }
-_GLOBAL_FORMS = frozenset(GLOBAL_TAGS.values())
-_DEDICATED_FORMS = frozenset(DEDICATED_TAGS.values())
+_GBT = int(ApduTag.GENERAL_BLOCK_TRANSFER)
 _GENERAL_GLO = int(ApduTag.GENERAL_GLO_CIPHERING)
 _GENERAL_DED = int(ApduTag.GENERAL_DED_CIPHERING)
-_GBT = int(ApduTag.GENERAL_BLOCK_TRANSFER)
-_CIPHERED_TAGS = _GLOBAL_FORMS | _DEDICATED_FORMS | {_GENERAL_GLO, _GENERAL_DED}
-_SUPPORTED_SUITES = (0, 1, 2)  # AES-GCM-128 (0, 1, 16-byte keys) and AES-GCM-256 (2, 32 bytes)
-_SUITE_KEY_LENGTHS = {0: 16, 1: 16, 2: 32}
-_AUTHENTICATION = 0x10
-_ENCRYPTION = 0x20
-_BROADCAST = 0x40
-_COMPRESSION = 0x80
-# decipher() wants an authentication key even where the policy (encryption only) uses none
-_UNUSED_AUTHENTICATION_KEYS = {length: Secret(bytes(length)) for length in (16, 32)}
 _MAX_GBT_BLOCKS = 4096
-_GENERAL_SIGNING = int(ApduTag.GENERAL_SIGNING)
-_GENERAL_CIPHERING = int(ApduTag.GENERAL_CIPHERING)
-_GENERAL_TAGS = frozenset({_GENERAL_SIGNING, _GENERAL_CIPHERING})
-_MAX_GENERAL_LAYERS = 4
-
-
-@dataclass(frozen=True, slots=True)
-class _Fixed:
-    """A public key lookup that answers one key (the one of the key set already found)."""
-
-    key: ec.EllipticCurvePublicKey
-
-    def __call__(self, system_title: bytes) -> ec.EllipticCurvePublicKey:
-        return self.key
-
-
-def _general_originator(apdu: bytes) -> bytes | None:
-    """The originator system title of a general-signing / general-ciphering APDU, when it
-    can be read and is 8 bytes."""
-    try:
-        if apdu[:1] == bytes((_GENERAL_SIGNING,)):
-            title = GeneralSigning.decode(apdu).header.originator_system_title
-        else:
-            title = GeneralCiphering.decode(apdu).header.originator_system_title
-    except DecodeError:
-        return None
-    return title if len(title) == SYSTEM_TITLE_LENGTH else None
-
-
-def _tag_name(tag: int) -> str:
-    try:
-        return f"{ApduTag(tag).name.lower().replace('_', '-')} (0x{tag:02x})"
-    except ValueError:
-        return f"tag 0x{tag:02x}"
 
 
 @dataclass(slots=True)
@@ -227,13 +165,6 @@ class _Stream:
     segments: dict[Hashable, _Segments] = field(default_factory=dict)
     transfers: dict[Hashable, _BlockTransfer] = field(default_factory=dict)
     dropped_frames: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class _Deciphered:
-    plaintext: bytes
-    system_title: bytes
-    security: AppliedSecurity
 
 
 class PushReceiver:
@@ -293,17 +224,19 @@ class PushReceiver:
         if max_apdu_length < 16 or max_sources < 1:
             raise ValueError("max_apdu_length must be at least 16 and max_sources at least 1")
         self.framing: Framing = framing
-        self.keys: KeyStore = keys if keys is not None else MemoryKeyStore()
-        self.counter_store = (
-            counter_store if counter_store is not None else default_invocation_counter_store()
+        self._unprotection = PushUnprotection(
+            keys if keys is not None else MemoryKeyStore(),
+            counter_store if counter_store is not None else default_invocation_counter_store(),
+            unsafe_skip_tag_check=unsafe_skip_tag_check,
+            key_agreement_key=key_agreement_key,
+            recipient_system_title=(
+                None
+                if recipient_system_title is None
+                else parse_system_title(recipient_system_title)
+            ),
         )
         self.require_ciphering = require_ciphering
         self.require_signature = require_signature
-        self.key_agreement_key = key_agreement_key
-        self.recipient_system_title = (
-            None if recipient_system_title is None else parse_system_title(recipient_system_title)
-        )
-        self.unsafe_skip_tag_check = unsafe_skip_tag_check
         self.reassembly_timeout = float(reassembly_timeout)
         self.max_apdu_length = max_apdu_length
         self.max_sources = max_sources
@@ -317,7 +250,6 @@ class PushReceiver:
         self._learned_titles: dict[object, bytes] = {}
         self._streams: dict[object, _Stream] = {}
         self._events: list[PushEvent] = []
-        self._warned_unverified: set[bytes] = set()
         # when the oldest partial APDU started (may be stale-early: expire() recomputes it)
         self._oldest_partial: float | None = None
         if unsafe_skip_tag_check:
@@ -326,6 +258,31 @@ class PushReceiver:
                 "senders without an authentication key are accepted WITHOUT checking their "
                 "tag; anyone with the encryption key can forge them"
             )
+
+    @property
+    def keys(self) -> KeyStore:
+        """Where the senders' keys come from."""
+        return self._unprotection.keys
+
+    @property
+    def counter_store(self) -> InvocationCounterStore:
+        """The invocation counters received (replay rejection)."""
+        return self._unprotection.counter_store
+
+    @property
+    def unsafe_skip_tag_check(self) -> bool:
+        """See the class documentation (never set unless asked for)."""
+        return self._unprotection.unsafe_skip_tag_check
+
+    @property
+    def key_agreement_key(self) -> ec.EllipticCurvePrivateKey | None:
+        """Our static key agreement private key (general-ciphering with agreed keys)."""
+        return self._unprotection.key_agreement_key
+
+    @property
+    def recipient_system_title(self) -> bytes | None:
+        """Our system title: general-protected pushes to another recipient are refused."""
+        return self._unprotection.recipient_system_title
 
     def __repr__(self) -> str:
         return f"PushReceiver({self.framing!r}, {len(self._streams)} sources, keys={self.keys!r})"
@@ -682,11 +639,11 @@ class PushReceiver:
         security: AppliedSecurity | None = None
         signature: PushSignature | None = None
         plaintext = apdu
-        if apdu[0] in _GENERAL_TAGS:
+        if apdu[0] in GENERAL_TAGS:
             try:
-                plaintext, title, security, signature = self._open_general(apdu)
+                plaintext, title, security, signature = self._unprotection.open_general(apdu)
             except DlmsError as exc:
-                self._reject(exc, source, address, _general_originator(apdu), apdu, now)
+                self._reject(exc, source, address, general_originator(apdu), apdu, now)
                 return
             if not plaintext:
                 self._reject(
@@ -698,12 +655,14 @@ class PushReceiver:
                     now,
                 )
                 return
-        if plaintext[0] in _CIPHERED_TAGS:
+        if plaintext[0] in CIPHERED_TAGS:
             try:
-                deciphered = self._decipher(plaintext, source)
+                deciphered = self._unprotection.decipher(plaintext, source, self._title_of(source))
             except DlmsError as exc:
                 self._reject(exc, source, address, self._title_in(plaintext, source), apdu, now)
                 return
+            if deciphered.title_carried:
+                self._learned_titles[source] = deciphered.system_title
             plaintext = deciphered.plaintext
             title = deciphered.system_title
             security = deciphered.security
@@ -714,7 +673,7 @@ class PushReceiver:
                 what = "signed" if signature is not None else "plain"
                 self._reject(
                     SecurityPolicyError(
-                        f"{what} {_tag_name(plaintext[0])} refused: this receiver requires "
+                        f"{what} {tag_name(plaintext[0])} refused: this receiver requires "
                         "ciphered pushes (require_ciphering=True)"
                     ),
                     source,
@@ -727,7 +686,7 @@ class PushReceiver:
         if self.require_signature and signature is None:
             self._reject(
                 SecurityPolicyError(
-                    f"unsigned {_tag_name(apdu[0])} refused: this receiver requires signed "
+                    f"unsigned {tag_name(apdu[0])} refused: this receiver requires signed "
                     "pushes (general-signing, require_signature=True)"
                 ),
                 source,
@@ -738,107 +697,6 @@ class PushReceiver:
             )
             return
         self._decode(plaintext, source, address, title, security, now, signature)
-
-    def _open_general(
-        self, apdu: bytes
-    ) -> tuple[bytes, bytes | None, AppliedSecurity | None, PushSignature | None]:
-        """Peel general-signing / general-ciphering layers (suites 1 and 2): the APDU inside,
-        the originator's system title, how it was ciphered and who signed it."""
-        security: AppliedSecurity | None = None
-        signature: PushSignature | None = None
-        title: bytes | None = None
-        current = apdu
-        for _ in range(_MAX_GENERAL_LAYERS):
-            if not current or current[0] not in _GENERAL_TAGS:
-                return current, title, security, signature
-            originator = _general_originator(current)
-            if originator is None:
-                raise DecipheringError(
-                    f"{_tag_name(current[0])} whose originator system title is not 8 bytes: "
-                    "its sender cannot be known"
-                )
-            key_set = self.keys.keys_for(originator)
-            if title is None:
-                title = originator
-            if current[0] == _GENERAL_SIGNING:
-                signing_key = None if key_set is None else key_set.signing_public_key
-                if signing_key is None:
-                    raise UnknownSignerError(
-                        f"a signed push from {originator.hex().upper()}, whose signing public "
-                        "key or certificate is not in the key store: add signing_public_key"
-                    )
-                suite = 1 if signing_key.curve.name == "secp256r1" else 2
-                signed = verify_signed_apdu(
-                    current,
-                    _Fixed(signing_key),
-                    suite,
-                    recipient_system_title=self.recipient_system_title,
-                    counter_store=self.counter_store,
-                )
-                if signature is None:  # the outermost signature names the push's signer
-                    signature = PushSignature(
-                        signed.signer_system_title,
-                        signed.transaction_id,
-                        int(signed.security_suite),
-                        signed.date_time,
-                    )
-                current = signed.content
-                continue
-            deciphered = decipher_general(
-                current,
-                self._general_keys(current, key_set),
-                counter_store=self.counter_store,
-            )
-            control = deciphered.security_control
-            info = deciphered.key_info
-            key_info = (
-                "identified-key"
-                if info is None or isinstance(info, IdentifiedKey)
-                else "wrapped-key"
-                if isinstance(info, WrappedKey)
-                else "ephemeral-static"
-                if deciphered.key_agreement is KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN
-                else "static-unified"
-            )
-            kind = (
-                CipheringKey.GLOBAL_BROADCAST_ENCRYPTION
-                if control.broadcast_key
-                else CipheringKey.GLOBAL_UNICAST_ENCRYPTION
-            )
-            security = AppliedSecurity(
-                control,
-                deciphered.invocation_counter,
-                "general-ciphering",
-                kind,
-                control.authentication,
-                key_info,
-            )
-            current = deciphered.apdu
-        raise DecipheringError(f"more than {_MAX_GENERAL_LAYERS} nested protection layers")
-
-    def _general_keys(self, apdu: bytes, key_set: KeySet | None) -> GeneralCipheringKeys:
-        """The recipient's keys for one general-ciphering APDU of the sender ``key_set``.
-        The sender's authentication key enters the additional authenticated data with its
-        global keys (identified key); an agreed key is authenticated by the key agreement."""
-        agreed = isinstance(GeneralCiphering.decode(apdu).key_info, AgreedKey)
-
-        def signing_key_for(title: bytes) -> ec.EllipticCurvePublicKey | None:
-            found = self.keys.keys_for(title)
-            return None if found is None else found.signing_public_key
-
-        def key_agreement_key_for(title: bytes) -> ec.EllipticCurvePublicKey | None:
-            found = self.keys.keys_for(title)
-            return None if found is None else found.key_agreement_public_key
-
-        return GeneralCipheringKeys(
-            system_title=self.recipient_system_title,
-            block_cipher_key=None if key_set is None else key_set.block_cipher_key,
-            broadcast_key=None if key_set is None else key_set.broadcast_key,
-            authentication_key=None if key_set is None or agreed else key_set.authentication_key,
-            key_agreement_key=self.key_agreement_key,
-            signing_key_for=signing_key_for,
-            key_agreement_key_for=key_agreement_key_for,
-        )
 
     def _decode(
         self,
@@ -856,7 +714,7 @@ class PushReceiver:
             if apdu:
                 try:
                     decode_apdu(apdu)
-                    reason = f"{_tag_name(apdu[0])} is not a push"
+                    reason = f"{tag_name(apdu[0])} is not a push"
                 except DlmsError:
                     if security is not None:
                         reason = (
@@ -864,7 +722,7 @@ class PushReceiver:
                             f"0x{apdu[0]:02x})"
                         )
             if reason is None:
-                tag = _tag_name(apdu[0]) if apdu else "nothing"
+                tag = tag_name(apdu[0]) if apdu else "nothing"
                 self._reject(
                     NotANotificationError(f"{tag} is not a push (nor a well-formed APDU)"),
                     source,
@@ -945,127 +803,6 @@ class PushReceiver:
         ):
             return apdu[2 : 2 + SYSTEM_TITLE_LENGTH]
         return self._title_of(source)
-
-    def _decipher(self, apdu: bytes, source: object) -> _Deciphered:
-        ciphered = CipheredApdu.decode(apdu)
-        tag = ciphered.tag
-        form: CipheredForm
-        if tag == _GENERAL_GLO:
-            form = "general-glo"
-        elif tag == _GENERAL_DED:
-            form = "general-ded"
-        else:
-            form = "ded" if ciphered.dedicated else "glo"
-        title = ciphered.system_title or None
-        if title is None:
-            title = self._title_of(source)
-        if title is None:
-            raise UnknownSenderError(
-                f"{_tag_name(tag)} from {source!r} carries no system title and none is known "
-                "for this source: give the receiver system_titles={source: TITLE}"
-            )
-        key_set = self.keys.keys_for(title)
-        if key_set is None:
-            raise UnknownSenderError(
-                f"no keys for the sender with system title {title.hex().upper()}: add it to "
-                "the key store"
-            )
-        content = ciphered.ciphered_content
-        sc = content[0]
-        counter = int.from_bytes(content[1:SECURITY_HEADER_LENGTH], "big")
-        suite = sc & 0x0F
-        if sc & _COMPRESSION:
-            raise DecipheringError(
-                f"security control 0x{sc:02x} asks for compression, which is not supported"
-            )
-        if suite not in _SUPPORTED_SUITES:
-            raise UnsupportedSecuritySuiteError(
-                f"security control 0x{sc:02x} names security suite {suite} (not a defined "
-                "security suite); suites 0 and 1 (AES-GCM-128) and 2 (AES-GCM-256) are accepted"
-            )
-        if not sc & (_AUTHENTICATION | _ENCRYPTION):
-            raise SecurityPolicyError(
-                f"security control 0x{sc:02x} neither authenticates nor encrypts the APDU"
-            )
-        if sc & _BROADCAST:
-            if ciphered.dedicated:
-                raise DecipheringError("a ded- APDU cannot use the broadcast key (SC 0x40)")
-            kind = CipheringKey.GLOBAL_BROADCAST_ENCRYPTION
-            cipher_key = key_set.broadcast_key
-        elif ciphered.dedicated:
-            kind = CipheringKey.DEDICATED
-            cipher_key = key_set.dedicated_key
-        else:
-            kind = CipheringKey.GLOBAL_UNICAST_ENCRYPTION
-            cipher_key = key_set.block_cipher_key
-        if cipher_key is None:
-            raise DecipheringError(
-                f"the key store has no {kind.value} key for system title "
-                f"{title.hex().upper()}, which this push needs"
-            )
-        length = _SUITE_KEY_LENGTHS[suite]
-        if len(cipher_key) != length:
-            cipher = "AES-GCM-256" if suite == 2 else "AES-GCM-128"
-            raise UnsupportedSecuritySuiteError(
-                f"security control 0x{sc:02x} names security suite {suite} ({cipher}, "
-                f"{length}-byte keys), but the key store holds {len(cipher_key)}-byte keys for "
-                f"system title {title.hex().upper()}: give it the keys of suite {suite}"
-            )
-        authentication_key = key_set.authentication_key
-        tag_verified = bool(sc & _AUTHENTICATION)
-        if sc & _AUTHENTICATION and authentication_key is None:
-            if not self.unsafe_skip_tag_check:
-                raise DecipheringError(
-                    f"security control 0x{sc:02x} authenticates the push but the key store "
-                    f"has no authentication key for system title {title.hex().upper()}: add "
-                    "it (or, knowing the risk, unsafe_skip_tag_check=True)"
-                )
-            plaintext = self._open_unverified(content, sc, title, cipher_key, suite)
-            tag_verified = False
-            if title not in self._warned_unverified and len(self._warned_unverified) < 10_000:
-                self._warned_unverified.add(title)
-                logger.warning(
-                    "pushes of %s accepted WITHOUT checking their authentication tag "
-                    "(unsafe_skip_tag_check=True, no authentication key)",
-                    title.hex().upper(),
-                )
-        else:
-            plaintext = decipher(
-                content,
-                system_title=title,
-                block_cipher_key=cipher_key,
-                authentication_key=authentication_key or _UNUSED_AUTHENTICATION_KEYS[length],
-                security_suites=_SUPPORTED_SUITES,
-            )
-        if ciphered.plain_tag is not None and (not plaintext or plaintext[0] != ciphered.plain_tag):
-            raise DecipheringError(f"{_tag_name(tag)} must contain {_tag_name(ciphered.plain_tag)}")
-        # the counter is recorded only once the tag checked (a forgery never advances it)
-        self.counter_store.accept_received(title, key_identity(kind, cipher_key.value), counter)
-        if ciphered.system_title:
-            self._learned_titles[source] = title
-        security = AppliedSecurity(SecurityControl.from_byte(sc), counter, form, kind, tag_verified)
-        return _Deciphered(plaintext, title, security)
-
-    @staticmethod
-    def _open_unverified(
-        content: bytes, sc: int, title: bytes, cipher_key: Secret, suite: int
-    ) -> bytes:
-        """The plaintext of an authenticated ciphered content without checking its tag."""
-        if len(content) < SECURITY_HEADER_LENGTH + AUTHENTICATION_TAG_LENGTH:
-            raise DecipheringError("ciphered content too short for its 12-byte authentication tag")
-        body = content[SECURITY_HEADER_LENGTH:-AUTHENTICATION_TAG_LENGTH]
-        if not sc & _ENCRYPTION:
-            return body  # authentication only: the payload is the plaintext
-        # the encryption of authenticated encryption is the one of encryption only (GCM's
-        # counter mode); only the tag, left unchecked here, differs
-        header = bytes((_ENCRYPTION | suite,)) + content[1:SECURITY_HEADER_LENGTH]
-        return decipher(
-            header + body,
-            system_title=title,
-            block_cipher_key=cipher_key,
-            authentication_key=_UNUSED_AUTHENTICATION_KEYS[len(cipher_key)],
-            security_suites=_SUPPORTED_SUITES,
-        )
 
     # -- events -------------------------------------------------------------------------------
 
