@@ -33,6 +33,7 @@ from .frames import (
     WrapperSplitter,
     WrapperStreamError,
     decode_datagram,
+    encode_frame,
 )
 
 __all__ = ["WrapperConnection", "WrapperState"]
@@ -108,7 +109,7 @@ class WrapperConnection:
             raise LinkError(
                 "cannot send an APDU: the remote wPort is not known yet (no frame received)"
             )
-        self._outgoing.append(WrapperFrame(self.local_wport, self.remote_wport, apdu).encode())
+        self._outgoing.append(encode_frame(self.local_wport, self.remote_wport, apdu))
 
     def send_apdu_to(self, apdu: bytes, destination_wport: int) -> None:
         """Queue ``apdu`` to another wPort (a push, or an answer to an unsolicited frame)."""
