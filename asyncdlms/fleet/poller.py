@@ -339,10 +339,30 @@ class FleetPoller:
         queue: asyncio.Queue[tuple[int, MeterResult] | None],
         scope: anyio.CancelScope,
     ) -> None:
-        with scope:
-            async with anyio.create_task_group() as task_group:
-                for worker in self._workers:
-                    task_group.start_soon(self._poll_meter, worker, number, queue)
+        """The meters of one cycle, each in a plain asyncio task (an anyio task group wraps
+        every task's coroutine, a frame on each of its steps). Like a task group: the cycle
+        ends when every task ended; cancelling it (``scope``, or the poller's group) cancels
+        them and waits for them (shielded); a task that fails (a bug: ``_poll_meter`` keeps
+        every error of a meter in its result) cancels the others and is raised as a group."""
+        create_task = asyncio.get_running_loop().create_task
+        tasks = [create_task(self._poll_meter(w, number, queue)) for w in self._workers]
+        try:
+            with scope:
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            pending = [task for task in tasks if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                with anyio.CancelScope(shield=True):
+                    await asyncio.wait(pending)
+        failures = [
+            error
+            for task in tasks
+            if not task.cancelled() and (error := task.exception()) is not None
+        ]
+        if failures:
+            raise BaseExceptionGroup("meter tasks of a fleet cycle failed", failures)
 
     async def _poll_meter(
         self,

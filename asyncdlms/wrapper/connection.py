@@ -26,7 +26,7 @@ import enum
 from typing import Literal
 
 from ..errors import LinkError, WrapperError
-from ..link import ApduReceived, LinkClosed, LinkEstablished, LinkEvent
+from ..link import LinkClosed, LinkEstablished, LinkEvent, apdu_received
 from .frames import (
     MAX_APDU_LENGTH,
     WrapperFrame,
@@ -205,10 +205,5 @@ class WrapperConnection:
             self.unexpected_frames += 1
             return
         self._events.append(
-            ApduReceived(
-                frame.apdu,
-                unsolicited=not expected,
-                source=frame.source_wport,
-                destination=frame.destination_wport,
-            )
+            apdu_received(frame.apdu, not expected, frame.source_wport, frame.destination_wport)
         )
