@@ -37,6 +37,7 @@ from .results import (
     PollerClosedError,
     Reading,
     Step,
+    make_reading,
 )
 from .schedule import busy_result
 
@@ -563,7 +564,7 @@ class FleetPoller:
             ok = not isinstance(value, Exception)
             self.metrics.read_finished(worker.meter, key, now - started, ok)
             if ok:
-                readings.append(Reading(key, value, stamp))
+                readings.append(make_reading(key, value, stamp))
             elif isinstance(value, DataAccessError):  # the association is fine: go on
                 failure = failure or MeterFailure(step, value, False)
             else:
