@@ -683,7 +683,8 @@ def _listed_attribute(
     """A GET with-list item (the descriptors are immutable: a fleet that reads the same
     attributes every cycle builds each once, not once per read)."""
     try:
-        return _cached_listed_attribute(class_id, obis, attribute)
+        # (an unhashable OBIS form raises the TypeError below)
+        return _cached_listed_attribute(class_id, obis, attribute)  # type: ignore[arg-type]
     except TypeError:  # an unhashable OBIS form (a list, a bytearray): built each time
         return CosemAttributeDescriptorWithSelection(
             CosemAttributeDescriptor(class_id, Obis(obis), attribute)
