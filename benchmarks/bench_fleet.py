@@ -85,13 +85,16 @@ def resident_bytes() -> int:
 def serve(meters: int, latency: float = 0.0) -> None:
     """Run ``meters`` simulated meters on one port until standard input closes."""
     from asyncdlms.server import Faults, Simulator
+    from asyncdlms.server.limits import ServerLimits
 
     raise_descriptor_limit()
     faults = Faults(latency=latency) if latency else None
+    # the whole fleet connects from one loopback address: no per-peer or total cap
+    limits = ServerLimits(max_connections=None, max_connections_per_peer=None)
 
     async def main() -> None:
         async with Simulator(
-            meters=meters, interface="wrapper", shared_port=True, faults=faults
+            meters=meters, interface="wrapper", shared_port=True, faults=faults, limits=limits
         ) as sim:
             print(f"PORT {sim.targets[0].url.rsplit(':', 1)[1]}", flush=True)
             await asyncio.to_thread(sys.stdin.read)

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import os
 from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from types import TracebackType
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 from ..apdu.acse import MechanismName
 from ..apdu.descriptors import (
     CosemAttributeDescriptor,
+    CosemAttributeDescriptorWithSelection,
     CosemMethodDescriptor,
     SelectiveAccessDescriptor,
 )
@@ -520,7 +522,7 @@ class Client(ShortNameMethods, CosemMethods):
         or its :class:`~asyncdlms.errors.DataAccessError` (returned, not raised)."""
         if self.short_name_referencing:
             return await self._sn_get_many(items, timeout)
-        descriptors = [CosemAttributeDescriptor(c, Obis(o), a) for c, o, a in items]
+        descriptors = [_listed_attribute(c, o, a) for c, o, a in items]
         result = await self._request(
             lambda now: self.session.get_with_list(descriptors, now=now), timeout
         )
@@ -664,6 +666,29 @@ class Client(ShortNameMethods, CosemMethods):
 
     def __await__(self) -> Generator[Any, None, Client]:
         return self.open().__await__()
+
+
+@functools.lru_cache(maxsize=1024, typed=True)
+def _cached_listed_attribute(
+    class_id: int, obis: ObisLike, attribute: int
+) -> CosemAttributeDescriptorWithSelection:
+    return CosemAttributeDescriptorWithSelection(
+        CosemAttributeDescriptor(class_id, Obis(obis), attribute)
+    )
+
+
+def _listed_attribute(
+    class_id: int, obis: ObisLike, attribute: int
+) -> CosemAttributeDescriptorWithSelection:
+    """A GET with-list item (the descriptors are immutable: a fleet that reads the same
+    attributes every cycle builds each once, not once per read)."""
+    try:
+        # (an unhashable OBIS form raises the TypeError below)
+        return _cached_listed_attribute(class_id, obis, attribute)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable OBIS form (a list, a bytearray): built each time
+        return CosemAttributeDescriptorWithSelection(
+            CosemAttributeDescriptor(class_id, Obis(obis), attribute)
+        )
 
 
 class _Expired(Exception):

@@ -179,13 +179,12 @@ class Driver(asyncio.BufferedProtocol, asyncio.DatagramProtocol):
                 if data:
                     if self._trace is not None:
                         self._trace_chunk("->", data, self._loop.time())
-                    cast(asyncio.WriteTransport, transport).write(data)
-        self._arm_timer()
-
-    def _arm_timer(self) -> None:
+                    transport.write(data)  # type: ignore[attr-defined]  # (no cast() per write)
         deadline = self.machine.next_deadline()
-        if deadline == self._timer_deadline and (deadline is None or self._timer is not None):
-            return
+        if deadline != self._timer_deadline or (deadline is not None and self._timer is None):
+            self._arm_timer(deadline)  # (the common case, no timer before or after: no call)
+
+    def _arm_timer(self, deadline: float | None) -> None:
         self._cancel_timer()
         if deadline is not None:
             self._timer_deadline = deadline

@@ -209,6 +209,13 @@ async def read_plain_items(
     values: list[Any] = []
     position = 0
     for item, attributes in zip(items, requests, strict=True):
+        if type(item) is ReadAttribute:  # its value is its one result (no slice, no calls)
+            value = results[position]
+            position += 1
+            if isinstance(value, Exception) and not isinstance(value, DlmsError):
+                raise value  # what value_of raises, uncaught here
+            values.append(value)
+            continue
         mine = results[position : position + len(attributes)]
         position += len(attributes)
         try:

@@ -37,6 +37,7 @@ from .results import (
     PollerClosedError,
     Reading,
     Step,
+    make_reading,
 )
 from .schedule import busy_result
 
@@ -196,7 +197,9 @@ class FleetPoller:
             meter if isinstance(meter, Meter) else Meter(meter) for meter in meters
         )
         self._workers = [_Worker(i, meter, self) for i, meter in enumerate(self.meters)]
-        self._limiter = anyio.CapacityLimiter(concurrency)
+        # an asyncio semaphore, not an anyio CapacityLimiter: a free place is taken without
+        # the limiter's extra trip through the event loop (a shielded checkpoint per take)
+        self._limiter = asyncio.Semaphore(concurrency)
         self._buses = {
             worker.bus: anyio.CapacityLimiter(bus_concurrency)
             for worker in self._workers
@@ -337,10 +340,30 @@ class FleetPoller:
         queue: asyncio.Queue[tuple[int, MeterResult] | None],
         scope: anyio.CancelScope,
     ) -> None:
-        with scope:
-            async with anyio.create_task_group() as task_group:
-                for worker in self._workers:
-                    task_group.start_soon(self._poll_meter, worker, number, queue)
+        """The meters of one cycle, each in a plain asyncio task (an anyio task group wraps
+        every task's coroutine, a frame on each of its steps). Like a task group: the cycle
+        ends when every task ended; cancelling it (``scope``, or the poller's group) cancels
+        them and waits for them (shielded); a task that fails (a bug: ``_poll_meter`` keeps
+        every error of a meter in its result) cancels the others and is raised as a group."""
+        create_task = asyncio.get_running_loop().create_task
+        tasks = [create_task(self._poll_meter(w, number, queue)) for w in self._workers]
+        try:
+            with scope:
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            pending = [task for task in tasks if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                with anyio.CancelScope(shield=True):
+                    await asyncio.wait(pending)
+        failures = [
+            error
+            for task in tasks
+            if not task.cancelled() and (error := task.exception()) is not None
+        ]
+        if failures:
+            raise BaseExceptionGroup("meter tasks of a fleet cycle failed", failures)
 
     async def _poll_meter(
         self,
@@ -525,7 +548,7 @@ class FleetPoller:
         self, worker: _Worker, position: int, count: int, readings: list[Reading]
     ) -> MeterFailure | None:
         steps = self._steps[position : position + count]
-        items = [cast(PlainItem, item) for item, _key, _step in steps]
+        items = cast(list[PlainItem], [item for item, _key, _step in steps])
         started = self.clock()
         try:
             values = await read_plain_items(worker.client, items, worker.memory)
@@ -541,7 +564,7 @@ class FleetPoller:
             ok = not isinstance(value, Exception)
             self.metrics.read_finished(worker.meter, key, now - started, ok)
             if ok:
-                readings.append(Reading(key, value, stamp))
+                readings.append(make_reading(key, value, stamp))
             elif isinstance(value, DataAccessError):  # the association is fine: go on
                 failure = failure or MeterFailure(step, value, False)
             else:

@@ -61,6 +61,22 @@ class Reading:
     timestamp: dt.datetime
 
 
+_new_reading = object.__new__
+_set_key, _set_value, _set_timestamp = (
+    vars(Reading)[name].__set__ for name in ("key", "value", "timestamp")
+)
+
+
+def make_reading(key: str, value: Any, timestamp: dt.datetime) -> Reading:
+    """``Reading(key, value, timestamp)`` built through its slots (the poller makes one per
+    value read; a frozen dataclass's ``__init__`` goes through ``object.__setattr__``)."""
+    reading: Reading = _new_reading(Reading)
+    _set_key(reading, key)
+    _set_value(reading, value)
+    _set_timestamp(reading, timestamp)
+    return reading
+
+
 @dataclass(frozen=True, slots=True)
 class MeterFailure:
     """Why a meter gave no (complete) result: the ``step`` that failed (``connect``,

@@ -166,6 +166,12 @@ class GeneralBlockTransferChannel:
         return self._incoming is not None
 
     @property
+    def idle(self) -> bool:
+        """True when no transfer goes on in either direction (neither :attr:`receiving` nor
+        :attr:`sending`): :meth:`receive` then passes any APDU but a block on as it is."""
+        return self._incoming is None and self._outgoing is None
+
+    @property
     def sending(self) -> bool:
         """True while our own transfer is not known to have reached the peer (its blocks
         are kept for sending again until the peer acknowledges the last one or answers)."""

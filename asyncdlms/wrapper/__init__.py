@@ -2,7 +2,8 @@
 
 - :class:`WrapperFrame` / :class:`WrapperHeader`: the 8-byte header and its APDU,
 - :class:`WrapperSplitter`: frames from a TCP stream in any slicing,
-- :func:`decode_datagram`: one UDP datagram, one frame,
+- :func:`decode_datagram`: one UDP datagram, one frame; :func:`encode_frame`: one frame's
+  bytes, the header packed in one call,
 - :class:`WrapperConnection`: the sans-IO :class:`asyncdlms.link.Link` over them.
 """
 
@@ -18,6 +19,7 @@ from .frames import (
     WrapperSplitter,
     WrapperStreamError,
     decode_datagram,
+    encode_frame,
 )
 
 __all__ = [
@@ -31,4 +33,5 @@ __all__ = [
     "WrapperState",
     "WrapperStreamError",
     "decode_datagram",
+    "encode_frame",
 ]

@@ -26,13 +26,14 @@ import enum
 from typing import Literal
 
 from ..errors import LinkError, WrapperError
-from ..link import ApduReceived, LinkClosed, LinkEstablished, LinkEvent
+from ..link import LinkClosed, LinkEstablished, LinkEvent, apdu_received
 from .frames import (
     MAX_APDU_LENGTH,
     WrapperFrame,
     WrapperSplitter,
     WrapperStreamError,
     decode_datagram,
+    encode_frame,
 )
 
 __all__ = ["WrapperConnection", "WrapperState"]
@@ -108,7 +109,7 @@ class WrapperConnection:
             raise LinkError(
                 "cannot send an APDU: the remote wPort is not known yet (no frame received)"
             )
-        self._outgoing.append(WrapperFrame(self.local_wport, self.remote_wport, apdu).encode())
+        self._outgoing.append(encode_frame(self.local_wport, self.remote_wport, apdu))
 
     def send_apdu_to(self, apdu: bytes, destination_wport: int) -> None:
         """Queue ``apdu`` to another wPort (a push, or an answer to an unsolicited frame)."""
@@ -204,10 +205,5 @@ class WrapperConnection:
             self.unexpected_frames += 1
             return
         self._events.append(
-            ApduReceived(
-                frame.apdu,
-                unsolicited=not expected,
-                source=frame.source_wport,
-                destination=frame.destination_wport,
-            )
+            apdu_received(frame.apdu, not expected, frame.source_wport, frame.destination_wport)
         )

@@ -29,6 +29,7 @@ __all__ = [
     "WrapperSplitter",
     "WrapperStreamError",
     "decode_datagram",
+    "encode_frame",
 ]
 
 #: The only version IEC 62056-47 defines.
@@ -119,6 +120,20 @@ class WrapperFrame:
         )
 
 
+def encode_frame(source_wport: int, destination_wport: int, apdu: bytes) -> bytes:
+    """Header and APDU of one frame, the header packed in one call (what
+    ``WrapperFrame(source_wport, destination_wport, apdu).encode()`` gives, with its
+    :class:`~asyncdlms.errors.EncodeError` for wPorts or an APDU that do not fit)."""
+    length = len(apdu)
+    if (
+        length <= MAX_APDU_LENGTH
+        and 0 <= source_wport <= 0xFFFF
+        and 0 <= destination_wport <= 0xFFFF
+    ):
+        return _pack_header(WRAPPER_VERSION, source_wport, destination_wport, length) + apdu
+    return WrapperFrame(source_wport, destination_wport, apdu).encode()  # raises the error
+
+
 def decode_datagram(
     data: bytes | bytearray | memoryview, max_apdu_length: int = MAX_APDU_LENGTH
 ) -> WrapperFrame:
@@ -206,6 +221,16 @@ class WrapperSplitter:
         if self._error is not None:
             raise self._error
         buffer = self._buffer
+        if not buffer and type(data) is bytes and len(data) >= HEADER_LENGTH:
+            # the common case: nothing held back and exactly one whole frame received
+            version, source, destination, length = _unpack_header(data)
+            if (
+                version == WRAPPER_VERSION
+                and length <= self.max_apdu_length
+                and len(data) == HEADER_LENGTH + length
+            ):
+                self.frames += 1
+                return [_make_frame(source, destination, data[HEADER_LENGTH:])]
         buffer += data
         size = len(buffer)
         frames: list[WrapperFrame] = []

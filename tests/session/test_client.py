@@ -787,6 +787,25 @@ def test_get_with_datablocks(kind: str, first_block_number: int) -> None:
     )
 
 
+@pytest.mark.parametrize("kind", LINKS)
+def test_get_with_list_of_single_gets_blocks_errors_and_invoke_ids(kind: str) -> None:
+    """Chunks of one: each item a get-request-normal (the session's short way), an answer
+    in blocks and a refused object taken the general way, one invoke-id after another."""
+    server = ScriptedServer(block_size=100)
+    pair = associated(kind, server=server, client_settings=ClientSettings(with_list_chunk_size=1))
+    values = pair.result(pair.session.get_with_list([REGISTER, BIG, MISSING, NAME]))
+    assert values[0] == 123456 and values[1] == bytes(range(256)) * 8
+    assert isinstance(values[2], DataAccessError)
+    assert values[2].result == DataAccessResult.OBJECT_UNDEFINED
+    assert values[3] == b"ASY0000000001"
+    normals = [decode_apdu(r) for r in server.requests if r[:2] == bytes((0xC0, 1))]
+    assert [n.cosem_attribute_descriptor for n in normals] == [REGISTER, BIG, MISSING, NAME]
+    invoke_ids = [r[2] & 0x0F for r in server.requests if r[:2] == bytes((0xC0, 1))]
+    assert invoke_ids == [(invoke_ids[0] + i) % 16 for i in range(4)]
+    assert any(r[:2] == bytes((0xC0, 2)) for r in server.requests)  # get-request-next
+    assert pair.session.with_list_fallbacks == 0
+
+
 def test_get_block_number_gap_is_a_block_transfer_error() -> None:
     server = ScriptedServer(block_size=100)
     pair = associated(server=server)

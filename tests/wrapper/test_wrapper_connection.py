@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from asyncdlms.errors import LinkError, WrapperError
-from asyncdlms.link import ApduReceived, Link, LinkClosed, LinkEstablished
+from asyncdlms.link import ApduReceived, Link, LinkClosed, LinkEstablished, apdu_received
 from asyncdlms.wrapper import WrapperConnection, WrapperFrame, WrapperState
 from tests.conftest import vector
 
@@ -159,3 +163,20 @@ def test_reconnect_after_close_and_timers() -> None:
     client.handle_timer(5.0)
     assert client.next_deadline() is None
     assert client.events() == []
+
+
+@given(
+    st.binary(max_size=40),
+    st.booleans(),
+    st.none() | st.integers(0, 0xFFFF),
+    st.none() | st.integers(0, 0xFFFF),
+)
+def test_apdu_received_is_the_dataclass(
+    apdu: bytes, unsolicited: bool, source: int | None, destination: int | None
+) -> None:
+    event = apdu_received(apdu, unsolicited, source, destination)
+    assert type(event) is ApduReceived
+    assert event == ApduReceived(apdu, unsolicited, source, destination)
+    assert hash(event) == hash(ApduReceived(apdu, unsolicited, source, destination))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.apdu = b""  # type: ignore[misc]

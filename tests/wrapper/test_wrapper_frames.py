@@ -15,6 +15,7 @@ from asyncdlms.wrapper import (
     WrapperSplitter,
     WrapperStreamError,
     decode_datagram,
+    encode_frame,
 )
 from tests.conftest import load_vectors, vector
 
@@ -104,6 +105,54 @@ frames_strategy = st.builds(
 @given(frames_strategy)
 def test_round_trip(frame: WrapperFrame) -> None:
     assert decode_datagram(frame.encode()) == frame
+
+
+@given(st.integers(-2, 0x10001), st.integers(-2, 0x10001), st.binary(max_size=300))
+def test_encode_frame_is_the_frame_encoding(source: int, destination: int, apdu: bytes) -> None:
+    try:
+        expected: bytes | type[EncodeError] = WrapperFrame(source, destination, apdu).encode()
+    except EncodeError:
+        expected = EncodeError
+    if expected is EncodeError:
+        with pytest.raises(EncodeError):
+            encode_frame(source, destination, apdu)
+    else:
+        assert encode_frame(source, destination, apdu) == expected
+
+
+def test_encode_frame_refuses_an_apdu_too_long() -> None:
+    with pytest.raises(EncodeError, match="does not fit a wrapper frame"):
+        encode_frame(16, 1, bytes(0x10000))
+
+
+@given(st.lists(frames_strategy, min_size=1, max_size=4), st.binary(max_size=12))
+def test_whole_frames_one_per_read_then_a_partial_one(
+    frames: list[WrapperFrame], tail: bytes
+) -> None:
+    """One whole frame per read (the splitter's short way), then bytes that are not a
+    whole frame (its general way): the same frames either way."""
+    splitter = WrapperSplitter()
+    found = [frame for whole in frames for frame in splitter.feed(whole.encode())]
+    assert found == frames and splitter.frames == len(frames)
+    assert splitter.buffered == 0
+    partial = WrapperFrame(1, 16, tail).encode()[:-1]
+    assert splitter.feed(partial) == []
+    assert splitter.buffered == len(partial)
+
+
+def test_a_whole_frame_with_another_version_fails_the_stream() -> None:
+    raw = b"\x00\x02" + WrapperFrame(1, 16, b"\x01").encode()[2:]
+    splitter = WrapperSplitter()
+    with pytest.raises(WrapperStreamError, match="version"):
+        splitter.feed(raw)
+    with pytest.raises(WrapperError):
+        splitter.feed(WrapperFrame(1, 16, b"\x01").encode())  # stays failed
+
+
+def test_a_whole_frame_over_the_length_bound_fails_the_stream() -> None:
+    splitter = WrapperSplitter(max_apdu_length=4)
+    with pytest.raises(WrapperStreamError, match="maximum APDU length 4"):
+        splitter.feed(WrapperFrame(1, 16, bytes(5)).encode())
 
 
 @given(st.lists(frames_strategy, max_size=8), st.lists(st.integers(1, 40), min_size=1))

@@ -3,6 +3,7 @@ negotiated PDU, falling back to single GETs where a meter refuses (behaviour 10)
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Generator, Sequence
 from types import TracebackType
 from typing import Any
@@ -43,6 +44,10 @@ from ...errors import (
 )
 from ._core import _decode_response, _FallBack, _falls_back, _Send, _SessionCore, _Transaction
 
+_pack_get_request_normal = struct.Struct(">BBBH6BbB").pack
+"""get-request-normal: tag, choice 1, invoke-id-and-priority, class-id, the six OBIS
+bytes, attribute-id (Integer8), no selective access."""
+
 _GET_RESPONSE_NORMAL = bytes((ApduTag.GET_RESPONSE, 1))
 """The first two bytes of a get-response-normal."""
 
@@ -59,6 +64,20 @@ def get_response_normal_value(apdu: bytes) -> tuple[bool, Any]:
         if end == len(apdu):
             return True, value
     return False, None
+
+
+def _get_request_normal(invoke_byte: int, descriptor: CosemAttributeDescriptor) -> bytes:
+    """A get-request-normal without selective access, encoded directly (the same bytes as
+    :class:`GetRequestNormal`'s encoder gives)."""
+    return _pack_get_request_normal(
+        ApduTag.GET_REQUEST,
+        1,
+        invoke_byte,
+        descriptor.class_id,
+        *descriptor.instance_id,
+        descriptor.attribute_id,
+        0,
+    )
 
 
 class _GetNormal(Generator[_Send, bytes, Any]):
@@ -83,16 +102,7 @@ class _GetNormal(Generator[_Send, bytes, Any]):
         if answer is None:  # started: the request
             invoke_id, byte = self._session._invoke_byte()
             self._invoke_id = invoke_id
-            descriptor = self._descriptor
-            apdu = b"".join(
-                (
-                    bytes((ApduTag.GET_REQUEST, 1, byte)),
-                    descriptor.class_id.to_bytes(2, "big"),
-                    descriptor.instance_id.to_bytes(),
-                    bytes((descriptor.attribute_id & 0xFF, 0)),
-                )
-            )
-            return _Send(apdu, invoke_id)
+            return _Send(_get_request_normal(byte, self._descriptor), invoke_id)
         ordinary, value = get_response_normal_value(answer)
         if ordinary:
             raise StopIteration(value)
@@ -197,11 +207,32 @@ class _GetService(_SessionCore):
         with_list = negotiated is None or bool(
             negotiated.conformance & Conformance.MULTIPLE_REFERENCES
         )
+        append = results.append
         for chunk in chunk_attribute_list(items, self.settings.with_list_chunk_size):
             if len(chunk) == 1 or not with_list:
                 # one attribute, or a meter that did not grant multiple-references: single GETs
                 for item in chunk:
-                    results.append((yield from self._get_or_error(item)))
+                    if item.access_selection is not None:
+                        append((yield from self._get_or_error(item)))
+                        continue
+                    # the common read inline (no generator layer per GET): the request
+                    # encoded directly, the ordinary answer decoded the short way, any other
+                    # answer given to the general transaction (_get_answered)
+                    invoke_id, byte = self._invoke_byte()
+                    answer = yield _Send(
+                        _get_request_normal(byte, item.cosem_attribute_descriptor), invoke_id
+                    )
+                    ordinary, value = get_response_normal_value(answer)
+                    if ordinary:
+                        append(value)
+                        continue
+                    iip = InvokeIdAndPriority(
+                        invoke_id, self.settings.confirmed, self.settings.high_priority
+                    )
+                    try:
+                        append((yield from self._get_answered(answer, invoke_id, iip)))
+                    except DataAccessError as exc:
+                        append(exc)
                 continue
             try:
                 results.extend((yield from self._get_chunk(chunk)))

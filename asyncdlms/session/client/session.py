@@ -27,7 +27,9 @@ __all__ = ["ClientSession"]
 
 _ACSE_STATES = frozenset((AssociationState.AARQ_SENT, AssociationState.RELEASE_PENDING))
 """The states in which an ACSE APDU (AARE, RLRE) is awaited."""
-_AWAITING_STATES = frozenset((AssociationState.ASSOCIATED, AssociationState.HLS_PENDING))
+_AWAITING_STATES = (AssociationState.ASSOCIATED, AssociationState.HLS_PENDING)
+"""A tuple, not a frozenset: ``in`` compares by identity, where a set hashes the member in
+Python (Enum.__hash__) on every input."""
 """The states in which requests are in flight."""
 
 
@@ -164,17 +166,24 @@ class ClientSession(
                 )
             )
             return
-        try:
-            received = self._gbt.receive(apdu)
-        except BlockTransferError as exc:
-            self._fail_in_flight(exc)
-            return
-        for piece in received.to_send:
-            self._link_send(piece)
-        self._arm_gbt_timer(progress=True)
-        if received.apdu is None:
-            return
-        apdu = received.apdu
+        gbt = self._gbt
+        if gbt.idle and apdu and apdu[0] != ApduTag.GENERAL_BLOCK_TRANSFER:
+            # no transfer going on and not a block: the channel would pass the APDU on as it
+            # is, and the GBT timer stays stopped (what _arm_gbt_timer sets then)
+            self._gbt_deadline = None
+            self._gbt_retries = 0
+        else:
+            try:
+                received = gbt.receive(apdu)
+            except BlockTransferError as exc:
+                self._fail_in_flight(exc)
+                return
+            for piece in received.to_send:
+                self._link_send(piece)
+            self._arm_gbt_timer(progress=True)
+            if received.apdu is None:
+                return
+            apdu = received.apdu
         if apdu and apdu[0] in _NOTIFICATION_TAGS:
             self._notification(apdu, source, destination)
             return
@@ -184,7 +193,7 @@ class ClientSession(
             # the "already associated" answer to a duplicated AARQ; never a request's answer
             self.unexpected_apdus += 1
             return
-        if apdu and apdu[0] not in _ACSE_TAGS:
+        if apdu and apdu[0] not in _ACSE_TAGS and not self._plain_link:
             try:
                 apdu = self._protection.unprotect(apdu)
             except DlmsError as exc:
@@ -238,6 +247,6 @@ class ClientSession(
             # errors with invoke-id 1).
         if request.invoke_id is not None:
             self._last_answer = (request.invoke_id, apdu)
-        if self._retry_after_counter_error(request, apdu):
-            return
+        if self._context is not None and self._retry_after_counter_error(request, apdu):
+            return  # (without a security context there are no counters to retry with)
         self._advance(request, apdu)
