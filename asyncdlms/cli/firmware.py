@@ -185,10 +185,14 @@ def describe_result(result: FirmwareUpgradeResult) -> str:
     verified = "verified, " if result.verified else ""
     after = result.firmware_after
     version = "" if after is None else f"; active firmware {after.decode(errors='replace')}"
+    rate = (
+        f"effective rate {_size(result.rate)}/s"
+        if result.blocks_sent
+        else "the meter held every block already"
+    )
     return (
         f"{result.blocks_sent} of {result.blocks} blocks ({_size(result.bytes_sent)}) sent in "
-        f"{result.seconds:.1f} s{resumed}: effective rate {_size(result.rate)}/s; "
-        f"{verified}{activation}{version}"
+        f"{result.seconds:.1f} s{resumed}: {rate}; {verified}{activation}{version}"
     )
 
 

@@ -115,3 +115,20 @@ def test_progress_bar(tty: bool, tmp_path: Path) -> None:
         assert text.split("\r")[-1].startswith("[####################] 100/100")
     else:
         assert text.count("\n") == 12  # 0, 10, ..., 100 % and the phase
+
+
+def test_a_resume_with_nothing_left_to_send_says_so_instead_of_a_zero_rate() -> None:
+    from asyncdlms.cli.firmware import describe_result
+    from asyncdlms.firmware.plan import Activation, FirmwareUpgradeResult
+
+    def result(sent: int) -> FirmwareUpgradeResult:
+        return FirmwareUpgradeResult(
+            b"FW-2", 4000, 200, 20, sent, 20 - sent, sent * 200, 2.0, sent * 100.0,
+            True, Activation.NOW, b"FW-1", b"FW-2",
+        )  # fmt: skip
+
+    nothing = describe_result(result(0))
+    assert "held every block already" in nothing and "rate" not in nothing
+    assert "resumed from block 20" in nothing and "active firmware FW-2" in nothing
+    some = describe_result(result(5))
+    assert "5 of 20 blocks" in some and "effective rate" in some
