@@ -20,6 +20,7 @@ from ..apdu.general_protection import (
 from ..apdu.tags import ApduTag
 from ..errors import DlmsError
 from ..listen.keys import KeyStore
+from ..security.certificates import suite_of_key
 from ..security.counters import MemoryInvocationCounterStore
 from ..security.general import GeneralCipheringKeys, decipher_general, verify_signed_apdu
 
@@ -106,8 +107,8 @@ def _describe_signing(
             f"{title.hex().upper() or 'the originator'}"
         )
     else:
-        suite = 1 if public.curve.name == "secp256r1" else 2
         try:
+            suite = suite_of_key(public)
             verify_signed_apdu(apdu, lambda _title: public, suite, check_replay=False)
         except DlmsError as exc:
             lines.append(f"{indent}  signature NOT verified: {exc}")

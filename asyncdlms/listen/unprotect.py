@@ -21,6 +21,7 @@ from ..apdu.general_protection import (
 )
 from ..apdu.tags import ApduTag
 from ..errors import DecipheringError, DecodeError, SecurityPolicyError
+from ..security.certificates import suite_of_key
 from ..security.ciphering import (
     AUTHENTICATION_TAG_LENGTH,
     DEDICATED_TAGS,
@@ -165,7 +166,7 @@ class PushUnprotection:
                         f"a signed push from {originator.hex().upper()}, whose signing public "
                         "key or certificate is not in the key store: add signing_public_key"
                     )
-                suite = 1 if signing_key.curve.name == "secp256r1" else 2
+                suite = suite_of_key(signing_key)
                 signed = verify_signed_apdu(
                     current,
                     _Fixed(signing_key),
