@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import time
 from pathlib import Path
 from typing import Any
 
@@ -256,17 +257,23 @@ async def test_missed_cycles_are_caught_up_from_the_stored_position(tmp_path: Pa
 
 
 async def test_a_slow_meter_does_not_delay_the_next_cycle() -> None:
-    """Meter 0 answers every request 0.3 s late; cycles start every 0.4 s. The fast meters'
+    """Meter 0 answers every request 0.8 s late; cycles start every second. The fast meters'
     second cycle is done before the slow meter's first, and the slow meter is reported
-    busy in the cycle that found it still being read."""
+    busy in the cycle that found it still being read.
+
+    The schedule's clock starts at a slot boundary: on the wall clock the first cycle could
+    fall at the end of its slot and the second start a few milliseconds later, with the fast
+    meters still busy (a flake seen on a loaded CI machine)."""
     async with Simulator(meters=3, shared_port=True) as sim:
-        sim.set_faults(0, Faults(latency=0.3))
+        sim.set_faults(0, Faults(latency=0.8))
         meters = meters_of(sim, **OPTIONS)
-        schedule = AlignedSchedule(0.4)
+        origin = time.time()
+        schedule = AlignedSchedule(1.0, clock=lambda: time.time() - origin)
         async with FleetPoller(meters, ReadPlan.of("clock", "register:1.0.1.8.0.255"),
                                retry=RetryPolicy(attempts=1)) as poller:  # fmt: skip
             order = [(r.meter.name, r.cycle, r.failure.step if r.failure else "ok")
                      async for r in schedule.run(poller, cycles=2)]  # fmt: skip
+    assert schedule.slots[1].timestamp() == 0 and schedule.slots[2].timestamp() == 1, order
     slow_first = order.index(("m0", 1, "ok"))
     assert order.index(("m1", 2, "ok")) < slow_first
     assert order.index(("m2", 2, "ok")) < slow_first
