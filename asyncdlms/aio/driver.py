@@ -181,14 +181,21 @@ class Driver(asyncio.BufferedProtocol, asyncio.DatagramProtocol):
                         self._trace_chunk("->", data, self._loop.time())
                     transport.write(data)  # type: ignore[attr-defined]  # (no cast() per write)
         deadline = self.machine.next_deadline()
-        if deadline != self._timer_deadline or (deadline is not None and self._timer is None):
-            self._arm_timer(deadline)  # (the common case, no timer before or after: no call)
+        if deadline != self._timer_deadline:
+            self._want_timer(deadline)  # (the common case, no timer before or after: no call)
 
-    def _arm_timer(self, deadline: float | None) -> None:
-        self._cancel_timer()
-        if deadline is not None:
-            self._timer_deadline = deadline
-            self._timer = self._loop.call_at(deadline, self._timer_fired)
+    def _want_timer(self, deadline: float | None) -> None:
+        """Make sure the machine's ``handle_timer`` runs at ``deadline``. A deadline that
+        moves later (an inactivity timeout pushed back by every request) keeps the timer
+        already armed, which re-arms when it fires early: one loop timer per timeout period,
+        not a new one (and a cancelled one left in the loop's heap) per request."""
+        self._timer_deadline = deadline
+        timer = self._timer
+        if deadline is None or (timer is not None and timer.when() <= deadline):
+            return  # no deadline: a timer still armed fires and finds nothing to do
+        if timer is not None:
+            timer.cancel()
+        self._timer = self._loop.call_at(deadline, self._timer_fired, deadline)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
@@ -196,8 +203,14 @@ class Driver(asyncio.BufferedProtocol, asyncio.DatagramProtocol):
         self._timer = None
         self._timer_deadline = None
 
-    def _timer_fired(self) -> None:
+    def _timer_fired(self, armed_for: float) -> None:
         self._timer = None
+        deadline = self._timer_deadline
+        if deadline is None:
+            return
+        if deadline > armed_for:  # armed for an earlier deadline that has moved since
+            self._timer = self._loop.call_at(deadline, self._timer_fired, deadline)
+            return
         self._timer_deadline = None
         self.machine.handle_timer(self._loop.time())
         self.flush()
