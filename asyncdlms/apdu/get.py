@@ -8,6 +8,7 @@ the session concatenates the blocks and decodes the whole value once, with
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import axdr
 from ..errors import DecodeError, EncodeError
+from ..obis import Obis
 from .descriptors import (
     CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
@@ -235,8 +237,26 @@ _REQUESTS: dict[int, Any] = {
 }
 
 
+_U16_AT = struct.Struct(">H")
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_get_request(body: bytes) -> GetRequestNormal:
+    """A get-request-normal without selective access from its 10 bytes after the tag and
+    CHOICE (invoke-id-and-priority, descriptor): the PDUs are immutable, and a server asked
+    for the same attributes every cycle decodes each once."""
+    (class_id,) = _U16_AT.unpack_from(body, 1)
+    attribute = body[9]
+    descriptor = CosemAttributeDescriptor(
+        class_id, Obis.from_bytes(body[3:9]), attribute - 256 if attribute > 127 else attribute
+    )
+    return GetRequestNormal(descriptor, None, InvokeIdAndPriority.from_byte(body[0]))
+
+
 def decode_get_request(data: bytes) -> GetRequest:
     """Decode any GET-Request APDU (0xC0)."""
+    if len(data) == 13 and data[0] == 0xC0 and data[1] == 1 and data[12] == 0:
+        return _plain_get_request(bytes(data[2:12]))  # the common GET: one attribute
     reader = Reader(data)
     choice = reader.header(ApduTag.GET_REQUEST, GetRequestType)
     result: GetRequest = _REQUESTS[choice]._read(reader)

@@ -435,7 +435,7 @@ class LogicalDevice:
         if isinstance(found, DataAccessResult):
             return found
         item, definition = found
-        if not definition.mode(context.client_address) & AttributeAccess.READ:
+        if not int.__and__(definition.mode(context.client_address), AttributeAccess.READ):
             return DataAccessResult.READ_WRITE_DENIED
         if definition.getter is not None:
             return definition.getter(self._target(item), context, selective_access)

@@ -205,7 +205,7 @@ class _GetService(_SessionCore):
         results: list[Any] = []
         negotiated = self.negotiated
         with_list = negotiated is None or bool(
-            negotiated.conformance & Conformance.MULTIPLE_REFERENCES
+            int.__and__(negotiated.conformance, Conformance.MULTIPLE_REFERENCES)
         )
         append = results.append
         for chunk in chunk_attribute_list(items, self.settings.with_list_chunk_size):

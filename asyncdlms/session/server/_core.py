@@ -202,7 +202,8 @@ class _SessionCore(ABC):
         return max(1, limit - header - 3 - protection_overhead(self._protection))
 
     def _negotiated(self, flag: Conformance) -> bool:
-        return bool(self.negotiated_conformance & flag)
+        # int's own AND: IntFlag's builds a flag member per call (1.3 µs, twice a request)
+        return bool(int.__and__(self.negotiated_conformance, flag))
 
     def _service_allowed(self, flag: Conformance) -> bool:
         if self._negotiated(flag):
