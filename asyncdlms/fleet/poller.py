@@ -198,8 +198,14 @@ class FleetPoller:
         )
         self._workers = [_Worker(i, meter, self) for i, meter in enumerate(self.meters)]
         # an asyncio semaphore, not an anyio CapacityLimiter: a free place is taken without
-        # the limiter's extra trip through the event loop (a shielded checkpoint per take)
-        self._limiter = asyncio.Semaphore(concurrency)
+        # the limiter's extra trip through the event loop (a shielded checkpoint per take).
+        # Every holder holds its worker's lock too, so with no more meters than places the
+        # limit cannot bind: no semaphore then (its acquire scans its waiters each time).
+        self._limiter: contextlib.AbstractAsyncContextManager[Any] = (
+            asyncio.Semaphore(concurrency)
+            if concurrency < len(self._workers)
+            else contextlib.nullcontext()
+        )
         self._buses = {
             worker.bus: anyio.CapacityLimiter(bus_concurrency)
             for worker in self._workers
