@@ -216,3 +216,77 @@ def test_redactor_masks_every_occurrence_longest_first() -> None:
     redact = redactor(b"abcd", b"abcdef", b"")
     assert redact(b"xxabcdefyyabcd") == b"xx******yy****"
     assert redact(b"nothing") == b"nothing"
+
+
+class MovingDeadline:
+    """A sans-IO machine whose deadline is pushed back by every input (an inactivity
+    timeout): it records when ``handle_timer`` ran."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, period: float) -> None:
+        self.loop = loop
+        self.period = period
+        self.deadline: float | None = loop.time() + period
+        self.fired: list[float] = []
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        self.deadline = now + self.period
+
+    def data_to_send(self) -> bytes:
+        return b""
+
+    def datagrams_to_send(self) -> list[bytes]:
+        return []
+
+    def next_deadline(self) -> float | None:
+        return self.deadline
+
+    def handle_timer(self, now: float) -> None:
+        assert self.deadline is not None and now >= self.deadline, "called before its deadline"
+        self.fired.append(now)
+        self.deadline = None
+
+
+async def test_a_deadline_pushed_back_keeps_one_timer_and_fires_once_at_the_last() -> None:
+    """Every input moves the deadline later: the driver keeps the timer it armed (no new
+    loop timer per input), and handle_timer runs once, at the last deadline, never early."""
+    loop = asyncio.get_running_loop()
+    machine = MovingDeadline(loop, 0.05)
+    driver = Driver(machine)
+    armed: list[float] = []
+    call_at = loop.call_at
+
+    def counting_call_at(
+        when: float, callback: Callable[..., object], *args: object, **options: object
+    ) -> object:
+        if getattr(callback, "__self__", None) is driver:
+            armed.append(when)
+        return call_at(when, callback, *args, **options)  # type: ignore[arg-type]
+
+    loop.call_at = counting_call_at  # type: ignore[method-assign, assignment]
+    try:
+        driver.flush()
+        for _ in range(20):  # 20 inputs, 10 ms apart: the deadline moves 20 times
+            await asyncio.sleep(0.01)
+            driver.data_received(b"x")
+        last = machine.deadline
+        assert last is not None
+        while not machine.fired:
+            await asyncio.sleep(0.01)
+    finally:
+        del loop.call_at
+    assert len(machine.fired) == 1 and machine.fired[0] >= last
+    assert len(armed) < 10, f"{len(armed)} loop timers for 20 moves of one deadline"
+    driver.flush()  # no deadline any more: nothing armed, nothing fires
+    await asyncio.sleep(0.1)
+    assert len(machine.fired) == 1
+
+
+async def test_a_deadline_moved_earlier_replaces_the_timer() -> None:
+    loop = asyncio.get_running_loop()
+    machine = MovingDeadline(loop, 10.0)
+    driver = Driver(machine)
+    driver.flush()
+    machine.deadline = loop.time() + 0.02
+    driver.flush()
+    await asyncio.sleep(0.2)
+    assert len(machine.fired) == 1
