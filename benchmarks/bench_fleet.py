@@ -18,7 +18,16 @@ blocking sockets, one thread per meter in a thread pool, on the same simulated f
 
 ``--floor``: client CPU per read with associations kept open, against the floor
 (benchmarks/floor.py: an asyncio.Protocol + Future + per-request timer against an echo
-server in another process), in interleaved repeats; the median ratio is printed.
+server in another process), in interleaved repeats; the median ratio is printed, with every
+pair's ratio. Servers run pinned to the last CPU and measured clients to the first
+(:func:`pin`): unpinned, the scheduler sometimes ran client and server on one CPU in turns,
+which batches every answer into one wake-up of the client and changed a client's CPU per
+read by up to 2x between runs. A client's CPU per round trip also depends on how fast its
+server answers (a fast server: many answers per wake-up of the client; a slow one: a
+wake-up per answer or two): the floor client costs about twice as much against an echo
+server spending 100 µs per request as against a plain echo. So a second floor is printed,
+the paced floor: the same floor client against an echo server that spends the simulator's
+own CPU per request (measured in the same run) before answering.
 ``--round-trips``: the default plan (4 registers and the clock) against meters that answer
 after ``--latency`` seconds: requests sent per meter cycle and the wall time of a cycle.
 
@@ -69,6 +78,17 @@ def raise_descriptor_limit() -> int:
     return soft
 
 
+def pin(role: str) -> None:
+    """Pin this process to one CPU: the servers (simulator, echo) to the last, the measured
+    client to the first, so that a measurement does not depend on where the scheduler puts
+    the two busy processes (sharing a CPU, or moving between them, changed a client's CPU
+    per read by up to 2x from one run to the next). No-op with one CPU or without
+    ``sched_setaffinity``."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cpus) >= 2:
+        os.sched_setaffinity(0, {cpus[-1] if role == "server" else cpus[0]})
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -88,6 +108,7 @@ def serve(meters: int, latency: float = 0.0) -> None:
     from asyncdlms.server.limits import ServerLimits
 
     raise_descriptor_limit()
+    pin("server")
     faults = Faults(latency=latency) if latency else None
     # the whole fleet connects from one loopback address: no per-peer or total cap
     limits = ServerLimits(max_connections=None, max_connections_per_peer=None)
@@ -112,11 +133,13 @@ class SimulatorProcess:
         sim.meters, sim.port, sim.process = meters, port, None
         return sim
 
-    def __init__(self, meters: int, latency: float = 0.0, echo: bool = False) -> None:
+    def __init__(
+        self, meters: int, latency: float = 0.0, echo: bool = False, busy: float = 0.0
+    ) -> None:
         self.meters = meters
         command = [sys.executable, __file__, "--serve", str(meters), "--latency", str(latency)]
-        if echo:
-            command = [sys.executable, str(ROOT / "benchmarks" / "floor.py")]
+        if echo:  # the floor's echo server (spending ``busy`` CPU seconds per request)
+            command = [sys.executable, str(ROOT / "benchmarks" / "floor.py"), str(busy)]
         self.process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -136,6 +159,13 @@ class SimulatorProcess:
             Meter(url, {"server": 1 + i, **options}, name=f"m{i}", bus=False)
             for i in range(self.meters)
         ]
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the server process used so far (Linux /proc)."""
+        assert self.process is not None
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def close(self) -> None:
         assert self.process is not None and self.process.stdin is not None
@@ -372,6 +402,7 @@ def measure(
 ) -> None:
     """Run one measurement in this (fresh) process and print its figures as JSON."""
     raise_descriptor_limit()
+    pin("client")
     sim = SimulatorProcess.attach(port, n)
     if kind == "ours":
         figures = ours(sim, cycles, width, keep_open, loop, count_requests, single_gets)
@@ -468,6 +499,10 @@ def run(meters: list[int], cycles: int, concurrency: int, with_gurux: bool, thre
                 )
 
 
+def _listed(ratios: list[float]) -> str:
+    return ", ".join(f"{ratio:.2f}" for ratio in ratios)
+
+
 def run_floor(meters: list[int], cycles: int, concurrency: int, loop: str, repeats: int) -> None:
     """Kept-open CPU per read against the floor client, interleaved, medians of ratios."""
     raise_descriptor_limit()
@@ -478,27 +513,49 @@ def run_floor(meters: list[int], cycles: int, concurrency: int, loop: str, repea
     )
     for n in meters:
         sim, echo = SimulatorProcess(n), SimulatorProcess(n, echo=True)
+        paced: SimulatorProcess | None = None
         try:
             ratios, mine_all, floor_all, listed_all = [], [], [], []
+            paced_ratios, paced_all, server_all = [], [], []
             for _ in range(repeats):
                 theirs = in_child("floor", echo, cycles, True, n, loop)
+                server_before = sim.cpu_seconds()
                 mine = in_child("ours", sim, cycles, True, concurrency, loop, single_gets=True)
+                # the simulator's CPU per request (the opening cycle's 2 per meter included)
+                server_all.append((sim.cpu_seconds() - server_before) / (mine.reads + 2 * n))
+                if paced is None:
+                    paced = SimulatorProcess(n, echo=True, busy=server_all[0])
+                slow = in_child("floor", paced, cycles, True, n, loop)
                 listed = in_child("ours", sim, cycles, True, concurrency, loop)
                 ratios.append(mine.cpu_per_read / theirs.cpu_per_read)
+                paced_ratios.append(mine.cpu_per_read / slow.cpu_per_read)
                 mine_all.append(mine.cpu_per_read)
                 floor_all.append(theirs.cpu_per_read)
+                paced_all.append(slow.cpu_per_read)
                 listed_all.append(listed.cpu_per_read)
             print(
                 f"  N = {n:>5}: asyncdlms {median(mine_all) * 1e6:6.1f} µs CPU per read "
-                f"(single GETs, a round trip each), floor {median(floor_all) * 1e6:5.1f} µs "
-                f"per round trip; ratio (median) {median(ratios):4.2f}x "
+                f"({min(mine_all) * 1e6:.0f}-{max(mine_all) * 1e6:.0f}; single GETs, a round "
+                f"trip each), floor {median(floor_all) * 1e6:5.1f} µs per round trip "
+                f"({min(floor_all) * 1e6:.0f}-{max(floor_all) * 1e6:.0f}); ratio (median) "
+                f"{median(ratios):4.2f}x "
                 f"(all: {', '.join(f'{r:.2f}' for r in ratios)}); the default GET with-list: "
                 f"{median(listed_all) * 1e6:6.1f} µs CPU per value read",
+                flush=True,
+            )
+            print(
+                f"           the simulator spends {median(server_all) * 1e6:.0f} µs CPU per "
+                f"request: against an echo server spending {server_all[0] * 1e6:.0f} µs per "
+                f"request (the paced floor) the floor client costs "
+                f"{median(paced_all) * 1e6:.1f} µs per round trip; ratio (median) "
+                f"{median(paced_ratios):4.2f}x (all: {_listed(paced_ratios)})",
                 flush=True,
             )
         finally:
             sim.close()
             echo.close()
+            if paced is not None:
+                paced.close()
 
 
 def run_round_trips(meters: list[int], latency: float, concurrency: int) -> None:
@@ -525,12 +582,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--meters", default="100,1000,10000", help="comma-separated N values")
     parser.add_argument("--quick", action="store_true", help="N = 100 and 1000 only")
-    parser.add_argument("--cycles", type=int, default=3, help="measured cycles for N <= 1000")
+    parser.add_argument(
+        "--cycles", type=int, help="measured cycles for N <= 1000 (3; 10 with --floor)"
+    )
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--gurux", action="store_true", help="add the gurux-dlms baseline")
     parser.add_argument("--threads", type=int, default=1000, help="gurux thread pool bound")
     parser.add_argument("--floor", action="store_true", help="CPU per read vs the floor")
-    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats (--floor)")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved repeats (--floor)")
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
     parser.add_argument("--round-trips", action="store_true", help="round trips per cycle")
     parser.add_argument("--latency", type=float, default=0.2, help="seconds (--round-trips)")
@@ -542,6 +601,8 @@ def main() -> None:
     parser.add_argument("--keep-open", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--width", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.cycles is None:
+        args.cycles = 10 if args.floor else 3
     if args.serve:
         serve(args.serve, args.latency)
         return

@@ -10,24 +10,37 @@ against (issue 17: ≤ 2× this floor).
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
-REQUEST = bytes.fromhex("0001001000010" "00d" "c001c10003" "0100010800ff" "0200")
+REQUEST = bytes.fromhex("000100100001000dc001c100030100010800ff0200")
 """A wrapper frame holding get-request-normal of 1.0.1.8.0.255 attribute 2 (21 bytes)."""
 
 
 class _Echo(asyncio.Protocol):
+    busy = 0.0
+    """CPU seconds spent (spinning) before each echo: 0 for the floor; the simulator's CPU
+    per request for the paced floor (a server as slow as the one asyncdlms is measured
+    against, so that both clients see answers come at the same pace)."""
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if self.busy:
+            end = time.process_time() + self.busy
+            while time.process_time() < end:
+                pass
         self.transport.write(data)  # type: ignore[attr-defined]
 
 
-def serve_echo() -> None:
-    """Echo on a loopback port (printed as ``PORT n``) until standard input closes."""
+def serve_echo(busy: float = 0.0) -> None:
+    """Echo on a loopback port (printed as ``PORT n``) until standard input closes, after
+    ``busy`` CPU seconds per request."""
+    _Echo.busy = busy
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -96,4 +109,6 @@ async def floor_reads(port: int, connections: int, reads_per_connection: int,
 
 
 if __name__ == "__main__":
-    serve_echo()
+    if hasattr(os, "sched_getaffinity") and len(cpus := sorted(os.sched_getaffinity(0))) >= 2:
+        os.sched_setaffinity(0, {cpus[-1]})  # the server's CPU (bench_fleet.pin)
+    serve_echo(float(sys.argv[1]) if len(sys.argv) > 1 else 0.0)
