@@ -17,6 +17,7 @@ from anyio.abc import TaskGroup
 from ..aio.options import connect_keywords
 from ..errors import AssociationError, DataAccessError
 from ..obis import Obis
+from .deadlines import Deadlines
 from .meters import Meter
 from .metrics import KEEP_ALIVE, FleetMetrics
 from .plan import (
@@ -212,6 +213,8 @@ class FleetPoller:
             if worker.bus is not None
         }
         self._task_group: TaskGroup | None = None
+        self._deadlines = Deadlines()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._scopes: set[anyio.CancelScope] = set()
@@ -225,7 +228,8 @@ class FleetPoller:
         if self._supervisor is not None or self._closed:
             raise RuntimeError("a FleetPoller is entered once")
         ready = asyncio.Event()
-        self._supervisor = asyncio.get_running_loop().create_task(self._supervise(ready))
+        self._loop = asyncio.get_running_loop()
+        self._supervisor = self._loop.create_task(self._supervise(ready))
         await ready.wait()
         return self
 
@@ -269,6 +273,7 @@ class FleetPoller:
                             releases.start_soon(self._release_at_shutdown, worker)
         finally:
             self._stop.set()
+            self._deadlines.close()
             if self._supervisor is not None:
                 with anyio.CancelScope(shield=True):
                     await self._supervisor
@@ -455,11 +460,21 @@ class FleetPoller:
             if bus is not None:
                 await bus.acquire()
             try:
-                async with self._limiter, worker.lock, asyncio.timeout(worker.deadline):
-                    item_failure = await self._work(worker, readings, progress)
-                    if not worker.keep_open:
-                        progress.step = Step.RELEASE
-                        await self._release(worker)
+                async with self._limiter, worker.lock:
+                    deadlines = self._deadlines  # (one timer for all meters: deadlines.py)
+                    assert self._loop is not None  # (set when the poller was entered)
+                    deadlines.start(worker, self._loop, worker.deadline)
+                    try:
+                        item_failure = await self._work(worker, readings, progress)
+                        if not worker.keep_open:
+                            progress.step = Step.RELEASE
+                            await self._release(worker)
+                    except asyncio.CancelledError:
+                        if deadlines.expired(worker):
+                            raise TimeoutError() from None
+                        raise
+                    finally:
+                        deadlines.finish(worker)
             finally:
                 if bus is not None:
                     bus.release()
