@@ -219,12 +219,12 @@ def chunk_attribute_list(
     meters cap or break long lists; 10 is what gurux-dlms sends at most)."""
     if chunk_size < 1:
         raise EncodeError(f"a chunk holds at least one attribute, not {chunk_size}")
+    listed = CosemAttributeDescriptorWithSelection
     wrapped = tuple(
-        item
-        if isinstance(item, CosemAttributeDescriptorWithSelection)
-        else CosemAttributeDescriptorWithSelection(item)
-        for item in items
-    )
+        [item if isinstance(item, listed) else listed(item) for item in items]
+    )  # (a list built first: a generator in tuple() resumes once per item)
+    if 0 < len(wrapped) <= chunk_size:
+        return [wrapped]
     return [wrapped[i : i + chunk_size] for i in range(0, len(wrapped), chunk_size)]
 
 

@@ -158,7 +158,7 @@ class ReadShortName:
         if not client.short_name_referencing:
             raise ShortNameError(
                 f"{self.key}: this meter is associated with logical names; give it "
-                "referencing = \"sn\" to read short names",
+                'referencing = "sn" to read short names',
                 None,
                 self.short_name,
             )

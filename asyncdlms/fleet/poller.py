@@ -38,6 +38,7 @@ from .results import (
     PollerClosedError,
     Reading,
     Step,
+    make_meter_result,
     make_reading,
 )
 from .schedule import busy_result
@@ -90,6 +91,10 @@ class _Worker:
 
 def _default_deadline(request_timeout: float, plan: ReadPlan) -> float:
     return request_timeout * (3 + 2 * len(plan))
+
+
+_Step = tuple[PlanItem, str, str]
+"""A plan item, its key and the step name of its read."""
 
 
 class _Progress:
@@ -173,7 +178,8 @@ class FleetPoller:
         if keep_alive is not None and keep_alive <= 0:
             raise ValueError("keep_alive must be positive (seconds) or None")
         self.plan = plan
-        self._steps = [(item, item.key, Step.read(item.key)) for item in plan.items]
+        self._steps: list[_Step] = [(item, item.key, Step.read(item.key)) for item in plan.items]
+        self._plain_runs = self._plain_runs_of()
         self.timeout = timeout
         self.deadline = deadline
         self.retry = retry or RetryPolicy()
@@ -422,10 +428,10 @@ class FleetPoller:
         reassociated = False
         while True:
             attempt += 1
-            memory = dict(worker.memory)
+            memory = dict(worker.memory) if attempt < attempts else None  # for a retry only
             readings, failure, again = await self._attempt(worker)
             reassociated = reassociated or again
-            if failure is None or not failure.retryable or attempt >= attempts:
+            if failure is None or not failure.retryable or memory is None:
                 break
             worker.memory = memory  # this try's rows are dropped: the next reads them again
             delay = self.retry.delay(attempt, self.random)
@@ -439,7 +445,7 @@ class FleetPoller:
                 breaker.record_failure(self.clock())
             if breaker.state is not before:
                 self.metrics.breaker_changed(worker.meter, breaker.state)
-        return MeterResult(
+        return make_meter_result(
             worker.meter,
             number,
             tuple(readings),
@@ -559,17 +565,25 @@ class FleetPoller:
         0 for other items and on short-name meters."""
         if getattr(worker.client, "short_name_referencing", True):
             return 0
+        return len(self._plain_runs[position][0])
+
+    def _plain_runs_of(self) -> list[tuple[tuple[PlainItem, ...], tuple[_Step, ...]]]:
+        """For each position of the plan: the plain items that start there (and their
+        steps), read together; computed once, the plan does not change."""
         steps = self._steps
-        end = position
-        while end < len(steps) and isinstance(steps[end][0], PLAIN_ITEMS):
-            end += 1
-        return end - position
+        runs: list[tuple[tuple[PlainItem, ...], tuple[_Step, ...]]] = []
+        for position in range(len(steps)):
+            end = position
+            while end < len(steps) and isinstance(steps[end][0], PLAIN_ITEMS):
+                end += 1
+            run = steps[position:end]
+            runs.append((tuple(cast(PlainItem, item) for item, _key, _step in run), tuple(run)))
+        return runs
 
     async def _read_plain(
         self, worker: _Worker, position: int, count: int, readings: list[Reading]
     ) -> MeterFailure | None:
-        steps = self._steps[position : position + count]
-        items = cast(list[PlainItem], [item for item, _key, _step in steps])
+        items, steps = self._plain_runs[position]
         started = self.clock()
         try:
             values = await read_plain_items(worker.client, items, worker.memory)

@@ -117,3 +117,39 @@ class MeterResult:
     def values(self) -> dict[str, Any]:
         """The values read, by plan item key."""
         return {reading.key: reading.value for reading in self.readings}
+
+
+(
+    _set_meter,
+    _set_cycle,
+    _set_readings,
+    _set_failure,
+    _set_attempts,
+    _set_elapsed,
+    _set_reassociated,
+) = (
+    vars(MeterResult)[name].__set__
+    for name in ("meter", "cycle", "readings", "failure", "attempts", "elapsed", "reassociated")
+)
+
+
+def make_meter_result(
+    meter: Meter,
+    cycle: int,
+    readings: tuple[Reading, ...],
+    failure: MeterFailure | None,
+    attempts: int,
+    elapsed: float,
+    reassociated: bool = False,
+) -> MeterResult:
+    """``MeterResult(...)`` built through its slots (one per meter and cycle; a frozen
+    dataclass's ``__init__`` sets its seven fields through ``object.__setattr__``)."""
+    result: MeterResult = _new_reading(MeterResult)
+    _set_meter(result, meter)
+    _set_cycle(result, cycle)
+    _set_readings(result, readings)
+    _set_failure(result, failure)
+    _set_attempts(result, attempts)
+    _set_elapsed(result, elapsed)
+    _set_reassociated(result, reassociated)
+    return result
