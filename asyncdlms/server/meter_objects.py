@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
 import hashlib
 import math
 from collections.abc import Callable, Sequence
@@ -100,6 +101,14 @@ _DAY = 86400.0
 # Per-meter state
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _seed_of(serial_number: int) -> int:
+    """The seed of a meter's derived values (a hash of its serial number): asked twice per
+    energy read, computed once per meter."""
+    digest = hashlib.blake2b(serial_number.to_bytes(8, "big"), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
 class MeterState(DeviceState):
     """What one virtual meter owns (everything else is computed or shared): its index,
     clock offset, disconnect state, image transfer in progress, firmware identifier."""
@@ -169,8 +178,7 @@ class MeterState(DeviceState):
         return self.simulator.first_serial + self.index
 
     def _seed(self) -> int:
-        digest = hashlib.blake2b(self.serial_number.to_bytes(8, "big"), digest_size=8).digest()
-        return int.from_bytes(digest, "big")
+        return _seed_of(self.serial_number)
 
     def now(self) -> float:
         """The true time (the simulator's time source)."""

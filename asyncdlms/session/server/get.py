@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ... import axdr
-from ...apdu.enums import DataAccessResult
+from ...apdu.enums import DataAccessResult, GetResponseType
 from ...apdu.get import (
     GetRequestNext,
     GetRequestNormal,
@@ -14,7 +14,14 @@ from ...apdu.get import (
     write_get_data_result,
 )
 from ...apdu.initiate import Conformance
+from ...apdu.tags import ApduTag
 from ._core import _SessionCore
+
+_NORMAL_HEADER = tuple(
+    bytes((ApduTag.GET_RESPONSE, GetResponseType.NORMAL, iip, 0)) for iip in range(256)
+)
+"""The four bytes before the value of a successful get-response-normal, by
+invoke-id-and-priority byte."""
 
 
 class _GetService(_SessionCore):
@@ -27,7 +34,13 @@ class _GetService(_SessionCore):
             return
         if isinstance(request, GetRequestNormal):
             result = self._get_value(request.cosem_attribute_descriptor, request.access_selection)
-            answer = GetResponseNormal(result, iip).encode()
+            # GetResponseNormal(result, iip).encode(), without building the PDU
+            if isinstance(result, DataAccessResult):
+                answer = bytes(
+                    (ApduTag.GET_RESPONSE, GetResponseType.NORMAL, iip.to_byte(), 1, result)
+                )
+            else:
+                answer = _NORMAL_HEADER[iip.to_byte()] + result.raw
             if self._fits(len(answer)) or isinstance(result, DataAccessResult):
                 self._send(answer)
                 return

@@ -52,7 +52,13 @@ from ...security.ciphering import (
 )
 from ...security.counters import CipheringKey
 from ..events import AssociationReleased, SessionEvent
-from ._state import TRANSITIONS, AssociationAction, AssociationInput, AssociationState
+from ._state import (
+    TRANSITIONS,
+    AssociationAction,
+    AssociationInput,
+    AssociationState,
+    Transition,
+)
 from .access import _AccessService
 from .action import _ActionService
 from .association import _AssociationService
@@ -61,6 +67,12 @@ from .set import _SetService
 from .short_name import _is_block_request, _ShortNameService
 
 __all__ = ["ServerSession"]
+
+_SERVES_IN_PLACE = TRANSITIONS[
+    (AssociationState.ASSOCIATED, AssociationInput.SERVICE_REQUEST)
+] == Transition(AssociationAction.SERVE, AssociationState.ASSOCIATED)
+"""Whether a request in an association is served and the state kept (the common input:
+``_on_apdu`` then serves it without looking the row up)."""
 
 
 class ServerSession(
@@ -290,6 +302,9 @@ class ServerSession(
                     apdu=request,
                 )
                 return
+        if _SERVES_IN_PLACE and self.state is AssociationState.ASSOCIATED:
+            self._serve(request)  # the table's row, without its lookup (two Enum hashes)
+            return
         self._transition(AssociationInput.SERVICE_REQUEST, apdu=request)
 
     def _unprotect(self, raw: bytes) -> bytes:
