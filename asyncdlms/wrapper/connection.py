@@ -142,19 +142,24 @@ class WrapperConnection:
                 self.dropped_datagrams += 1
                 self.last_error = error
                 return
-            self._deliver(frame)
+            self._deliver(frame.source_wport, frame.destination_wport, frame.apdu)
             return
+        if type(data) is bytes:
+            single = self._splitter.take_single(data)
+            if single is not None:  # the common read: one whole frame, no frame object
+                self._deliver(*single)
+                return
         try:
             frames = self._splitter.feed(data)
         except WrapperStreamError as error:
             for frame in error.frames:
-                self._deliver(frame)
+                self._deliver(frame.source_wport, frame.destination_wport, frame.apdu)
             self.last_error = error
             self.state = WrapperState.CLOSED
             self._events.append(LinkClosed(error))
             return
         for frame in frames:
-            self._deliver(frame)
+            self._deliver(frame.source_wport, frame.destination_wport, frame.apdu)
 
     def data_to_send(self) -> bytes:
         """All queued frames as one byte string (for TCP)."""
@@ -195,15 +200,12 @@ class WrapperConnection:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _deliver(self, frame: WrapperFrame) -> None:
-        expected = frame.destination_wport == self.local_wport and (
-            self.remote_wport is None or frame.source_wport == self.remote_wport
-        )
-        if expected and self.remote_wport is None:
-            self.remote_wport = frame.source_wport
+    def _deliver(self, source: int, destination: int, apdu: bytes) -> None:
+        remote = self.remote_wport
+        expected = destination == self.local_wport and (remote is None or source == remote)
+        if expected and remote is None:
+            self.remote_wport = source
         if not expected and self.strict:
             self.unexpected_frames += 1
             return
-        self._events.append(
-            apdu_received(frame.apdu, not expected, frame.source_wport, frame.destination_wport)
-        )
+        self._events.append(apdu_received(apdu, not expected, source, destination))

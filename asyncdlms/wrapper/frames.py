@@ -216,6 +216,22 @@ class WrapperSplitter:
         self._buffer.clear()
         self._error = None
 
+    def take_single(self, data: bytes) -> tuple[int, int, bytes] | None:
+        """``data`` as one whole frame, when nothing is held back and it is exactly one
+        valid frame (the common read): its (source wPort, destination wPort, APDU),
+        counted. Otherwise ``None`` and nothing is taken: give ``data`` to :meth:`feed`."""
+        if self._buffer or self._error is not None or len(data) < HEADER_LENGTH:
+            return None
+        version, source, destination, length = _unpack_header(data)
+        if (
+            version != WRAPPER_VERSION
+            or length > self.max_apdu_length
+            or len(data) != HEADER_LENGTH + length
+        ):
+            return None
+        self.frames += 1
+        return source, destination, data[HEADER_LENGTH:]
+
     def feed(self, data: bytes | bytearray | memoryview) -> list[WrapperFrame]:
         """Add bytes from the stream; return the frames they complete, in order."""
         if self._error is not None:

@@ -172,6 +172,15 @@ class ClientSession(
             # is, and the GBT timer stays stopped (what _arm_gbt_timer sets then)
             self._gbt_deadline = None
             self._gbt_retries = 0
+            if (
+                apdu[0] in _INVOKE_ID_TAGS
+                and self._plain_link
+                and self.state is AssociationState.ASSOCIATED
+            ):
+                # the common answer: a GET/SET/ACTION response, plain, in an association;
+                # what the checks below come to for it (no notification, no ACSE APDU)
+                self._on_response(apdu)
+                return
         else:
             try:
                 received = gbt.receive(apdu)
