@@ -241,14 +241,16 @@ class _Connection:
             return
         session = self.session
         link = session.link
+        # a wrapper link (the common case) has no link errors, and its counts are read directly
+        wrapper = link if type(link) is WrapperConnection else None
         # The link errors in the bytes that chose the device were counted by _bind already.
-        count_link = not bound_now
+        count_link = not bound_now and wrapper is None
         errors_before = session.malformed_apdus + (self._link_errors(link) if count_link else 0)
         rejected = session.rejected_associations
         session.receive_data(data, now)
         errors = session.malformed_apdus + (self._link_errors(link) if count_link else 0)
         established = self._take_events()
-        frames = self._frames(link)
+        frames = wrapper.received_frames if wrapper is not None else self._frames(link)
         self._count_errors(errors - errors_before, frames > self._frames_seen)
         if self._closed:
             return
@@ -261,7 +263,8 @@ class _Connection:
             self._statistics.stream_error_closes += 1
             self._cut(f"wrapper stream error: {link.last_error}")
             return
-        self._track_frame(self._buffered(link), frames, now)
+        buffered = wrapper.buffered_bytes if wrapper is not None else self._buffered(link)
+        self._track_frame(buffered, frames, now)
         if self._backoff is not None and (established or session.rejected_associations != rejected):
             self._apply_backoff(session, session.rejected_associations - rejected, now)
         if isinstance(link, HdlcConnection) and link.state is LinkState.DISCONNECTED:
