@@ -25,8 +25,17 @@ def profile_buffer(rows: int = ROWS, date_time_tag: bool = False) -> bytes:
     for i in range(rows):
         minutes = i * 15
         clock = struct.pack(
-            ">HBBBBBBBhB", 2024, 1, 1 + minutes // 1440, 0xFF, minutes // 60 % 24, minutes % 60,
-            0, 0, -60, 0,
+            ">HBBBBBBBhB",
+            2024,
+            1,
+            1 + minutes // 1440,
+            0xFF,
+            minutes // 60 % 24,
+            minutes % 60,
+            0,
+            0,
+            -60,
+            0,
         )
         out += (b"\x02\x04\x19" if date_time_tag else b"\x02\x04\x09\x0c") + clock
         out += b"\x06" + struct.pack(">I", 100_000 + i * 13)

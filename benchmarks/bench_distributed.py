@@ -216,8 +216,10 @@ async def main(args: argparse.Namespace) -> None:
           f"{args.concurrency} per poller/worker, {args.rounds} interleaved rounds; "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} "
           "CPUs")  # fmt: skip
-    print("round | FleetPoller jobs/s | 1 worker jobs/s | 2 workers jobs/s | "
-          "queue overhead (1 worker / poller - 1) | 2 workers / 1 worker")
+    print(
+        "round | FleetPoller jobs/s | 1 worker jobs/s | 2 workers jobs/s | "
+        "queue overhead (1 worker / poller - 1) | 2 workers / 1 worker"
+    )
     overheads, scalings = [], []
     for index, (base, single, double) in enumerate(rounds, 1):
         overhead = single / base - 1

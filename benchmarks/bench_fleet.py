@@ -103,7 +103,9 @@ def resident_bytes() -> int:
 
 
 def serve(meters: int, latency: float = 0.0) -> None:
-    """Run ``meters`` simulated meters on one port until standard input closes."""
+    """Run ``meters`` simulated meters on one port until standard input closes, on the
+    event loop ``asyncdlms simulate`` picks (uvloop when the ``speed`` extra is installed)."""
+    from asyncdlms.aio.loop import run as run_fast
     from asyncdlms.server import Faults, Simulator
     from asyncdlms.server.limits import ServerLimits
 
@@ -120,7 +122,7 @@ def serve(meters: int, latency: float = 0.0) -> None:
             print(f"PORT {sim.targets[0].url.rsplit(':', 1)[1]}", flush=True)
             await asyncio.to_thread(sys.stdin.read)
 
-    asyncio.run(main())
+    run_fast(main())  # uvloop when installed, as `asyncdlms simulate` runs it
 
 
 class SimulatorProcess:

@@ -80,8 +80,16 @@ async def read_rate(meters: int) -> tuple[float, int, float]:
         try:
             async with Simulator(meters=meters, shared_port=True, load_profile_days=2) as sim:
                 targets = [
-                    (t.url, {"server": t.server, "client": 17, "auth": "low",
-                             "password": "12345678", "timeout": 30})
+                    (
+                        t.url,
+                        {
+                            "server": t.server,
+                            "client": 17,
+                            "auth": "low",
+                            "password": "12345678",
+                            "timeout": 30,
+                        },
+                    )
                     for t in sim.targets
                 ]
                 from asyncdlms.fleet import Meter

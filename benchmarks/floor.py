@@ -49,7 +49,11 @@ def serve_echo(busy: float = 0.0) -> None:
         await asyncio.to_thread(sys.stdin.read)
         server.close()
 
-    asyncio.run(main())
+    # the loop the simulator runs on (uvloop when installed: bench_fleet.serve), so that both
+    # clients face servers on the same loop
+    from asyncdlms.aio.loop import run
+
+    run(main())
 
 
 class FloorClient(asyncio.Protocol):
