@@ -25,9 +25,12 @@ which batches every answer into one wake-up of the client and changed a client's
 read by up to 2x between runs. A client's CPU per round trip also depends on how fast its
 server answers (a fast server: many answers per wake-up of the client; a slow one: a
 wake-up per answer or two): the floor client costs about twice as much against an echo
-server spending 100 µs per request as against a plain echo. So a second floor is printed,
-the paced floor: the same floor client against an echo server that spends the simulator's
-own CPU per request (measured in the same run) before answering.
+server spending 100 µs per request as against a plain echo, and about 1.5-2x as much
+against an echo server on uvloop as against one on the stock loop. So three floors are
+printed: the echo server on the stock asyncio loop (the floor of issue 17, the target's
+denominator and the cheapest), the same on uvloop, and the paced floor, an echo server
+(stock loop) that spends the simulator's own CPU per request (measured in the same run)
+before answering. The simulator runs on uvloop when installed, as ``asyncdlms simulate``.
 ``--round-trips``: the default plan (4 registers and the clock) against meters that answer
 after ``--latency`` seconds: requests sent per meter cycle and the wall time of a cycle.
 
@@ -55,6 +58,7 @@ from typing import Any
 
 from harness import ROOT
 
+from asyncdlms.aio.loop import loop_factory
 from asyncdlms.fleet import (
     DEFAULT_PLAN,
     FleetPoller,
@@ -136,18 +140,29 @@ class SimulatorProcess:
         return sim
 
     def __init__(
-        self, meters: int, latency: float = 0.0, echo: bool = False, busy: float = 0.0
+        self,
+        meters: int,
+        latency: float = 0.0,
+        echo: bool = False,
+        busy: float = 0.0,
+        stock_loop: bool = False,
     ) -> None:
+        """The simulator (or, ``echo``, the floor's echo server spending ``busy`` CPU seconds
+        per request) in its own process, on uvloop when installed unless ``stock_loop``."""
         self.meters = meters
         command = [sys.executable, __file__, "--serve", str(meters), "--latency", str(latency)]
-        if echo:  # the floor's echo server (spending ``busy`` CPU seconds per request)
+        if echo:
             command = [sys.executable, str(ROOT / "benchmarks" / "floor.py"), str(busy)]
+        environment = dict(os.environ)
+        if stock_loop:
+            environment["ASYNCDLMS_LOOP"] = "asyncio"  # (asyncdlms.aio.loop)
         self.process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             cwd=ROOT,
+            env=environment,
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
@@ -506,7 +521,11 @@ def _listed(ratios: list[float]) -> str:
 
 
 def run_floor(meters: list[int], cycles: int, concurrency: int, loop: str, repeats: int) -> None:
-    """Kept-open CPU per read against the floor client, interleaved, medians of ratios."""
+    """Kept-open CPU per read against the floor client, interleaved, medians of ratios.
+
+    Three servers for the floor client, each in its own process: the echo server on the stock
+    asyncio loop (the floor of issue 17: the target's denominator), the same on uvloop, and
+    the paced echo (stock loop) spending the simulator's CPU per request."""
     raise_descriptor_limit()
     print(
         f"client CPU per read, kept open, vs the floor (Protocol + Future + timer, echo "
@@ -514,48 +533,55 @@ def run_floor(meters: list[int], cycles: int, concurrency: int, loop: str, repea
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     for n in meters:
-        sim, echo = SimulatorProcess(n), SimulatorProcess(n, echo=True)
+        sim = SimulatorProcess(n)
+        echoes = {"asyncio": SimulatorProcess(n, echo=True, stock_loop=True)}
+        if loop_factory() is not None:
+            echoes["uvloop"] = SimulatorProcess(n, echo=True)
         paced: SimulatorProcess | None = None
         try:
-            ratios, mine_all, floor_all, listed_all = [], [], [], []
-            paced_ratios, paced_all, server_all = [], [], []
+            mine_all, listed_all, server_all = [], [], []
+            floors: dict[str, list[float]] = {name: [] for name in (*echoes, "paced")}
+            ratios: dict[str, list[float]] = {name: [] for name in floors}
             for _ in range(repeats):
-                theirs = in_child("floor", echo, cycles, True, n, loop)
+                theirs = {name: in_child("floor", echo, cycles, True, n, loop)
+                          for name, echo in echoes.items()}  # fmt: skip
                 server_before = sim.cpu_seconds()
                 mine = in_child("ours", sim, cycles, True, concurrency, loop, single_gets=True)
                 # the simulator's CPU per request (the opening cycle's 2 per meter included)
                 server_all.append((sim.cpu_seconds() - server_before) / (mine.reads + 2 * n))
                 if paced is None:
-                    paced = SimulatorProcess(n, echo=True, busy=server_all[0])
-                slow = in_child("floor", paced, cycles, True, n, loop)
-                listed = in_child("ours", sim, cycles, True, concurrency, loop)
-                ratios.append(mine.cpu_per_read / theirs.cpu_per_read)
-                paced_ratios.append(mine.cpu_per_read / slow.cpu_per_read)
+                    paced = SimulatorProcess(n, echo=True, busy=server_all[0], stock_loop=True)
+                theirs["paced"] = in_child("floor", paced, cycles, True, n, loop)
+                listed_all.append(
+                    in_child("ours", sim, cycles, True, concurrency, loop).cpu_per_read
+                )
                 mine_all.append(mine.cpu_per_read)
-                floor_all.append(theirs.cpu_per_read)
-                paced_all.append(slow.cpu_per_read)
-                listed_all.append(listed.cpu_per_read)
+                for name, figures in theirs.items():
+                    floors[name].append(figures.cpu_per_read)
+                    ratios[name].append(mine.cpu_per_read / figures.cpu_per_read)
             print(
                 f"  N = {n:>5}: asyncdlms {median(mine_all) * 1e6:6.1f} µs CPU per read "
                 f"({min(mine_all) * 1e6:.0f}-{max(mine_all) * 1e6:.0f}; single GETs, a round "
-                f"trip each), floor {median(floor_all) * 1e6:5.1f} µs per round trip "
-                f"({min(floor_all) * 1e6:.0f}-{max(floor_all) * 1e6:.0f}); ratio (median) "
-                f"{median(ratios):4.2f}x "
-                f"(all: {', '.join(f'{r:.2f}' for r in ratios)}); the default GET with-list: "
-                f"{median(listed_all) * 1e6:6.1f} µs CPU per value read",
+                f"trip each; the simulator {median(server_all) * 1e6:.0f} µs per request); "
+                f"the default GET with-list: {median(listed_all) * 1e6:6.1f} µs CPU per value read",
                 flush=True,
             )
-            print(
-                f"           the simulator spends {median(server_all) * 1e6:.0f} µs CPU per "
-                f"request: against an echo server spending {server_all[0] * 1e6:.0f} µs per "
-                f"request (the paced floor) the floor client costs "
-                f"{median(paced_all) * 1e6:.1f} µs per round trip; ratio (median) "
-                f"{median(paced_ratios):4.2f}x (all: {_listed(paced_ratios)})",
-                flush=True,
-            )
+            for name, values in floors.items():
+                title = {
+                    "asyncio": "echo server, asyncio loop (the floor)",
+                    "uvloop": "echo server, uvloop",
+                    "paced": f"paced echo ({server_all[0] * 1e6:.0f} µs per request)",
+                }[name]
+                print(
+                    f"           vs {title}: floor {median(values) * 1e6:5.1f} µs per round "
+                    f"trip ({min(values) * 1e6:.0f}-{max(values) * 1e6:.0f}); ratio (median) "
+                    f"{median(ratios[name]):4.2f}x (all: {_listed(ratios[name])})",
+                    flush=True,
+                )
         finally:
             sim.close()
-            echo.close()
+            for echo in echoes.values():
+                echo.close()
             if paced is not None:
                 paced.close()
 

@@ -188,12 +188,12 @@ class MeterState(DeviceState):
         """The meter's clock (true time + the offset a clock write left)."""
         return self.simulator.time() + self.clock_offset
 
-    def _mean_power(self) -> float:
-        return 300.0 + (self._seed() % 1700)
+    def _mean_power(self, seed: int | None = None) -> float:
+        return 300.0 + ((self._seed() if seed is None else seed) % 1700)
 
     def _raw_energy(self, register: int, at: float) -> float:
         seed = self._seed()
-        power = self._mean_power() * _ENERGY_SHARE[register]
+        power = self._mean_power(seed) * _ENERGY_SHARE[register]
         phase = (seed >> 16) % 360 * math.pi / 180
         elapsed = at - _EPOCH
         amplitude = 0.5 * _DAY / (2 * math.pi)

@@ -142,17 +142,25 @@ class _SessionCore(ABC):
         #: invocation-counter-error with the counter expected under invocation_counter_hint).
         self.deciphering_failures = 0
         self.replayed_apdus = 0
+        self._context_cache: tuple[tuple[Any, ...], AssociationContext] | None = None
 
     @property
     def context(self) -> AssociationContext:
-        """The association context given to the object access."""
-        return AssociationContext(
+        """The association context given to the object access (built again only when one
+        of its fields changed: it is asked once per request)."""
+        key = (
             self.client_address if self.client_address is not None else -1,
             self.mechanism,
             self.negotiated_conformance,
             self.logical_name_referencing,
             self.client_system_title,
         )
+        cached = self._context_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        context = AssociationContext(*key)
+        self._context_cache = (key, context)
+        return context
 
     def _forget(self) -> None:
         self._pending = None
@@ -178,6 +186,9 @@ class _SessionCore(ABC):
 
     def _send(self, apdu: bytes) -> None:
         """Send an xDLMS answer: protect, then General Block Transfer when in use."""
+        if not self._gbt.enabled and type(self._protection) is NoProtection:
+            self._send_link(apdu)  # plain, no GBT: as it is
+            return
         protected = self._protection.protect(apdu)
         for piece in self._gbt.send(protected, self.max_pdu_size_tx):
             self._send_link(piece)

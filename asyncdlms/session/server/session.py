@@ -52,6 +52,7 @@ from ...security.ciphering import (
 )
 from ...security.counters import CipheringKey
 from ..events import AssociationReleased, SessionEvent
+from ..pipeline import NoProtection
 from ._state import (
     TRANSITIONS,
     AssociationAction,
@@ -215,37 +216,30 @@ class ServerSession(
         if self.state is not AssociationState.IDLE:
             limit = self.settings.server_max_receive_pdu_size
             if limit and len(raw) > limit:
-                self.malformed_apdus += 1
-                self._transition(
-                    AssociationInput.MALFORMED,
-                    apdu=(
-                        ExceptionStateError.SERVICE_NOT_ALLOWED,
-                        ExceptionServiceError.PDU_TOO_LONG,
-                    ),
+                self._malformed(
+                    ExceptionStateError.SERVICE_NOT_ALLOWED, ExceptionServiceError.PDU_TOO_LONG
                 )
                 return
-            try:
-                received = self._gbt.receive(raw)
-            except DlmsError:
-                self.malformed_apdus += 1
-                self._gbt.reset()
-                self._transition(
-                    AssociationInput.MALFORMED,
-                    apdu=(
+            if raw[0] == ApduTag.GENERAL_BLOCK_TRANSFER:  # (anything else passes as it is)
+                try:
+                    received = self._gbt.receive(raw)
+                except DlmsError:
+                    self._gbt.reset()
+                    self._malformed(
                         ExceptionStateError.SERVICE_NOT_ALLOWED,
                         ExceptionServiceError.OPERATION_NOT_POSSIBLE,
-                    ),
-                )
-                return
-            for piece in received.to_send:
-                self._send_link(piece)
-            if received.apdu is None:
-                return
-            raw = received.apdu
-            if not raw:
-                return
+                    )
+                    return
+                for piece in received.to_send:
+                    self._send_link(piece)
+                if received.apdu is None:
+                    return
+                raw = received.apdu
+                if not raw:
+                    return
             try:
-                raw = self._unprotect(raw)
+                if type(self._protection) is not NoProtection:  # (plain: as it is)
+                    raw = self._unprotect(raw)
             except ReplayError as exc:
                 self.malformed_apdus += 1
                 self.replayed_apdus += 1
@@ -274,23 +268,14 @@ class ServerSession(
         try:
             request = self._decode_request(raw)
         except _Unknown:
-            self.malformed_apdus += 1
-            self._transition(
-                AssociationInput.MALFORMED,
-                apdu=(
-                    ExceptionStateError.SERVICE_UNKNOWN,
-                    ExceptionServiceError.OPERATION_NOT_POSSIBLE,
-                ),
+            self._malformed(
+                ExceptionStateError.SERVICE_UNKNOWN, ExceptionServiceError.OPERATION_NOT_POSSIBLE
             )
             return
         except DlmsError:
-            self.malformed_apdus += 1
-            self._transition(
-                AssociationInput.MALFORMED,
-                apdu=(
-                    ExceptionStateError.SERVICE_NOT_ALLOWED,
-                    ExceptionServiceError.OPERATION_NOT_POSSIBLE,
-                ),
+            self._malformed(
+                ExceptionStateError.SERVICE_NOT_ALLOWED,
+                ExceptionServiceError.OPERATION_NOT_POSSIBLE,
             )
             return
         if self.state is AssociationState.AWAITING_PASS3:
@@ -306,6 +291,11 @@ class ServerSession(
             self._serve(request)  # the table's row, without its lookup (two Enum hashes)
             return
         self._transition(AssociationInput.SERVICE_REQUEST, apdu=request)
+
+    def _malformed(self, state: ExceptionStateError, service: ExceptionServiceError) -> None:
+        """Count a malformed APDU and answer it with an exception-response."""
+        self.malformed_apdus += 1
+        self._transition(AssociationInput.MALFORMED, apdu=(state, service))
 
     def _unprotect(self, raw: bytes) -> bytes:
         """Decipher a request; with a security context, answer in the form it came in
