@@ -23,13 +23,14 @@ __all__ = ["Deadlines"]
 
 
 class _Attempt:
-    __slots__ = ("cancelling", "expired", "task", "when")
+    __slots__ = ("cancelling", "expired", "task", "uncancelled", "when")
 
     def __init__(self, task: asyncio.Task[object], when: float) -> None:
         self.task = task
         self.when = when
         self.cancelling = task.cancelling()
         self.expired = False
+        self.uncancelled = False
 
 
 class Deadlines:
@@ -52,16 +53,23 @@ class Deadlines:
             self._arm(loop, when)
 
     def finish(self, key: object) -> None:
-        """The attempt ``key`` ended (in time or not)."""
-        self._attempts.pop(key, None)
+        """The attempt ``key`` ended (in time or not). An attempt that expired but ended
+        without the ``CancelledError`` reaching :meth:`expired` (code inside it caught the
+        error) has its cancel request undone here, so that the task is not left counted as
+        being cancelled."""
+        attempt = self._attempts.pop(key, None)
+        if attempt is not None and attempt.expired and not attempt.uncancelled:
+            attempt.uncancelled = True
+            attempt.task.uncancel()
 
     def expired(self, key: object) -> bool:
         """Whether the ``CancelledError`` of attempt ``key`` is its deadline's (and not a
         cancellation from outside, which goes on as it is); call it where that error is
         caught, before :meth:`finish`."""
         attempt = self._attempts.get(key)
-        if attempt is None or not attempt.expired:
+        if attempt is None or not attempt.expired or attempt.uncancelled:
             return False
+        attempt.uncancelled = True
         return attempt.task.uncancel() <= attempt.cancelling
 
     def close(self) -> None:

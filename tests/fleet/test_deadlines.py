@@ -4,6 +4,7 @@ told apart from cancellations that come from elsewhere."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -116,4 +117,27 @@ async def test_a_cancellation_from_elsewhere_is_not_a_deadline_and_leaves_counts
 
     assert await loop.create_task(expires_and_continues()) == 0
     assert log[-1][:2] == ("n", "expired")
+    deadlines.close()
+
+
+async def test_an_expiry_swallowed_inside_the_attempt_leaves_the_task_not_cancelling() -> None:
+    """Code inside the attempt that catches the CancelledError (and goes on) must not leave
+    the task counted as being cancelled once the attempt is over."""
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines()
+
+    async def swallowing() -> int:
+        current = asyncio.current_task()
+        assert current is not None
+        deadlines.start("s", loop, 0.02)
+        try:
+            # swallowed: no CancelledError reaches the attempt's handler
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(10)
+        finally:
+            deadlines.finish("s")
+        await asyncio.sleep(0.01)  # still runs: nothing pending
+        return current.cancelling()
+
+    assert await loop.create_task(swallowing()) == 0
     deadlines.close()
