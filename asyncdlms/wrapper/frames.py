@@ -236,17 +236,11 @@ class WrapperSplitter:
         """Add bytes from the stream; return the frames they complete, in order."""
         if self._error is not None:
             raise self._error
+        if type(data) is bytes:  # the common case: exactly one whole frame, nothing held back
+            single = self.take_single(data)
+            if single is not None:
+                return [_make_frame(*single)]
         buffer = self._buffer
-        if not buffer and type(data) is bytes and len(data) >= HEADER_LENGTH:
-            # the common case: nothing held back and exactly one whole frame received
-            version, source, destination, length = _unpack_header(data)
-            if (
-                version == WRAPPER_VERSION
-                and length <= self.max_apdu_length
-                and len(data) == HEADER_LENGTH + length
-            ):
-                self.frames += 1
-                return [_make_frame(source, destination, data[HEADER_LENGTH:])]
         buffer += data
         size = len(buffer)
         frames: list[WrapperFrame] = []
