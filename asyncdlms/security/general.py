@@ -146,6 +146,17 @@ def _recipient(value: bytes) -> bytes:
     return value
 
 
+def _received_originator(title: bytes, what: str) -> bytes:
+    """The originator system title of a received general-signing/-ciphering APDU; one of
+    another length than 8 bytes is refused (its sender, and so its key, cannot be known)."""
+    if len(title) != _TITLE_LENGTH:
+        raise DecipheringError(
+            f"a {what} APDU whose originator system title is {len(title)} bytes (8 expected): "
+            "its sender cannot be known"
+        )
+    return title
+
+
 def _date_time(value: bytes | None) -> bytes:
     if value is None:
         return b""
@@ -254,12 +265,7 @@ def verify_signed_apdu(
     params = _parameters(suite)
     signed = GeneralSigning.decode(data)
     header = signed.header
-    originator = header.originator_system_title
-    if len(originator) != _TITLE_LENGTH:
-        raise DecipheringError(
-            f"a general-signing APDU whose originator system title is {len(originator)} bytes "
-            "(8 expected): its signer cannot be known"
-        )
+    originator = _received_originator(header.originator_system_title, "general-signing")
     public_key = public_key_for(originator)
     if public_key is None:
         raise UnknownSignerError(
@@ -615,12 +621,7 @@ def decipher_general(
     """
     apdu = GeneralCiphering.decode(data)
     header = apdu.header
-    originator = header.originator_system_title
-    if len(originator) != _TITLE_LENGTH:
-        raise DecipheringError(
-            f"a general-ciphering APDU whose originator system title is {len(originator)} "
-            "bytes (8 expected)"
-        )
+    originator = _received_originator(header.originator_system_title, "general-ciphering")
     recipient = header.recipient_system_title
     if keys.system_title is not None and recipient and recipient != keys.system_title:
         raise DecipheringError(
