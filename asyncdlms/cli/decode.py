@@ -54,9 +54,7 @@ __all__ = ["add_decode_command"]
 
 _KINDS = ("hdlc", "wrapper", "mbus", "apdu", "axdr")
 _CIPHERED_TAGS = frozenset(
-    tag
-    for tag in ApduTag
-    if tag.name.startswith(("GLO_", "DED_", "GENERAL_GLO", "GENERAL_DED"))
+    tag for tag in ApduTag if tag.name.startswith(("GLO_", "DED_", "GENERAL_GLO", "GENERAL_DED"))
 )
 _LAST_AXDR_TAG = 0x1B  # time; data tags run 0..27
 _POLICY_NAMES = {0x10: "authentication only", 0x20: "encryption only",
@@ -362,7 +360,7 @@ def _describe_pdu(pdu: object, indent: str, lines: list[str], label: str = "") -
         for element in pdu:
             _describe_pdu(element, indent + "  ", lines)
     elif isinstance(pdu, enum.Enum):
-        lines.append(f"{indent}{label}{pdu.name.lower().replace('_', '-')}")
+        lines.append(f"{indent}{label}{_enum_text(pdu)}")
     elif isinstance(pdu, bytes):
         text = pdu.hex() or "(empty)"
         if len(pdu) == 12 and label.rstrip(": ").endswith(("date_time", "time")):
@@ -479,3 +477,13 @@ def add_decode_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
                         help="our key agreement private key (PEM), for general-ciphering "
                              "with agreed keys (suites 1 and 2)")  # fmt: skip
     decode.set_defaults(handler=_command_decode)
+
+
+def _enum_text(value: enum.Enum) -> str:
+    """An enum member in the decoder's spelling (``block-transfer-with-get-or-read``); a flag
+    with no bit set (which has no name) as ``none``, any other nameless value as its number."""
+    name = value.name
+    if name is None:
+        number = value.value
+        return "none" if isinstance(value, enum.Flag) and not number else str(number)
+    return name.lower().replace("_", "-")
