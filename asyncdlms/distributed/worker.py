@@ -43,7 +43,7 @@ from ..fleet import (
 from ..fleet.poller import Connect
 from ..security.counters import InvocationCounterStore
 from .connection import RedisBackoff, ensure_group, open_redis, redis_errors, with_backoff
-from .counters import RedisInvocationCounterStore
+from .counters import MeterInvocationCounters, RedisInvocationCounterStore
 from .jobs import Job, JobError
 from .keys import StreamKeys
 from .sink import JobStore
@@ -210,6 +210,8 @@ class Worker:
         self._slot = asyncio.Event()
         self._done: asyncio.Queue[_Done] = asyncio.Queue()
         self._pollers: OrderedDict[str, FleetPoller] = OrderedDict()
+        #: each meter's view of the Redis counter blocks (see _counters_of)
+        self._meter_counters: dict[str, MeterInvocationCounters] = {}
         self._in_use: dict[str, int] = {}
         self._local_buses: dict[str, asyncio.Lock] = {}
         self._held_locks: dict[str, str] = {}
@@ -232,9 +234,7 @@ class Worker:
 
     async def _call(self, call: Callable[[], Any], *, until_stopped: bool = False) -> Any:
         give_up = self._stop.is_set if until_stopped else None
-        return await with_backoff(
-            call, self.backoff, on_retry=self._reconnecting, give_up=give_up
-        )
+        return await with_backoff(call, self.backoff, on_retry=self._reconnecting, give_up=give_up)
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -262,6 +262,7 @@ class Worker:
             for poller in list(self._pollers.values()):
                 await poller.aclose()
             self._pollers.clear()
+            self._meter_counters.clear()
             await self._redis.aclose()
             if self._own_counter_store and isinstance(
                 self.counter_store, RedisInvocationCounterStore
@@ -274,9 +275,7 @@ class Worker:
         idle_since = time.monotonic()
         while not self._stop.is_set():
             # polling places free; jobs polled but not yet committed count up to a limit
-            free = min(
-                self.concurrency - self._polling, 2 * self.concurrency - len(self._active)
-            )
+            free = min(self.concurrency - self._polling, 2 * self.concurrency - len(self._active))
             if free <= 0:
                 self._slot.clear()
                 await self._slot.wait()
@@ -396,7 +395,10 @@ class Worker:
             if "invocation_counter_store" not in meter.options:
                 meter = dataclasses.replace(
                     meter,
-                    options={**meter.options, "invocation_counter_store": self.counter_store},
+                    options={
+                        **meter.options,
+                        "invocation_counter_store": self._counters_of(job.identity()),
+                    },
                 )
         except JobError as exc:
             # A job no worker can do: say so and acknowledge it (it would never succeed).
@@ -461,8 +463,23 @@ class Worker:
             pipe.xdel(keys.jobs, *ids)
             await pipe.execute()
 
+    def _counters_of(self, identity: str) -> InvocationCounterStore:
+        """The counter store a meter's jobs use: with the fleet's Redis, the meter's own view
+        of it (renewed at every job, so that the meter's counters keep increasing across
+        workers; see .counters); any other store as it is."""
+        store = self.counter_store
+        if not isinstance(store, RedisInvocationCounterStore):
+            return store
+        view = self._meter_counters.get(identity)
+        if view is None:
+            view = self._meter_counters[identity] = MeterInvocationCounters(store)
+        return view
+
     async def _poll(self, job: Job, meter: Any) -> MeterResult:
         identity = job.identity()
+        view = self._meter_counters.get(identity)
+        if view is not None:
+            view.renew()  # this job's counters: above every earlier job's, on any worker
         poller = self._pollers.get(identity)
         if poller is None:
             plan = job.read_plan()
@@ -504,6 +521,7 @@ class Worker:
             for identity in self._pollers:
                 if identity not in self._in_use:
                     poller = self._pollers.pop(identity)
+                    self._meter_counters.pop(identity, None)
                     await poller.aclose()
                     break
             else:

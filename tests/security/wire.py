@@ -32,6 +32,8 @@ class Nonce:
     key: str  # "global", "broadcast" or "dedicated#<connection>"
     invocation_counter: int
     what: str  # the APDU or step it protected
+    #: the meter's wrapper port (the destination of a client's APDU, the source of a meter's)
+    meter_port: int = 0
 
 
 def _length(data: bytes, pos: int) -> tuple[int, int]:
@@ -162,7 +164,8 @@ class WireTap:
                     size = int.from_bytes(buffer[6:8], "big")
                     if len(buffer) < 8 + size:
                         break
-                    self._record(buffer[8 : 8 + size], connection, from_client)
+                    port = int.from_bytes(buffer[4:6] if from_client else buffer[2:4], "big")
+                    self._record(buffer[8 : 8 + size], connection, from_client, port)
                     buffer = buffer[8 + size :]
                 writer.write(chunk)
                 await writer.drain()
@@ -173,7 +176,9 @@ class WireTap:
 
     # -- parsing ----------------------------------------------------------------------------
 
-    def _record(self, apdu: bytes, connection: _Connection, from_client: bool) -> None:
+    def _record(
+        self, apdu: bytes, connection: _Connection, from_client: bool, port: int = 0
+    ) -> None:
         if not apdu:
             return
         tag = apdu[0]
@@ -187,13 +192,13 @@ class WireTap:
             information = elements.get(0xBE)
             if information:  # [30] user-information: 04 len <xDLMS APDU>
                 inner_size, inner = _length(information, 1)
-                self._record(information[inner : inner + inner_size], connection, from_client)
+                self._record(information[inner : inner + inner_size], connection, from_client, port)
             return
         title = connection.client_title if from_client else connection.server_title
         nonces = self.client if from_client else self.meter
         if tag in PLAIN_TAGS:
             if title is not None:  # HLS-GMAC without ciphered APDUs
-                self._pass_3_or_4(apdu, title, nonces)
+                self._pass_3_or_4(apdu, title, nonces, port)
             return
         if tag in (GENERAL_GLO, GENERAL_DED):
             title = apdu[2 : 2 + apdu[1]]
@@ -212,7 +217,7 @@ class WireTap:
             if dedicated
             else ("broadcast" if security_control & 0x40 else "global")
         )
-        nonces.append(Nonce(title, key, counter, f"0x{tag:02x}"))
+        nonces.append(Nonce(title, key, counter, f"0x{tag:02x}", port))
         if dedicated or security_control & 0x40:
             return
         # HLS-GMAC pass 3 (action-request) and pass 4 (action-response) carry SC ‖ IC ‖ GMAC
@@ -223,15 +228,15 @@ class WireTap:
             self.authentication_key,
         )  # fmt: skip
         self.deciphered.append((security_control, plain))
-        self._pass_3_or_4(plain, title, nonces)
+        self._pass_3_or_4(plain, title, nonces, port)
 
     @staticmethod
-    def _pass_3_or_4(plain: bytes, title: bytes, nonces: list[Nonce]) -> None:
+    def _pass_3_or_4(plain: bytes, title: bytes, nonces: list[Nonce], port: int = 0) -> None:
         # the octet-string(17) ends the APDU: its header sits 19 bytes before the end (a
         # search for 09 11 could hit the tag's own bytes)
         if plain[:1] in (b"\xc3", b"\xc7") and plain[-19:-17] == b"\x09\x11":
             value = plain[-17:]
             if value[0] & 0x0F == 0:  # a security control byte of suite 0
                 nonces.append(
-                    Nonce(title, "global", int.from_bytes(value[1:5], "big"), "hls-gmac")
+                    Nonce(title, "global", int.from_bytes(value[1:5], "big"), "hls-gmac", port)
                 )
