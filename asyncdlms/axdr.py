@@ -350,9 +350,7 @@ class _NoTemplate(Exception):
     pass
 
 
-def _decode_rows(
-    buf: bytes, pos: int, end: int, count: int, depth: int
-) -> tuple[list[Any], int]:
+def _decode_rows(buf: bytes, pos: int, end: int, count: int, depth: int) -> tuple[list[Any], int]:
     """Decode ``count`` array elements, fast when they are flat structures of one layout."""
     if depth <= 0 or pos >= end or buf[pos] != 2 or pos + 1 >= end or buf[pos + 1] >= 0x80:
         return _decode_sequence(buf, pos, end, count, depth)

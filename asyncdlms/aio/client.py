@@ -600,6 +600,7 @@ class Client(ShortNameMethods, CosemMethods):
                 if error is not None:
                     raise error
         return list(results)
+
     async def action_many(
         self, items: Sequence[tuple[int, ObisLike, int, Any]], *, timeout: float | None = None
     ) -> list[Any]:

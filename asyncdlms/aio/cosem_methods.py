@@ -52,9 +52,7 @@ class _Requests(Protocol):
         timeout: float | None = None,
     ) -> Any: ...
 
-    async def get_many(
-        self, items: Any, *, timeout: float | None = None
-    ) -> list[Any]: ...
+    async def get_many(self, items: Any, *, timeout: float | None = None) -> list[Any]: ...
 
     async def set(
         self,
@@ -162,9 +160,7 @@ class CosemMethods:
         elif entries is not None:
             selection = entry_selection(*entries)
         buffer = await requests.get(7, obis, 2, selective_access=selection, timeout=timeout)
-        return settings.parse(
-            buffer, scaler_units=scaler_units, deviation_sign=self.deviation_sign
-        )
+        return settings.parse(buffer, scaler_units=scaler_units, deviation_sign=self.deviation_sign)
 
     async def transfer_global_keys(
         self,

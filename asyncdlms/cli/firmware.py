@@ -199,9 +199,10 @@ def describe_result(result: FirmwareUpgradeResult) -> str:
 def _command_firmware(args: argparse.Namespace) -> int:
     async def upgrade() -> FirmwareUpgradeResult:
         bar = FirmwareProgressBar(sys.stderr, tty=args.progress)
-        async with opened_store(args.store) as store, connect(
-            args.url, timeout=args.timeout, **connect_options(args)
-        ) as meter:
+        async with (
+            opened_store(args.store) as store,
+            connect(args.url, timeout=args.timeout, **connect_options(args)) as meter,
+        ):
             try:
                 return await meter.upgrade_firmware(
                     image, args.identifier, progress=bar, store=firmware_store(store),

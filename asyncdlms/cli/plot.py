@@ -18,9 +18,7 @@ __all__ = ["add_plot_command", "plot_series"]
 Series = dict[str, tuple[list[Any], list[float]]]
 
 
-async def plot_series(
-    url: str, query: ReadingQuery, *, raw: bool = False
-) -> tuple[Series, str]:
+async def plot_series(url: str, query: ReadingQuery, *, raw: bool = False) -> tuple[Series, str]:
     """The lines to draw, by label (times, values), and the y-axis label: the numeric
     columns of the profile named by ``query`` if it is one — the increase from one row to
     the next (energy per capture period) unless ``raw`` —, else the stored readings."""

@@ -56,9 +56,7 @@ async def _status(args: argparse.Namespace) -> int:
     keys = keys_from_arguments(args)
     redis = open_redis(args.redis)
     try:
-        status = await queue_status(
-            redis, keys, window=args.window, dead_after=args.dead_after
-        )
+        status = await queue_status(redis, keys, window=args.window, dead_after=args.dead_after)
     except redis_errors() as exc:
         print(f"asyncdlms status: Redis at {args.redis}: {exc}", file=sys.stderr)
         return 1

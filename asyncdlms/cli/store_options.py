@@ -134,9 +134,7 @@ def metrics_for(args: argparse.Namespace) -> PrometheusMetrics | None:
 
     metrics = PrometheusMetrics()
     server: Any = metrics.serve(port, args.metrics_host)
-    print(
-        f"metrics on http://{args.metrics_host}:{server.server_port}/metrics", file=sys.stderr
-    )
+    print(f"metrics on http://{args.metrics_host}:{server.server_port}/metrics", file=sys.stderr)
     return metrics
 
 

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from .connection import RedisBackoff, RedisMissingError, ensure_group, open_redis
-from .counters import MeterInvocationCounters, RedisInvocationCounterStore
+from .counters import RedisInvocationCounterStore
 from .jobs import SECRET_OPTIONS, Job, JobError, SecretInJobError, jobs_from_fleet, load_job_fleet
 from .keys import DEFAULT_PREFIX, GROUP, StreamKeys
 from .notifications import publish_notification, read_notifications
@@ -35,7 +35,6 @@ __all__ = [
     "JobError",
     "JobStore",
     "JobStoreError",
-    "MeterInvocationCounters",
     "ReadingStoreJobStore",
     "RedisBackoff",
     "RedisInvocationCounterStore",

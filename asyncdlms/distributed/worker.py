@@ -43,7 +43,7 @@ from ..fleet import (
 from ..fleet.poller import Connect
 from ..security.counters import InvocationCounterStore
 from .connection import RedisBackoff, ensure_group, open_redis, redis_errors, with_backoff
-from .counters import MeterInvocationCounters, RedisInvocationCounterStore
+from .counters import RedisInvocationCounterStore
 from .jobs import Job, JobError
 from .keys import StreamKeys
 from .sink import JobStore
@@ -210,8 +210,6 @@ class Worker:
         self._slot = asyncio.Event()
         self._done: asyncio.Queue[_Done] = asyncio.Queue()
         self._pollers: OrderedDict[str, FleetPoller] = OrderedDict()
-        #: each meter's view of the Redis counter blocks (see _counters_of)
-        self._meter_counters: dict[str, MeterInvocationCounters] = {}
         self._in_use: dict[str, int] = {}
         self._local_buses: dict[str, asyncio.Lock] = {}
         self._held_locks: dict[str, str] = {}
@@ -262,7 +260,6 @@ class Worker:
             for poller in list(self._pollers.values()):
                 await poller.aclose()
             self._pollers.clear()
-            self._meter_counters.clear()
             await self._redis.aclose()
             if self._own_counter_store and isinstance(
                 self.counter_store, RedisInvocationCounterStore
@@ -395,10 +392,7 @@ class Worker:
             if "invocation_counter_store" not in meter.options:
                 meter = dataclasses.replace(
                     meter,
-                    options={
-                        **meter.options,
-                        "invocation_counter_store": self._counters_of(job.identity()),
-                    },
+                    options={**meter.options, "invocation_counter_store": self.counter_store},
                 )
         except JobError as exc:
             # A job no worker can do: say so and acknowledge it (it would never succeed).
@@ -463,23 +457,8 @@ class Worker:
             pipe.xdel(keys.jobs, *ids)
             await pipe.execute()
 
-    def _counters_of(self, identity: str) -> InvocationCounterStore:
-        """The counter store a meter's jobs use: with the fleet's Redis, the meter's own view
-        of it (renewed at every job, so that the meter's counters keep increasing across
-        workers; see .counters); any other store as it is."""
-        store = self.counter_store
-        if not isinstance(store, RedisInvocationCounterStore):
-            return store
-        view = self._meter_counters.get(identity)
-        if view is None:
-            view = self._meter_counters[identity] = MeterInvocationCounters(store)
-        return view
-
     async def _poll(self, job: Job, meter: Any) -> MeterResult:
         identity = job.identity()
-        view = self._meter_counters.get(identity)
-        if view is not None:
-            view.renew()  # this job's counters: above every earlier job's, on any worker
         poller = self._pollers.get(identity)
         if poller is None:
             plan = job.read_plan()
@@ -521,7 +500,6 @@ class Worker:
             for identity in self._pollers:
                 if identity not in self._in_use:
                     poller = self._pollers.pop(identity)
-                    self._meter_counters.pop(identity, None)
                     await poller.aclose()
                     break
             else:

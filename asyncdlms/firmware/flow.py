@@ -120,9 +120,7 @@ async def upgrade_firmware(
         if store is not None and upgrade.plan is not None:
             # the upgrade's own error is the one to see, not a store's trouble recording it
             with contextlib.suppress(DlmsError, OSError):
-                await upgrade.record(
-                    FirmwareTransferStatus.FAILED, f"{type(exc).__name__}: {exc}"
-                )
+                await upgrade.record(FirmwareTransferStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
 
 
@@ -167,9 +165,7 @@ class _Upgrade:
                 f"{settings.instance}: image_block_size is {block_size!r}, not a positive "
                 "integer; check the Image transfer instance (FirmwareSettings.instance)"
             )
-        plan = self.plan = ImagePlan(
-            self.image, self.identifier, int(block_size), settings.padding
-        )
+        plan = self.plan = ImagePlan(self.image, self.identifier, int(block_size), settings.padding)
         try:
             await self.act(
                 ImageTransferMethod.IMAGE_TRANSFER_INITIATE,
@@ -572,4 +568,3 @@ def _name(status: int | None) -> str:
         return f"{int(status)} ({ImageTransferStatus(status).name.lower().replace('_', '-')})"
     except ValueError:
         return str(status)
-

@@ -45,6 +45,7 @@ __all__ = [
     "InvocationCounterStore",
     "KeyIdentity",
     "MemoryInvocationCounterStore",
+    "SharedInvocationCounterStore",
     "default_counter_store_path",
     "default_invocation_counter_store",
     "frame_counter_obis",
@@ -162,6 +163,22 @@ class InvocationCounterStore(Protocol):
 
     def last_received(self, system_title: bytes, key: KeyIdentity) -> int | None:
         """The last received counter accepted for this system title and key, if any."""
+        ...
+
+
+@runtime_checkable
+class SharedInvocationCounterStore(InvocationCounterStore, Protocol):
+    """A store several processes or machines draw from at once, each holding a block of
+    counters: unique counters are not enough there. A meter refuses a counter that is not
+    greater than the last one it accepted from our system title, so when another process has
+    used a higher block with a meter, the next association with that meter must start above
+    it. The client calls :meth:`begin_association` each time an association begins (before
+    its AARQ); a store of one process does not need it.
+    """
+
+    def begin_association(self, system_title: bytes) -> None:
+        """An association under ``system_title`` begins: from now on, hand out counters above
+        every counter any other user of the store may have handed out before now."""
         ...
 
 
@@ -304,6 +321,7 @@ class FileInvocationCounterStore:
         "_path",
         "_received",
         "_reserve",
+        "_seen",
     )
 
     def __init__(
@@ -326,6 +344,7 @@ class FileInvocationCounterStore:
         self._limit: dict[_Slot, int] = {}
         self._received: dict[_Slot, int] = {}
         self._dirty = False
+        self._seen: tuple[int, int, int] | None = None
         self._document = self._read()  # a rename replaces the file whole: no lock to read
         self._received.update(self._document.received)
 
@@ -383,8 +402,18 @@ class FileInvocationCounterStore:
         finally:
             os.close(handle)  # closing the descriptor releases the flock
 
+    def _stat(self) -> tuple[int, int, int] | None:
+        """What tells one version of the file from another (every write renames a new file
+        into place), None when there is no file."""
+        try:
+            status = os.stat(self._path)
+        except OSError:
+            return None
+        return status.st_ino, status.st_mtime_ns, status.st_size
+
     def _read(self) -> _Document:
         document = _Document({}, {}, {})
+        self._seen = self._stat()  # before reading: a later write is seen as a change
         try:
             text = self._path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -463,6 +492,7 @@ class FileInvocationCounterStore:
                 f"cannot write the invocation counter file {self._path}: {error.strerror}"
             ) from error
         self._dirty = False
+        self._seen = self._stat()
 
     def _file_bound(self, slot: _Slot) -> int:
         """The lowest counter no process has reserved under ``slot`` as last read: above
@@ -496,6 +526,21 @@ class FileInvocationCounterStore:
         return first
 
     # -- the store protocol ---------------------------------------------------------------
+
+    def begin_association(self, system_title: bytes) -> None:
+        """See :meth:`SharedInvocationCounterStore.begin_association`: when another process
+        reserved counters of ``system_title`` above the blocks this store holds, those blocks
+        are given up, so the association's first counter comes from a new block above
+        everything reserved (one file write). Costs a ``stat`` when the file did not change
+        since this store last read or wrote it."""
+        with self._lock:
+            held = [slot for slot in self._limit if slot[0] == system_title]
+            if not held or self._stat() == self._seen:
+                return
+            self._document = self._read()  # a rename replaces the file whole: no lock to read
+            for slot in held:
+                if self._file_bound(slot) > self._limit[slot]:
+                    del self._limit[slot]  # the next counter reserves above the file's bound
 
     def next_to_send(self, system_title: bytes, key: KeyIdentity) -> int:
         """See :meth:`InvocationCounterStore.next_to_send`; reserves a new block (one file

@@ -25,6 +25,7 @@ from ..security.ciphering import (
 from ..security.counters import (
     InvocationCounterStore,
     KeyIdentity,
+    SharedInvocationCounterStore,
     default_invocation_counter_store,
 )
 from ..security.hls import MAX_CHALLENGE_LENGTH, MIN_CHALLENGE_LENGTH, HlsFunction, Secret
@@ -132,7 +133,9 @@ class ClientSecurity:
       default the process's store (:func:`~asyncdlms.security.default_invocation_counter_store`,
       shared by every association of the process, in memory unless a durable one was
       installed); a :class:`~asyncdlms.security.counters.FileInvocationCounterStore` makes a
-      restarted process continue above every counter it used.
+      restarted process continue above every counter it used. A store shared by processes
+      (:class:`~asyncdlms.security.counters.SharedInvocationCounterStore`) is told when each
+      association begins, so a meter never sees our counters go down.
     - ``use_dedicated_key``: propose a fresh dedicated key (drawn from the settings' random
       source) in the InitiateRequest and use the ded- APDUs once associated.
     - ``read_frame_counter`` / ``frame_counter_instance``: before associating, read the
@@ -241,6 +244,8 @@ class ClientSecurity:
         if self.block_cipher_key is None or self.authentication_key is None:
             raise ValueError("a security context needs the block cipher and authentication keys")
         store: InvocationCounterStore = self.counter_store
+        if isinstance(store, SharedInvocationCounterStore):  # other processes draw from it
+            store.begin_association(self.system_title)
         if self.allow_repeated_counters:
             store = _RepeatTolerantStore(store)
         return SecurityContext(

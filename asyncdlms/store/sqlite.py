@@ -178,8 +178,7 @@ class SqliteStore:
         def work(connection: sqlite3.Connection) -> list[StoredProfileRow]:
             cursor = connection.execute(
                 "SELECT meter, profile, capture_time, column_names, row_values, status, source "
-                f"FROM profile_rows{where} ORDER BY capture_time, meter, profile"
-                + _limit(query),
+                f"FROM profile_rows{where} ORDER BY capture_time, meter, profile" + _limit(query),
                 parameters,
             )
             return [

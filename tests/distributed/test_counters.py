@@ -11,7 +11,6 @@ import threading
 from pathlib import Path
 
 from asyncdlms.distributed import (
-    MeterInvocationCounters,
     RedisInvocationCounterStore,
     StreamKeys,
     Worker,
@@ -22,7 +21,7 @@ from asyncdlms.distributed import (
     open_job_store,
     open_redis,
 )
-from asyncdlms.security import CipheringKey, key_identity
+from asyncdlms.security import CipheringKey, SharedInvocationCounterStore, key_identity
 from tests.security.test_counters_on_the_wire import (
     AUTHENTICATION_KEY,
     BLOCK_CIPHER_KEY,
@@ -147,34 +146,37 @@ async def test_two_workers_keep_each_meters_counters_increasing(
         assert counters == sorted(counters) and len(set(counters)) == len(counters)
 
 
-def test_a_meters_view_renews_above_every_block(redis_server: RedisServer) -> None:
-    """Two workers' views of one meter, taking turns as jobs move between workers: each
-    job's counters are above every earlier job's; the blocks grow for a long job and the
-    counters skipped per job stay small."""
-    stores = [RedisInvocationCounterStore(redis_server.url, prefix="view") for _ in range(2)]
-    views = [MeterInvocationCounters(store) for store in stores]
-    other_meter = MeterInvocationCounters(stores[0])
+def test_each_association_starts_above_every_block(redis_server: RedisServer) -> None:
+    """Two workers taking turns on one meter: each association (begin_association, then its
+    APDUs) uses counters above every earlier association's, whichever worker had it; the
+    blocks grow within a long association, and the counters skipped stay small."""
+    stores = [RedisInvocationCounterStore(redis_server.url, prefix="turns") for _ in range(2)]
+    assert all(isinstance(store, SharedInvocationCounterStore) for store in stores)
     sent: list[int] = []
-    for job in range(10):
-        view = views[job % 2]
-        view.renew()
-        used = 3 if job != 5 else 100  # job 5 reads a long profile
+    for association in range(10):
+        store = stores[association % 2]
+        store.begin_association(TITLE)
+        used = 3 if association != 5 else 100  # association 5 reads a long profile
         for _ in range(used):
-            sent.append(view.next_to_send(TITLE, UNICAST))
-            other_meter.next_to_send(TITLE, UNICAST)  # another meter's job, in between
+            sent.append(store.next_to_send(TITLE, UNICAST))
     assert sent == sorted(sent) and len(set(sent)) == len(sent)
-    assert sent[-1] - sent[0] < 2_000  # blocks of 16, doubling for the long job only
-    # the store's own block and a view's never overlap
-    own = stores[0].next_to_send(TITLE, UNICAST)
-    assert own > sent[-1]
-    views[1].renew()
-    assert views[1].peek_next(TITLE, UNICAST) >= own
-    assert views[1].next_to_send(TITLE, UNICAST) > own
-    # advancing to a meter's frame counter + 1 goes through Redis and is honoured
-    views[0].advance(TITLE, UNICAST, 900_000)
-    assert views[0].next_to_send(TITLE, UNICAST) == 900_000
-    views[1].renew()
-    assert views[1].next_to_send(TITLE, UNICAST) > 900_000
+    assert sent[-1] - sent[0] < 400  # 9 x 16 + 16..128 for the long one
+    # without begin_association a worker goes on in the block it holds (unique, but below
+    # the other worker's: exactly what a meter would refuse, hence begin_association)
+    kept = stores[0].next_to_send(TITLE, UNICAST)
+    assert kept not in sent and kept < sent[-1]
+    # another system title's blocks are not given up
+    other_title = bytes.fromhex("4D4D4D0000000002")
+    first = stores[1].next_to_send(other_title, UNICAST)
+    stores[1].begin_association(TITLE)
+    assert stores[1].next_to_send(other_title, UNICAST) == first + 1
+    # peek shows the first counter above every block; advancing is honoured
+    stores[1].begin_association(TITLE)
+    assert stores[1].peek_next(TITLE, UNICAST) > max(sent)
+    stores[0].advance(TITLE, UNICAST, 900_000)
+    assert stores[0].next_to_send(TITLE, UNICAST) == 900_000
+    stores[1].begin_association(TITLE)
+    assert stores[1].next_to_send(TITLE, UNICAST) > 900_000
     for store in stores:
         store.close()
 

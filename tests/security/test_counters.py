@@ -32,6 +32,7 @@ from asyncdlms.security import (
     MemoryInvocationCounterStore,
     ReplayError,
     SecurityContext,
+    SharedInvocationCounterStore,
     default_invocation_counter_store,
     frame_counter_obis,
     key_identity,
@@ -51,6 +52,33 @@ GET = bytes.fromhex("C0010000080000010000FF0200")
 def test_stores_implement_the_protocol(tmp_path: Path) -> None:
     assert isinstance(MemoryInvocationCounterStore(), InvocationCounterStore)
     assert isinstance(FileInvocationCounterStore(tmp_path / "ic.json"), InvocationCounterStore)
+    # shared by processes: told when associations begin; a memory store is one process's
+    assert isinstance(
+        FileInvocationCounterStore(tmp_path / "ic.json"), SharedInvocationCounterStore
+    )
+    assert not isinstance(MemoryInvocationCounterStore(), SharedInvocationCounterStore)
+
+
+def test_file_store_association_starts_above_another_process(tmp_path: Path) -> None:
+    """Two stores on one file (two processes): an association of the first, begun after the
+    second reserved a block, starts above that block; a system title the other process did
+    not touch keeps its block; with no other writer nothing is written."""
+    path = tmp_path / "ic.json"
+    first, second = FileInvocationCounterStore(path), FileInvocationCounterStore(path)
+    own = first.next_to_send(TITLE, UNICAST)
+    other_title = bytes.fromhex("4D4D4D0000000002")
+    kept = first.next_to_send(other_title, UNICAST)
+    theirs = second.next_to_send(TITLE, UNICAST)
+    assert theirs >= own + 100  # the second process's block is above the first's
+    first.begin_association(TITLE)
+    assert first.next_to_send(TITLE, UNICAST) > theirs
+    first.begin_association(other_title)
+    assert first.next_to_send(other_title, UNICAST) == kept + 1
+    written = path.stat().st_mtime_ns
+    for _ in range(5):
+        first.begin_association(TITLE)
+        first.next_to_send(TITLE, UNICAST)
+    assert path.stat().st_mtime_ns == written
 
 
 def test_memory_store_counts_per_title_and_key() -> None:

@@ -11,6 +11,7 @@ import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 import asyncdlms
 from asyncdlms.apdu.acse import MechanismName
 from asyncdlms.fleet import FleetPoller, Meter
-from asyncdlms.security import default_counter_store_path
+from asyncdlms.security import FileInvocationCounterStore, default_counter_store_path
 from asyncdlms.security.ciphering import SecurityPolicy
 from asyncdlms.security.hls import Secret
 from asyncdlms.server import Simulator
@@ -104,6 +105,35 @@ async def test_200_concurrent_associations_sharing_a_key(
     await asyncio.gather(*(read_once(tap, meter) for meter in range(200)))
     assert_no_nonce_twice(tap, at_least=200 * 4)
     assert len({nonce.invocation_counter for nonce in tap.client}) == len(tap.client)
+
+
+async def test_two_processes_sharing_a_counter_file_take_turns_on_one_meter(
+    tapped: tuple[Simulator, WireTap], tmp_path: Path
+) -> None:
+    """Two stores on one file stand for two processes (a polling daemon and a command run by
+    hand): each holds a block, the second one above the first. Taking turns on one strict
+    meter, each association must start above everything the other reserved, or the meter
+    refuses it (it did: the first process went on in its lower block)."""
+    _, tap = tapped
+    path = tmp_path / "counters.json"
+    stores = [FileInvocationCounterStore(path) for _ in range(2)]
+    for turn in range(6):
+        security = ClientSecurity(
+            SYSTEM_TITLE,
+            Secret(BLOCK_CIPHER_KEY),
+            Secret(AUTHENTICATION_KEY),
+            SecurityPolicy.AUTHENTICATED_ENCRYPTION,
+            counter_store=stores[turn % 2],
+        )
+        await read_once(tap, security=security)
+    assert_no_nonce_twice(tap, at_least=6 * 4)
+    aarqs = [n.invocation_counter for n in tap.client if n.what == "0x21"]
+    assert len(aarqs) == 6 and aarqs == sorted(aarqs)
+    # a store that sees no other writer keeps its block: no file write per association
+    before = path.stat().st_mtime_ns
+    for _ in range(3):
+        await read_once(tap, security=replace(security, counter_store=stores[1]))
+    assert path.stat().st_mtime_ns == before
 
 
 async def test_dedicated_keys_count_from_their_own_start_on_both_sides(

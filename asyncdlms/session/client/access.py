@@ -222,9 +222,7 @@ def _date_time_bytes(value: DateTime | bytes | None) -> bytes:
     return bytes(value)
 
 
-def access_results(
-    items: Sequence[AccessItem], response: AccessResponse
-) -> list[AccessResult]:
+def access_results(items: Sequence[AccessItem], response: AccessResponse) -> list[AccessResult]:
     """Pair each operation with its answer in ``response``; operations beyond the answered
     ones (break-on-error) come back not processed. Raises :class:`DecodeError` for an answer
     that cannot belong to the request (more answers than operations, lists of different
