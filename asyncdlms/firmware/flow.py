@@ -348,17 +348,20 @@ class _Upgrade:
         (any action-result but success: the caller sends it again)."""
         assert self.plan is not None
         outcomes: list[ActionError | None]
-        if len(group) == 1:
-            outcomes = [await self.send_one(group[0])]
+        if len(group) == 1 or not self.pipelined:
+            # (a group packed before a with-list was refused goes one by one too)
+            outcomes = [await self.send_one(n) for n in group]
         else:
             items = [(IMAGE_TRANSFER_CLASS_ID, self.settings.instance,
                       int(ImageTransferMethod.IMAGE_BLOCK_TRANSFER), self._parameter(n))
                      for n in group]  # fmt: skip
             try:
                 results = await self.client.action_many(items)
-            except (ServiceError, UnexpectedApduError):
-                # a meter that grants multiple-references but refuses ACTION with-list:
-                # one block per request from now on
+            except (ServiceError, UnexpectedApduError, ActionError):
+                # a meter that grants multiple-references but refuses ACTION with-list (a
+                # service error, or one action-response-normal for the whole list: a
+                # gurux-dlms based meter answers hardware-fault): one block per request
+                # from now on
                 self.settings = dataclasses.replace(self.settings, pipeline=False)
                 return [await self.send_one(n) for n in group]
             for result in results:
