@@ -32,6 +32,8 @@ from ..errors import (
     ActionError,
     AssociationError,
     DataAccessError,
+    DecipheringError,
+    DecodeError,
     DlmsError,
     LinkError,
     RequestTimeoutError,
@@ -357,11 +359,14 @@ class _Upgrade:
                      for n in group]  # fmt: skip
             try:
                 results = await self.client.action_many(items)
-            except (ServiceError, UnexpectedApduError, ActionError):
+            except (ServiceError, UnexpectedApduError, ActionError, DecodeError) as exc:
                 # a meter that grants multiple-references but refuses ACTION with-list (a
-                # service error, or one action-response-normal for the whole list: a
-                # gurux-dlms based meter answers hardware-fault): one block per request
-                # from now on
+                # service error, one action-response-normal for the whole list, or an answer
+                # that does not parse: gurux-dlms based meters answer hardware-fault, or for
+                # a long list two action-responses run together): one block per request
+                # from now on (blocks are idempotent). A deciphering failure is no refusal.
+                if isinstance(exc, DecipheringError):
+                    raise
                 self.settings = dataclasses.replace(self.settings, pipeline=False)
                 return [await self.send_one(n) for n in group]
             for result in results:

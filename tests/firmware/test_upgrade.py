@@ -427,12 +427,23 @@ async def test_one_block_per_request_when_multiple_references_are_not_granted() 
     assert machine(sim).blocks_received == 12 and all(machine(sim).transferred_blocks())
 
 
-async def test_a_with_list_refused_as_a_whole_falls_back_to_one_block_per_request() -> None:
+@pytest.mark.parametrize("refusal", ["action-result", "unparsable"])
+async def test_a_with_list_refused_as_a_whole_falls_back_to_one_block_per_request(
+    refusal: str,
+) -> None:
     """A meter that grants multiple-references but answers an ACTION with-list with one
-    action-response-normal carrying an error (gurux-dlms based meters answer
-    hardware-fault): every block goes in its own ACTION-Request-Normal from then on (the
+    action-response-normal carrying an error, or with an answer that does not parse
+    (gurux-dlms based meters answer hardware-fault, and for a long list two action-responses
+    run together): every block goes in its own ACTION-Request-Normal from then on (the
     groups already packed included), none lost."""
     from asyncdlms.apdu.enums import ActionResult, action_error
+    from asyncdlms.errors import DecodeError
+
+    error = (
+        action_error(ActionResult.HARDWARE_FAULT)
+        if refusal == "action-result"
+        else DecodeError("presence flag of return-parameters must be 0x00 or 0x01, got 0xc7")
+    )
 
     sent: list[bytes] = []
 
@@ -448,7 +459,7 @@ async def test_a_with_list_refused_as_a_whole_falls_back_to_one_block_per_reques
 
         async def refuse(items: Any, **kwargs: Any) -> Any:
             lists.append(len(items))
-            raise action_error(ActionResult.HARDWARE_FAULT)
+            raise error
 
         meter.action_many = refuse  # type: ignore[method-assign]
         image = image_of(b"NOLIST", 1168)
@@ -460,6 +471,23 @@ async def test_a_with_list_refused_as_a_whole_falls_back_to_one_block_per_reques
     assert result.blocks == 12 and result.blocks_sent == 12
     assert result.firmware_after == b"NOLIST"
     assert machine(sim).blocks_received == 12 and machine(sim).image() == image
+
+
+async def test_a_with_list_that_fails_deciphering_is_no_refusal() -> None:
+    """A deciphering failure of a with-list's answer ends the upgrade (it is no sign that
+    the meter refuses with-lists: falling back would hide a security failure)."""
+    from asyncdlms.errors import DecipheringError
+
+    sim = simulator(block_size=100)
+    async with sim, manage(sim) as meter:
+
+        async def broken(items: Any, **kwargs: Any) -> Any:
+            raise DecipheringError("authentication tag mismatch")
+
+        meter.action_many = broken  # type: ignore[method-assign]
+        with pytest.raises(DecipheringError):
+            await meter.upgrade_firmware(image_of(b"TAG", 1168), "TAG")
+    assert machine(sim).blocks_received == 0
 
 
 async def test_a_refused_initiate_is_a_typed_error() -> None:
