@@ -371,6 +371,11 @@ class ActionResponseWithOptionalData:
         """Read one element at the reader's position."""
         pos = reader.pos
         result = ActionResult.decode_value(reader.u8("action-result"), pos)
+        if reader.pos == reader.end:
+            # the APDU ends at the result, without the presence flag of return-parameters:
+            # gurux-dlms based servers answer every failed ACTION so (C7 01 C1 01), read as
+            # no return parameters rather than refused as truncated
+            return cls(result)
         parameters = read_get_data_result(reader) if reader.optional("return-parameters") else None
         return cls(result, parameters)
 

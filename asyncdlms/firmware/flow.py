@@ -32,6 +32,8 @@ from ..errors import (
     ActionError,
     AssociationError,
     DataAccessError,
+    DecipheringError,
+    DecodeError,
     DlmsError,
     LinkError,
     RequestTimeoutError,
@@ -344,17 +346,23 @@ class _Upgrade:
         (any action-result but success: the caller sends it again)."""
         assert self.plan is not None
         outcomes: list[ActionError | None]
-        if len(group) == 1:
-            outcomes = [await self.send_one(group[0])]
+        if len(group) == 1 or not self.pipelined:
+            # (a group packed before a with-list was refused goes one by one too)
+            outcomes = [await self.send_one(n) for n in group]
         else:
             items = [(IMAGE_TRANSFER_CLASS_ID, self.settings.instance,
                       int(ImageTransferMethod.IMAGE_BLOCK_TRANSFER), self._parameter(n))
                      for n in group]  # fmt: skip
             try:
                 results = await self.client.action_many(items)
-            except (ServiceError, UnexpectedApduError):
-                # a meter that grants multiple-references but refuses ACTION with-list:
-                # one block per request from now on
+            except (ServiceError, UnexpectedApduError, ActionError, DecodeError) as exc:
+                # a meter that grants multiple-references but refuses ACTION with-list (a
+                # service error, one action-response-normal for the whole list, or an answer
+                # that does not parse: gurux-dlms based meters answer hardware-fault, or for
+                # a long list two action-responses run together): one block per request
+                # from now on (blocks are idempotent). A deciphering failure is no refusal.
+                if isinstance(exc, DecipheringError):
+                    raise
                 self.settings = dataclasses.replace(self.settings, pipeline=False)
                 return [await self.send_one(n) for n in group]
             for result in results:

@@ -74,6 +74,35 @@ async def _transfers(url: str) -> list[Any]:
         await store.close()
 
 
+def test_activate_at_a_time_and_not_at_all(tmp_path: Path) -> None:
+    """``--activate TIME`` sets the execution_time of the image activation Single action
+    schedule (22/0.0.15.0.2.255/4) to that time (naive: the meter's local time) and leaves
+    the image verified, not active; ``--activate no`` leaves the schedule alone."""
+    image = tmp_path / "later.bin"
+    image.write_bytes(image_of(b"LATER-2.0", 2000))
+    with simulate() as url:
+        later = asyncdlms("firmware", url, str(image), "--identifier", "LATER-2.0",
+                          *MANAGEMENT, "--activate", "2030-01-02T03:04:05")  # fmt: skip
+        schedule = asyncdlms("read", url, "22/0.0.15.0.2.255/4", *MANAGEMENT, "--json")
+        active = asyncdlms("read", url, "1/1.0.0.2.0.255/2", *MANAGEMENT, "--json")
+        status = asyncdlms("read", url, "18/0.0.44.0.0.255/6", *MANAGEMENT, "--json")
+        other = tmp_path / "never.bin"
+        other.write_bytes(image_of(b"NEVER-3.0", 1000))
+        never = asyncdlms("firmware", url, str(other), "--identifier", "NEVER-3.0",
+                          *MANAGEMENT, "--activate", "no")  # fmt: skip
+        unchanged = asyncdlms("read", url, "22/0.0.15.0.2.255/4", *MANAGEMENT, "--json")
+    assert later.returncode == 0, later.stderr
+    assert "verified, activation scheduled; active firmware SIM-1.0.0" in later.stdout
+    # time 03:04:05.00, date 2030-01-02 (a Wednesday, day 3)
+    assert json.loads(schedule.stdout) == [["03040500", "07ee010203"]]
+    assert bytes.fromhex(json.loads(active.stdout)) == b"SIM-1.0.0"
+    assert json.loads(status.stdout) == 3  # verification successful, not yet activated
+    assert never.returncode == 0, never.stderr
+    assert "verified" in never.stdout and "scheduled" not in never.stdout
+    assert "active firmware SIM-1.0.0" in never.stdout
+    assert json.loads(unchanged.stdout) == json.loads(schedule.stdout)
+
+
 def test_a_failure_is_reported_with_its_type() -> None:
     with simulate() as url:
         # the public client may not invoke methods: the meter refuses

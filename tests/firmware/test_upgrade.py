@@ -427,6 +427,69 @@ async def test_one_block_per_request_when_multiple_references_are_not_granted() 
     assert machine(sim).blocks_received == 12 and all(machine(sim).transferred_blocks())
 
 
+@pytest.mark.parametrize("refusal", ["action-result", "unparsable"])
+async def test_a_with_list_refused_as_a_whole_falls_back_to_one_block_per_request(
+    refusal: str,
+) -> None:
+    """A meter that grants multiple-references but answers an ACTION with-list with one
+    action-response-normal carrying an error, or with an answer that does not parse
+    (gurux-dlms based meters answer hardware-fault, and for a long list two action-responses
+    run together): every block goes in its own ACTION-Request-Normal from then on (the
+    groups already packed included), none lost."""
+    from asyncdlms.apdu.enums import ActionResult, action_error
+    from asyncdlms.errors import DecodeError
+
+    error = (
+        action_error(ActionResult.HARDWARE_FAULT)
+        if refusal == "action-result"
+        else DecodeError("presence flag of return-parameters must be 0x00 or 0x01, got 0xc7")
+    )
+
+    sent: list[bytes] = []
+
+    def trace(direction: str, data: bytes, now: float) -> None:
+        if direction == "->":
+            sent.append(data)
+
+    sim = simulator(block_size=100, max_pdu_size=1024)
+    lists: list[int] = []
+    async with sim, manage(sim, trace=trace) as meter:
+        assert meter.session.negotiated is not None
+        assert meter.session.negotiated.conformance & Conformance.MULTIPLE_REFERENCES
+
+        async def refuse(items: Any, **kwargs: Any) -> Any:
+            lists.append(len(items))
+            raise error
+
+        meter.action_many = refuse  # type: ignore[method-assign]
+        image = image_of(b"NOLIST", 1168)
+        result = await meter.upgrade_firmware(image, "NOLIST")
+    assert lists == [8]  # tried once (8 blocks fit 1024 bytes), then never again
+    singles = [c[8:] for c in sent if c[8:10] == b"\xc3\x01" and c[11:13] == b"\x00\x12"
+               and c[19] == 2]  # fmt: skip
+    assert len(singles) == 12 and not [c for c in sent if c[8:10] == b"\xc3\x03"]
+    assert result.blocks == 12 and result.blocks_sent == 12
+    assert result.firmware_after == b"NOLIST"
+    assert machine(sim).blocks_received == 12 and machine(sim).image() == image
+
+
+async def test_a_with_list_that_fails_deciphering_is_no_refusal() -> None:
+    """A deciphering failure of a with-list's answer ends the upgrade (it is no sign that
+    the meter refuses with-lists: falling back would hide a security failure)."""
+    from asyncdlms.errors import DecipheringError
+
+    sim = simulator(block_size=100)
+    async with sim, manage(sim) as meter:
+
+        async def broken(items: Any, **kwargs: Any) -> Any:
+            raise DecipheringError("authentication tag mismatch")
+
+        meter.action_many = broken  # type: ignore[method-assign]
+        with pytest.raises(DecipheringError):
+            await meter.upgrade_firmware(image_of(b"TAG", 1168), "TAG")
+    assert machine(sim).blocks_received == 0
+
+
 async def test_a_refused_initiate_is_a_typed_error() -> None:
     too_big = bytes(16 * 1024 * 1024 + 1)  # the simulator takes images up to 16 MiB
     async with Simulator() as sim, manage(sim) as meter:

@@ -356,9 +356,10 @@ class Pair:
         hdlc_window: int = 1,
     ) -> None:
         client_link: Link
-        if kind == "wrapper":
-            client_link = WrapperConnection(16, 1)
-            self.server_link: Any = WrapperConnection(1, None, role="server")
+        if kind in ("wrapper", "udp"):
+            transport: Any = "udp" if kind == "udp" else "tcp"
+            client_link = WrapperConnection(16, 1, transport)
+            self.server_link: Any = WrapperConnection(1, None, transport, role="server")
             self.server_link.connect(0.0)
         else:
             # several APDUs in one turn of the server (pushes around an answer, GBT windows)
@@ -1126,7 +1127,7 @@ def test_answer_with_another_invoke_id_is_taken_by_default() -> None:
 def test_a_repeat_of_the_previous_answer_is_not_the_next_requests_answer() -> None:
     """A duplicated datagram of the previous answer arrives while the next request is in
     flight: dropped, even though answers with another invoke-id are taken by default."""
-    pair = associated()
+    pair = associated("udp")
     answers: list[bytes] = []
 
     def repeat_previous(apdu: bytes) -> list[bytes] | None:
@@ -1140,6 +1141,22 @@ def test_a_repeat_of_the_previous_answer_is_not_the_next_requests_answer() -> No
     assert pair.result(pair.session.get(NAME)) == b"ASY0000000001"
     assert pair.session.duplicate_responses == 1
     assert pair.session.invoke_id_mismatches == 0
+
+
+@pytest.mark.parametrize("kind", LINKS)
+def test_identical_error_answers_with_invoke_id_one_over_a_stream(kind: str) -> None:
+    """Servers built on gurux-dlms answer every failed request with the same bytes and
+    invoke-id 1 (here C4 01 C1 01 04: object-undefined). Over a stream (TCP wrapper, HDLC),
+    where APDUs are not repeated, the answer to the request after the one with invoke-id 1
+    is its answer, not a duplicate of the previous one (it used to be dropped, and the
+    request timed out)."""
+    pair = associated(kind, client_settings=ClientSettings(invoke_id=0))
+    pair.server.override = lambda apdu: [bytes.fromhex("c401c10104")]
+    for _ in range(4):  # invoke-ids 0, 1, 2, 3: the answers to 1 and 2 are byte-identical
+        error = pair.result(pair.session.get(REGISTER))
+        assert isinstance(error, DataAccessError) and "object-undefined" in str(error)
+    assert pair.session.duplicate_responses == 0
+    assert pair.session.invoke_id_mismatches == 3
 
 
 def test_cancel_a_queued_request() -> None:

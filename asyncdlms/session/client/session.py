@@ -57,7 +57,8 @@ class ClientSession(
     Counters: ``late_responses`` (answers to cancelled requests, swallowed),
     ``invoke_id_mismatches`` (answers with another invoke-id than the request's and not
     one of a cancelled request: taken as the answer unless ``strict_invoke_id``),
-    ``duplicate_responses`` (byte-exact repeats of the previous request's answer, dropped),
+    ``duplicate_responses`` (byte-exact repeats of the previous request's answer over UDP,
+    dropped),
     ``unexpected_apdus`` (APDUs when nothing was asked, dropped), ``dropped_apdus``
     (undecodable or oversized, dropped), ``with_list_fallbacks`` (with-list chunks retried
     as single GETs, SN reads or SN writes), ``ignored_inputs`` (association inputs the table
@@ -242,9 +243,13 @@ class ClientSession(
             if invoke in self._cancelled_invoke_ids:
                 self.late_responses += 1
                 return
-            if self._last_answer == (invoke, apdu):
+            if self._last_answer == (invoke, apdu) and getattr(self.link, "transport", "") == "udp":
                 # a byte-exact repeat of the previous request's answer (a duplicated
-                # datagram): never the answer to this request
+                # datagram): never the answer to this request. Only over UDP: a stream (TCP,
+                # HDLC with its sequence numbers) does not repeat APDUs, while servers built
+                # on gurux-dlms answer every failed request with the same bytes and invoke-id
+                # 1 (C7 01 C1 01), so the answer to the request after the one with invoke-id
+                # 1 looks exactly like a repeat
                 self.duplicate_responses += 1
                 return
             self.invoke_id_mismatches += 1
