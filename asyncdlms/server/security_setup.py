@@ -129,18 +129,22 @@ def _derived_key(seed: bytes, label: str, suite: SecuritySuiteId) -> ec.Elliptic
 def _add_client_certificate(
     store: KeyStore, certificate: x509.Certificate, suite: SecuritySuiteId
 ) -> None:
-    """File a client's certificate for every key usage it allows (a signing certificate,
-    a key agreement one, or both); one allowing none is refused (:class:`CertificateError`)."""
-    refusal: CertificateError | None = None
-    filed = False
-    for usage in KeyUsage:
-        try:
-            store.add_certificate(certificate, usage, suite=suite)
-            filed = True
-        except CertificateError as exc:
-            refusal = refusal or exc
-    if not filed and refusal is not None:
-        raise refusal
+    """File a client's certificate for each key usage it names (digitalSignature,
+    keyAgreement, or both), validated for each (:class:`CertificateError`)."""
+    try:
+        allowed = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+        usages = [
+            usage
+            for usage, named in (
+                (KeyUsage.DIGITAL_SIGNATURE, allowed.digital_signature),
+                (KeyUsage.KEY_AGREEMENT, allowed.key_agreement),
+            )
+            if named
+        ]
+    except x509.ExtensionNotFound:
+        usages = []
+    for usage in usages or [KeyUsage.DIGITAL_SIGNATURE]:  # none: refused with the reason
+        store.add_certificate(certificate, usage, suite=suite)
 
 
 @dataclass(slots=True)

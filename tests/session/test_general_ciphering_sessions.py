@@ -24,11 +24,12 @@ from asyncdlms.apdu.general_protection import AgreedKey, GeneralCiphering
 from asyncdlms.errors import (
     AssociationError,
     AuthenticationTagError,
+    CertificateError,
     DlmsError,
     ReplayError,
     SecurityPolicyError,
 )
-from asyncdlms.security.certificates import KeyUsage
+from asyncdlms.security.certificates import KeyUsage, make_certificate
 from asyncdlms.security.ciphering_protection import GeneralCipheringProtection, KeyAgreementName
 from asyncdlms.security.suites import SignatureError, generate_private_key
 from asyncdlms.server import Simulator
@@ -481,4 +482,35 @@ async def test_a_meter_with_other_keys_is_refused_by_the_client(wrong: str) -> N
     expected = SignatureError if wrong == "meter signing key" else AuthenticationTagError
     refusal = raised.value.__cause__ or raised.value  # a tag error is an AuthenticationError
     assert isinstance(refusal, expected), repr(raised.value)
+    assert not setup.meter_errors
+
+
+@pytest.mark.parametrize("foreign_ca", [False, True])
+async def test_the_meter_takes_the_client_keys_from_its_certificates(foreign_ca: bool) -> None:
+    """Client certificates (signing and key agreement, CA-signed) instead of bare keys; a key
+    agreement certificate from a CA the meters do not trust is refused."""
+    setup = Setup(1, "static-unified")
+    ca = SimulatedSecurity(1)
+    issuer_key = generate_private_key(1) if foreign_ca else ca.ca_key
+    certificates = [
+        make_certificate(setup.signing.public_key(), issuer_key=ca.ca_key,
+                         issuer=ca.ca_certificate, system_title=CLIENT),
+        make_certificate(setup.agreement.public_key(), issuer_key=issuer_key,
+                         issuer=ca.ca_certificate, system_title=CLIENT,
+                         usage=KeyUsage.KEY_AGREEMENT),
+    ]  # fmt: skip
+    setup.keys = SimulatedSecurity(1, client_certificates=certificates)
+    title = b"ADS" + (10_000_000).to_bytes(5, "big")  # meter 0's
+    if foreign_ca:
+        with pytest.raises(CertificateError, match=r"not signed|issuer|CA"):
+            setup.keys.meter(0, title)
+        return
+    store = setup.keys.meter(0, title).store
+    assert store.certificate(CLIENT, 1, KeyUsage.DIGITAL_SIGNATURE) is certificates[0]
+    assert store.certificate(CLIENT, 1, KeyUsage.KEY_AGREEMENT) is certificates[1]
+    async with setup.simulator() as sim, asyncio.timeout(30):
+        assert sim.meter_system_title(0) == title
+        settings = setup.client(title)
+        async with sim.connect(0, client=MANAGEMENT, settings=settings) as meter:
+            assert await meter.get(1, NAME, 2) == b"ADS0000010000000"
     assert not setup.meter_errors
