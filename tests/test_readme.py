@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 import re
 import shlex
 from pathlib import Path
@@ -40,12 +42,34 @@ def test_main_job_command_polls_the_simulated_fleet(capsys: pytest.CaptureFixtur
     assert out.startswith("100 meters: 100 ok, 0 failed; 500 reads in")
 
 
-def test_python_examples_run() -> None:
-    blocks = re.findall(r"```python\n(.*?)\n```", README, flags=re.S)
-    assert blocks
-    for block in blocks:
+# a python block, and the ```text block right after it: what it prints
+_EXAMPLE = re.compile(r"```python\n(.*?)\n```(?:\n\n```text\n(.*?)\n```)?", flags=re.S)
+
+
+def _examples(text: str = README) -> list[tuple[str, str | None]]:
+    return [(code, printed or None) for code, printed in _EXAMPLE.findall(text)]
+
+
+def test_python_examples_run_and_print_what_the_readme_says() -> None:
+    examples = _examples()
+    assert examples
+    for block, printed in examples:
         if block.startswith("# needs "):  # a meter or a line: compiled, not run
             # at least valid Python (snippets may await at top level, as in a notebook)
             compile(block, "README.md", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            assert printed is None
             continue
-        exec(compile(block, "README.md", "exec"), {})
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            exec(compile(block, "README.md", "exec"), {})
+        if printed is not None:
+            assert output.getvalue() == printed + "\n", block.splitlines()[:3]
+
+
+def test_the_security_suite_examples_have_their_output_checked() -> None:
+    section = README.split("### Security suites 1 and 2", 1)[1].split("\n#### The ACCESS", 1)[0]
+    examples = _examples(section)
+    printing = [printed for code, printed in examples if "print(" in code]
+    assert len(printing) == 2 and all(printing)
+    general = section.split("#### General signing and general ciphering", 1)[1]
+    assert any("GeneralCipheringProtection(" in code for code, _ in _examples(general))

@@ -44,6 +44,11 @@ from .ciphering import (
     initialization_vector,
     suite_key_length,
 )
+from .ciphering_protection import (
+    KEY_AGREEMENTS,
+    GeneralCipheringProtection,
+    KeyAgreementName,
+)
 from .counters import (
     FRAME_COUNTER_ATTRIBUTE,
     FRAME_COUNTER_CLASS_ID,
@@ -166,6 +171,7 @@ __all__ = [
     "GLOBAL_TAGS",
     "GMAC_AUTHENTICATION_VALUE_LENGTH",
     "GMAC_SECURITY_CONTROL",
+    "KEY_AGREEMENTS",
     "KEY_LENGTH",
     "MAX_CHALLENGE_LENGTH",
     "MAX_INVOCATION_COUNTER",
@@ -187,6 +193,7 @@ __all__ = [
     "DecipheringError",
     "FileInvocationCounterStore",
     "GeneralCipheringKeys",
+    "GeneralCipheringProtection",
     "GeneralSigningProtection",
     "GlobalKey",
     "HlsFunction",
@@ -194,6 +201,7 @@ __all__ = [
     "InvocationCounterExhaustedError",
     "InvocationCounterStore",
     "InvocationCounterStoreError",
+    "KeyAgreementName",
     "KeyId",
     "KeyIdentity",
     "KeyStore",

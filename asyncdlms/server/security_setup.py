@@ -126,6 +126,27 @@ def _derived_key(seed: bytes, label: str, suite: SecuritySuiteId) -> ec.Elliptic
     return ec.derive_private_key(scalar, parameters.curve)
 
 
+def _add_client_certificate(
+    store: KeyStore, certificate: x509.Certificate, suite: SecuritySuiteId
+) -> None:
+    """File a client's certificate for each key usage it names (digitalSignature,
+    keyAgreement, or both), validated for each (:class:`CertificateError`)."""
+    try:
+        allowed = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+        usages = [
+            usage
+            for usage, named in (
+                (KeyUsage.DIGITAL_SIGNATURE, allowed.digital_signature),
+                (KeyUsage.KEY_AGREEMENT, allowed.key_agreement),
+            )
+            if named
+        ]
+    except x509.ExtensionNotFound:
+        usages = []
+    for usage in usages or [KeyUsage.DIGITAL_SIGNATURE]:  # none: refused with the reason
+        store.add_certificate(certificate, usage, suite=suite)
+
+
 @dataclass(slots=True)
 class _MeterSecurity:
     """What one meter's Security setup holds."""
@@ -145,7 +166,10 @@ class SimulatedSecurity:
       ``seed``.
     - ``client_certificates``: certificates of the clients every meter trusts (validated
       against the simulator's CA and ``authorities`` when they are signed by one of them);
-      ``client_public_keys``: system title -> bare public key, trusted as given.
+      ``client_public_keys``: system title -> bare public key, trusted as given;
+      ``client_key_agreement_keys``: the same for the clients' key agreement (ECDH) keys
+      (general-ciphering with agreed keys, :mod:`.general_ciphering`). A client certificate
+      is filed for each key usage it allows.
     - ``authorities``: more CA certificates the meters trust (besides their own CA).
     - ``master_key``: the key encrypting key of ``key_transfer`` (none: refused).
     - ``clock``: the time certificates are checked at (``time.time``).
@@ -158,6 +182,7 @@ class SimulatedSecurity:
         seed: bytes = b"asyncdlms-simulator",
         client_certificates: Iterable[x509.Certificate] = (),
         client_public_keys: Mapping[bytes, ec.EllipticCurvePublicKey] | None = None,
+        client_key_agreement_keys: Mapping[bytes, ec.EllipticCurvePublicKey] | None = None,
         authorities: Iterable[x509.Certificate] = (),
         master_key: Secret | bytes | None = None,
         clock: Callable[[], float] = time.time,
@@ -169,6 +194,7 @@ class SimulatedSecurity:
         self.clock = clock
         self.client_certificates = tuple(client_certificates)
         self.client_public_keys = dict(client_public_keys or {})
+        self.client_key_agreement_keys = dict(client_key_agreement_keys or {})
         self.master_key = None if master_key is None else Secret(bytes(master_key))
         self.ca_key = _derived_key(self.seed, "ca", self.suite)
         self.ca_certificate = make_certificate(
@@ -220,9 +246,11 @@ class SimulatedSecurity:
                 certificate = self._certificate(key.public_key(), system_title, usage, serial)
                 store.set_own_certificate(certificate, usage)
             for certificate in self.client_certificates:
-                store.add_certificate(certificate, suite=self.suite)
+                _add_client_certificate(store, certificate, self.suite)
             for title, public_key in self.client_public_keys.items():
                 store.add_public_key(title, public_key, suite=self.suite)
+            for title, public_key in self.client_key_agreement_keys.items():
+                store.add_public_key(title, public_key, KeyUsage.KEY_AGREEMENT, suite=self.suite)
             state = self._meters[index] = _MeterSecurity(store, bytes(system_title))
         return state
 

@@ -21,6 +21,7 @@ MODULES = [
     "general",
     "key_agreement",
     "signing_protection",
+    "ciphering_protection",
 ]
 
 
