@@ -60,6 +60,13 @@ from .splitter import FrameSplitter
 __all__ = ["HdlcConnection", "HdlcSettings"]
 
 _MODULUS = 8
+#: Frame types a station never receives from its peer: one of these equal to a frame we sent
+#: is our own echo, whatever the addresses (a client never gets SNRM or DISC from a meter, a
+#: meter never gets UA, DM or FRMR from a client).
+_NEVER_FROM_PEER = {
+    Role.CLIENT: frozenset({FrameType.SNRM, FrameType.DISC}),
+    Role.SERVER: frozenset({FrameType.UA, FrameType.DM, FrameType.FRMR}),
+}
 _DEFAULT_PARAMETERS = HdlcParameters()
 
 _INPUT_BY_FRAME_TYPE: dict[FrameType, LinkInput] = {
@@ -163,7 +170,10 @@ class HdlcConnection:
         self._now = 0.0
         self._outgoing: list[bytes] = []
         self._events: list[LinkEvent] = []
-        self._recent_sent: deque[Frame] = deque(maxlen=2 * _MODULUS)
+        # Frames sent since the last frame received: only these can come back as an echo
+        # (a line echoes a frame while it is sent, before anyone answers it).
+        self._echo_candidates: deque[Frame] = deque(maxlen=2 * _MODULUS)
+        self._line_echoes = False  # an echo was seen: this line echoes what we send
         self._unsolicited: dict[tuple[int, int], bytearray] = {}
         # Timers (client response timer, inactivity timer of both roles).
         self._response_deadline: float | None = None
@@ -331,11 +341,30 @@ class HdlcConnection:
         if state in (LinkState.DISCONNECTED, LinkState.CLOSED):
             self._response_deadline = None
 
+    def _is_echo(self, frame: Frame) -> bool:
+        """Whether ``frame`` is our own, echoed by the line (quirk 7: optical heads). Only a
+        frame sent since the last one received can be. When our address and the peer's are
+        the same bytes (client SAP 1 and a meter at logical address 1, one byte each), the
+        peer's RR can be byte for byte one of ours: such a frame is an echo only once the
+        line has shown it echoes (an echoed SNRM, UA or any frame with distinct addresses)."""
+        if frame not in self._echo_candidates:
+            return False
+        if (
+            frame.destination != frame.source
+            or self._line_echoes
+            or frame.frame_type in _NEVER_FROM_PEER[self.role]
+        ):
+            self._line_echoes = True
+            self._echo_candidates.remove(frame)
+            return True
+        return False
+
     def _classify(self, frame: Frame) -> LinkInput:
         """Turn a received frame into a LinkInput, by its addresses first, then its type."""
-        if frame in self._recent_sent:
+        if self._is_echo(frame):
             self.echoes_dropped += 1
             return LinkInput.ECHO
+        self._echo_candidates.clear()
         if frame.frame_type is FrameType.UI:
             return LinkInput.UI
         server = self.settings.server_address
@@ -394,7 +423,7 @@ class HdlcConnection:
 
     def _send_frame(self, frame: Frame) -> None:
         self._outgoing.append(frame.encode())
-        self._recent_sent.append(frame)
+        self._echo_candidates.append(frame)
         if self.role is Role.CLIENT and self.state is LinkState.CONNECTED:
             self._touch_inactivity()
         if frame.poll_final and self.role is Role.CLIENT:

@@ -824,6 +824,51 @@ def test_echo_of_our_own_frames_is_dropped() -> None:
     assert client.echoes_dropped == 2
 
 
+SAME_ADDRESS_PARAMETERS = HdlcParameters(32, 32, 1, 1)
+
+
+def same_address_pair(*, echo: bool) -> Pair:
+    """Client SAP 1 and a meter at logical address 1 with a one-byte address: both encode
+    as 0x03, so the two stations' RR frames with equal N(R) are the same bytes."""
+    client = HdlcConnection(
+        HdlcSettings(
+            HdlcAddress.client(1), HdlcAddress.server(1), Role.CLIENT, SAME_ADDRESS_PARAMETERS
+        )
+    )
+    server = HdlcConnection(
+        HdlcSettings(None, HdlcAddress.server(1), Role.SERVER, SAME_ADDRESS_PARAMETERS)
+    )
+
+    class EchoingPair(Pair):
+        def _deliver(self, connection: HdlcConnection, datagrams: list[bytes]) -> None:
+            sender = self.server if connection is self.client else self.client
+            for datagram in datagrams:  # the sender hears its own frame first
+                sender.receive_data(datagram, self.now)
+            super()._deliver(connection, datagrams)
+
+    return (EchoingPair if echo else Pair)(client, server, answer=reverse)
+
+
+@pytest.mark.parametrize("echo", [False, True], ids=["plain line", "echoing line"])
+def test_segmented_apdus_between_stations_with_the_same_address_bytes(echo: bool) -> None:
+    """The meter's RR acknowledging a segment was byte for byte the client's RR asking for the
+    next one, and was dropped as the meter's own echo: the segmented AARE never finished.
+    Only frames sent since the last one received can be echoes, and with equal addresses
+    only once the line has shown that it echoes (the SNRM's echo)."""
+    pair = same_address_pair(echo=echo)
+    assert pair.client.settings.client_address.encode() == HdlcAddress.server(1).encode()
+    pair.connect()
+    request = bytes(range(100))
+    pair.client.send_apdu(request, pair.now)
+    pair.run()
+    assert pair.server_apdus() == [request]
+    assert pair.client_apdus() == [reverse(request)]
+    rrs = {frame.encode() for frame in pair.to_server if frame.frame_type is FrameType.RR}
+    assert rrs & {frame.encode() for frame in pair.to_client}  # the same bytes both ways
+    echoed = pair.client.echoes_dropped + pair.server.echoes_dropped
+    assert echoed == (len(pair.to_server) + len(pair.to_client) if echo else 0)
+
+
 def test_ua_without_information_field_means_defaults() -> None:
     """Quirk 11: 7E A0 07 21 03 73 01 40 7E from a 1-byte server address."""
     ua = bytes.fromhex("7EA00721037301407E")

@@ -155,6 +155,20 @@ async def test_profiles_by_range_and_by_entry_in_blocks(
         assert billing[-1].timestamp == datetime.datetime(2026, 3, 10, tzinfo=datetime.UTC)
 
 
+async def test_client_sap_1_over_hdlc_with_segmented_frames() -> None:
+    """Client SAP 1 and the simulator's one-byte server address 1 are the same address byte
+    (0x03), so acknowledgements are the same bytes both ways: the segmented AARE used to
+    stall (the meter took the client's RR for its own echo)."""
+    associations = {1: AssociationPolicy()}
+    small_frames = HdlcParameters(32, 32, 1, 1)
+    async with (
+        Simulator(1, interface="hdlc", associations=associations, hdlc_parameters=small_frames)
+        as sim,
+        sim.connect(0, client=1, timeout=5) as meter,
+    ):  # fmt: skip
+        assert await meter.get(1, "0.0.42.0.0.255", 2) == b"ADS%013d" % 10_000_000
+
+
 async def test_public_client_sees_a_smaller_object_list(fake_time: FakeTime) -> None:
     async with simulator(fake_time) as sim:
         async with login(sim, client=18) as meter:
