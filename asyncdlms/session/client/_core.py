@@ -37,9 +37,9 @@ from ...security.ciphering import SecurityContext
 from ...security.hls import Secret
 from ..events import (
     AssociationReleased,
-    RequestCompleted,
     RequestFailed,
     SessionEvent,
+    request_completed,
 )
 from ..gbt import GeneralBlockTransferChannel
 from ..pipeline import ApduProtection, NoProtection, protection_overhead
@@ -91,13 +91,10 @@ class NegotiatedParameters:
     server_system_title: bytes | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Send:
-    """What a request generator yields: an APDU to send and the invoke-id its answer must
-    carry (``None``: no invoke-id to check, SN services)."""
-
-    apdu: bytes
-    invoke_id: int | None
+_Send = tuple[bytes, int | None]
+"""What a request generator yields: ``(apdu, invoke_id)``, an APDU to send and the invoke-id
+its answer must carry (``None``: no invoke-id to check, SN services). A plain tuple: every
+request builds one, and a frozen dataclass costs ~0.7 µs to build."""
 
 
 _Transaction = Generator[_Send, bytes, Any]
@@ -314,13 +311,13 @@ class _SessionCore(ABC):
         except DlmsError as exc:
             self._finish(request, None, exc)
             return
-        request.invoke_id = out.invoke_id
+        apdu, request.invoke_id = out
         request.started = True
-        request.last_apdu = out.apdu
-        if not out.apdu:  # an unconfirmed service: nothing to wait for
+        request.last_apdu = apdu
+        if not apdu:  # an unconfirmed service: nothing to wait for
             self._advance(request, b"")
             return
-        self._send_service(out.apdu)
+        self._send_service(apdu)
 
     def _finish(self, request: _Request, result: Any, error: DlmsError | None) -> None:
         if self._in_flight is request:
@@ -329,7 +326,7 @@ class _SessionCore(ABC):
             self._on_pass3_done(result, error)
             return
         if error is None:
-            self._events.append(RequestCompleted(request.request_id, result))
+            self._events.append(request_completed(request.request_id, result))
         else:
             self._events.append(RequestFailed(request.request_id, error))
         self._after_request()
