@@ -27,6 +27,7 @@ from .plan import (
     PlanItem,
     ReadAttribute,
     ReadPlan,
+    fixed_attributes,
     read_plain_items,
 )
 from .resilience import BreakerPolicy, BreakerState, CircuitBreaker, RetryPolicy, is_retryable
@@ -95,6 +96,9 @@ def _default_deadline(request_timeout: float, plan: ReadPlan) -> float:
 
 _Step = tuple[PlanItem, str, str]
 """A plan item, its key and the step name of its read."""
+
+_PlainRun = tuple[tuple[PlainItem, ...], tuple[_Step, ...], list[tuple[int, Obis, int]] | None]
+"""Plain items read together, their steps and their fixed attributes (plan.fixed_attributes)."""
 
 
 class _Progress:
@@ -567,26 +571,28 @@ class FleetPoller:
             return 0
         return len(self._plain_runs[position][0])
 
-    def _plain_runs_of(self) -> list[tuple[tuple[PlainItem, ...], tuple[_Step, ...]]]:
+    def _plain_runs_of(self) -> list[_PlainRun]:
         """For each position of the plan: the plain items that start there (and their
-        steps), read together; computed once, the plan does not change."""
+        steps, and their fixed attributes if any), read together; computed once, the plan
+        does not change."""
         steps = self._steps
-        runs: list[tuple[tuple[PlainItem, ...], tuple[_Step, ...]]] = []
+        runs: list[_PlainRun] = []
         for position in range(len(steps)):
             end = position
             while end < len(steps) and isinstance(steps[end][0], PLAIN_ITEMS):
                 end += 1
             run = steps[position:end]
-            runs.append((tuple(cast(PlainItem, item) for item, _key, _step in run), tuple(run)))
+            items = tuple(cast(PlainItem, item) for item, _key, _step in run)
+            runs.append((items, tuple(run), fixed_attributes(items)))
         return runs
 
     async def _read_plain(
         self, worker: _Worker, position: int, count: int, readings: list[Reading]
     ) -> MeterFailure | None:
-        items, steps = self._plain_runs[position]
+        items, steps, fixed = self._plain_runs[position]
         started = self.clock()
         try:
-            values = await read_plain_items(worker.client, items, worker.memory)
+            values = await read_plain_items(worker.client, items, worker.memory, fixed)
         except BaseException:
             for _item, key, _step in steps:
                 self.metrics.read_finished(worker.meter, key, self.clock() - started, False)
