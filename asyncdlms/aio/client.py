@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import math
 import os
 from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from types import TracebackType
@@ -168,6 +169,11 @@ class Client(ShortNameMethods, CosemMethods):
         self.deviation_sign = session.settings.deviation_sign
         self._driver: Driver | None = None
         self._waiters: dict[int, asyncio.Future[Any]] = {}
+        # request timeouts: when each request in progress times out, and one loop timer for
+        # them all (see _request)
+        self._deadlines: dict[int, float] = {}
+        self._request_timer: asyncio.TimerHandle | None = None
+        self._request_timer_at = math.inf
         self._established: asyncio.Future[AssociationEstablished] | None = None
         self._released: asyncio.Future[DlmsError | None] | None = None
         # made when first needed: most associations never see a notification
@@ -368,6 +374,8 @@ class Client(ShortNameMethods, CosemMethods):
         finally:
             self._close_transport()
             self._fail_waiters(AssociationError("the client was closed"))
+            if not self._deadlines:
+                self._cancel_request_timer()
 
     async def _abandon_association(self, released: asyncio.Future[DlmsError | None]) -> None:
         """Give up an association whose meter left a request unanswered (issue 13, item 5):
@@ -476,8 +484,15 @@ class Client(ShortNameMethods, CosemMethods):
         self._waiters[request_id] = waiter
         self._progress()
         limit = self.timeout if timeout is None else timeout
-        # one timer per request, no timeout context: the waiter fails when it fires
-        timer = loop.call_at(now + limit, _expire, waiter)
+        # No timeout context and no loop timer per request: the client's one request timer
+        # fails the waiter. It is armed for the earliest deadline; the next request's
+        # deadline is nearly always later (the same timeout, a later start), which keeps
+        # the timer as it is: one loop timer per timeout period, not one per request (a
+        # handle, its context and a heap entry, left cancelled in the loop's heap).
+        deadline = now + limit
+        self._deadlines[request_id] = deadline
+        if deadline < self._request_timer_at:
+            self._arm_request_timer(loop, deadline)
         try:
             return await waiter
         except _Expired:
@@ -488,7 +503,36 @@ class Client(ShortNameMethods, CosemMethods):
             self._abandon(request_id)
             raise
         finally:
-            timer.cancel()
+            del self._deadlines[request_id]
+
+    def _arm_request_timer(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._request_timer is not None:
+            self._request_timer.cancel()
+        self._request_timer_at = when
+        self._request_timer = loop.call_at(when, self._request_timer_fired, loop, when)
+
+    def _cancel_request_timer(self) -> None:
+        if self._request_timer is not None:
+            self._request_timer.cancel()
+        self._request_timer = None
+        self._request_timer_at = math.inf
+
+    def _request_timer_fired(self, loop: asyncio.AbstractEventLoop, armed_for: float) -> None:
+        """Fail the waiters of the requests whose deadline passed; re-arm for the next."""
+        self._request_timer = None
+        self._request_timer_at = math.inf
+        # the loop runs a timer up to its clock resolution early: what it was armed for is due
+        now = max(loop.time(), armed_for)
+        earliest = math.inf
+        for request_id, deadline in self._deadlines.items():
+            if deadline <= now:
+                waiter = self._waiters.get(request_id)
+                if waiter is not None and not waiter.done():
+                    waiter.set_exception(_Expired())
+            elif deadline < earliest:
+                earliest = deadline
+        if earliest != math.inf:
+            self._arm_request_timer(loop, earliest)
 
     def _abandon(self, request_id: int) -> None:
         self._waiters.pop(request_id, None)
@@ -693,11 +737,6 @@ def _listed_attribute(
 
 class _Expired(Exception):
     """A request's timer fired before its answer came (becomes RequestTimeoutError)."""
-
-
-def _expire(waiter: asyncio.Future[Any]) -> None:
-    if not waiter.done():
-        waiter.set_exception(_Expired())
 
 
 class _Connecting:
