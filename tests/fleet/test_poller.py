@@ -400,3 +400,20 @@ async def test_no_breaker_and_refused_objects_do_not_open_it() -> None:
                 assert refused is not None and isinstance(refused.error, DataAccessError)
             assert results["gone"].failure is not None
             assert results["gone"].failure.step == Step.CIRCUIT_OPEN
+
+
+async def test_a_cycles_results_reach_poll_in_order_in_batches() -> None:
+    """The channel from a cycle's meter tasks to poll(): what was put comes out in order,
+    all at once; an empty channel waits for the next put (None: the poller closing)."""
+    from asyncdlms.fleet.poller import _Results
+
+    results = _Results(asyncio.get_running_loop())
+    first = MeterResult(Meter("tcp://127.0.0.1:1"), 1, (), None, 1, 0.0)
+    results.put((0, first))
+    results.put((1, first))
+    assert await results.take() == [(0, first), (1, first)]
+    waiting = asyncio.ensure_future(results.take())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    results.put(None)
+    assert await waiting == [None]
