@@ -836,6 +836,25 @@ def test_single_gets_of_a_list_take_every_form_of_item(options: dict[str, Any]) 
     assert [r.access_selection for r in requests] == [None, None, entry_descriptor(1, 2), None]
 
 
+@pytest.mark.parametrize("kind", LINKS)
+def test_await_reply_is_called_only_on_links_that_act_on_it(kind: str) -> None:
+    """While a request is in flight the session tells the link after each input that it
+    awaits the answer (an HDLC link polls again after a silence); the wrapper declares
+    ``awaits_reply = False`` (its await_reply does nothing) and is not told."""
+    pair = associated(kind)
+    link = pair.session.link
+    calls: list[float] = []
+    original = link.await_reply
+
+    def counting(now: float) -> None:
+        calls.append(now)
+        original(now)
+
+    link.await_reply = counting  # type: ignore[method-assign]
+    assert pair.result(pair.session.get(REGISTER)) == 123456
+    assert (len(calls) > 0) == (kind != "wrapper")
+
+
 def test_get_block_number_gap_is_a_block_transfer_error() -> None:
     server = ScriptedServer(block_size=100)
     pair = associated(server=server)

@@ -170,6 +170,8 @@ class _SessionCore(ABC):
 
     def __init__(self, link: Link, settings: ClientSettings | None = None) -> None:
         self.link = link
+        # a link whose await_reply does nothing says so (the wrapper): not called per read
+        self._link_awaits_reply: bool = getattr(link, "awaits_reply", True)
         self.settings = settings if settings is not None else ClientSettings()
         self.state = AssociationState.IDLE
         self.negotiated: NegotiatedParameters | None = None
@@ -351,7 +353,11 @@ class _SessionCore(ABC):
     def _invoke_byte(self) -> tuple[int, int]:
         """The next invoke-id and its Invoke-Id-And-Priority byte (:meth:`_invoke` without
         the dataclass, for the GET fast path)."""
-        invoke_id = self._next_invoke()
+        if self._cancelled_invoke_ids:
+            invoke_id = self._next_invoke()
+        else:  # (what _next_invoke comes to then, without the call)
+            invoke_id = self._next_invoke_id
+            self._next_invoke_id = (invoke_id + 1) % 16
         confirmed = 0x40 if self.settings.confirmed else 0
         return invoke_id, invoke_id | confirmed | (0x80 if self.settings.high_priority else 0)
 
