@@ -104,17 +104,40 @@ _PlainRun = tuple[tuple[PlainItem, ...], tuple[_Step, ...], list[tuple[int, Obis
 class _Results:
     """The results of one cycle on their way from its meter tasks to :meth:`FleetPoller.poll`:
     a list, and a future that the consumer waits on while the list is empty (an
-    ``asyncio.Queue`` costs 9 calls per result). ``None`` stands for the poller closing."""
+    ``asyncio.Queue`` costs 9 calls per result). ``None`` stands for the poller closing.
 
-    __slots__ = ("_items", "_loop", "_waiter")
+    It also counts the meter tasks that ended: ``finished`` completes when all of them did,
+    or as soon as one failed (what ``asyncio.wait(..., FIRST_EXCEPTION)`` would tell, without
+    a done callback, a loop handle and a call per task)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    __slots__ = ("_error", "_items", "_loop", "_remaining", "_waiter", "finished")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, meters: int) -> None:
         self._items: list[tuple[int, MeterResult] | None] = []
         self._loop = loop
         self._waiter: asyncio.Future[None] | None = None
+        self._remaining = meters
+        self._error: BaseException | None = None
+        self.finished: asyncio.Future[None] = loop.create_future()
+        if meters == 0:
+            self.finished.set_result(None)
+
+    def meter_ended(self, failed: bool) -> None:
+        """A meter task ended (``failed``: with an exception other than cancellation)."""
+        self._remaining -= 1
+        if (failed or self._remaining == 0) and not self.finished.done():
+            self.finished.set_result(None)
 
     def put(self, item: tuple[int, MeterResult] | None) -> None:
         self._items.append(item)
+        self._wake()
+
+    def fail(self, error: BaseException) -> None:
+        """The cycle failed: :meth:`take` raises ``error`` once what was put is taken."""
+        self._error = error
+        self._wake()
+
+    def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -124,8 +147,12 @@ class _Results:
     async def take(self) -> list[tuple[int, MeterResult] | None]:
         """Everything put since the last take, in order; waits until there is something."""
         if not self._items:
+            if self._error is not None:
+                raise self._error
             waiter = self._waiter = self._loop.create_future()
             await waiter
+            if not self._items and self._error is not None:
+                raise self._error
         items, self._items = self._items, []
         return items
 
@@ -342,7 +369,7 @@ class FleetPoller:
         self._cycles += 1
         number = self._cycles
         assert self._loop is not None  # (set when the poller was entered)
-        results = _Results(self._loop)
+        results = _Results(self._loop, len(self._workers))
         scope = anyio.CancelScope()
         pending = set(range(len(self._workers)))
         self._results.add(results)
@@ -395,12 +422,14 @@ class FleetPoller:
         every task's coroutine, a frame on each of its steps). Like a task group: the cycle
         ends when every task ended; cancelling it (``scope``, or the poller's group) cancels
         them and waits for them (shielded); a task that fails (a bug: ``_poll_meter`` keeps
-        every error of a meter in its result) cancels the others and is raised as a group."""
+        every error of a meter in its result) cancels the others and is raised as a group, by
+        this task and by :meth:`poll`, whose loop would otherwise wait for results that do
+        not come."""
         create_task = asyncio.get_running_loop().create_task
         tasks = [create_task(self._poll_meter(w, number, results)) for w in self._workers]
         try:
             with scope:
-                await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+                await results.finished  # (every task ended, or one failed)
         finally:
             pending = [task for task in tasks if not task.done()]
             for task in pending:
@@ -414,7 +443,10 @@ class FleetPoller:
             if not task.cancelled() and (error := task.exception()) is not None
         ]
         if failures:
-            raise BaseExceptionGroup("meter tasks of a fleet cycle failed", failures)
+            message = "meter tasks of a fleet cycle failed"
+            # poll() raises it too, instead of waiting for results that will not come
+            results.fail(BaseExceptionGroup(message, failures))
+            raise BaseExceptionGroup(message, failures)
 
     async def _poll_meter(
         self,
@@ -422,24 +454,33 @@ class FleetPoller:
         number: int,
         results: _Results,
     ) -> None:
-        started = self.clock()
-        if worker.index in self._polling:
-            result = busy_result(worker.meter, number)
-        else:
-            self._polling.add(worker.index)
-            try:
-                if self.positions is not None:
-                    worker.memory.update(await self.positions(worker.meter))
-                result = await self._attempts(worker, number, started)
-            except Exception as exc:  # a bug (or the store): still one outcome for the meter
-                failure = MeterFailure(Step.INTERNAL, exc, False)
-                result = MeterResult(worker.meter, number, (), failure, 0, self.clock() - started)
-            finally:
-                self._polling.discard(worker.index)
-        results.put((worker.index, result))
-        self.metrics.meter_finished(result)
-        if self.on_result is not None:
-            self.on_result(result)
+        try:
+            started = self.clock()
+            if worker.index in self._polling:
+                result = busy_result(worker.meter, number)
+            else:
+                self._polling.add(worker.index)
+                try:
+                    if self.positions is not None:
+                        worker.memory.update(await self.positions(worker.meter))
+                    result = await self._attempts(worker, number, started)
+                except Exception as exc:  # a bug (or the store): still one outcome for the meter
+                    failure = MeterFailure(Step.INTERNAL, exc, False)
+                    elapsed = self.clock() - started
+                    result = MeterResult(worker.meter, number, (), failure, 0, elapsed)
+                finally:
+                    self._polling.discard(worker.index)
+            results.put((worker.index, result))
+            self.metrics.meter_finished(result)
+            if self.on_result is not None:
+                self.on_result(result)
+        except asyncio.CancelledError:
+            results.meter_ended(False)
+            raise
+        except BaseException:  # (on_result raised, or worse): _cycle raises it
+            results.meter_ended(True)
+            raise
+        results.meter_ended(False)
 
     async def _attempts(self, worker: _Worker, number: int, started: float) -> MeterResult:
         breaker = worker.breaker
