@@ -852,19 +852,7 @@ def connect(
         authentication_key=authentication_key,
     )
     active_security = session_settings.security
-
-    def make_link(client_address: int) -> Link:
-        if target.scheme.uses_hdlc:
-            return HdlcConnection(link.hdlc_settings(client=client_address, server=server))
-        if target.scheme is Scheme.UDP:
-            return WrapperConnection(client_address, server, "udp")
-        return WrapperConnection(client_address, server, "tcp")
-
-    def public_session() -> ClientSession:
-        assert active_security is not None
-        referencing = "ln" if session_settings.logical_name_referencing else "sn"
-        public = ClientSettings.for_referencing(referencing)
-        return ClientSession(make_link(active_security.public_client), public)
+    sessions = _Sessions(target, link, client, server, session_settings)
 
     secret = session_settings.secret
     secrets = [secret.value] if secret and session_settings.mechanism is MechanismName.LOW else []
@@ -875,22 +863,62 @@ def connect(
         if active_security.broadcast_key is not None:
             secrets.append(active_security.broadcast_key.value)
 
-    def make_session() -> ClientSession:
-        return ClientSession(make_link(client), session_settings)
-
     meter = Client(
         target,
-        make_session(),
+        sessions(),
         timeout=timeout,
         trace=trace,
         iec=link.iec,
         secrets=secrets,
-        public_session=public_session if active_security is not None else None,
-        session_factory=make_session,
+        public_session=sessions.public if active_security is not None else None,
+        session_factory=sessions,
         keep_alive=keep_alive,
         reconnect=reconnect,
     )
     return _Connecting(meter)
+
+
+class _Sessions:
+    """The sessions of one :func:`connect`: the client's (the first, and one per
+    reconnection) and, with security, the public one on which the frame counter is read. An
+    object, not closures: every client keeps it for its life, and closures over
+    ``connect``'s locals are a function and a cell per variable, GC-tracked objects that a
+    full collection walks for every open association."""
+
+    __slots__ = ("_client", "_link", "_server", "_settings", "_target")
+
+    def __init__(
+        self,
+        target: Target,
+        link: LinkSettings,
+        client: int,
+        server: int,
+        settings: ClientSettings,
+    ) -> None:
+        self._target = target
+        self._link = link
+        self._client = client
+        self._server = server
+        self._settings = settings
+
+    def __call__(self) -> ClientSession:
+        return ClientSession(self._make_link(self._client), self._settings)
+
+    def public(self) -> ClientSession:
+        security = self._settings.security
+        assert security is not None
+        referencing = "ln" if self._settings.logical_name_referencing else "sn"
+        public = ClientSettings.for_referencing(referencing)
+        return ClientSession(self._make_link(security.public_client), public)
+
+    def _make_link(self, client_address: int) -> Link:
+        scheme = self._target.scheme
+        if scheme.uses_hdlc:
+            settings = self._link.hdlc_settings(client=client_address, server=self._server)
+            return HdlcConnection(settings)
+        if scheme is Scheme.UDP:
+            return WrapperConnection(client_address, self._server, "udp")
+        return WrapperConnection(client_address, self._server, "tcp")
 
 
 def short_security(

@@ -207,7 +207,6 @@ class _GetService(_SessionCore):
         with_list = negotiated is None or bool(
             int.__and__(negotiated.conformance, Conformance.MULTIPLE_REFERENCES)
         )
-        append = results.append
         size = self.settings.with_list_chunk_size
         singles = size == 1 or not with_list  # (no chunks to cut then: the items as they are)
         chunks: Iterable[Sequence[CosemAttributeDescriptor | CosemAttributeDescriptorWithSelection]]
@@ -221,7 +220,7 @@ class _GetService(_SessionCore):
                     elif item.access_selection is None:
                         descriptor = item.cosem_attribute_descriptor
                     else:
-                        append((yield from self._get_or_error(item)))
+                        results.append((yield from self._get_or_error(item)))
                         continue
                     # the common read inline (no generator layer per GET): the request
                     # encoded directly, the ordinary answer decoded the short way, any other
@@ -230,15 +229,15 @@ class _GetService(_SessionCore):
                     answer = yield _get_request_normal(byte, descriptor), invoke_id
                     ordinary, value = get_response_normal_value(answer)
                     if ordinary:
-                        append(value)
+                        results.append(value)
                         continue
                     iip = InvokeIdAndPriority(
                         invoke_id, self.settings.confirmed, self.settings.high_priority
                     )
                     try:
-                        append((yield from self._get_answered(answer, invoke_id, iip)))
+                        results.append((yield from self._get_answered(answer, invoke_id, iip)))
                     except DataAccessError as exc:
-                        append(exc)
+                        results.append(exc)
                 continue
             listed = cast(tuple[CosemAttributeDescriptorWithSelection, ...], chunk)  # (a cut one)
             try:
