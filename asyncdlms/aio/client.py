@@ -279,7 +279,10 @@ class Client(ShortNameMethods, CosemMethods):
 
     async def _open_once(self) -> Client:
         """Open the transport and associate, once."""
-        loop = self._loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # (a client opened again from another loop)
+            self._cancel_request_timer()
+        self._loop = loop
         self._abandoning = False
         self._established = loop.create_future()
         self._released = loop.create_future()
