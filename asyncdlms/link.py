@@ -112,7 +112,9 @@ class Link(Protocol):
     def await_reply(self, now: float) -> None:
         """Client: the application waits for an answer to what it sent: an HDLC link that
         holds the poll with nothing to send polls the server again after the response
-        timeout; the wrapper does nothing."""
+        timeout; the wrapper does nothing. A link whose ``await_reply`` does nothing may
+        say so with a class attribute ``awaits_reply = False``: the client session then
+        does not call it (it would after every input while a request is in flight)."""
 
     def disconnect(self, now: float) -> None:
         """Start an orderly disconnect (HDLC: DISC; wrapper: closed at once)."""

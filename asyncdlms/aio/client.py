@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import math
 import os
 from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from types import TracebackType
@@ -168,6 +169,11 @@ class Client(ShortNameMethods, CosemMethods):
         self.deviation_sign = session.settings.deviation_sign
         self._driver: Driver | None = None
         self._waiters: dict[int, asyncio.Future[Any]] = {}
+        # request timeouts: when each request in progress times out, and one loop timer for
+        # them all (see _request)
+        self._deadlines: dict[int, float] = {}
+        self._request_timer: asyncio.TimerHandle | None = None
+        self._request_timer_at = math.inf
         self._established: asyncio.Future[AssociationEstablished] | None = None
         self._released: asyncio.Future[DlmsError | None] | None = None
         # made when first needed: most associations never see a notification
@@ -273,7 +279,10 @@ class Client(ShortNameMethods, CosemMethods):
 
     async def _open_once(self) -> Client:
         """Open the transport and associate, once."""
-        loop = self._loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # (a client opened again from another loop)
+            self._cancel_request_timer()
+        self._loop = loop
         self._abandoning = False
         self._established = loop.create_future()
         self._released = loop.create_future()
@@ -368,6 +377,8 @@ class Client(ShortNameMethods, CosemMethods):
         finally:
             self._close_transport()
             self._fail_waiters(AssociationError("the client was closed"))
+            if not self._deadlines:
+                self._cancel_request_timer()
 
     async def _abandon_association(self, released: asyncio.Future[DlmsError | None]) -> None:
         """Give up an association whose meter left a request unanswered (issue 13, item 5):
@@ -476,8 +487,15 @@ class Client(ShortNameMethods, CosemMethods):
         self._waiters[request_id] = waiter
         self._progress()
         limit = self.timeout if timeout is None else timeout
-        # one timer per request, no timeout context: the waiter fails when it fires
-        timer = loop.call_at(now + limit, _expire, waiter)
+        # No timeout context and no loop timer per request: the client's one request timer
+        # fails the waiter. It is armed for the earliest deadline; the next request's
+        # deadline is nearly always later (the same timeout, a later start), which keeps
+        # the timer as it is: one loop timer per timeout period, not one per request (a
+        # handle, its context and a heap entry, left cancelled in the loop's heap).
+        deadline = now + limit
+        self._deadlines[request_id] = deadline
+        if deadline < self._request_timer_at:
+            self._arm_request_timer(loop, deadline)
         try:
             return await waiter
         except _Expired:
@@ -488,7 +506,36 @@ class Client(ShortNameMethods, CosemMethods):
             self._abandon(request_id)
             raise
         finally:
-            timer.cancel()
+            del self._deadlines[request_id]
+
+    def _arm_request_timer(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._request_timer is not None:
+            self._request_timer.cancel()
+        self._request_timer_at = when
+        self._request_timer = loop.call_at(when, self._request_timer_fired, loop, when)
+
+    def _cancel_request_timer(self) -> None:
+        if self._request_timer is not None:
+            self._request_timer.cancel()
+        self._request_timer = None
+        self._request_timer_at = math.inf
+
+    def _request_timer_fired(self, loop: asyncio.AbstractEventLoop, armed_for: float) -> None:
+        """Fail the waiters of the requests whose deadline passed; re-arm for the next."""
+        self._request_timer = None
+        self._request_timer_at = math.inf
+        # the loop runs a timer up to its clock resolution early: what it was armed for is due
+        now = max(loop.time(), armed_for)
+        earliest = math.inf
+        for request_id, deadline in self._deadlines.items():
+            if deadline <= now:
+                waiter = self._waiters.get(request_id)
+                if waiter is not None and not waiter.done():
+                    waiter.set_exception(_Expired())
+            elif deadline < earliest:
+                earliest = deadline
+        if earliest != math.inf:
+            self._arm_request_timer(loop, earliest)
 
     def _abandon(self, request_id: int) -> None:
         self._waiters.pop(request_id, None)
@@ -696,11 +743,6 @@ class _Expired(Exception):
     """A request's timer fired before its answer came (becomes RequestTimeoutError)."""
 
 
-def _expire(waiter: asyncio.Future[Any]) -> None:
-    if not waiter.done():
-        waiter.set_exception(_Expired())
-
-
 class _Connecting:
     """What :func:`connect` returns: await it, or use it as an async context manager."""
 
@@ -814,19 +856,7 @@ def connect(
         authentication_key=authentication_key,
     )
     active_security = session_settings.security
-
-    def make_link(client_address: int) -> Link:
-        if target.scheme.uses_hdlc:
-            return HdlcConnection(link.hdlc_settings(client=client_address, server=server))
-        if target.scheme is Scheme.UDP:
-            return WrapperConnection(client_address, server, "udp")
-        return WrapperConnection(client_address, server, "tcp")
-
-    def public_session() -> ClientSession:
-        assert active_security is not None
-        referencing = "ln" if session_settings.logical_name_referencing else "sn"
-        public = ClientSettings.for_referencing(referencing)
-        return ClientSession(make_link(active_security.public_client), public)
+    sessions = _Sessions(target, link, client, server, session_settings)
 
     secret = session_settings.secret
     secrets = [secret.value] if secret and session_settings.mechanism is MechanismName.LOW else []
@@ -837,22 +867,62 @@ def connect(
         if active_security.broadcast_key is not None:
             secrets.append(active_security.broadcast_key.value)
 
-    def make_session() -> ClientSession:
-        return ClientSession(make_link(client), session_settings)
-
     meter = Client(
         target,
-        make_session(),
+        sessions(),
         timeout=timeout,
         trace=trace,
         iec=link.iec,
         secrets=secrets,
-        public_session=public_session if active_security is not None else None,
-        session_factory=make_session,
+        public_session=sessions.public if active_security is not None else None,
+        session_factory=sessions,
         keep_alive=keep_alive,
         reconnect=reconnect,
     )
     return _Connecting(meter)
+
+
+class _Sessions:
+    """The sessions of one :func:`connect`: the client's (the first, and one per
+    reconnection) and, with security, the public one on which the frame counter is read. An
+    object, not closures: every client keeps it for its life, and closures over
+    ``connect``'s locals are a function and a cell per variable, GC-tracked objects that a
+    full collection walks for every open association."""
+
+    __slots__ = ("_client", "_link", "_server", "_settings", "_target")
+
+    def __init__(
+        self,
+        target: Target,
+        link: LinkSettings,
+        client: int,
+        server: int,
+        settings: ClientSettings,
+    ) -> None:
+        self._target = target
+        self._link = link
+        self._client = client
+        self._server = server
+        self._settings = settings
+
+    def __call__(self) -> ClientSession:
+        return ClientSession(self._make_link(self._client), self._settings)
+
+    def public(self) -> ClientSession:
+        security = self._settings.security
+        assert security is not None
+        referencing = "ln" if self._settings.logical_name_referencing else "sn"
+        public = ClientSettings.for_referencing(referencing)
+        return ClientSession(self._make_link(security.public_client), public)
+
+    def _make_link(self, client_address: int) -> Link:
+        scheme = self._target.scheme
+        if scheme.uses_hdlc:
+            settings = self._link.hdlc_settings(client=client_address, server=self._server)
+            return HdlcConnection(settings)
+        if scheme is Scheme.UDP:
+            return WrapperConnection(client_address, self._server, "udp")
+        return WrapperConnection(client_address, self._server, "tcp")
 
 
 def short_security(

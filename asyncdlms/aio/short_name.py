@@ -74,7 +74,8 @@ class ShortNameMethods:
     @property
     def short_name_referencing(self) -> bool:
         """Whether this association uses short names (SN) rather than logical names."""
-        return not _host(self).session.settings.logical_name_referencing
+        host: _Host = self  # type: ignore[assignment]  # (_host without the call: asked per request)
+        return not host.session.settings.logical_name_referencing
 
     def _require_sn(self, what: str) -> None:
         if not self.short_name_referencing:

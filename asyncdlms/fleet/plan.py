@@ -182,8 +182,20 @@ def _raise_error(result: Any) -> Any:
     return result
 
 
+def fixed_attributes(items: Sequence[PlainItem]) -> list[tuple[int, Obis, int]] | None:
+    """What plain ``items`` read, when it never changes: every item an attribute or a clock,
+    one attribute each (a register reads its scaler-unit too until the meter's is known).
+    ``None`` otherwise. The poller computes it once per plan, for :func:`read_plain_items`."""
+    if not all(type(item) in (ReadAttribute, ReadClock) for item in items):
+        return None
+    return [attribute for item in items for attribute in item.attributes({})]
+
+
 async def read_plain_items(
-    client: Any, items: Sequence[PlainItem], memory: dict[str, Any]
+    client: Any,
+    items: Sequence[PlainItem],
+    memory: dict[str, Any],
+    fixed: list[tuple[int, Obis, int]] | None = None,
 ) -> list[Any]:
     """Read plain items (attributes, registers, clocks) of a logical-name meter in as few
     round trips as the meter allows: one GET with-list per chunk (``client.get_many``:
@@ -191,9 +203,14 @@ async def read_plain_items(
     multiple-references), the scaler-unit of registers only on the first read. A meter
     that refused a with-list (behaviour 10) is remembered in ``memory`` and gets single
     GETs from then on. One entry per item: its value or the exception that refused it
-    (a :class:`~asyncdlms.errors.DlmsError`, returned, not raised)."""
-    requests = [item.attributes(memory) for item in items]
-    flat = [attribute for attributes in requests for attribute in attributes]
+    (a :class:`~asyncdlms.errors.DlmsError`, returned, not raised). ``fixed``: the items'
+    :func:`fixed_attributes`, when known (nothing to work out per read then)."""
+    requests: list[list[tuple[int, Obis, int]]] | None = None
+    if fixed is None:
+        requests = [item.attributes(memory) for item in items]
+        flat = [attribute for attributes in requests for attribute in attributes]
+    else:
+        flat = fixed  # one attribute per item
     if memory.get(_WITH_LIST_REFUSED):
         results: list[Any] = []
         for class_id, obis, attribute in flat:
@@ -208,7 +225,7 @@ async def read_plain_items(
             memory[_WITH_LIST_REFUSED] = True
     values: list[Any] = []
     position = 0
-    for item, attributes in zip(items, requests, strict=True):
+    for index, item in enumerate(items):
         if type(item) is ReadAttribute:  # its value is its one result (no slice, no calls)
             value = results[position]
             position += 1
@@ -216,8 +233,9 @@ async def read_plain_items(
                 raise value  # what value_of raises, uncaught here
             values.append(value)
             continue
-        mine = results[position : position + len(attributes)]
-        position += len(attributes)
+        count = 1 if requests is None else len(requests[index])
+        mine = results[position : position + count]
+        position += count
         try:
             values.append(item.value_of(mine, client, memory))
         except DlmsError as exc:

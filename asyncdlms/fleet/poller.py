@@ -27,6 +27,7 @@ from .plan import (
     PlanItem,
     ReadAttribute,
     ReadPlan,
+    fixed_attributes,
     read_plain_items,
 )
 from .resilience import BreakerPolicy, BreakerState, CircuitBreaker, RetryPolicy, is_retryable
@@ -95,6 +96,65 @@ def _default_deadline(request_timeout: float, plan: ReadPlan) -> float:
 
 _Step = tuple[PlanItem, str, str]
 """A plan item, its key and the step name of its read."""
+
+_PlainRun = tuple[tuple[PlainItem, ...], tuple[_Step, ...], list[tuple[int, Obis, int]] | None]
+"""Plain items read together, their steps and their fixed attributes (plan.fixed_attributes)."""
+
+
+class _Results:
+    """The results of one cycle on their way from its meter tasks to :meth:`FleetPoller.poll`:
+    a list, and a future that the consumer waits on while the list is empty (an
+    ``asyncio.Queue`` costs 9 calls per result). ``None`` stands for the poller closing.
+
+    It also counts the meter tasks that ended: ``finished`` completes when all of them did,
+    or as soon as one failed (what ``asyncio.wait(..., FIRST_EXCEPTION)`` would tell, without
+    a done callback, a loop handle and a call per task)."""
+
+    __slots__ = ("_error", "_items", "_loop", "_remaining", "_waiter", "finished")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, meters: int) -> None:
+        self._items: list[tuple[int, MeterResult] | None] = []
+        self._loop = loop
+        self._waiter: asyncio.Future[None] | None = None
+        self._remaining = meters
+        self._error: BaseException | None = None
+        self.finished: asyncio.Future[None] = loop.create_future()
+        if meters == 0:
+            self.finished.set_result(None)
+
+    def meter_ended(self, failed: bool) -> None:
+        """A meter task ended (``failed``: with an exception other than cancellation)."""
+        self._remaining -= 1
+        if (failed or self._remaining == 0) and not self.finished.done():
+            self.finished.set_result(None)
+
+    def put(self, item: tuple[int, MeterResult] | None) -> None:
+        self._items.append(item)
+        self._wake()
+
+    def fail(self, error: BaseException) -> None:
+        """The cycle failed: :meth:`take` raises ``error`` once what was put is taken."""
+        self._error = error
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def take(self) -> list[tuple[int, MeterResult] | None]:
+        """Everything put since the last take, in order; waits until there is something."""
+        if not self._items:
+            if self._error is not None:
+                raise self._error
+            waiter = self._waiter = self._loop.create_future()
+            await waiter
+            if not self._items and self._error is not None:
+                raise self._error
+        items, self._items = self._items, []
+        return items
 
 
 class _Progress:
@@ -224,7 +284,7 @@ class FleetPoller:
         self._supervisor: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._scopes: set[anyio.CancelScope] = set()
-        self._queues: set[asyncio.Queue[tuple[int, MeterResult] | None]] = set()
+        self._results: set[_Results] = set()  # (those of the cycles under way)
         self._cycles = 0
         self._closed = False
 
@@ -269,8 +329,8 @@ class FleetPoller:
         self._closed = True
         for scope in list(self._scopes):
             scope.cancel()
-        for queue in list(self._queues):
-            queue.put_nowait(None)
+        for results in list(self._results):
+            results.put(None)
         try:
             with anyio.CancelScope(shield=True):
                 async with anyio.create_task_group() as releases:
@@ -308,28 +368,29 @@ class FleetPoller:
             raise RuntimeError("use the FleetPoller as 'async with' first (and not closed)")
         self._cycles += 1
         number = self._cycles
-        queue: asyncio.Queue[tuple[int, MeterResult] | None] = asyncio.Queue()
+        assert self._loop is not None  # (set when the poller was entered)
+        results = _Results(self._loop, len(self._workers))
         scope = anyio.CancelScope()
         pending = set(range(len(self._workers)))
-        self._queues.add(queue)
+        self._results.add(results)
         self._scopes.add(scope)
-        self._task_group.start_soon(self._cycle, number, queue, scope)
+        self._task_group.start_soon(self._cycle, number, results, scope)
         try:
             while pending:
-                item = await queue.get()
-                if item is None:
-                    for index in sorted(pending):
-                        failure = MeterFailure(
-                            Step.SHUTDOWN, PollerClosedError("the poller was closed"), True
-                        )
-                        yield MeterResult(self.meters[index], number, (), failure, 0, 0.0)
-                    return
-                index, result = item
-                pending.discard(index)
-                yield result
+                for item in await results.take():
+                    if item is None:
+                        for index in sorted(pending):
+                            failure = MeterFailure(
+                                Step.SHUTDOWN, PollerClosedError("the poller was closed"), True
+                            )
+                            yield MeterResult(self.meters[index], number, (), failure, 0, 0.0)
+                        return
+                    index, result = item
+                    pending.discard(index)
+                    yield result
         finally:
             scope.cancel()
-            self._queues.discard(queue)
+            self._results.discard(results)
             self._scopes.discard(scope)
 
     async def run(
@@ -354,19 +415,21 @@ class FleetPoller:
     async def _cycle(
         self,
         number: int,
-        queue: asyncio.Queue[tuple[int, MeterResult] | None],
+        results: _Results,
         scope: anyio.CancelScope,
     ) -> None:
         """The meters of one cycle, each in a plain asyncio task (an anyio task group wraps
         every task's coroutine, a frame on each of its steps). Like a task group: the cycle
         ends when every task ended; cancelling it (``scope``, or the poller's group) cancels
         them and waits for them (shielded); a task that fails (a bug: ``_poll_meter`` keeps
-        every error of a meter in its result) cancels the others and is raised as a group."""
+        every error of a meter in its result) cancels the others and is raised as a group, by
+        this task and by :meth:`poll`, whose loop would otherwise wait for results that do
+        not come."""
         create_task = asyncio.get_running_loop().create_task
-        tasks = [create_task(self._poll_meter(w, number, queue)) for w in self._workers]
+        tasks = [create_task(self._poll_meter(w, number, results)) for w in self._workers]
         try:
             with scope:
-                await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+                await results.finished  # (every task ended, or one failed)
         finally:
             pending = [task for task in tasks if not task.done()]
             for task in pending:
@@ -380,32 +443,44 @@ class FleetPoller:
             if not task.cancelled() and (error := task.exception()) is not None
         ]
         if failures:
-            raise BaseExceptionGroup("meter tasks of a fleet cycle failed", failures)
+            message = "meter tasks of a fleet cycle failed"
+            # poll() raises it too, instead of waiting for results that will not come
+            results.fail(BaseExceptionGroup(message, failures))
+            raise BaseExceptionGroup(message, failures)
 
     async def _poll_meter(
         self,
         worker: _Worker,
         number: int,
-        queue: asyncio.Queue[tuple[int, MeterResult] | None],
+        results: _Results,
     ) -> None:
-        started = self.clock()
-        if worker.index in self._polling:
-            result = busy_result(worker.meter, number)
-        else:
-            self._polling.add(worker.index)
-            try:
-                if self.positions is not None:
-                    worker.memory.update(await self.positions(worker.meter))
-                result = await self._attempts(worker, number, started)
-            except Exception as exc:  # a bug (or the store): still one outcome for the meter
-                failure = MeterFailure(Step.INTERNAL, exc, False)
-                result = MeterResult(worker.meter, number, (), failure, 0, self.clock() - started)
-            finally:
-                self._polling.discard(worker.index)
-        queue.put_nowait((worker.index, result))
-        self.metrics.meter_finished(result)
-        if self.on_result is not None:
-            self.on_result(result)
+        try:
+            started = self.clock()
+            if worker.index in self._polling:
+                result = busy_result(worker.meter, number)
+            else:
+                self._polling.add(worker.index)
+                try:
+                    if self.positions is not None:
+                        worker.memory.update(await self.positions(worker.meter))
+                    result = await self._attempts(worker, number, started)
+                except Exception as exc:  # a bug (or the store): still one outcome for the meter
+                    failure = MeterFailure(Step.INTERNAL, exc, False)
+                    elapsed = self.clock() - started
+                    result = MeterResult(worker.meter, number, (), failure, 0, elapsed)
+                finally:
+                    self._polling.discard(worker.index)
+            results.put((worker.index, result))
+            self.metrics.meter_finished(result)
+            if self.on_result is not None:
+                self.on_result(result)
+        except asyncio.CancelledError:
+            results.meter_ended(False)
+            raise
+        except BaseException:  # (on_result raised, or worse): _cycle raises it
+            results.meter_ended(True)
+            raise
+        results.meter_ended(False)
 
     async def _attempts(self, worker: _Worker, number: int, started: float) -> MeterResult:
         breaker = worker.breaker
@@ -567,26 +642,28 @@ class FleetPoller:
             return 0
         return len(self._plain_runs[position][0])
 
-    def _plain_runs_of(self) -> list[tuple[tuple[PlainItem, ...], tuple[_Step, ...]]]:
+    def _plain_runs_of(self) -> list[_PlainRun]:
         """For each position of the plan: the plain items that start there (and their
-        steps), read together; computed once, the plan does not change."""
+        steps, and their fixed attributes if any), read together; computed once, the plan
+        does not change."""
         steps = self._steps
-        runs: list[tuple[tuple[PlainItem, ...], tuple[_Step, ...]]] = []
+        runs: list[_PlainRun] = []
         for position in range(len(steps)):
             end = position
             while end < len(steps) and isinstance(steps[end][0], PLAIN_ITEMS):
                 end += 1
             run = steps[position:end]
-            runs.append((tuple(cast(PlainItem, item) for item, _key, _step in run), tuple(run)))
+            items = tuple(cast(PlainItem, item) for item, _key, _step in run)
+            runs.append((items, tuple(run), fixed_attributes(items)))
         return runs
 
     async def _read_plain(
         self, worker: _Worker, position: int, count: int, readings: list[Reading]
     ) -> MeterFailure | None:
-        items, steps = self._plain_runs[position]
+        items, steps, fixed = self._plain_runs[position]
         started = self.clock()
         try:
-            values = await read_plain_items(worker.client, items, worker.memory)
+            values = await read_plain_items(worker.client, items, worker.memory, fixed)
         except BaseException:
             for _item, key, _step in steps:
                 self.metrics.read_finished(worker.meter, key, self.clock() - started, False)

@@ -64,6 +64,22 @@ class RequestCompleted(SessionEvent):
     result: Any = None
 
 
+_new_event = object.__new__
+_set_request_id, _set_result = (
+    vars(RequestCompleted)[name].__set__ for name in ("request_id", "result")
+)
+
+
+def request_completed(request_id: int, result: Any) -> RequestCompleted:
+    """``RequestCompleted(request_id, result)`` built through its slots: one per request (a
+    frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``, nearly
+    twice as slow)."""
+    event: RequestCompleted = _new_event(RequestCompleted)
+    _set_request_id(event, request_id)
+    _set_result(event, result)
+    return event
+
+
 @dataclass(frozen=True, slots=True)
 class RequestFailed(SessionEvent):
     """A request the user made failed with a typed error (DataAccessError, ActionError,

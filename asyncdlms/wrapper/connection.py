@@ -120,6 +120,10 @@ class WrapperConnection:
     def no_reply(self, now: float) -> None:
         """Nothing to do: the wrapper has no poll to give back (see asyncdlms.link.Link)."""
 
+    awaits_reply = False
+    """:meth:`await_reply` does nothing: a session need not call it (see
+    asyncdlms.link.Link.await_reply)."""
+
     def await_reply(self, now: float) -> None:
         """Nothing to do: the server sends whenever it likes (see asyncdlms.link.Link)."""
 

@@ -228,3 +228,50 @@ async def test_cli_total_time_is_bounded_by_its_timeout_even_after_a_slow_associ
         assert elapsed < 1.4 * CLI_TIMEOUT + 1.5 * startup
 
     await serving(SilentMeter(False, ASSOCIATED[False], delay=0.9 * CLI_TIMEOUT), work)
+
+
+async def test_requests_with_their_own_timeouts_expire_each_at_its_own() -> None:
+    """The client's one request timer serves requests of different timeouts: a short one
+    queued behind a long one times out while the long one still waits; then the long one
+    (cut short by cancelling) leaves the association to its own timer."""
+    meter = SilentMeter(False, ASSOCIATED[False])
+
+    async def work(url: str) -> None:
+        async with asyncdlms.connect(url, timeout=TIMEOUT) as client:
+            long = asyncio.ensure_future(client.get(3, REGISTER, 2, timeout=60))
+            await asyncio.sleep(0)
+            with pytest.raises(RequestTimeoutError):
+                await client.get(3, REGISTER, 2, timeout=0.1)
+            assert not long.done()
+            long.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await long
+
+    await serving(meter, work)
+
+
+async def test_answered_requests_arm_no_loop_timer_each() -> None:
+    """Requests answered in time share the client's request timer: no loop timer per
+    request (a handle and a heap entry each, left cancelled in the loop's heap)."""
+    meter = SilentMeter(False, 10**6)
+
+    async def work(url: str) -> None:
+        async with asyncdlms.connect(url, timeout=TIMEOUT) as client:
+            loop = asyncio.get_running_loop()
+            assert await client.get(3, REGISTER, 2) == 777
+            armed: list[float] = []
+            call_at = loop.call_at
+
+            def counting_call_at(when: float, *args: object, **kwargs: object) -> object:
+                armed.append(when)
+                return call_at(when, *args, **kwargs)  # type: ignore[arg-type]
+
+            loop.call_at = counting_call_at  # type: ignore[method-assign, assignment]
+            try:
+                for _ in range(20):
+                    assert await client.get(3, REGISTER, 2) == 777
+            finally:
+                del loop.call_at
+            assert len(armed) <= 1  # (at most once: when the timeout period ran out)
+
+    await serving(meter, work)

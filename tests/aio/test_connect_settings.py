@@ -18,12 +18,13 @@ from asyncdlms import ClientSecurity, ClientSettings, DeviationSign, LinkSetting
 from asyncdlms.aio.client import Client
 from asyncdlms.aio.options import connect_keywords
 from asyncdlms.apdu.acse import MechanismName
-from asyncdlms.hdlc import HdlcConnection, HdlcParameters
+from asyncdlms.hdlc import HdlcAddress, HdlcConnection, HdlcParameters
 from asyncdlms.iec62056_21 import IecSettings
 from asyncdlms.security.ciphering import SecurityPolicy
 from asyncdlms.security.counters import MemoryInvocationCounterStore
 from asyncdlms.security.hls import Secret
 from asyncdlms.session.settings import SN_CONFORMANCE
+from asyncdlms.wrapper import WrapperConnection
 
 TITLE = b"ASY00001"
 BLOCK_CIPHER_KEY = bytes(range(16))
@@ -172,6 +173,37 @@ def test_an_sn_client_reads_the_frame_counter_with_short_names_too() -> None:
     public = client.public_session()
     assert not public.settings.logical_name_referencing
     assert public.settings.security is None and public.settings.mechanism is MechanismName.LOWEST
+
+
+@pytest.mark.parametrize(
+    ("url", "link_type"),
+    [
+        ("tcp://127.0.0.1:4059", WrapperConnection),
+        ("udp://127.0.0.1:4059", WrapperConnection),
+        ("hdlc+tcp://127.0.0.1:4059", HdlcConnection),
+    ],
+)
+def test_every_session_of_a_client_is_new_with_the_same_addresses(
+    url: str, link_type: type[object]
+) -> None:
+    """connect()'s session factory (a reconnection's new session) and the public session
+    make a new session and link each time, with the client's addresses and settings."""
+    client = made(url, client=18, server=5, auth="gmac", security=security(read_frame_counter=True))
+    assert client.session_factory is not None and client.public_session is not None
+    first, again = client.session, client.session_factory()
+    assert again is not first and again.link is not first.link
+    assert again.settings is first.settings
+    public = client.public_session()
+    for session, client_address in ((first, 18), (again, 18), (public, 16)):
+        link = session.link
+        assert isinstance(link, link_type)
+        if isinstance(link, WrapperConnection):
+            assert (link.local_wport, link.remote_wport) == (client_address, 5)
+            assert link.transport == url.split(":")[0]
+        else:
+            assert isinstance(link, HdlcConnection)
+            assert link.settings.client_address == HdlcAddress.client(client_address)
+    assert public.settings.security is None
 
 
 def test_deviation_sign_is_checked() -> None:

@@ -400,3 +400,65 @@ async def test_no_breaker_and_refused_objects_do_not_open_it() -> None:
                 assert refused is not None and isinstance(refused.error, DataAccessError)
             assert results["gone"].failure is not None
             assert results["gone"].failure.step == Step.CIRCUIT_OPEN
+
+
+async def test_a_cycles_results_reach_poll_in_order_in_batches() -> None:
+    """The channel from a cycle's meter tasks to poll(): what was put comes out in order,
+    all at once; an empty channel waits for the next put (None: the poller closing)."""
+    from asyncdlms.fleet.poller import _Results
+
+    results = _Results(asyncio.get_running_loop(), 2)
+    first = MeterResult(Meter("tcp://127.0.0.1:1"), 1, (), None, 1, 0.0)
+    results.put((0, first))
+    results.put((1, first))
+    assert await results.take() == [(0, first), (1, first)]
+    waiting = asyncio.ensure_future(results.take())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    results.put(None)
+    assert await waiting == [None]
+
+
+async def test_a_meter_task_that_fails_ends_the_cycle_without_waiting_for_the_others() -> None:
+    """A meter task that raises (here ``on_result``; a bug otherwise: a meter's own errors
+    go into its result) cancels the meters still being read and is raised as a group, also
+    out of the poll() loop at once (it waited for the cancelled meter's result before)."""
+
+    class Session:
+        with_list_fallbacks = 0
+
+    class Client:
+        short_name_referencing = False
+        session = Session()
+
+        def __init__(self, slow: bool) -> None:
+            self.slow = slow
+
+        async def get_many(self, items: list[Any], timeout: float | None = None) -> list[Any]:
+            if self.slow:
+                await asyncio.Event().wait()  # never answers
+            return [5] * len(items)
+
+        async def close(self) -> None:
+            pass
+
+    async def connect(url: str, **options: Any) -> Client:
+        return Client("slow" in url)
+
+    def failing(result: MeterResult) -> None:
+        raise ValueError("on_result failed")
+
+    meters = [
+        Meter("tcp://fast:1", name="fast", bus=False),
+        Meter("tcp://slow:1", name="slow", bus=False),
+    ]
+    seen: list[str] = []
+    with pytest.raises(BaseExceptionGroup) as raised:
+        async with asyncio.timeout(10):  # (nothing may hang)
+            async with FleetPoller(
+                meters, ReadPlan.of("3/1.0.1.8.0.255/2"), connect=connect, on_result=failing
+            ) as poller:
+                async for result in poller.poll():
+                    seen.append(result.meter.name)
+    assert seen == ["fast"]
+    assert raised.group_contains(ValueError, match="on_result failed")

@@ -40,6 +40,7 @@ from asyncdlms.apdu.action import (
 from asyncdlms.apdu.block_transfer import GeneralBlockTransfer
 from asyncdlms.apdu.descriptors import (
     CosemAttributeDescriptor,
+    CosemAttributeDescriptorWithSelection,
     CosemMethodDescriptor,
     Data,
     DataBlockSA,
@@ -805,6 +806,54 @@ def test_get_with_list_of_single_gets_blocks_errors_and_invoke_ids(kind: str) ->
     assert invoke_ids == [(invoke_ids[0] + i) % 16 for i in range(4)]
     assert any(r[:2] == bytes((0xC0, 2)) for r in server.requests)  # get-request-next
     assert pair.session.with_list_fallbacks == 0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"client_settings": ClientSettings(with_list_chunk_size=1)},
+        {"conformance": SERVER_CONFORMANCE & ~Conformance.MULTIPLE_REFERENCES},
+    ],
+    ids=["chunks-of-one", "no-multiple-references"],
+)
+def test_single_gets_of_a_list_take_every_form_of_item(options: dict[str, Any]) -> None:
+    """The items of a list read by single GETs (no chunks cut then) may be descriptors,
+    listed descriptors, or listed descriptors with selective access: each gets its own
+    get-request-normal, in order, with its selection."""
+    pair = associated(**options)
+    items = [
+        REGISTER,
+        CosemAttributeDescriptorWithSelection(NAME),
+        CosemAttributeDescriptorWithSelection(BIG, entry_descriptor(1, 2)),
+        CosemAttributeDescriptorWithSelection(MISSING),
+    ]
+    values = pair.result(pair.session.get_with_list(items))
+    assert values[0] == 123456 and values[1] == b"ASY0000000001"
+    assert tuple(values[2]) == (2,)
+    assert isinstance(values[3], DataAccessError)
+    requests = [decode_apdu(r) for r in pair.server.requests]
+    assert all(isinstance(r, GetRequestNormal) for r in requests)
+    assert [r.cosem_attribute_descriptor for r in requests] == [REGISTER, NAME, BIG, MISSING]
+    assert [r.access_selection for r in requests] == [None, None, entry_descriptor(1, 2), None]
+
+
+@pytest.mark.parametrize("kind", LINKS)
+def test_await_reply_is_called_only_on_links_that_act_on_it(kind: str) -> None:
+    """While a request is in flight the session tells the link after each input that it
+    awaits the answer (an HDLC link polls again after a silence); the wrapper declares
+    ``awaits_reply = False`` (its await_reply does nothing) and is not told."""
+    pair = associated(kind)
+    link = pair.session.link
+    calls: list[float] = []
+    original = link.await_reply
+
+    def counting(now: float) -> None:
+        calls.append(now)
+        original(now)
+
+    link.await_reply = counting  # type: ignore[method-assign]
+    assert pair.result(pair.session.get(REGISTER)) == 123456
+    assert (len(calls) > 0) == (kind != "wrapper")
 
 
 def test_get_block_number_gap_is_a_block_transfer_error() -> None:

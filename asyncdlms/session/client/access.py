@@ -54,7 +54,7 @@ from ...errors import (
 )
 from ...obis import Obis, ObisLike
 from ...types.clock import DateTime
-from ._core import _decode_response, _Send, _SessionCore, _Transaction
+from ._core import _decode_response, _SessionCore, _Transaction
 
 __all__ = ["AccessAction", "AccessGet", "AccessItem", "AccessResult", "AccessSet", "access_results"]
 
@@ -300,6 +300,6 @@ class _AccessService(_SessionCore):
                 f"{self._max_pdu_tx}; ACCESS has no block transfer of its own: send fewer "
                 "operations or negotiate general-block-transfer"
             )
-        answer = yield _Send(apdu, invoke_id)
+        answer = yield (apdu, invoke_id)
         response = _decode_response(answer, ApduTag.ACCESS_RESPONSE, AccessResponse.decode)
         return access_results(items, response)

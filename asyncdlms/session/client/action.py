@@ -87,7 +87,7 @@ class _ActionService(_SessionCore):
         invoke_id, iip = self._invoke()
         apdu = ActionRequestNormal(method, data, iip).encode()
         if data is None or self._fits(apdu):
-            answer = yield _Send(apdu, invoke_id)
+            answer = yield (apdu, invoke_id)
         else:
             header = len(
                 ActionRequestWithFirstPblock(method, DataBlockSA(False, 1, b""), iip).encode()
@@ -103,7 +103,7 @@ class _ActionService(_SessionCore):
                     apdu = ActionRequestWithFirstPblock(method, block, iip).encode()
                 else:
                     apdu = ActionRequestWithPblock(block, iip).encode()
-                answer = yield _Send(apdu, invoke_id)
+                answer = yield (apdu, invoke_id)
                 if last:
                     break
                 pdu = _decode_response(answer, ApduTag.ACTION_RESPONSE, decode_action_response)
@@ -133,7 +133,7 @@ class _ActionService(_SessionCore):
         ):
             number = reassembler.last_block_number
             assert number is not None
-            answer = yield _Send(ActionRequestNextPblock(number, iip).encode(), invoke_id)
+            answer = yield (ActionRequestNextPblock(number, iip).encode(), invoke_id)
             next_pdu = _decode_response(answer, ApduTag.ACTION_RESPONSE, decode_action_response)
             if isinstance(next_pdu, ActionResponseNormal):
                 next_pdu.value  # noqa: B018 - an error ends the transfer
@@ -151,7 +151,7 @@ class _ActionService(_SessionCore):
         methods = tuple(m for m, _ in items)
         parameters = tuple(Data.of(p) for _, p in items)
         invoke_id, iip = self._invoke()
-        answer = yield _Send(ActionRequestWithList(methods, parameters, iip).encode(), invoke_id)
+        answer = yield (ActionRequestWithList(methods, parameters, iip).encode(), invoke_id)
         pdu = _decode_response(answer, ApduTag.ACTION_RESPONSE, decode_action_response)
         if not isinstance(pdu, ActionResponseWithList):
             if isinstance(pdu, ActionResponseNormal):

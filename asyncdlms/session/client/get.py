@@ -4,9 +4,9 @@ negotiated PDU, falling back to single GETs where a meter refuses (behaviour 10)
 from __future__ import annotations
 
 import struct
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from ... import axdr
 from ...apdu.block_transfer import BlockReassembler
@@ -102,7 +102,7 @@ class _GetNormal(Generator[_Send, bytes, Any]):
         if answer is None:  # started: the request
             invoke_id, byte = self._session._invoke_byte()
             self._invoke_id = invoke_id
-            return _Send(_get_request_normal(byte, self._descriptor), invoke_id)
+            return (_get_request_normal(byte, self._descriptor), invoke_id)
         ordinary, value = get_response_normal_value(answer)
         if ordinary:
             raise StopIteration(value)
@@ -164,7 +164,7 @@ class _GetService(_SessionCore):
         self, descriptor: CosemAttributeDescriptor, selection: SelectiveAccessDescriptor | None
     ) -> _Transaction:
         invoke_id, iip = self._invoke()
-        answer = yield _Send(GetRequestNormal(descriptor, selection, iip).encode(), invoke_id)
+        answer = yield (GetRequestNormal(descriptor, selection, iip).encode(), invoke_id)
         return (yield from self._get_answered(answer, invoke_id, iip))
 
     def _get_answered(
@@ -190,7 +190,7 @@ class _GetService(_SessionCore):
                 return reassembler.data
             number = reassembler.last_block_number
             assert number is not None
-            answer = yield _Send(GetRequestNext(number, iip).encode(), invoke_id)
+            answer = yield (GetRequestNext(number, iip).encode(), invoke_id)
             next_pdu = _decode_response(answer, ApduTag.GET_RESPONSE, decode_get_response)
             if isinstance(next_pdu, GetResponseNormal):
                 next_pdu.value  # noqa: B018 - raises the data-access-result that ended it
@@ -207,41 +207,47 @@ class _GetService(_SessionCore):
         with_list = negotiated is None or bool(
             int.__and__(negotiated.conformance, Conformance.MULTIPLE_REFERENCES)
         )
-        append = results.append
-        for chunk in chunk_attribute_list(items, self.settings.with_list_chunk_size):
-            if len(chunk) == 1 or not with_list:
+        size = self.settings.with_list_chunk_size
+        singles = size == 1 or not with_list  # (no chunks to cut then: the items as they are)
+        chunks: Iterable[Sequence[CosemAttributeDescriptor | CosemAttributeDescriptorWithSelection]]
+        chunks = (items,) if singles else chunk_attribute_list(items, size)
+        for chunk in chunks:
+            if singles or len(chunk) == 1:
                 # one attribute, or a meter that did not grant multiple-references: single GETs
                 for item in chunk:
-                    if item.access_selection is not None:
-                        append((yield from self._get_or_error(item)))
+                    if isinstance(item, CosemAttributeDescriptor):
+                        descriptor = item
+                    elif item.access_selection is None:
+                        descriptor = item.cosem_attribute_descriptor
+                    else:
+                        results.append((yield from self._get_or_error(item)))
                         continue
                     # the common read inline (no generator layer per GET): the request
                     # encoded directly, the ordinary answer decoded the short way, any other
                     # answer given to the general transaction (_get_answered)
                     invoke_id, byte = self._invoke_byte()
-                    answer = yield _Send(
-                        _get_request_normal(byte, item.cosem_attribute_descriptor), invoke_id
-                    )
+                    answer = yield _get_request_normal(byte, descriptor), invoke_id
                     ordinary, value = get_response_normal_value(answer)
                     if ordinary:
-                        append(value)
+                        results.append(value)
                         continue
                     iip = InvokeIdAndPriority(
                         invoke_id, self.settings.confirmed, self.settings.high_priority
                     )
                     try:
-                        append((yield from self._get_answered(answer, invoke_id, iip)))
+                        results.append((yield from self._get_answered(answer, invoke_id, iip)))
                     except DataAccessError as exc:
-                        append(exc)
+                        results.append(exc)
                 continue
+            listed = cast(tuple[CosemAttributeDescriptorWithSelection, ...], chunk)  # (a cut one)
             try:
-                results.extend((yield from self._get_chunk(chunk)))
+                results.extend((yield from self._get_chunk(listed)))
             except DlmsError as exc:
                 if not _falls_back(exc):
                     raise
                 self.with_list_fallbacks += 1
-                for item in chunk:
-                    results.append((yield from self._get_or_error(item)))
+                for listed_item in listed:
+                    results.append((yield from self._get_or_error(listed_item)))
         return results
 
     def _get_or_error(self, item: CosemAttributeDescriptorWithSelection) -> _Transaction:
@@ -258,7 +264,7 @@ class _GetService(_SessionCore):
 
     def _get_chunk(self, chunk: tuple[CosemAttributeDescriptorWithSelection, ...]) -> _Transaction:
         invoke_id, iip = self._invoke()
-        answer = yield _Send(GetRequestWithList(chunk, iip).encode(), invoke_id)
+        answer = yield (GetRequestWithList(chunk, iip).encode(), invoke_id)
         pdu = _decode_response(answer, ApduTag.GET_RESPONSE, decode_get_response)
         results: tuple[GetDataResult, ...]
         if isinstance(pdu, GetResponseWithList):

@@ -130,16 +130,20 @@ class ClientSession(
     def _pump(self) -> None:
         """Act on what the link reported."""
         for event in self.link.events():
-            if isinstance(event, LinkEstablished):
-                self._handle(AssociationInput.LINK_UP)
-            elif isinstance(event, ApduReceived):
+            if isinstance(event, ApduReceived):  # (the common event first)
                 if event.unsolicited:
                     self._notification(event.apdu, event.source, event.destination)
                 else:
                     self._on_link_apdu(event.apdu, event.source, event.destination)
+            elif isinstance(event, LinkEstablished):
+                self._handle(AssociationInput.LINK_UP)
             elif isinstance(event, LinkClosed):
                 self._handle(AssociationInput.LINK_DOWN, event.error)
-        if self._in_flight is not None and self.state in _AWAITING_STATES:
+        if (
+            self._in_flight is not None
+            and self._link_awaits_reply
+            and self.state in _AWAITING_STATES
+        ):
             # an answer is awaited: an HDLC link that went quiet polls the meter again (a
             # meter answering one I-frame per poll may hold it behind a frame sent first)
             self.link.await_reply(self._now)

@@ -87,7 +87,7 @@ class _SetService(_SessionCore):
         invoke_id, iip = self._invoke()
         apdu = SetRequestNormal(descriptor, data, selection, iip).encode()
         if self._fits(apdu):
-            answer = yield _Send(apdu, invoke_id)
+            answer = yield (apdu, invoke_id)
             pdu = _decode_response(answer, ApduTag.SET_RESPONSE, decode_set_response)
             if not isinstance(pdu, (SetResponseNormal, SetResponseLastDatablock)):
                 raise UnexpectedApduError(f"{type(pdu).__name__} answered a set-request-normal")
@@ -122,7 +122,7 @@ class _SetService(_SessionCore):
             last = number == len(chunks)
             block = DataBlockSA(last, number, chunk)
             apdu = first(block) if number == 1 else SetRequestWithDatablock(block, iip).encode()
-            answer = yield _Send(apdu, invoke_id)
+            answer = yield (apdu, invoke_id)
             pdu = _decode_response(answer, ApduTag.SET_RESPONSE, decode_set_response)
             if last:
                 return pdu
@@ -153,7 +153,7 @@ class _SetService(_SessionCore):
         invoke_id, iip = self._invoke()
         apdu = SetRequestWithList(descriptors, values, iip).encode()
         if self._fits(apdu):
-            answer = yield _Send(apdu, invoke_id)
+            answer = yield (apdu, invoke_id)
             pdu = _decode_response(answer, ApduTag.SET_RESPONSE, decode_set_response)
         else:
             raw = axdr.encode_length(len(values)) + b"".join(v.raw for v in values)

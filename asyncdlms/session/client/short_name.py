@@ -35,7 +35,7 @@ from ...errors import (
     DlmsError,
     UnexpectedApduError,
 )
-from ._core import _decode_response, _FallBack, _falls_back, _Send, _SessionCore, _Transaction
+from ._core import _decode_response, _FallBack, _falls_back, _SessionCore, _Transaction
 from .set import _check_set_result, _set_result_or_error
 
 
@@ -136,7 +136,7 @@ class _ShortNameService(_SessionCore):
         return self._submit(self._unconfirmed_write_transaction(short_name, value), now)
 
     def _read_transaction(self, spec: VariableName | ParameterizedAccess) -> _Transaction:
-        answer = yield _Send(ReadRequest((spec,)).encode(), None)
+        answer = yield (ReadRequest((spec,)).encode(), None)
         reassembler: BlockReassembler | None = None
         while True:
             pdu = _decode_response(answer, ApduTag.READ_RESPONSE, ReadResponse.decode)
@@ -157,7 +157,7 @@ class _ShortNameService(_SessionCore):
                 return _read_blocks_value(reassembler.data)
             number = reassembler.last_block_number
             assert number is not None
-            answer = yield _Send(ReadRequest((BlockNumberAccess(number),)).encode(), None)
+            answer = yield (ReadRequest((BlockNumberAccess(number),)).encode(), None)
 
     def _read_list_transaction(
         self, items: tuple[VariableName | ParameterizedAccess, ...]
@@ -186,7 +186,7 @@ class _ShortNameService(_SessionCore):
         return results
 
     def _read_chunk(self, chunk: tuple[VariableName | ParameterizedAccess, ...]) -> _Transaction:
-        answer = yield _Send(ReadRequest(chunk).encode(), None)
+        answer = yield (ReadRequest(chunk).encode(), None)
         reassembler: BlockReassembler | None = None
         while True:
             pdu = _decode_response(answer, ApduTag.READ_RESPONSE, ReadResponse.decode)
@@ -203,7 +203,7 @@ class _ShortNameService(_SessionCore):
                 break
             number = reassembler.last_block_number
             assert number is not None
-            answer = yield _Send(ReadRequest((BlockNumberAccess(number),)).encode(), None)
+            answer = yield (ReadRequest((BlockNumberAccess(number),)).encode(), None)
         if len(results) != len(chunk):
             raise _FallBack(f"{len(results)} results answered {len(chunk)} variables")
         if all(r == DataAccessResult.SCOPE_OF_ACCESS_VIOLATED for r in results):
@@ -220,7 +220,7 @@ class _ShortNameService(_SessionCore):
 
     def _write_transaction(self, short_name: int, value: Any) -> _Transaction:
         request = WriteRequest((VariableName(short_name),), (Data.of(value),))
-        answer = yield _Send(request.encode(), None)
+        answer = yield (request.encode(), None)
         pdu = _decode_response(answer, ApduTag.WRITE_RESPONSE, WriteResponse.decode)
         if len(pdu.results) != 1:
             raise DecodeError(f"{len(pdu.results)} results answered one write")
@@ -273,7 +273,7 @@ class _ShortNameService(_SessionCore):
         return chunks
 
     def _write_chunk(self, chunk: list[tuple[VariableName, Data]]) -> _Transaction:
-        answer = yield _Send(_write_request(*chunk), None)
+        answer = yield (_write_request(*chunk), None)
         pdu = _decode_response(answer, ApduTag.WRITE_RESPONSE, WriteResponse.decode)
         if len(pdu.results) != len(chunk):
             raise _FallBack(f"{len(pdu.results)} results answered {len(chunk)} variables")
@@ -289,7 +289,7 @@ class _ShortNameService(_SessionCore):
     def _unconfirmed_write_transaction(self, short_name: int, value: Any) -> _Transaction:
         request = UnconfirmedWriteRequest((VariableName(short_name),), (Data.of(value),))
         self._send_service(request.encode())
-        yield _Send(b"", None)
+        yield (b"", None)
         return None
 
 
