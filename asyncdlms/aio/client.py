@@ -52,7 +52,7 @@ from ..security.counters import (
     next_invocation_counter,
 )
 from ..security.hls import Secret
-from ..session.client import ClientSession, NegotiatedParameters
+from ..session.client import AssociationState, ClientSession, NegotiatedParameters
 from ..session.client.access import AccessItem, AccessResult
 from ..session.events import (
     AssociationEstablished,
@@ -192,7 +192,20 @@ class Client(ShortNameMethods, CosemMethods):
         short public association and ciphering continues from it + 1; when the association
         then fails the way an out-of-sync counter makes it fail (quirk 3: a rejecting AARE,
         an invocation-counter-error, a dropped connection), the counter is read again and
-        the association tried once more (behaviour 5)."""
+        the association tried once more (behaviour 5).
+
+        A client may be opened again after :meth:`close`; when its last association ended
+        without a release (abandoned, the meter silent or gone), it starts on a fresh
+        session (as a reconnection does)."""
+        if self.session.state not in _STARTING_STATES:
+            if self.session_factory is None:
+                raise AssociationError(
+                    f"the last association with {self.target} ended without a release "
+                    f"(state {self.session.state.value}) and this client has no "
+                    "session_factory to start a new one: make a new client (connect() gives "
+                    "its clients one)"
+                )
+            self.session = self.session_factory()
         await self._associate()
         loop = asyncio.get_running_loop()
         self._last_activity = loop.time()
@@ -741,6 +754,10 @@ def _listed_attribute(
 
 class _Expired(Exception):
     """A request's timer fired before its answer came (becomes RequestTimeoutError)."""
+
+
+#: the session states from which an association can start
+_STARTING_STATES = frozenset({AssociationState.IDLE, AssociationState.CLOSED})
 
 
 class _Connecting:

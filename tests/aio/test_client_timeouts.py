@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 
 import asyncdlms
 from asyncdlms.aio.driver import Driver
-from asyncdlms.errors import RequestTimeoutError
+from asyncdlms.errors import AssociationError, RequestTimeoutError
 from asyncdlms.hdlc import HdlcAddress, HdlcConnection, HdlcSettings, Role
 from asyncdlms.link import Link
 from asyncdlms.obis import Obis
@@ -275,3 +276,48 @@ async def test_answered_requests_arm_no_loop_timer_each() -> None:
             assert len(armed) <= 1  # (at most once: when the timeout period ran out)
 
     await serving(meter, work)
+
+
+def test_a_client_opened_again_from_another_event_loop_times_out_its_requests() -> None:
+    """A client abandoned while a request was outstanding (its meter silent) can be opened
+    again: on a fresh session (the old one never saw its association end, so an AARQ would
+    have been ignored), and under a new ``asyncio.run`` (a new loop) with a request timer on
+    that loop (the old one stayed armed on the old loop, earlier than the new request's
+    deadline, so the request waited for ever)."""
+    meter = SilentMeter(False, 1)  # answers each AARQ, then nothing
+    server_loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=server_loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        listener = asyncio.run_coroutine_threadsafe(
+            server_loop.create_server(meter.factory, "127.0.0.1", 0), server_loop
+        ).result(10)
+        url = f"tcp://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
+        client = asyncdlms.connect(url, timeout=2.0).client  # opened twice below
+        first_session = client.session
+
+        async def abandoned_with_a_request_outstanding() -> None:
+            await client.open()
+            outstanding = asyncio.ensure_future(client.get(3, REGISTER, 2))
+            await asyncio.sleep(0.05)  # sent, never answered
+            await client.close(abandon=True)
+            with pytest.raises(AssociationError, match="closed"):
+                await outstanding
+
+        async def opened_again() -> None:
+            async with asyncio.timeout(20):  # a hang fails here, not in CI's budget
+                async with await client.open():
+                    assert client.session is not first_session
+                    with pytest.raises(RequestTimeoutError):
+                        await client.get(3, REGISTER, 2)
+
+        asyncio.run(abandoned_with_a_request_outstanding())
+        factory, client.session_factory = client.session_factory, None
+        with pytest.raises(AssociationError, match="session_factory"):  # nothing to start on
+            asyncio.run(client.open())
+        client.session_factory = factory
+        asyncio.run(opened_again())
+    finally:
+        server_loop.call_soon_threadsafe(server_loop.stop)
+        thread.join(10)
+        server_loop.close()
