@@ -146,13 +146,17 @@ class SimulatorProcess:
         echo: bool = False,
         busy: float = 0.0,
         stock_loop: bool = False,
+        canned: bool = False,
     ) -> None:
         """The simulator (or, ``echo``, the floor's echo server spending ``busy`` CPU seconds
-        per request) in its own process, on uvloop when installed unless ``stock_loop``."""
+        per request; ``canned``, the floor's canned DLMS answers) in its own process, on
+        uvloop when installed unless ``stock_loop``."""
         self.meters = meters
         command = [sys.executable, __file__, "--serve", str(meters), "--latency", str(latency)]
         if echo:
             command = [sys.executable, str(ROOT / "benchmarks" / "floor.py"), str(busy)]
+        if canned:
+            command = [sys.executable, str(ROOT / "benchmarks" / "floor.py"), "--canned"]
         environment = dict(os.environ)
         if stock_loop:
             environment["ASYNCDLMS_LOOP"] = "asyncio"  # (asyncdlms.aio.loop)
@@ -538,8 +542,12 @@ def run_floor(meters: list[int], cycles: int, concurrency: int, loop: str, repea
         if loop_factory() is not None:
             echoes["uvloop"] = SimulatorProcess(n, echo=True)
         paced: SimulatorProcess | None = None
+        # canned DLMS answers from a server as cheap as the echo, on the echo's loop: our
+        # client in the floor's rhythm, so that only the two clients' own CPU differs
+        same = "uvloop" if loop == "uvloop" and "uvloop" in echoes else "asyncio"
+        canned = SimulatorProcess(n, canned=True, stock_loop=same == "asyncio")
         try:
-            mine_all, listed_all, server_all = [], [], []
+            mine_all, listed_all, server_all, canned_all, canned_ratios = [], [], [], [], []
             floors: dict[str, list[float]] = {name: [] for name in (*echoes, "paced")}
             ratios: dict[str, list[float]] = {name: [] for name in floors}
             for _ in range(repeats):
@@ -555,6 +563,11 @@ def run_floor(meters: list[int], cycles: int, concurrency: int, loop: str, repea
                 listed_all.append(
                     in_child("ours", sim, cycles, True, concurrency, loop).cpu_per_read
                 )
+                against_canned = in_child(
+                    "ours", canned, cycles, True, concurrency, loop, single_gets=True
+                ).cpu_per_read
+                canned_all.append(against_canned)
+                canned_ratios.append(against_canned / theirs[same].cpu_per_read)
                 mine_all.append(mine.cpu_per_read)
                 for name, figures in theirs.items():
                     floors[name].append(figures.cpu_per_read)
@@ -578,8 +591,17 @@ def run_floor(meters: list[int], cycles: int, concurrency: int, loop: str, repea
                     f"{median(ratios[name]):4.2f}x (all: {_listed(ratios[name])})",
                     flush=True,
                 )
+            print(
+                f"           our client against canned answers as fast as the echo "
+                f"({same} loop, the floor's rhythm): {median(canned_all) * 1e6:5.1f} µs per "
+                f"read ({min(canned_all) * 1e6:.0f}-{max(canned_all) * 1e6:.0f}); ratio to "
+                f"the {same} echo floor (median) {median(canned_ratios):4.2f}x (all: "
+                f"{_listed(canned_ratios)})",
+                flush=True,
+            )
         finally:
             sim.close()
+            canned.close()
             for echo in echoes.values():
                 echo.close()
             if paced is not None:

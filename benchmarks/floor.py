@@ -37,14 +37,64 @@ class _Echo(asyncio.Protocol):
         self.transport.write(data)  # type: ignore[attr-defined]
 
 
-def serve_echo(busy: float = 0.0) -> None:
+class _Canned(asyncio.Protocol):
+    """A DLMS meter as cheap as the echo: wrapper frames in, canned answers out (an AARE
+    granting GET, with-list and block transfer; a get-response-normal with a
+    double-long-unsigned and the request's invoke-id; an RLRE). For asyncdlms's client
+    against a server as fast as the floor's, so that both clients settle in the same rhythm
+    and only their own CPU differs."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: Any = transport
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while len(self.buffer) >= 8:
+            size = int.from_bytes(self.buffer[6:8], "big")
+            if len(self.buffer) < 8 + size:
+                return
+            header, apdu = self.buffer[:8], self.buffer[8 : 8 + size]
+            self.buffer = self.buffer[8 + size :]
+            if apdu[0] == 0x60:  # AARQ
+                answer = _AARE
+            elif apdu[0] == 0x62:  # RLRQ
+                answer = b"\x63\x03\x80\x01\x00"
+            else:  # get-request-normal: the same invoke-id back, value 5
+                answer = b"\xc4\x01" + apdu[2:3] + b"\x00\x06\x00\x00\x00\x05"
+            # version, then source and destination swapped, then the length
+            self.transport.write(
+                header[:2] + header[4:6] + header[2:4] + len(answer).to_bytes(2, "big") + answer
+            )
+
+
+def _canned_aare() -> bytes:
+    from asyncdlms.apdu.acse import Aare, AssociationResult
+    from asyncdlms.apdu.initiate import Conformance, InitiateResponse
+
+    granted = (
+        Conformance.GET | Conformance.SET | Conformance.ACTION | Conformance.SELECTIVE_ACCESS
+        | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ | Conformance.MULTIPLE_REFERENCES
+    )  # fmt: skip
+    user_information = InitiateResponse(granted, 0xFFFF).encode()
+    return Aare(AssociationResult.ACCEPTED, user_information=user_information).encode()
+
+
+_AARE = b""
+
+
+def serve_echo(busy: float = 0.0, canned: bool = False) -> None:
     """Echo on a loopback port (printed as ``PORT n``) until standard input closes, after
-    ``busy`` CPU seconds per request."""
+    ``busy`` CPU seconds per request; ``canned``: answer as a DLMS meter instead
+    (:class:`_Canned`)."""
+    global _AARE
     _Echo.busy = busy
+    _AARE = _canned_aare()
+    protocol: type[asyncio.Protocol] = _Canned if canned else _Echo
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(_Echo, "127.0.0.1", 0, backlog=4096)
+        server = await loop.create_server(protocol, "127.0.0.1", 0, backlog=4096)
         print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
         await asyncio.to_thread(sys.stdin.read)
         server.close()
@@ -115,4 +165,7 @@ async def floor_reads(port: int, connections: int, reads_per_connection: int,
 if __name__ == "__main__":
     if hasattr(os, "sched_getaffinity") and len(cpus := sorted(os.sched_getaffinity(0))) >= 2:
         os.sched_setaffinity(0, {cpus[-1]})  # the server's CPU (bench_fleet.pin)
-    serve_echo(float(sys.argv[1]) if len(sys.argv) > 1 else 0.0)
+    if sys.argv[1:] == ["--canned"]:
+        serve_echo(canned=True)
+    else:
+        serve_echo(float(sys.argv[1]) if len(sys.argv) > 1 else 0.0)
