@@ -20,6 +20,7 @@ from ..obis import Obis
 from .deadlines import Deadlines
 from .meters import Meter
 from .metrics import KEEP_ALIVE, FleetMetrics
+from .places import Places
 from .plan import (
     DEFAULT_PLAN,
     PLAIN_ITEMS,
@@ -86,7 +87,7 @@ class _Worker:
         )
         self.client: Any = None
         self.memory: dict[str, Any] = {}
-        self.lock = asyncio.Lock()
+        self.lock = Places(1)
         self.last_activity = 0.0
 
 
@@ -264,15 +265,10 @@ class FleetPoller:
             meter if isinstance(meter, Meter) else Meter(meter) for meter in meters
         )
         self._workers = [_Worker(i, meter, self) for i, meter in enumerate(self.meters)]
-        # an asyncio semaphore, not an anyio CapacityLimiter: a free place is taken without
-        # the limiter's extra trip through the event loop (a shielded checkpoint per take).
-        # Every holder holds its worker's lock too, so with no more meters than places the
-        # limit cannot bind: no semaphore then (its acquire scans its waiters each time).
-        self._limiter: contextlib.AbstractAsyncContextManager[Any] = (
-            asyncio.Semaphore(concurrency)
-            if concurrency < len(self._workers)
-            else contextlib.nullcontext()
-        )
+        # not an anyio CapacityLimiter: a free place is taken without the limiter's extra
+        # trip through the event loop (a shielded checkpoint per take); and not an asyncio
+        # semaphore: a free place is taken without a coroutine (places.py)
+        self._limiter = Places(concurrency)
         self._buses = {
             worker.bus: anyio.CapacityLimiter(bus_concurrency)
             for worker in self._workers
