@@ -487,7 +487,13 @@ class Client(ShortNameMethods, CosemMethods):
         """What the meter granted in its AARE (conformance, PDU sizes...)."""
         return self.session.negotiated
 
-    async def _request(self, submit: Callable[[float], int], timeout: float | None) -> Any:
+    async def _request(
+        self, submit: Callable[[float], int] | str, timeout: float | None, *arguments: Any
+    ) -> Any:
+        """Submit a request and wait for its answer. ``submit`` is called with ``now``, or
+        is the name of the session's method to call with ``arguments`` and ``now`` (the
+        common reads: no closure, four objects kept alive across the wait for the answer,
+        is made per request; and the session is the one current after a reconnection)."""
         if self._driver is None or self._loop is None or not self.session.associated:
             if not self.reconnect or self._loop is None:
                 raise AssociationError(f"no open association with {self.target}")
@@ -495,7 +501,10 @@ class Client(ShortNameMethods, CosemMethods):
         assert self._loop is not None
         loop = self._loop
         now = self._last_activity = loop.time()
-        request_id = submit(now)
+        if isinstance(submit, str):
+            request_id: int = getattr(self.session, submit)(*arguments, now=now)
+        else:
+            request_id = submit(now)
         waiter: asyncio.Future[Any] = loop.create_future()
         self._waiters[request_id] = waiter
         self._progress()
@@ -570,9 +579,7 @@ class Client(ShortNameMethods, CosemMethods):
         if self.short_name_referencing:  # SN: mapped to its short name (aio/short_name.py)
             return await self._sn_get(class_id, obis, attribute, selective_access, timeout)
         descriptor = CosemAttributeDescriptor(class_id, Obis(obis), attribute)
-        return await self._request(
-            lambda now: self.session.get(descriptor, selective_access, now=now), timeout
-        )
+        return await self._request("get", timeout, descriptor, selective_access)
 
     async def get_many(
         self, items: Sequence[tuple[int, ObisLike, int]], *, timeout: float | None = None
@@ -583,10 +590,7 @@ class Client(ShortNameMethods, CosemMethods):
         if self.short_name_referencing:
             return await self._sn_get_many(items, timeout)
         descriptors = [_listed_attribute(c, o, a) for c, o, a in items]
-        result = await self._request(
-            lambda now: self.session.get_with_list(descriptors, now=now), timeout
-        )
-        return list(result)
+        return list(await self._request("get_with_list", timeout, descriptors))
 
     async def set(
         self,

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Awaitable
 from types import TracebackType
-from typing import Any
 
 __all__ = ["Places"]
 
@@ -50,11 +50,14 @@ class Places:
         """No free place: the next ``async with`` waits."""
         return self._free == 0
 
-    def __aenter__(self) -> Any:
+    def take(self) -> Awaitable[None]:
+        """Take a place (await it); give it back with :meth:`release`."""
         if self._free > 0:  # (free places and waiters never go together)
             self._free -= 1
             return _DONE or _done()
         return self._wait()
+
+    __aenter__ = take
 
     def __aexit__(
         self,

@@ -207,7 +207,7 @@ async def read_plain_items(
     :func:`fixed_attributes`, when known (nothing to work out per read then)."""
     requests: list[list[tuple[int, Obis, int]]] | None = None
     if fixed is None:
-        requests = [item.attributes(memory) for item in items]
+        requests = _attributes_of(items, memory)
         flat = [attribute for attributes in requests for attribute in attributes]
     else:
         flat = fixed  # one attribute per item
@@ -241,6 +241,15 @@ async def read_plain_items(
         except DlmsError as exc:
             values.append(exc)
     return values
+
+
+def _attributes_of(
+    items: Sequence[PlainItem], memory: dict[str, Any]
+) -> list[list[tuple[int, Obis, int]]]:
+    """The attributes each item reads (a function of its own: a comprehension using
+    ``memory`` in :func:`read_plain_items` would make ``memory`` a cell there, one more
+    object kept alive across the wait for the answers)."""
+    return [item.attributes(memory) for item in items]
 
 
 def parse_plan_item(text: str) -> PlanItem:

@@ -537,21 +537,30 @@ class FleetPoller:
             if bus is not None:
                 await bus.acquire()
             try:
-                async with self._limiter, worker.lock:
-                    deadlines = self._deadlines  # (one timer for all meters: deadlines.py)
-                    assert self._loop is not None  # (set when the poller was entered)
-                    deadlines.start(worker, self._loop, worker.deadline)
+                # taken and given back by hand, not with `async with`, whose bound __aexit__
+                # methods would stay alive (two objects) across every wait for an answer
+                await self._limiter.take()
+                try:
+                    await worker.lock.take()
                     try:
-                        item_failure = await self._work(worker, readings, progress)
-                        if not worker.keep_open:
-                            progress.step = Step.RELEASE
-                            await self._release(worker)
-                    except asyncio.CancelledError:
-                        if deadlines.expired(worker):
-                            raise TimeoutError() from None
-                        raise
+                        deadlines = self._deadlines  # (one timer for all meters: deadlines.py)
+                        assert self._loop is not None  # (set when the poller was entered)
+                        deadlines.start(worker, self._loop, worker.deadline)
+                        try:
+                            item_failure = await self._work(worker, readings, progress)
+                            if not worker.keep_open:
+                                progress.step = Step.RELEASE
+                                await self._release(worker)
+                        except asyncio.CancelledError:
+                            if deadlines.expired(worker):
+                                raise TimeoutError() from None
+                            raise
+                        finally:
+                            deadlines.finish(worker)
                     finally:
-                        deadlines.finish(worker)
+                        worker.lock.release()
+                finally:
+                    self._limiter.release()
             finally:
                 if bus is not None:
                     bus.release()

@@ -85,3 +85,17 @@ async def test_an_exception_inside_is_not_swallowed() -> None:
         async with lock:
             raise KeyError("x")
     assert not lock.locked()
+
+
+async def test_take_and_release_by_hand() -> None:
+    places = Places(1)
+    await places.take()
+    assert places.locked()
+    waiting = asyncio.ensure_future(places.take())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    places.release()  # handed to the waiter: still taken
+    await waiting
+    assert places.locked()
+    places.release()
+    assert not places.locked()
