@@ -71,6 +71,8 @@ class _Worker:
         "memory",
         "meter",
         "options",
+        "reassociated",
+        "step",
     )
 
     def __init__(self, index: int, meter: Meter, poller: FleetPoller) -> None:
@@ -89,6 +91,10 @@ class _Worker:
         self.memory: dict[str, Any] = {}
         self.lock = Places(1)
         self.last_activity = 0.0
+        # the attempt under way (one at a time): the step it is at, and whether it opened
+        # a kept association again (no object per attempt: see _attempt)
+        self.step = Step.CONNECT
+        self.reassociated = False
 
 
 def _default_deadline(request_timeout: float, plan: ReadPlan) -> float:
@@ -156,14 +162,6 @@ class _Results:
                 raise self._error
         items, self._items = self._items, []
         return items
-
-
-class _Progress:
-    __slots__ = ("reassociated", "step")
-
-    def __init__(self) -> None:
-        self.step = Step.CONNECT
-        self.reassociated = False
 
 
 def _open_step(error: BaseException) -> str:
@@ -530,7 +528,8 @@ class FleetPoller:
         """One try: associate (or reuse), read the plan, release (unless kept). Waits for
         a place on the meter's bus (if any), then for one of the global places."""
         readings: list[Reading] = []
-        progress = _Progress()
+        worker.step = Step.CONNECT  # (the step the attempt is at, for its failure)
+        worker.reassociated = False
         item_failure: MeterFailure | None = None
         bus = self._buses[worker.bus] if worker.bus is not None else None
         try:
@@ -547,9 +546,9 @@ class FleetPoller:
                         assert self._loop is not None  # (set when the poller was entered)
                         deadlines.start(worker, self._loop, worker.deadline)
                         try:
-                            item_failure = await self._work(worker, readings, progress)
+                            item_failure = await self._work(worker, readings)
                             if not worker.keep_open:
-                                progress.step = Step.RELEASE
+                                worker.step = Step.RELEASE
                                 await self._release(worker)
                         except asyncio.CancelledError:
                             if deadlines.expired(worker):
@@ -571,30 +570,28 @@ class FleetPoller:
                 error = MeterTimeoutError(
                     f"{worker.meter} took longer than {worker.deadline:g} s in all"
                 )
-            return readings, MeterFailure(progress.step, error, True), progress.reassociated
+            return readings, MeterFailure(worker.step, error, True), worker.reassociated
         except Exception as exc:
             await self._discard(worker)
-            failure = MeterFailure(progress.step, exc, is_retryable(exc))
-            return readings, failure, progress.reassociated
+            failure = MeterFailure(worker.step, exc, is_retryable(exc))
+            return readings, failure, worker.reassociated
         except BaseException:
             await self._discard(worker)
             raise
-        return readings, item_failure, progress.reassociated
+        return readings, item_failure, worker.reassociated
 
-    async def _work(
-        self, worker: _Worker, readings: list[Reading], progress: _Progress
-    ) -> MeterFailure | None:
+    async def _work(self, worker: _Worker, readings: list[Reading]) -> MeterFailure | None:
         item_failure: MeterFailure | None = None
         steps = self._steps
         position = 0
         while True:
             reused = worker.client is not None
             if not reused:
-                await self._open(worker, progress)
+                await self._open(worker)
             try:
                 while position < len(steps):
                     item, key, step = steps[position]
-                    progress.step = step
+                    worker.step = step
                     plain = self._plain_run(worker, position)
                     if plain > 0:  # attributes, registers, clocks: GET with-list
                         failure = await self._read_plain(worker, position, plain, readings)
@@ -610,19 +607,19 @@ class FleetPoller:
                 return item_failure
             except (AssociationError, ConnectionError) as exc:
                 # A kept association that dropped while idle: open it again, once.
-                if not reused or progress.reassociated or isinstance(exc, TimeoutError):
+                if not reused or worker.reassociated or isinstance(exc, TimeoutError):
                     raise
-                progress.reassociated = True
+                worker.reassociated = True
                 await self._discard(worker)
 
-    async def _open(self, worker: _Worker, progress: _Progress) -> None:
-        progress.step = Step.CONNECT
+    async def _open(self, worker: _Worker) -> None:
+        worker.step = Step.CONNECT
         started = self.clock()
         try:
             keywords = connect_keywords(worker.options)  # fleet names -> settings objects
             worker.client = await self._connect(worker.meter.url, **keywords)
         except BaseException as exc:
-            progress.step = _open_step(exc)
+            worker.step = _open_step(exc)
             raise
         now = self.clock()
         worker.last_activity = now

@@ -197,7 +197,9 @@ class _SessionCore(ABC):
         self._next_request_id = 1
         self._next_invoke_id = self.settings.invoke_id
         self._cancelled_invoke_ids: list[int] = []  # the last 4
-        self._last_answer: tuple[int, bytes] | None = None
+        # the previous answer (invoke-id and APDU; two fields, not a tuple made per answer)
+        self._last_answer_id: int | None = None
+        self._last_answer = b""
         self.duplicate_responses = 0
         self._now = 0.0
         self._release_deadline: float | None = None

@@ -247,7 +247,11 @@ class ClientSession(
             if invoke in self._cancelled_invoke_ids:
                 self.late_responses += 1
                 return
-            if self._last_answer == (invoke, apdu) and getattr(self.link, "transport", "") == "udp":
+            if (
+                self._last_answer_id == invoke
+                and self._last_answer == apdu
+                and getattr(self.link, "transport", "") == "udp"
+            ):
                 # a byte-exact repeat of the previous request's answer (a duplicated
                 # datagram): never the answer to this request. Only over UDP: a stream (TCP,
                 # HDLC with its sequence numbers) does not repeat APDUs, while servers built
@@ -264,7 +268,8 @@ class ClientSession(
             # meter that does not echo the invoke-id (servers built on gurux-dlms answer
             # errors with invoke-id 1).
         if request.invoke_id is not None:
-            self._last_answer = (request.invoke_id, apdu)
+            self._last_answer_id = request.invoke_id
+            self._last_answer = apdu
         if self._context is not None and self._retry_after_counter_error(request, apdu):
             return  # (without a security context there are no counters to retry with)
         self._advance(request, apdu)
