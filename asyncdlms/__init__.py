@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from . import axdr
 from .aio.bus import Bus
-from .aio.client import Client, connect
+from .aio.client import Client
+from .aio.connect import connect
 from .aio.link_settings import LinkSettings
 from .cosem import (
     CaptureObject,

@@ -22,7 +22,8 @@ from typing import Any
 
 from ..errors import AssociationError
 from ..iec62056_21 import IecSettings
-from .client import Client, connect
+from .client import Client
+from .connect import connect
 from .driver import Driver
 from .link_settings import LinkSettings
 from .serial import open_serial

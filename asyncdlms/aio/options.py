@@ -34,7 +34,7 @@ from typing import Any
 
 from ..session.settings import ClientSecurity, ClientSettings
 from ..types.clock import DeviationSign
-from .client import short_security
+from .connect import short_security
 from .link_settings import LinkSettings
 
 __all__ = ["LINK_OPTIONS", "SECURITY_OPTIONS", "SETTINGS_OPTIONS", "connect_keywords"]

@@ -23,7 +23,7 @@ import sys
 import time
 from typing import IO, Any
 
-from ..aio.client import connect
+from ..aio.connect import connect
 from ..aio.loop import run as run_loop
 from ..errors import DlmsError
 from ..firmware import Activation, FirmwareProgress, FirmwareSettings, FirmwareUpgradeResult

@@ -49,7 +49,8 @@ from decimal import Decimal
 from typing import Any
 
 from .. import axdr
-from ..aio.client import AUTHENTICATION_NAMES, Client, connect
+from ..aio.client import AUTHENTICATION_NAMES, Client
+from ..aio.connect import connect
 from ..aio.loop import run as run_loop
 from ..aio.options import connect_keywords
 from ..aio.short_name import REFERENCING_NAMES

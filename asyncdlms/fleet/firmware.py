@@ -23,7 +23,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..aio.client import Client, connect
+from ..aio.client import Client
+from ..aio.connect import connect
 from ..aio.options import connect_keywords
 from ..errors import DlmsError
 from ..firmware.plan import FirmwareSettings, FirmwareUpgradeResult, ImagePlan, load_image

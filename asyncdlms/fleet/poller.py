@@ -253,7 +253,7 @@ class FleetPoller:
         self.clock = clock
         self.sleep = sleep
         if connect is None:
-            from ..aio.client import connect as default_connect
+            from ..aio.connect import connect as default_connect
 
             connect = default_connect
         self._connect: Connect = connect

@@ -40,7 +40,8 @@ from typing import IO, Any
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ..aio.bus import HeldAssociation
-from ..aio.client import Client, connect
+from ..aio.client import Client
+from ..aio.connect import connect
 from ..aio.driver import Driver
 from ..aio.serial import open_serial
 from ..errors import AssociationError, WrapperError

@@ -465,7 +465,7 @@ class Simulator:
         """:func:`asyncdlms.connect` to meter ``index`` (keywords passed on: ``client``,
         ``auth``, ``password``, ``timeout``...; a ``link`` without a physical address gets
         the meter's)."""
-        from ..aio.client import connect
+        from ..aio.connect import connect
 
         arguments = self.targets[index].connect_arguments()
         url = arguments.pop("url")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from asyncdlms.aio.client import connect
+from asyncdlms.aio.connect import connect
 from asyncdlms.cli import main
 from asyncdlms.fleet import Meter
 from asyncdlms.fleet.firmware import CampaignOutcome, FirmwareCampaign

@@ -8,7 +8,7 @@ import socket
 from collections.abc import Iterable
 from typing import Any
 
-from asyncdlms.aio.client import connect as real_connect
+from asyncdlms.aio.connect import connect as real_connect
 from asyncdlms.fleet import Meter
 from asyncdlms.server import Simulator
 

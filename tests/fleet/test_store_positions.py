@@ -299,7 +299,7 @@ class FlakyRegisterConnect:
         self.profile_read = False
 
     async def __call__(self, url: str, **options: Any) -> Any:
-        from asyncdlms.aio.client import connect
+        from asyncdlms.aio.connect import connect
 
         client = await connect(url, **options)
         for name in ("read_register", "get_many"):
