@@ -45,6 +45,7 @@ from .general import (
     StaticUnifiedModel,
     cipher_general,
     decipher_general,
+    plain_or_protected,
 )
 from .hls import Secret
 from .suites import suite_parameters
@@ -242,17 +243,14 @@ class GeneralCipheringProtection:
 
     def unprotect(self, apdu: bytes) -> bytes:
         """The APDU inside a received general-ciphering one (see the module documentation)."""
-        data = bytes(apdu)
-        if not data:
-            raise DecipheringError("empty APDU")
-        if data[0] != _GENERAL_CIPHERING:
-            if data[0] in self._allow_plain:
-                return data
-            raise SecurityPolicyError(
-                f"APDU (tag 0x{data[0]:02x}) not in general-ciphering refused: this "
-                "association ciphers every APDU under an agreed key",
-                0,
-            )
+        data, protected = plain_or_protected(
+            apdu,
+            _GENERAL_CIPHERING,
+            self._allow_plain,
+            "not in general-ciphering: this association ciphers every APDU under an agreed key",
+        )
+        if not protected:
+            return data
         ciphered = GeneralCiphering.decode(data)
         key_info = ciphered.key_info
         if not isinstance(key_info, AgreedKey) or key_info.scheme is not self._scheme:

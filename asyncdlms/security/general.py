@@ -146,6 +146,24 @@ def _recipient(value: bytes) -> bytes:
     return value
 
 
+def plain_or_protected(
+    apdu: bytes, tag: int, allow_plain: frozenset[int], refusal: str
+) -> tuple[bytes, bool]:
+    """What an association protected end to end (general-signing or general-ciphering) does
+    with a received APDU before unprotecting it: ``(bytes, True)`` when it starts with
+    ``tag``; ``(bytes, False)`` for a plain APDU whose tag is in ``allow_plain`` (a meter
+    answers an exception-response when it cannot unprotect); any other plain APDU is a
+    :class:`~asyncdlms.errors.SecurityPolicyError` with ``refusal`` (the reason)."""
+    data = bytes(apdu)
+    if not data:
+        raise DecipheringError("empty APDU")
+    if data[0] == tag:
+        return data, True
+    if data[0] in allow_plain:
+        return data, False
+    raise SecurityPolicyError(f"APDU (tag 0x{data[0]:02x}) refused: {refusal}", 0)
+
+
 def _received_originator(title: bytes, what: str) -> bytes:
     """The originator system title of a received general-signing/-ciphering APDU; one of
     another length than 8 bytes is refused (its sender, and so its key, cannot be known)."""

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ..apdu.tags import ApduTag
-from ..errors import DecipheringError, SecurityPolicyError
+from ..errors import DecipheringError
 from .counters import InvocationCounterStore
-from .general import PublicKeyLookup, sign_apdu, verify_signed_apdu
+from .general import PublicKeyLookup, plain_or_protected, sign_apdu, verify_signed_apdu
 from .suites import SecuritySuiteId, suite_parameters
 
 if TYPE_CHECKING:
@@ -122,17 +122,14 @@ class GeneralSigningProtection:
 
     def unprotect(self, apdu: bytes) -> bytes:
         """The APDU inside a received general-signing one whose signature verified."""
-        data = bytes(apdu)
-        if not data:
-            raise DecipheringError("empty APDU")
-        if data[0] != _GENERAL_SIGNING:
-            if data[0] in self._allow_plain:
-                return data
-            raise SecurityPolicyError(
-                f"unsigned APDU (tag 0x{data[0]:02x}) refused: this association signs every "
-                "APDU (general-signing)",
-                0,
-            )
+        data, protected = plain_or_protected(
+            apdu,
+            _GENERAL_SIGNING,
+            self._allow_plain,
+            "unsigned: this association signs every APDU (general-signing)",
+        )
+        if not protected:
+            return data
         signed = verify_signed_apdu(
             data,
             self._lookup,

@@ -36,7 +36,7 @@ class Nonce:
     meter_port: int = 0
 
 
-def _length(data: bytes, pos: int) -> tuple[int, int]:
+def ber_length(data: bytes, pos: int) -> tuple[int, int]:
     first = data[pos]
     if first < 0x80:
         return first, pos + 1
@@ -44,13 +44,13 @@ def _length(data: bytes, pos: int) -> tuple[int, int]:
     return int.from_bytes(data[pos + 1 : pos + 1 + count], "big"), pos + 1 + count
 
 
-def _tlvs(data: bytes) -> dict[int, bytes]:
+def ber_elements(data: bytes) -> dict[int, bytes]:
     """The top-level BER elements inside an ACSE APDU's contents."""
     out: dict[int, bytes] = {}
     pos = 0
     while pos < len(data):
         tag = data[pos]
-        size, start = _length(data, pos + 1)
+        size, start = ber_length(data, pos + 1)
         out[tag] = data[start : start + size]
         pos = start + size
     return out
@@ -183,15 +183,15 @@ class WireTap:
             return
         tag = apdu[0]
         if tag in ACSE_TAGS:
-            size, start = _length(apdu, 1)
-            elements = _tlvs(apdu[start : start + size])
+            size, start = ber_length(apdu, 1)
+            elements = ber_elements(apdu[start : start + size])
             if tag == 0x60 and 0xA6 in elements:  # AARQ calling-AP-title
                 connection.client_title = elements[0xA6][2:10]
             if tag == 0x61 and 0xA4 in elements:  # AARE responding-AP-title
                 connection.server_title = elements[0xA4][2:10]
             information = elements.get(0xBE)
             if information:  # [30] user-information: 04 len <xDLMS APDU>
-                inner_size, inner = _length(information, 1)
+                inner_size, inner = ber_length(information, 1)
                 self._record(information[inner : inner + inner_size], connection, from_client, port)
             return
         title = connection.client_title if from_client else connection.server_title
@@ -202,9 +202,9 @@ class WireTap:
             return
         if tag in (GENERAL_GLO, GENERAL_DED):
             title = apdu[2 : 2 + apdu[1]]
-            size, start = _length(apdu, 2 + apdu[1])
+            size, start = ber_length(apdu, 2 + apdu[1])
         elif tag in GLOBAL_TAGS or tag in DEDICATED_TAGS:
-            size, start = _length(apdu, 1)
+            size, start = ber_length(apdu, 1)
         else:
             self.unknown.append(apdu)
             return

@@ -39,6 +39,7 @@ from asyncdlms.session import ClientSettings
 from asyncdlms.session.pipeline import ApduProtection
 from asyncdlms.session.server import AssociationPolicy, ServerSettings
 from asyncdlms.types import Enum, Integer
+from tests.security.wire import ber_elements, ber_length
 
 CLIENT = b"ASY00001"
 MANAGEMENT = 18  # may set and act in the simulator
@@ -196,31 +197,17 @@ class Tap:
             writer.close()
 
 
-def _length(data: bytes, pos: int) -> tuple[int, int]:
-    first = data[pos]
-    if first < 0x80:
-        return first, pos + 1
-    count = first & 0x7F
-    return int.from_bytes(data[pos + 1 : pos + 1 + count], "big"), pos + 1 + count
-
-
 def _octet_string(data: bytes, pos: int) -> tuple[bytes, int]:
-    size, start = _length(data, pos)
+    size, start = ber_length(data, pos)
     return data[start : start + size], start + size
 
 
 def user_information(acse: bytes) -> bytes:
     """The xDLMS APDU in the user-information [30] of an AARQ/AARE (BER, by hand)."""
-    size, pos = _length(acse, 1)
-    end = pos + size
-    while pos < end:
-        tag = acse[pos]
-        size, start = _length(acse, pos + 1)
-        if tag == 0xBE:  # [30] { 04 len APDU }
-            inner, at = _length(acse, start + 1)
-            return acse[at : at + inner]
-        pos = start + size
-    raise AssertionError("no user-information")
+    size, start = ber_length(acse, 1)
+    information = ber_elements(acse[start : start + size])[0xBE]  # [30] { 04 len APDU }
+    inner, at = ber_length(information, 1)
+    return information[at : at + inner]
 
 
 @dataclass
